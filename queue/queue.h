@@ -1,0 +1,139 @@
+// queue/queue.h — the durable message queue: a narrow API (in the spirit of
+// OpenSMTPD's queue backend) with two implementations: RocksDB (production,
+// group commit on a dedicated commit thread) and memory (unit tests).
+//
+// Data model (RocksDB column families, see ../shared/DESIGN.md):
+//   messages   : id -> envelope, and id -> body (bodies may live in blob files)
+//   recipients : id/index -> per-recipient state
+//   schedule   : big-endian due time (unix ms) + id -> "" (range scan finds due work)
+// All writes go through commit(Batch): one Batch is applied atomically, and
+// many Batches from many shards are merged into one synced write (group commit).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ringmta::queue {
+
+// DSN NOTIFY bits (RFC 3461 §4.1). 0 means "not given" (treated as FAILURE,DELAY).
+enum NotifyBits : uint8_t { kNotifyNever = 1, kNotifySuccess = 2, kNotifyFailure = 4, kNotifyDelay = 8 };
+enum class Ret : uint8_t { Unspecified = 0, Full = 1, Headers = 2 };                 // RFC 3461 §4.3
+enum class BodyType : uint8_t { Unspecified = 0, SevenBit = 1, EightBitMime = 2, BinaryMime = 3 };
+enum class RecipientState : uint8_t { Pending = 0, Delivered = 1, Failed = 2 };
+
+struct Recipient {
+  std::string address;        // forward-path without angle brackets
+  std::string orcpt;          // ORCPT, decoded ("rfc822;user@example.org"); empty if not given
+  uint8_t notify = 0;         // NotifyBits
+  RecipientState state = RecipientState::Pending;
+  uint32_t attempts = 0;
+  int64_t next_attempt_ms = 0;  // unix ms; when this recipient is due
+  int64_t last_attempt_ms = 0;
+  std::string last_reply;       // last remote reply or local diagnostic
+  std::string remote_mta;       // host[ip]:port of the last attempt
+  bool delay_warned = false;    // a delay DSN was already sent
+};
+
+enum EnvelopeFlags : uint32_t { kFlagBounce = 1, kFlagHeld = 2 };
+
+struct Envelope {
+  std::string id;                     // queue ID (see queue_id.h)
+  std::string sender;                 // reverse-path; "" is the null sender <>
+  std::vector<Recipient> recipients;
+  std::string envid;                  // ENVID, decoded; empty if not given
+  Ret ret = Ret::Unspecified;
+  BodyType body_type = BodyType::Unspecified;
+  bool smtputf8 = false;
+  std::string helo;                   // client's HELO/EHLO argument
+  std::string client_address;         // client IP
+  std::string auth_identity;          // SMTP AUTH user; empty if none
+  int64_t arrival_ms = 0;             // unix ms when the message was accepted
+  uint64_t size = 0;                  // body bytes as stored
+  uint32_t flags = 0;                 // EnvelopeFlags
+};
+
+struct Status {
+  enum class Code { Ok, NotFound, NoSpace, IoError, Corruption, InvalidArgument, ShuttingDown };
+  Code code = Code::Ok;
+  std::string message;
+  bool ok() const { return code == Code::Ok; }
+  static Status Ok() { return {}; }
+};
+
+// An atomic set of changes. Schedule index entries are maintained by the queue
+// from the recipients' next_attempt_ms (pending recipients only).
+class Batch {
+ public:
+  // A new message (envelope + body).
+  void put_message(Envelope envelope, std::string body);
+  // Rewrite an existing message's envelope (recipient states, attempts,
+  // schedule). `previous` is the envelope as last stored, so stale schedule
+  // entries can be removed without a read.
+  void update_envelope(const Envelope& previous, Envelope updated);
+  // Delete a message, its recipients and its schedule entries.
+  void remove_message(const Envelope& stored);
+
+  bool empty() const { return ops_.empty(); }
+  size_t size() const { return ops_.size(); }
+
+  struct Op {
+    enum class Kind { Put, Update, Remove } kind;
+    Envelope envelope;       // new state (Put/Update) or the stored one (Remove)
+    Envelope previous;       // Update only
+    std::string body;        // Put only
+  };
+  const std::vector<Op>& ops() const { return ops_; }
+
+ private:
+  std::vector<Op> ops_;
+};
+
+// Called once the batch is durable (per the durability mode) or has failed.
+// Runs on the queue's commit thread: keep it short and hop to your own thread.
+using Done = std::function<void(Status)>;
+
+struct QueueStats {
+  uint64_t batches = 0;       // Batches committed
+  uint64_t writes = 0;        // RocksDB writes (one per group commit)
+  uint64_t syncs = 0;         // synced writes (fsyncs of the WAL)
+  uint64_t messages_put = 0;  // put_message ops committed
+};
+
+class Queue {
+ public:
+  virtual ~Queue() = default;
+  // Apply `batch` atomically; `done` runs when it is durable or failed.
+  virtual void commit(Batch batch, Done done) = 0;
+  // Reads (any thread; they see committed data).
+  virtual Status read_envelope(std::string_view id, Envelope& out) = 0;
+  virtual Status read_body(std::string_view id, std::string& out) = 0;
+  // Visit every envelope in queue-ID order; return false from fn to stop early.
+  virtual Status scan(const std::function<bool(const Envelope&)>& fn) = 0;
+  // IDs with a schedule entry due at or before now_ms, earliest first, at most max.
+  virtual Status due(int64_t now_ms, size_t max, std::vector<std::string>& ids) = 0;
+  // Wait until every batch handed to commit() so far is durable, then return.
+  virtual Status flush() = 0;
+  virtual QueueStats stats() const = 0;
+};
+
+enum class Durability { Fsync, Wal };  // Fsync: synced WAL; Wal: written, not synced
+
+struct RocksDbOptions {
+  std::string path;                   // directory of the database
+  Durability durability = Durability::Fsync;
+  size_t max_batch_bytes = 64 << 20;  // cap on one group commit
+};
+
+// Open (creating if needed) the RocksDB queue and start its commit thread.
+Status open_rocksdb_queue(const RocksDbOptions& options, std::unique_ptr<Queue>& out);
+// Open read-only while another process may own the database (ringmtactl).
+// commit() on the result fails with InvalidArgument.
+Status open_rocksdb_queue_readonly(const std::string& path, std::unique_ptr<Queue>& out);
+// In-memory queue with the same semantics, for unit tests.
+std::unique_ptr<Queue> make_memory_queue();
+
+}  // namespace ringmta::queue
