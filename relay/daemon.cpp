@@ -1,0 +1,199 @@
+// relay/daemon.cpp — see daemon.h.
+#include "relay/daemon.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+#include "engine/shard_group.h"
+#include "queue/queue.h"
+#include "relay/inbound.h"
+#include "relay/shard.h"
+
+namespace ringmta::relay {
+
+namespace {
+
+std::shared_ptr<const smtp::ServerConfig> make_smtp_config(const Config& config) {
+  auto s = std::make_shared<smtp::ServerConfig>();
+  s->hostname = config.server.hostname;
+  s->max_message_size = config.limits.max_message_size;
+  s->max_recipients = config.limits.max_recipients;
+  s->max_line_length = config.limits.max_line_length;
+  s->max_errors = config.limits.max_errors;
+  s->local_domains = config.relay.local_domains;
+  return s;
+}
+
+// Run `fn(shard context)` on every shard and wait until all have run it.
+// Used only off the hot path (shutdown), from the main thread.
+template <typename Fn>
+void on_every_shard(engine::ShardGroup& shards, std::vector<std::unique_ptr<ShardContext>>& contexts, Fn fn) {
+  std::atomic<unsigned> done{0};
+  for (unsigned i = 0; i < shards.size(); ++i) {
+    ShardContext* ctx = contexts[i].get();
+    shards.shard(i).post([ctx, &fn, &done] {
+      fn(*ctx);
+      done.fetch_add(1, std::memory_order_release);
+    });
+  }
+  while (done.load(std::memory_order_acquire) < shards.size()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+size_t count_connections(engine::ShardGroup& shards, std::vector<std::unique_ptr<ShardContext>>& contexts) {
+  std::atomic<size_t> total{0};
+  on_every_shard(shards, contexts, [&total](ShardContext& ctx) {
+    total.fetch_add(ctx.reactor.connection_count(), std::memory_order_relaxed);
+  });
+  return total.load();
+}
+
+// Ask every session to finish (idle ones get 421 at once), or abort them all.
+void shut_sessions(ShardContext& ctx, bool hard) {
+  std::vector<uint64_t> numbers;
+  numbers.reserve(ctx.sessions.size());
+  for (const auto& [n, s] : ctx.sessions) numbers.push_back(n);
+  for (uint64_t n : numbers) {
+    auto it = ctx.sessions.find(n);  // an earlier abort may have removed it
+    if (it == ctx.sessions.end()) continue;
+    if (hard) {
+      it->second->abort();
+    } else {
+      it->second->shutdown();
+    }
+  }
+}
+
+// Signals are taken synchronously by the main thread; every other thread
+// (shards, commit thread, logger) inherits the blocked mask.
+sigset_t block_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  return set;
+}
+
+}  // namespace
+
+int run_daemon(std::shared_ptr<const Config> config) {
+  const sigset_t signals = block_signals();
+
+  std::error_code ec;
+  std::filesystem::create_directories(config->server.data_dir, ec);
+  if (ec) {
+    spdlog::critical("cannot create data directory {}: {}", config->server.data_dir, ec.message());
+    return 1;
+  }
+
+  queue::RocksDbOptions qopts;
+  qopts.path = (std::filesystem::path(config->server.data_dir) / "queue").string();
+  qopts.durability =
+      config->queue.durability == Durability::Fsync ? queue::Durability::Fsync : queue::Durability::Wal;
+  std::unique_ptr<queue::Queue> queue;
+  if (auto st = queue::open_rocksdb_queue(qopts, queue); !st.ok()) {
+    spdlog::critical("cannot open the queue at {}: {} (is another ringmta using this data_dir?)", qopts.path,
+                     st.message);
+    return 1;
+  }
+
+  auto smtp_config = make_smtp_config(*config);
+  auto shards = std::make_unique<engine::ShardGroup>(config->server.threads);
+  std::vector<std::unique_ptr<ShardContext>> contexts(shards->size());
+  std::atomic<bool> listen_failed{false};
+
+  int rc = shards->start([&](engine::Reactor& reactor) -> int {
+    auto& ctx = contexts[reactor.shard_id()];
+    ctx = std::make_unique<ShardContext>(reactor, *queue, config, smtp_config);
+    for (size_t i = 0; i < config->listeners.size(); ++i) {
+      const auto& l = config->listeners[i];
+      engine::ListenerSpec spec;
+      spec.address = l.address;
+      spec.tag = static_cast<int>(i);
+      spec.factory = inbound_factory(*ctx);
+      if (int err = reactor.add_listener(spec); err != 0) {
+        if (!listen_failed.exchange(true)) {
+          spdlog::critical("cannot listen on {}: {}", l.address_text, std::strerror(err));
+        }
+        return err;
+      }
+    }
+    return 0;
+  });
+  if (rc != 0) {
+    shards.reset();
+    queue.reset();
+    return 1;
+  }
+
+  std::string where;
+  for (const auto& l : config->listeners) {
+    if (!where.empty()) where += ", ";
+    where += std::string(to_string(l.kind)) + " " + l.address_text;
+  }
+  spdlog::info("ringmta ready: {} shard(s), listening on {}, queue {} (durability {})", shards->size(), where,
+               qopts.path, config->queue.durability == Durability::Fsync ? "fsync" : "wal");
+
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      spdlog::info("SIGHUP: nothing to reload in this version");
+      continue;
+    }
+    spdlog::info("{}: stopping: no new connections, open transactions get up to {}s",
+                 sig == SIGTERM ? "SIGTERM" : "SIGINT", config->server.shutdown_timeout.count());
+    break;
+  }
+
+  on_every_shard(*shards, contexts, [](ShardContext& ctx) {
+    ctx.shutting_down = true;
+    ctx.reactor.stop_accepting();
+    shut_sessions(ctx, false);
+  });
+  const auto deadline = std::chrono::steady_clock::now() + config->server.shutdown_timeout;
+  size_t open = count_connections(*shards, contexts);
+  while (open > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    open = count_connections(*shards, contexts);
+  }
+  if (open > 0) {
+    spdlog::warn("shutdown timeout: closing {} connection(s) still open", open);
+    on_every_shard(*shards, contexts, [](ShardContext& ctx) { shut_sessions(ctx, true); });
+  }
+
+  shards->stop_and_join();
+  // Completions still in flight post into the stopped reactors' mailboxes,
+  // which live until `shards` is destroyed below — after the queue.
+  auto st = queue->flush();
+  const auto stats = queue->stats();
+  queue.reset();
+  uint64_t accepted = 0, connections = 0;
+  for (const auto& ctx : contexts) {
+    if (!ctx) continue;
+    accepted += ctx->counters.messages_accepted;
+    connections += ctx->counters.connections;
+  }
+  shards.reset();
+  contexts.clear();
+  if (!st.ok()) {
+    spdlog::error("final queue sync failed: {}", st.message);
+    return 1;
+  }
+  spdlog::info("stopped: {} connection(s), {} message(s) accepted, {} queue write(s), {} sync(s)", connections,
+               accepted, stats.writes, stats.syncs);
+  return 0;
+}
+
+}  // namespace ringmta::relay

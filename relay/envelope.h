@@ -1,0 +1,16 @@
+// relay/envelope.h — from an SMTP transaction (relay/proto) to a queue
+// envelope (queue/). The two modules keep their own small enums so neither
+// depends on the other; this is the one place that maps between them.
+#pragma once
+
+#include <cstdint>
+
+#include "queue/queue.h"
+#include "relay/proto/server_session.h"
+
+namespace ringmta::relay {
+
+// Everything but the message bytes; `arrival_ms` is unix milliseconds.
+queue::Envelope make_envelope(const smtp::Transaction& txn, int64_t arrival_ms);
+
+}  // namespace ringmta::relay

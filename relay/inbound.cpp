@@ -1,0 +1,224 @@
+// relay/inbound.cpp — see inbound.h.
+#include "relay/inbound.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstring>
+#include <ctime>
+
+#include "relay/envelope.h"
+
+namespace ringmta::relay {
+
+namespace {
+
+// While a commit is in flight the session buffers pipelined input; past this
+// much we stop reading so a client cannot make us hold unbounded data.
+constexpr size_t kMaxBufferedInput = 1 << 20;
+
+int64_t unix_ms_now() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+smtp::ClientInfo client_info(ShardContext& shard, engine::Connection& conn) {
+  smtp::ClientInfo info;
+  info.address = conn.peer().ip();
+  info.trusted = any_contains(shard.config->relay.trusted_networks, conn.peer());
+  return info;
+}
+
+smtp::Hooks session_hooks(ShardContext& shard) {
+  smtp::Hooks hooks;
+  hooks.new_queue_id = [&shard] { return shard.ids.next(); };
+  hooks.now_unix = [] { return static_cast<int64_t>(::time(nullptr)); };
+  return hooks;
+}
+
+// The reply for a failed durable write. Never a 250 for data not on disk.
+std::string commit_error_reply(const queue::Status& status) {
+  if (status.code == queue::Status::Code::NoSpace) return "452 4.3.1 Insufficient system storage";
+  return "451 4.3.0 Error: queue file write error";
+}
+
+}  // namespace
+
+InboundSession::InboundSession(ShardContext& shard, engine::Connection& conn)
+    : shard_(shard),
+      conn_(conn),
+      session_(shard.smtp, client_info(shard, conn), session_hooks(shard)),
+      number_(shard.next_session++) {
+  shard_.sessions.emplace(number_, this);
+  ++shard_.counters.connections;
+}
+
+InboundSession::~InboundSession() {
+  if (timer_ != 0) shard_.reactor.cancel_timer(timer_);
+  shard_.sessions.erase(number_);
+}
+
+void InboundSession::on_open(engine::Connection&) {
+  spdlog::debug("connect from [{}]:{} (session {})", conn_.peer().ip(), conn_.peer().port(), number_);
+  last_activity_ = engine::Clock::now();
+  session_.start();
+  if (shard_.shutting_down) {
+    act(session_.on_shutdown());
+    return;
+  }
+  flush();
+  arm_timer();
+}
+
+void InboundSession::on_data(engine::Connection&, std::string_view bytes) {
+  if (closing_) return;
+  last_activity_ = engine::Clock::now();
+  act(session_.feed(bytes));
+}
+
+void InboundSession::on_closed(engine::Connection&, int error) {
+  closing_ = true;
+  if (error != 0) {
+    spdlog::debug("session {} [{}]: connection error: {}", number_, conn_.peer().ip(), std::strerror(error));
+  }
+  if (timer_ != 0) {
+    shard_.reactor.cancel_timer(timer_);
+    timer_ = 0;
+  }
+}
+
+void InboundSession::shutdown() {
+  if (closing_) return;
+  act(session_.on_shutdown());
+}
+
+void InboundSession::abort() {
+  closing_ = true;
+  conn_.abort();
+}
+
+void InboundSession::act(smtp::Action action) {
+  flush();
+  switch (action) {
+    case smtp::Action::NeedInput:
+      if (paused_) {
+        paused_ = false;
+        conn_.resume_reading();
+      }
+      break;
+    case smtp::Action::Commit:
+      start_commit();
+      break;
+    case smtp::Action::Close:
+      closing_ = true;
+      conn_.close();
+      break;
+  }
+}
+
+void InboundSession::flush() {
+  if (session_.has_output()) conn_.send(session_.take_output());
+}
+
+void InboundSession::start_commit() {
+  smtp::Transaction& txn = session_.transaction();
+  const int64_t now_ms = unix_ms_now();
+  queue::Batch batch;
+  committing_size_ = txn.message.size();
+  // Build the envelope before the message is moved out (argument evaluation
+  // order is unspecified, so not in the same call).
+  queue::Envelope envelope = make_envelope(txn, now_ms);
+  envelope.client_address = conn_.peer().ip();
+  batch.put_message(std::move(envelope), std::move(txn.message));
+  txn.message.clear();
+
+  // Completion runs on the commit thread: hop back to this shard, then find
+  // the session by number (it may have gone away meanwhile).
+  engine::Reactor* reactor = &shard_.reactor;
+  ShardContext* shard = &shard_;
+  const uint64_t number = number_;
+  shard_.queue.commit(std::move(batch), [reactor, shard, number, now_ms](queue::Status status) {
+    reactor->post([shard, number, now_ms, status = std::move(status)] {
+      auto it = shard->sessions.find(number);
+      if (it == shard->sessions.end()) {
+        // The client vanished before hearing the result. The message is
+        // queued (or not) all the same; delivery is at-least-once.
+        if (!status.ok()) ++shard->counters.commit_failures;
+        return;
+      }
+      it->second->commit_finished(status, now_ms);
+    });
+  });
+
+  if (session_.buffered_input() > kMaxBufferedInput && !paused_) {
+    paused_ = true;
+    conn_.pause_reading();
+  }
+}
+
+void InboundSession::commit_finished(const queue::Status& status, int64_t started_ms) {
+  const smtp::Transaction& txn = session_.transaction();
+  if (status.ok()) {
+    ++shard_.counters.messages_accepted;
+    std::string rcpts;
+    for (const auto& r : txn.recipients) {
+      if (!rcpts.empty()) rcpts += ',';
+      rcpts += '<';
+      rcpts += r.address;
+      rcpts += '>';
+    }
+    spdlog::info("{}: accepted client=[{}]:{}, from=<{}>, size={}, nrcpt={}, to={}, commit={}ms", txn.queue_id,
+                 conn_.peer().ip(), conn_.peer().port(), txn.sender, committing_size_,
+                 txn.recipients.size(), rcpts, unix_ms_now() - started_ms);
+  } else {
+    ++shard_.counters.commit_failures;
+    spdlog::error("{}: queue write failed for client [{}]: {}", txn.queue_id, conn_.peer().ip(), status.message);
+  }
+  if (closing_) return;
+  last_activity_ = engine::Clock::now();
+  act(session_.commit_done(status.ok(), status.ok() ? std::string_view{} : commit_error_reply(status)));
+}
+
+std::chrono::seconds InboundSession::current_timeout() const {
+  const auto phase = session_.phase();
+  const auto& limits = shard_.config->limits;
+  return (phase == smtp::Phase::Data || phase == smtp::Phase::Bdat) ? limits.data_timeout : limits.command_timeout;
+}
+
+// One timer per session, re-armed lazily: activity only stamps last_activity_,
+// and the timer, when it fires, sleeps again for whatever time is left. This
+// keeps timer churn off the per-read path.
+void InboundSession::arm_timer() {
+  auto deadline = last_activity_ + current_timeout();
+  auto now = engine::Clock::now();
+  auto wait = deadline > now ? deadline - now : engine::Clock::duration::zero();
+  timer_ = shard_.reactor.add_timer(wait, [this] {
+    timer_ = 0;
+    on_timer();
+  });
+}
+
+void InboundSession::on_timer() {
+  if (closing_) return;
+  if (session_.phase() == smtp::Phase::AwaitCommit) {
+    // The queue owes us an answer; the client is not idle, we are.
+    last_activity_ = engine::Clock::now();
+    arm_timer();
+    return;
+  }
+  if (engine::Clock::now() < last_activity_ + current_timeout()) {
+    arm_timer();
+    return;
+  }
+  spdlog::info("timeout after {} from [{}]", session_.phase() == smtp::Phase::Command ? "command" : "data",
+               conn_.peer().ip());
+  act(session_.on_timeout());
+}
+
+engine::HandlerFactory inbound_factory(ShardContext& shard) {
+  return [&shard](engine::Connection& conn) -> std::unique_ptr<engine::ConnectionHandler> {
+    return std::make_unique<InboundSession>(shard, conn);
+  };
+}
+
+}  // namespace ringmta::relay

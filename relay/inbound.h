@@ -1,0 +1,55 @@
+// relay/inbound.h — glue between one accepted SMTP connection (engine) and the
+// pure SMTP server state machine (relay/proto), with the durable queue behind.
+//
+// The session decides what to say; this class moves bytes, runs the inactivity
+// timers, and turns Action::Commit into a queue batch whose completion (on the
+// commit thread) is posted back to this shard before the 250 is sent.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "engine/reactor.h"
+#include "relay/proto/server_session.h"
+#include "relay/shard.h"
+
+namespace ringmta::relay {
+
+class InboundSession final : public engine::ConnectionHandler {
+ public:
+  InboundSession(ShardContext& shard, engine::Connection& conn);
+  ~InboundSession() override;
+
+  void on_open(engine::Connection& conn) override;
+  void on_data(engine::Connection& conn, std::string_view bytes) override;
+  void on_closed(engine::Connection& conn, int error) override;
+
+  // The daemon is stopping: finish the current transaction, then 421 and close.
+  void shutdown();
+  // Hard stop after the shutdown grace period.
+  void abort();
+
+ private:
+  void act(smtp::Action action);
+  void flush();
+  void start_commit();
+  void commit_finished(const queue::Status& status, int64_t started_ms);
+  void arm_timer();
+  void on_timer();
+  std::chrono::seconds current_timeout() const;
+
+  ShardContext& shard_;
+  engine::Connection& conn_;
+  smtp::ServerSession session_;
+  uint64_t number_;
+  bool closing_ = false;
+  bool paused_ = false;
+  engine::TimerId timer_ = 0;
+  uint64_t committing_size_ = 0;  // stored size of the message being committed
+  engine::Clock::time_point last_activity_;
+};
+
+// Factory for engine::ListenerSpec.
+engine::HandlerFactory inbound_factory(ShardContext& shard);
+
+}  // namespace ringmta::relay

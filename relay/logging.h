@@ -1,0 +1,16 @@
+// relay/logging.h — process-wide logging set-up (spdlog).
+//
+// Shard threads must not block on stderr, so the logger is asynchronous: a
+// shard formats the line and hands it to spdlog's logging thread.
+#pragma once
+
+#include <string>
+
+namespace ringmta::relay {
+
+// Level names as in the config: trace, debug, info, warn, error.
+void init_logging(const std::string& level);
+// Flush and stop the logging thread (call before exit).
+void shutdown_logging();
+
+}  // namespace ringmta::relay

@@ -1,0 +1,50 @@
+// relay/shard.h — what one shard thread owns for the relay: its reactor, its
+// queue-ID generator, its live inbound sessions, and shared read-only settings.
+//
+// Everything here is touched only on the shard's own thread (shared nothing);
+// the queue is the one object shared by all shards, and its commit() is the
+// only call they make on it from the hot path.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+
+#include "engine/reactor.h"
+#include "queue/queue.h"
+#include "queue/queue_id.h"
+#include "relay/config.h"
+#include "relay/proto/server_session.h"
+
+namespace ringmta::relay {
+
+class InboundSession;
+
+// Counters kept per shard without atomics; read by the daemon only after the
+// shard stopped (later: merged at scrape time for /metrics).
+struct ShardCounters {
+  uint64_t connections = 0;
+  uint64_t messages_accepted = 0;
+  uint64_t commit_failures = 0;
+};
+
+struct ShardContext {
+  ShardContext(engine::Reactor& r, queue::Queue& q, std::shared_ptr<const Config> c,
+               std::shared_ptr<const smtp::ServerConfig> s)
+      : reactor(r), queue(q), config(std::move(c)), smtp(std::move(s)), ids(r.shard_id()) {}
+
+  engine::Reactor& reactor;
+  queue::Queue& queue;
+  std::shared_ptr<const Config> config;
+  std::shared_ptr<const smtp::ServerConfig> smtp;
+  queue::QueueIdGenerator ids;
+  ShardCounters counters;
+  bool shutting_down = false;
+
+  // Live sessions by session number; commit completions find their session
+  // here, so a completion for a session that has gone away is simply dropped.
+  uint64_t next_session = 1;
+  std::unordered_map<uint64_t, InboundSession*> sessions;
+};
+
+}  // namespace ringmta::relay
