@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# scripts/setup.sh — make a fresh Debian 12 machine able to build and test
+# ringmta, then build it into ./build. Idempotent: installs only missing
+# packages (apt-get update only when something is missing), configures the
+# build only once, and rebuilds incrementally. Works from any directory.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+echo "setup: repository $(pwd)"
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  liburing-dev libssl-dev libc-ares-dev librocksdb-dev prometheus-cpp-dev
+  libbenchmark-dev libgtest-dev libgmock-dev libtomlplusplus-dev libcli11-dev
+  libfmt-dev libspdlog-dev libcrypt-dev
+  clang libclang-rt-14-dev
+  swaks openssl python3 python3-pytest python3-aiosmtpd python3-dnslib
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo=()
+  if [[ $(id -u) -ne 0 ]]; then
+    if command -v sudo >/dev/null; then
+      sudo=(sudo)
+    else
+      echo "setup: need root (or sudo) to install: ${missing[*]}" >&2
+      exit 1
+    fi
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update
+  "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all ${#packages[@]} packages present"
+fi
+
+if [[ ! -f build/CMakeCache.txt ]]; then
+  echo "setup: configuring build/ (Ninja, RelWithDebInfo)"
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+else
+  echo "setup: build/ already configured"
+fi
+
+echo "setup: building with $(nproc) jobs"
+cmake --build build -j"$(nproc)"
+echo "setup: done — run ./build/ringmta, test with ctest --test-dir build"
