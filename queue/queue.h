@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace ringmta::queue {
@@ -87,6 +88,8 @@ class Batch {
     std::string body;        // Put only
   };
   const std::vector<Op>& ops() const { return ops_; }
+  // Hands the ops over, leaving the batch empty (queues consume batches this way).
+  std::vector<Op> take_ops() { return std::exchange(ops_, {}); }
 
  private:
   std::vector<Op> ops_;

@@ -1,0 +1,30 @@
+// queue/rocksdb_layout.h — the RocksDB side of the queue's layout: column
+// family names and the options they are opened with (private to queue/).
+#pragma once
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+
+#include <string>
+#include <vector>
+
+#include "queue/queue.h"
+
+namespace ringmta::queue {
+
+inline constexpr const char* kMessagesCf = "messages";
+inline constexpr const char* kRecipientsCf = "recipients";
+inline constexpr const char* kScheduleCf = "schedule";
+
+// Indices into the handle vector returned by open (default CF first, as
+// RocksDB requires it to be listed).
+enum CfIndex { kDefaultIdx = 0, kMessagesIdx = 1, kRecipientsIdx = 2, kScheduleIdx = 3 };
+
+// DB-wide options for the read-write daemon instance.
+rocksdb::DBOptions queue_db_options(Durability durability);
+// Options for a secondary (read-only, follows a live primary) instance.
+rocksdb::DBOptions queue_secondary_options();
+// Descriptors for default, messages, recipients, schedule — in CfIndex order.
+std::vector<rocksdb::ColumnFamilyDescriptor> queue_column_families();
+
+}  // namespace ringmta::queue
