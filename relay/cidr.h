@@ -1,5 +1,8 @@
 // relay/cidr.h — IPv4/IPv6 network prefixes ("127.0.0.0/8", "::1/128") and
 // membership tests for client addresses (v4-mapped IPv6 matches IPv4 prefixes).
+//
+// A bare address is a single host (/32, /128). Host bits set after the prefix
+// ("10.1.2.3/8") are rejected rather than masked. See relay/cidr.cpp.
 #pragma once
 
 #include <array>
@@ -16,8 +19,14 @@ namespace ringmta::relay {
 class Cidr {
  public:
   static std::optional<Cidr> parse(std::string_view text);
+  // As above; on failure sets *error (if given) to a short reason such as
+  // "host bits are set after the prefix (did you mean '10.0.0.0/8'?)".
+  static std::optional<Cidr> parse(std::string_view text, std::string* error);
   bool contains(const engine::SocketAddress& address) const;
-  std::string to_string() const;
+  std::string to_string() const;  // canonical form, e.g. "10.0.0.0/8", "::1/128"
+  bool is_v6() const { return v6_; }
+  unsigned prefix_length() const { return prefix_; }
+  bool operator==(const Cidr&) const = default;
 
  private:
   bool v6_ = false;

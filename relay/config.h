@@ -3,6 +3,8 @@
 //
 // Errors name the file, line and key ("ringmta.toml:12: limits.max_recipients:
 // expected a positive integer"); the daemon prints them and exits 2.
+// Every key, its meaning, default and valid values: deploy/ringmta.toml.
+// ConfigResult::error holds every problem found, one per line, in file order.
 #pragma once
 
 #include <chrono>
@@ -76,7 +78,14 @@ ConfigResult load_config_file(const std::string& path);
 ConfigResult default_config();
 std::string_view default_config_text();
 
-// "30s", "5m", "2h", "1d", "1h30m", "0" -> seconds; nullopt on bad syntax.
+// "30s", "5m", "2h", "1d", "1w", "1h30m", "0" -> seconds; nullopt on bad syntax.
+// A bare number ("90") is seconds. Units (s, m, h, d, w) are lower-case and appear
+// at most once each, largest first. No signs, fractions or spaces. At most 3650d.
 std::optional<std::chrono::seconds> parse_duration(std::string_view text);
+
+// Byte sizes: "52428800", "50M", "50MiB", "512K", "1G" -> bytes. Suffixes are
+// binary (K/KiB = 1024, M/MiB = 2^20, G/GiB = 2^30, T/TiB = 2^40; k/m/g/t also);
+// decimal "KB"/"MB"/"GB" are refused as ambiguous. nullopt on bad syntax/overflow.
+std::optional<uint64_t> parse_size(std::string_view text);
 
 }  // namespace ringmta::relay

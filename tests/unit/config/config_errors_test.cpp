@@ -1,0 +1,261 @@
+// tests/unit/config/config_errors_test.cpp — every kind of configuration error,
+// checked as the full message an operator sees: file, line, full key, what was
+// expected and what was found, plus "did you mean" suggestions.
+#include <gtest/gtest.h>
+
+#include "relay/config.h"
+
+namespace ringmta::relay {
+namespace {
+
+std::string error_of(std::string_view text) {
+  auto r = parse_config(text, "ringmta.toml");
+  EXPECT_FALSE(r.config.has_value()) << text;
+  return r.error;
+}
+
+TEST(ConfigErrors, TomlSyntaxHasLineAndColumn) {
+  std::string e = error_of("[server]\nthreads = 4\nhostname = \"unterminated\n");
+  EXPECT_EQ(e.rfind("ringmta.toml:3:", 0), 0u) << e;
+  // FILE:LINE:COL: description
+  EXPECT_EQ(std::count(e.begin(), e.begin() + e.find(' '), ':'), 3) << e;
+
+  e = error_of("[server]\nthreads = 4\nthreads = 5\n");
+  EXPECT_EQ(e.rfind("ringmta.toml:3:", 0), 0u) << e;
+
+  e = error_of("a = \n");
+  EXPECT_EQ(e.rfind("ringmta.toml:1:", 0), 0u) << e;
+}
+
+TEST(ConfigErrors, UnknownKeyAtTopLevel) {
+  EXPECT_EQ(error_of("\n\nfoo = 1\n"), "ringmta.toml:3: unknown key 'foo'");
+  EXPECT_EQ(error_of("[limit]\nmax_recipients = 5\n"),
+            "ringmta.toml:1: unknown table 'limit'; did you mean 'limits'?");
+  EXPECT_EQ(error_of("threads = 4\n"), "ringmta.toml:1: unknown key 'threads'; did you mean 'server.threads'?");
+  EXPECT_EQ(error_of("[listeners]\naddress = \"127.0.0.1:25\"\n"),
+            "ringmta.toml:1: unknown table 'listeners'; did you mean '[[listener]]'?");
+}
+
+TEST(ConfigErrors, UnknownKeyInTable) {
+  EXPECT_EQ(error_of("[server]\nthreads = 2\nhostnme = \"mx.example.com\"\n"),
+            "ringmta.toml:3: unknown key 'server.hostnme'; did you mean 'server.hostname'?");
+  EXPECT_EQ(error_of("[limits]\nmax_recipient = 5\n"),
+            "ringmta.toml:2: unknown key 'limits.max_recipient'; did you mean 'limits.max_recipients'?");
+  EXPECT_EQ(error_of("[log]\nlevle = \"info\"\n"), "ringmta.toml:2: unknown key 'log.levle'; did you mean 'log.level'?");
+  EXPECT_EQ(error_of("[queue]\nengine = \"rocksdb\"\n"), "ringmta.toml:2: unknown key 'queue.engine'");
+  // Well-known Postfix names point at ours.
+  EXPECT_EQ(error_of("[relay]\nmynetworks = [\"10.0.0.0/8\"]\n"),
+            "ringmta.toml:2: unknown key 'relay.mynetworks'; did you mean 'relay.trusted_networks'?");
+  EXPECT_EQ(error_of("message_size_limit = 10240000\n"),
+            "ringmta.toml:1: unknown key 'message_size_limit'; did you mean 'limits.max_message_size'?");
+  // A known key in the wrong table.
+  EXPECT_EQ(error_of("[server]\nmax_recipients = 5\n"),
+            "ringmta.toml:2: unknown key 'server.max_recipients'; did you mean 'limits.max_recipients'?");
+  // Nested tables are unknown too.
+  EXPECT_EQ(error_of("[server]\n[server.tls]\ncert = \"x\"\n"), "ringmta.toml:2: unknown table 'server.tls'");
+}
+
+TEST(ConfigErrors, UnknownKeyInListener) {
+  EXPECT_EQ(error_of("[[listener]]\naddress = \"127.0.0.1:25\"\nkind = \"smtp\"\n"
+                     "[[listener]]\nadress = \"127.0.0.2:25\"\nkind = \"smtp\"\n"),
+            "ringmta.toml:4: listener[1].address: required key is missing\n"
+            "ringmta.toml:5: unknown key 'listener[1].adress'; did you mean 'listener[1].address'?");
+  EXPECT_EQ(error_of("[[listener]]\naddress = \"127.0.0.1:25\"\nkind = \"smtp\"\ntls = true\n"),
+            "ringmta.toml:4: unknown key 'listener[0].tls'");
+}
+
+TEST(ConfigErrors, WrongTypes) {
+  EXPECT_EQ(error_of("[limits]\n\nmax_recipients = \"abc\"\n"),
+            "ringmta.toml:3: limits.max_recipients: expected a positive integer (at most 1000000), got \"abc\"");
+  EXPECT_EQ(error_of("server.threads = \"4\""),
+            "ringmta.toml:1: server.threads: expected an integer from 0 (one per core) to 1024, got \"4\"");
+  EXPECT_EQ(error_of("server.threads = 2.5"),
+            "ringmta.toml:1: server.threads: expected an integer from 0 (one per core) to 1024, got 2.5");
+  EXPECT_EQ(error_of("server.hostname = 5"), "ringmta.toml:1: server.hostname: expected a string, got 5");
+  EXPECT_EQ(error_of("server.data_dir = true"), "ringmta.toml:1: server.data_dir: expected a string, got true");
+  EXPECT_EQ(error_of("server = 5"), "ringmta.toml:1: server: expected a table, got 5");
+  EXPECT_EQ(error_of("log.level = [\"info\"]"), "ringmta.toml:1: log.level: expected a string, got an array");
+  EXPECT_EQ(error_of("relay.trusted_networks = \"10.0.0.0/8\""),
+            "ringmta.toml:1: relay.trusted_networks: expected an array of strings, got \"10.0.0.0/8\"");
+  EXPECT_EQ(error_of("[relay]\ntrusted_networks = [\n  \"10.0.0.0/8\",\n  5,\n]\n"),
+            "ringmta.toml:4: relay.trusted_networks[1]: expected a string, got 5");
+  EXPECT_EQ(error_of("relay.local_domains = [{ name = \"x\" }]"),
+            "ringmta.toml:1: relay.local_domains[0]: expected a string, got a table");
+  EXPECT_EQ(error_of("[listener]\naddress = \"127.0.0.1:25\"\n"),
+            "ringmta.toml:1: listener: expected an array of tables ([[listener]] sections), got a table");
+  EXPECT_EQ(error_of("listener = [\"127.0.0.1:25\"]"),
+            "ringmta.toml:1: listener: expected an array of tables ([[listener]] sections), got an array");
+  EXPECT_EQ(error_of("limits.command_timeout = 1.5"),
+            "ringmta.toml:1: limits.command_timeout: expected a positive duration such as \"30s\", \"5m\", "
+            "\"1h30m\" (units s, m, h, d, w; at most 3650d), got 1.5");
+  EXPECT_EQ(error_of("limits.max_message_size = 1e6"),
+            "ringmta.toml:1: limits.max_message_size: expected a positive size in bytes (52428800) or with a "
+            "binary unit (\"50M\", \"50MiB\"), at most 1 TiB, got 1000000.0");
+}
+
+TEST(ConfigErrors, OutOfRange) {
+  EXPECT_EQ(error_of("server.threads = 1025"),
+            "ringmta.toml:1: server.threads: expected an integer from 0 (one per core) to 1024, got 1025");
+  EXPECT_EQ(error_of("server.threads = -1"),
+            "ringmta.toml:1: server.threads: expected an integer from 0 (one per core) to 1024, got -1");
+  EXPECT_EQ(error_of("limits.max_recipients = 0"),
+            "ringmta.toml:1: limits.max_recipients: expected a positive integer (at most 1000000), got 0");
+  EXPECT_EQ(error_of("limits.max_errors = -3"),
+            "ringmta.toml:1: limits.max_errors: expected a positive integer (at most 1000000), got -3");
+  EXPECT_EQ(error_of("limits.max_line_length = 511"),
+            "ringmta.toml:1: limits.max_line_length: expected an integer from 512 (the RFC 5321 minimum) to "
+            "1048576, got 511");
+  std::string e = error_of("limits.max_message_size = 0");
+  EXPECT_EQ(e.rfind("ringmta.toml:1: limits.max_message_size: expected a positive size", 0), 0u) << e;
+  e = error_of("limits.max_message_size = \"2T\"");
+  EXPECT_NE(e.find("got \"2T\""), std::string::npos) << e;
+  e = error_of("limits.max_message_size = \"50MB\"");
+  EXPECT_NE(e.find("ambiguous"), std::string::npos) << e;
+  e = error_of("limits.max_message_size = -5");
+  EXPECT_NE(e.find("got -5"), std::string::npos) << e;
+}
+
+TEST(ConfigErrors, BadDurations) {
+  const std::string tail = " (units s, m, h, d, w; at most 3650d), got ";
+  EXPECT_EQ(error_of("limits.data_timeout = \"10 minutes\""),
+            "ringmta.toml:1: limits.data_timeout: expected a positive duration such as \"30s\", \"5m\", \"1h30m\"" +
+                tail + "\"10 minutes\"");
+  EXPECT_EQ(error_of("[limits]\ncommand_timeout = \"0\"\n"),
+            "ringmta.toml:2: limits.command_timeout: expected a positive duration such as \"30s\", \"5m\", \"1h30m\"" +
+                tail + "\"0\"");
+  EXPECT_EQ(error_of("server.shutdown_timeout = \"-5s\""),
+            "ringmta.toml:1: server.shutdown_timeout: expected a duration such as \"30s\", \"5m\", \"1h30m\"" +
+                tail + "\"-5s\"");
+  EXPECT_EQ(error_of("server.shutdown_timeout = -5"),
+            "ringmta.toml:1: server.shutdown_timeout: expected a duration such as \"30s\", \"5m\", \"1h30m\"" +
+                tail + "-5");
+  EXPECT_NE(error_of("limits.data_timeout = \"99999999999999999999s\"").find("got \"99999999999999999999s\""),
+            std::string::npos);
+  EXPECT_NE(error_of("limits.data_timeout = 9223372036854775807").find("got 9223372036854775807"),
+            std::string::npos);
+}
+
+TEST(ConfigErrors, BadCidrs) {
+  EXPECT_EQ(error_of("[relay]\ntrusted_networks = [\"10.1.2.3/8\"]\n"),
+            "ringmta.toml:2: relay.trusted_networks[0]: invalid network \"10.1.2.3/8\": host bits are set after "
+            "the prefix (did you mean '10.0.0.0/8'?)");
+  EXPECT_EQ(error_of("relay.trusted_networks = [\"::1\", \"localhost\"]"),
+            "ringmta.toml:1: relay.trusted_networks[1]: invalid network \"localhost\": not an IP address");
+  EXPECT_EQ(error_of("relay.trusted_networks = [\"10.0.0.0/33\"]"),
+            "ringmta.toml:1: relay.trusted_networks[0]: invalid network \"10.0.0.0/33\": prefix length /33 is "
+            "longer than 32 bits");
+  EXPECT_EQ(error_of("relay.trusted_networks = [\"10.0.0.0/x\"]"),
+            "ringmta.toml:1: relay.trusted_networks[0]: invalid network \"10.0.0.0/x\": bad prefix length '/x'");
+}
+
+TEST(ConfigErrors, BadDomainsAndHostname) {
+  EXPECT_EQ(error_of("relay.local_domains = [\"ex ample.com\"]"),
+            "ringmta.toml:1: relay.local_domains[0]: invalid domain name \"ex ample.com\": it contains ' '");
+  EXPECT_EQ(error_of("relay.local_domains = [\"example.com.\"]"),
+            "ringmta.toml:1: relay.local_domains[0]: invalid domain name \"example.com.\": write it without the "
+            "trailing dot");
+  EXPECT_EQ(error_of("relay.local_domains = [\"\"]"),
+            "ringmta.toml:1: relay.local_domains[0]: invalid domain name \"\": it is empty");
+  EXPECT_EQ(error_of("relay.local_domains = [\"a..b\"]"),
+            "ringmta.toml:1: relay.local_domains[0]: invalid domain name \"a..b\": it has an empty label");
+  EXPECT_EQ(error_of("relay.local_domains = [\"-a.com\"]"),
+            "ringmta.toml:1: relay.local_domains[0]: invalid domain name \"-a.com\": a label starts or ends with '-'");
+  EXPECT_EQ(error_of("relay.local_domains = [\"10.0.0.1\"]"),
+            "ringmta.toml:1: relay.local_domains[0]: invalid domain name \"10.0.0.1\": it looks like an IP "
+            "address, not a domain name");
+  EXPECT_EQ(error_of("relay.local_domains = [\"bücher.de\"]"),
+            "ringmta.toml:1: relay.local_domains[0]: invalid domain name \"bücher.de\": it has non-ASCII "
+            "characters (write it in its xn-- form)");
+  EXPECT_EQ(error_of("relay.local_domains = [\"" + std::string(64, 'a') + ".com\"]").find("longer than 63"),
+            error_of("relay.local_domains = [\"" + std::string(64, 'a') + ".com\"]").find("longer than 63"));
+  EXPECT_NE(error_of("relay.local_domains = [\"" + std::string(64, 'a') + ".com\"]").find("longer than 63"),
+            std::string::npos);
+  EXPECT_EQ(error_of("server.hostname = \"mx_1.example.com\""),
+            "ringmta.toml:1: server.hostname: invalid host name \"mx_1.example.com\": it contains '_'");
+  EXPECT_EQ(error_of("server.data_dir = \"\""), "ringmta.toml:1: server.data_dir: expected a directory path, got \"\"");
+}
+
+TEST(ConfigErrors, EnumValues) {
+  EXPECT_EQ(error_of("queue.durability = \"none\""),
+            "ringmta.toml:1: queue.durability: expected one of \"fsync\", \"wal\", got \"none\"");
+  EXPECT_EQ(error_of("log.level = \"verbose\""),
+            "ringmta.toml:1: log.level: expected one of \"trace\", \"debug\", \"info\", \"warn\", \"error\", got "
+            "\"verbose\"");
+  EXPECT_EQ(error_of("log.level = \"INFO\""),
+            "ringmta.toml:1: log.level: expected one of \"trace\", \"debug\", \"info\", \"warn\", \"error\", got "
+            "\"INFO\"");
+}
+
+TEST(ConfigErrors, ListenerKinds) {
+  EXPECT_EQ(error_of("[[listener]]\naddress = \"127.0.0.1:143\"\nkind = \"imap\"\n"),
+            "ringmta.toml:3: listener[0].kind: listener kind 'imap' is not available in this version of ringmta");
+  for (auto kind : {"submission", "submissions", "pop3", "pop3s", "imaps"}) {
+    std::string e = error_of(std::string("[[listener]]\naddress = \"127.0.0.1:1\"\nkind = \"") + kind + "\"\n");
+    EXPECT_EQ(e, std::string("ringmta.toml:3: listener[0].kind: listener kind '") + kind +
+                     "' is not available in this version of ringmta");
+  }
+  EXPECT_EQ(error_of("[[listener]]\naddress = \"127.0.0.1:25\"\nkind = \"lmtp\"\n"),
+            "ringmta.toml:3: listener[0].kind: unknown listener kind \"lmtp\" (expected one of smtp, submission, "
+            "submissions, pop3, pop3s, imap, imaps)");
+  EXPECT_EQ(error_of("[[listener]]\naddress = \"127.0.0.1:25\"\n"),
+            "ringmta.toml:1: listener[0].kind: required key is missing (e.g. kind = \"smtp\")");
+}
+
+TEST(ConfigErrors, ListenerAddresses) {
+  EXPECT_EQ(error_of("[[listener]]\naddress = \"localhost:25\"\nkind = \"smtp\"\n"),
+            "ringmta.toml:2: listener[0].address: expected \"ip:port\" or \"[ipv6]:port\" with a numeric IP "
+            "address, got \"localhost:25\"");
+  for (auto bad : {"127.0.0.1", "::1:25", "127.0.0.1:70000", "[::1]", "", "127.0.0.1:-1"}) {
+    std::string e = error_of(std::string("[[listener]]\naddress = \"") + bad + "\"\nkind = \"smtp\"\n");
+    EXPECT_EQ(e.rfind("ringmta.toml:2: listener[0].address: expected \"ip:port\"", 0), 0u) << bad << ": " << e;
+  }
+  EXPECT_EQ(error_of("[[listener]]\naddress = \"127.0.0.1:0\"\nkind = \"smtp\"\n"),
+            "ringmta.toml:2: listener[0].address: port 0 is not allowed");
+  EXPECT_EQ(error_of("[[listener]]\nkind = \"smtp\"\n"), "ringmta.toml:1: listener[0].address: required key is missing");
+  EXPECT_EQ(error_of("listener = []"),
+            "ringmta.toml:1: listener: at least one listener is needed (remove the key to get the default smtp "
+            "listener on 127.0.0.1:2525)");
+}
+
+TEST(ConfigErrors, DuplicateAndOverlappingListeners) {
+  EXPECT_EQ(error_of("[[listener]]\naddress = \"127.0.0.1:25\"\nkind = \"smtp\"\n\n"
+                     "[[listener]]\naddress = \"127.0.0.1:25\"\nkind = \"smtp\"\n"),
+            "ringmta.toml:6: listener[1].address: duplicate listener address '127.0.0.1:25' (the listener on line 2)");
+  // Same address spelled differently is still a duplicate.
+  EXPECT_EQ(error_of("[[listener]]\naddress = \"[::1]:25\"\nkind = \"smtp\"\n"
+                     "[[listener]]\naddress = \"[0:0::1]:25\"\nkind = \"smtp\"\n"),
+            "ringmta.toml:5: listener[1].address: duplicate listener address '[0:0::1]:25' (the listener on line 2)");
+  EXPECT_EQ(error_of("[[listener]]\naddress = \"0.0.0.0:25\"\nkind = \"smtp\"\n"
+                     "[[listener]]\naddress = \"127.0.0.1:25\"\nkind = \"smtp\"\n"),
+            "ringmta.toml:5: listener[1].address: listener address '127.0.0.1:25' overlaps '0.0.0.0:25' (the "
+            "listener on line 2)");
+  // Different ports or families do not clash.
+  auto ok = parse_config("[[listener]]\naddress = \"0.0.0.0:25\"\nkind = \"smtp\"\n"
+                         "[[listener]]\naddress = \"127.0.0.1:2525\"\nkind = \"smtp\"\n"
+                         "[[listener]]\naddress = \"[::]:25\"\nkind = \"smtp\"\n",
+                         "ringmta.toml");
+  EXPECT_TRUE(ok.config.has_value()) << ok.error;
+}
+
+TEST(ConfigErrors, AllErrorsReportedInFileOrder) {
+  EXPECT_EQ(error_of("[server]\nthreads = -1\nhostnme = \"x\"\n[limits]\nmax_errors = 0\n"),
+            "ringmta.toml:2: server.threads: expected an integer from 0 (one per core) to 1024, got -1\n"
+            "ringmta.toml:3: unknown key 'server.hostnme'; did you mean 'server.hostname'?\n"
+            "ringmta.toml:5: limits.max_errors: expected a positive integer (at most 1000000), got 0");
+  std::string many;
+  for (int i = 0; i < 30; ++i) many += "k" + std::to_string(i) + " = 1\n";
+  std::string e = error_of(many);
+  EXPECT_EQ(std::count(e.begin(), e.end(), '\n'), 20) << e;
+  EXPECT_NE(e.find("(10 more errors)"), std::string::npos) << e;
+}
+
+TEST(ConfigErrors, LongAndControlStringsAreQuotedSafely) {
+  std::string e = error_of("log.level = \"" + std::string(200, 'x') + "\"");
+  EXPECT_LT(e.size(), 250u) << e;
+  EXPECT_NE(e.find("...\""), std::string::npos) << e;
+  e = error_of("log.level = \"a\\u0007b\\\"c\"");
+  EXPECT_NE(e.find("got \"a\\x07b\\\"c\""), std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace ringmta::relay
