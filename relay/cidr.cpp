@@ -132,10 +132,11 @@ bool Cidr::contains(const engine::SocketAddress& address) const {
   if (address.family() == AF_INET6) {
     const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(address.data());
     const auto* bytes = reinterpret_cast<const uint8_t*>(&sin6->sin6_addr);
-    bool mapped = std::equal(kV4MappedPrefix.begin(), kV4MappedPrefix.end(), bytes);
-    if (mapped && !v6_) return prefix_equal(bytes + 12, bytes_.data(), prefix_);
-    if (!v6_) return false;
-    return prefix_equal(bytes, bytes_.data(), prefix_);
+    // A v4-mapped client is an IPv4 client on a dual-stack socket: it is
+    // matched as IPv4 only, so "::/0" means the same for it on any listener.
+    if (std::equal(kV4MappedPrefix.begin(), kV4MappedPrefix.end(), bytes))
+      return !v6_ && prefix_equal(bytes + 12, bytes_.data(), prefix_);
+    return v6_ && prefix_equal(bytes, bytes_.data(), prefix_);
   }
   return false;  // unset or non-IP address
 }

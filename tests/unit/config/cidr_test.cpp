@@ -1,6 +1,7 @@
 // tests/unit/config/cidr_test.cpp — Cidr parsing (accepted and refused forms,
 // canonical printing) and membership golden cases, including v4-mapped IPv6
 // clients against IPv4 prefixes.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 
 #include "relay/cidr.h"
@@ -98,6 +99,7 @@ TEST(Cidr, MembershipIPv6) {
 TEST(Cidr, FamiliesDoNotMix) {
   EXPECT_FALSE(in("::/0", "127.0.0.1"));       // IPv6 prefixes never match IPv4 clients
   EXPECT_FALSE(in("::1/128", "127.0.0.1"));
+  EXPECT_FALSE(in("::/0", "::ffff:192.0.2.1"));  // v4-mapped clients are IPv4 clients
   EXPECT_FALSE(in("0.0.0.0/0", "::1"));        // nor IPv4 prefixes native IPv6 clients
   EXPECT_FALSE(in("127.0.0.0/8", "::127.0.0.1"));  // v4-compatible (deprecated) is not v4-mapped
 }
@@ -112,6 +114,26 @@ TEST(Cidr, V4MappedClientsMatchIPv4Prefixes) {
   EXPECT_TRUE(in("::ffff:10.0.0.0/104", "10.9.9.9"));
   EXPECT_TRUE(in("::ffff:10.0.0.0/104", "::ffff:10.9.9.9"));
   EXPECT_FALSE(in("::ffff:10.0.0.0/104", "11.0.0.1"));
+}
+
+// Built from a raw sockaddr_in6, as accept() reports an IPv4 peer on a
+// dual-stack socket, so the test does not depend on SocketAddress parsing.
+TEST(Cidr, RawV4MappedSockaddr) {
+  sockaddr_in6 sin6{};
+  sin6.sin6_family = AF_INET6;
+  sin6.sin6_port = htons(40000);
+  ASSERT_EQ(inet_pton(AF_INET6, "::ffff:10.1.2.3", &sin6.sin6_addr), 1);
+  engine::SocketAddress a(reinterpret_cast<const sockaddr*>(&sin6), sizeof sin6);
+  ASSERT_EQ(a.family(), AF_INET6);
+  EXPECT_TRUE(Cidr::parse("10.0.0.0/8")->contains(a));
+  EXPECT_TRUE(Cidr::parse("10.1.2.3")->contains(a));
+  EXPECT_FALSE(Cidr::parse("10.1.2.4")->contains(a));
+  EXPECT_FALSE(Cidr::parse("::/0")->contains(a));  // an IPv4 client, whatever its socket family
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  ASSERT_EQ(inet_pton(AF_INET, "10.1.2.3", &sin.sin_addr), 1);
+  engine::SocketAddress b(reinterpret_cast<const sockaddr*>(&sin), sizeof sin);
+  EXPECT_TRUE(Cidr::parse("::ffff:10.0.0.0/104")->contains(b));
 }
 
 TEST(Cidr, AnyContainsAndUnsetAddress) {
