@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/address.h"
 
@@ -48,6 +49,8 @@ class Connection {
   // iteration) without further calls. Ignored after close()/abort().
   virtual void send(std::string_view bytes) = 0;
   virtual void send(std::string&& bytes) = 0;
+  // Added: a string literal would otherwise be ambiguous between the two above.
+  void send(const char* text) { send(std::string_view(text)); }
   // Write what is queued, then close the socket. on_closed() follows.
   virtual void close() = 0;
   // Close at once, dropping queued output. on_closed() follows.
@@ -93,6 +96,9 @@ class Reactor {
   int add_listener(const ListenerSpec& spec);
   // Close all listening sockets (existing connections stay).
   void stop_accepting();
+  // Bound addresses of the open listeners, in add_listener() order (added: lets
+  // callers bind port 0 and learn the port, and log what was actually bound).
+  std::vector<SocketAddress> listening_addresses() const;
 
   // Outbound connection. On success the handler from `factory` gets on_open();
   // on failure `on_error(errno)` is called instead (ECONNREFUSED, ETIMEDOUT...).
