@@ -305,6 +305,9 @@ struct ClientSession::Impl {
   }
 
   ClientAction feed(std::string_view in) {
+    // During the TLS handshake the bytes belong to TLS, not to us; anything
+    // that still arrives here was sent in clear text after "220": ignore it.
+    if (mode == Mode::TlsHandshake) return action();
     while (mode != Mode::Closed && !in.empty()) {
       ReplyParser::Status s = parser.feed(in);
       if (s == ReplyParser::Status::NeedMore) break;
@@ -320,6 +323,7 @@ struct ClientSession::Impl {
         break;
       }
       Expect e = expect.front();
+      if (e.cmd == Cmd::Dot) data_flushed = true;  // a reply means the body went out
       Stage st = stage();
       expect.pop_front();
       if (r.code == 421 && e.cmd != Cmd::Quit) {
@@ -618,6 +622,8 @@ struct ClientSession::Impl {
 
 ClientSession::ClientSession(ClientConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
 ClientSession::~ClientSession() = default;
+ClientSession::ClientSession(ClientSession&&) noexcept = default;
+ClientSession& ClientSession::operator=(ClientSession&&) noexcept = default;
 
 ClientAction ClientSession::feed(std::string_view bytes) { return impl_->feed(bytes); }
 

@@ -137,6 +137,8 @@ class ClientSession {
   ~ClientSession();
   ClientSession(const ClientSession&) = delete;
   ClientSession& operator=(const ClientSession&) = delete;
+  ClientSession(ClientSession&&) noexcept;
+  ClientSession& operator=(ClientSession&&) noexcept;
 
   // Process bytes from the server (any split).
   ClientAction feed(std::string_view bytes);

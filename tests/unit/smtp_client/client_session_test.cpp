@@ -1,0 +1,146 @@
+// tests/unit/smtp_client/client_session_test.cpp — ClientSession API checks
+// that read better as code than as transcripts: stage reporting, misuse,
+// large bodies, and a bounded randomized run of the "one result per
+// recipient" invariant (the fuzz target checks it more deeply).
+#include "relay/proto/client_session.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+using namespace ringmta::smtp;
+
+namespace {
+
+OutboundEnvelope envelope(size_t n) {
+  OutboundEnvelope e;
+  e.sender = "a@relay.example";
+  for (size_t i = 0; i < n; ++i) {
+    Recipient r;
+    r.address = "r" + std::to_string(i) + "@dest.example";
+    r.notify = kNotifySuccess;
+    e.recipients.push_back(r);
+  }
+  return e;
+}
+
+ClientSession ready_session(std::string_view ehlo_reply) {
+  ClientConfig cfg;
+  cfg.hostname = "relay.example";
+  ClientSession s(cfg);
+  EXPECT_EQ(s.stage(), Stage::Greeting);
+  s.feed("220 mx ESMTP\r\n");
+  EXPECT_EQ(s.take_output(), "EHLO relay.example\r\n");
+  EXPECT_EQ(s.feed(ehlo_reply), ClientAction::Ready);
+  return s;
+}
+
+}  // namespace
+
+TEST(ClientSession, LargeBodyIsSentDotStuffedOnce) {
+  ClientConfig cfg;
+  ClientSession s(cfg);
+  s.feed("220 mx\r\n");
+  s.feed("250-mx\r\n250 PIPELINING\r\n");
+  s.take_output();
+  std::string body;
+  for (int i = 0; i < 20000; ++i) body += (i % 7 == 0 ? ".line " : "line ") + std::to_string(i) + "\r\n";
+  EXPECT_EQ(s.start_transaction(envelope(1), body), ClientAction::NeedInput);
+  s.take_output();
+  s.feed("250 ok\r\n250 ok\r\n354 go\r\n");
+  std::string out = s.take_output();
+  EXPECT_EQ(out.size(), body.size() + 20000 / 7 + 1 + 3);
+  EXPECT_EQ(out.substr(0, 8), "..line 0");
+  EXPECT_EQ(out.substr(out.size() - 5), "\r\n.\r\n");
+  EXPECT_EQ(s.stage(), Stage::DataBlock);
+  s.output_written();
+  EXPECT_EQ(s.stage(), Stage::EndOfData);
+  EXPECT_EQ(s.feed("250 queued\r\n"), ClientAction::Ready);
+  ASSERT_TRUE(s.has_result());
+  auto r = s.take_result();
+  ASSERT_EQ(r.recipients.size(), 1u);
+  EXPECT_EQ(r.recipients[0].outcome, Outcome::Accepted);
+  EXPECT_TRUE(r.recipients[0].relayed);  // NOTIFY=SUCCESS, remote without DSN
+  EXPECT_FALSE(s.has_result());
+}
+
+TEST(ClientSession, EmptyRecipientListAndStartWhileBusy) {
+  ClientSession s = ready_session("250 mx\r\n");
+  EXPECT_EQ(s.start_transaction(envelope(0), "x\r\n"), ClientAction::Ready);
+  ASSERT_TRUE(s.has_result());
+  EXPECT_TRUE(s.take_result().recipients.empty());
+  EXPECT_EQ(s.start_transaction(envelope(2), "x\r\n"), ClientAction::NeedInput);
+  EXPECT_TRUE(s.in_transaction());
+  // A second transaction while the first is running: refused with temp results,
+  // the running one is untouched.
+  s.start_transaction(envelope(3), "y\r\n");
+  ASSERT_TRUE(s.has_result());
+  auto busy = s.take_result();
+  ASSERT_EQ(busy.recipients.size(), 3u);
+  EXPECT_EQ(busy.recipients[0].outcome, Outcome::TempFail);
+  EXPECT_TRUE(busy.recipients[0].local);
+  EXPECT_TRUE(s.in_transaction());
+  EXPECT_EQ(s.take_output(), "MAIL FROM:<a@relay.example>\r\n");
+}
+
+TEST(ClientSession, BinaryMimeRefusedLocally) {
+  ClientSession s = ready_session("250-mx\r\n250-CHUNKING\r\n250 BINARYMIME\r\n");
+  OutboundEnvelope e = envelope(1);
+  e.body = BodyType::BinaryMime;
+  EXPECT_EQ(s.start_transaction(e, "x\r\n"), ClientAction::Ready);
+  auto r = s.take_result();
+  EXPECT_EQ(r.recipients[0].outcome, Outcome::PermFail);
+  EXPECT_EQ(r.recipients[0].enhanced, "5.6.3");
+  EXPECT_FALSE(s.has_output());
+}
+
+TEST(ClientSession, QuitAfterEofAndSkipStartTls) {
+  ClientConfig cfg;
+  cfg.offer_starttls = true;
+  ClientSession s(cfg);
+  s.feed("220 mx\r\n");
+  EXPECT_EQ(s.feed("250-mx\r\n250 STARTTLS\r\n"), ClientAction::StartTlsOffered);
+  EXPECT_EQ(s.skip_starttls(), ClientAction::Ready);
+  EXPECT_FALSE(s.tls_active());
+  EXPECT_EQ(s.on_disconnect(), ClientAction::Close);  // idle hang-up: nothing pending
+  EXPECT_FALSE(s.connection_failure().has_value());
+  EXPECT_EQ(s.quit(), ClientAction::Close);
+}
+
+// Bounded randomized check: whatever the server sends, every started
+// transaction ends with exactly one result per recipient once the session
+// is closed (here: after feeding, a disconnect is always delivered).
+TEST(ClientSession, RandomServerBytesKeepResultInvariant) {
+  static const char* pieces[] = {"220 mx\r\n", "250 ok\r\n", "250-PIPELINING\r\n", "250-DSN\r\n", "250-SIZE 10\r\n",
+                                 "354 go\r\n", "421 bye\r\n", "450 no\r\n", "550 no\r\n", "452 many\r\n",
+                                 "503 seq\r\n", "221 bye\r\n", "garbage\r\n", "25", "0 x\n", "\r\n"};
+  std::mt19937 rng(12345);
+  for (int iter = 0; iter < 3000; ++iter) {
+    ClientConfig cfg;
+    cfg.use_pipelining = rng() % 2;
+    ClientSession s(cfg);
+    size_t started = 0, results = 0, expected_rcpts = 0, got_rcpts = 0;
+    for (int step = 0; step < 30 && !s.closed(); ++step) {
+      ClientAction a = s.feed(pieces[rng() % std::size(pieces)]);
+      s.take_output();
+      if (a == ClientAction::Ready && rng() % 2) {
+        size_t n = rng() % 4;
+        ++started;
+        expected_rcpts += n;
+        s.start_transaction(envelope(n), "body\r\n");
+      }
+      while (s.has_result()) {
+        ++results;
+        got_rcpts += s.take_result().recipients.size();
+      }
+    }
+    s.on_disconnect();
+    while (s.has_result()) {
+      ++results;
+      got_rcpts += s.take_result().recipients.size();
+    }
+    ASSERT_TRUE(s.closed());
+    ASSERT_EQ(started, results) << iter;
+    ASSERT_EQ(expected_rcpts, got_rcpts) << iter;
+  }
+}
