@@ -108,8 +108,11 @@ void RocksDbQueue::write_group(std::vector<Pending>& group) {
 
   if (!merged.empty()) {
     if (need_resume_) {
-      // After a failed write RocksDB refuses writes until resumed. If the
-      // cause is still there, the Write below fails again and says why.
+      // After a failed write RocksDB refuses writes until it recovers. For
+      // ENOSPC it recovers by itself (its SstFileManager polls free space
+      // every few seconds and needs ~one write buffer free), and Resume()
+      // then answers Busy; for other errors Resume() is what recovers. If
+      // the cause is still there, the Write below fails again and says why.
       db_->Resume();
       need_resume_ = false;
     }

@@ -20,10 +20,11 @@ inline constexpr const char* kScheduleCf = "schedule";
 // RocksDB requires it to be listed).
 enum CfIndex { kDefaultIdx = 0, kMessagesIdx = 1, kRecipientsIdx = 2, kScheduleIdx = 3 };
 
-// DB-wide options for the read-write daemon instance.
-rocksdb::DBOptions queue_db_options(Durability durability);
-// Options for a secondary (read-only, follows a live primary) instance.
-rocksdb::DBOptions queue_secondary_options();
+// DB-wide options for the read-write daemon instance at `path`.
+rocksdb::DBOptions queue_db_options(const std::string& path, Durability durability);
+// Options for a secondary (read-only, follows a live primary) instance whose
+// private directory is `secondary_path`.
+rocksdb::DBOptions queue_secondary_options(const std::string& secondary_path);
 // Descriptors for default, messages, recipients, schedule — in CfIndex order.
 std::vector<rocksdb::ColumnFamilyDescriptor> queue_column_families();
 

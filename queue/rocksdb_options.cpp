@@ -11,6 +11,7 @@
 #include <rocksdb/utilities/table_properties_collectors.h>
 
 #include "queue/rocksdb_layout.h"
+#include "queue/rocksdb_logger.h"
 
 namespace ringmta::queue {
 namespace {
@@ -53,7 +54,7 @@ rocksdb::ColumnFamilyOptions base_cf_options(size_t write_buffer_size) {
 
 }  // namespace
 
-rocksdb::DBOptions queue_db_options(Durability durability) {
+rocksdb::DBOptions queue_db_options(const std::string& path, Durability durability) {
   rocksdb::DBOptions db;
   db.create_if_missing = true;
   db.create_missing_column_families = true;
@@ -83,20 +84,20 @@ rocksdb::DBOptions queue_db_options(Durability durability) {
   // recycle_log_file_num stays 0 (default): recycled WALs need
   // kTolerateCorruptedTailRecords-style recovery, and we keep the default
   // kPointInTimeRecovery, which stops at the first torn record of a crash.
-  // info log: bounded, the queue runs for months. Defaults: unbounded size, 1000 files.
-  db.max_log_file_size = 16 << 20;
-  db.keep_log_file_num = 4;
+  // info_log: our stdio logger (see rocksdb_logger.h for why), INFO level,
+  // rotated at 16 MiB: the queue runs for months. Default: RocksDB's file
+  // logger writing <db>/LOG, unbounded.
+  db.info_log = make_queue_logger(path + "/LOG", 16 << 20, rocksdb::InfoLogLevel::INFO_LEVEL);
   return db;
 }
 
-rocksdb::DBOptions queue_secondary_options() {
+rocksdb::DBOptions queue_secondary_options(const std::string& secondary_path) {
   rocksdb::DBOptions db;
   // max_open_files = -1: a secondary must keep every SST open, because the
   // primary may compact and delete a file between the secondary reading the
   // MANIFEST and opening it. Default: -1; set here because it is required.
   db.max_open_files = -1;
-  db.max_log_file_size = 1 << 20;
-  db.keep_log_file_num = 1;
+  db.info_log = make_queue_logger(secondary_path + "/LOG", 1 << 20, rocksdb::InfoLogLevel::WARN_LEVEL);
   return db;
 }
 

@@ -201,7 +201,7 @@ Status open_rocksdb_queue(const RocksDbOptions& options, std::unique_ptr<Queue>&
   add_unknown_families(options.path, cfs);
   rocksdb::DB* db = nullptr;
   RocksDbQueue::Parts parts;
-  rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(queue_db_options(options.durability)), options.path,
+  rocksdb::Status s = rocksdb::DB::Open(queue_db_options(options.path, options.durability), options.path,
                                         cfs, &parts.cfs, &db);
   if (!s.ok()) return from_rocksdb(s);
   parts.db.reset(db);
@@ -222,7 +222,7 @@ Status open_rocksdb_queue_readonly(const std::string& path, std::unique_ptr<Queu
   parts.secondary_dir = tmpl;
   rocksdb::DB* db = nullptr;
   rocksdb::Status s =
-      rocksdb::DB::OpenAsSecondary(queue_secondary_options(), path, tmpl, queue_column_families(), &parts.cfs, &db);
+      rocksdb::DB::OpenAsSecondary(queue_secondary_options(tmpl), path, tmpl, queue_column_families(), &parts.cfs, &db);
   // Catch up with the primary's latest MANIFEST and WAL now (open may have
   // raced with a flush of the live daemon).
   if (s.ok()) s = db->TryCatchUpWithPrimary();
