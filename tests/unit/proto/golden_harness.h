@@ -1,0 +1,41 @@
+// tests/unit/proto/golden_harness.h — runs a ServerSession over a byte
+// script with deterministic hooks and records everything it produced.
+//
+// Shared by the golden test (tests/golden/smtp/NAME.in → NAME.ref/.txn) and
+// the unit tests. Queue ids are TEST0001, TEST0002, ...; the clock is fixed
+// at 1795384618 (Sun, 22 Nov 2026 21:56:58 +0000); every commit succeeds.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "relay/proto/server_session.h"
+
+namespace ringmta::smtp::testing {
+
+inline constexpr int64_t kFixedNow = 1795384618;
+
+struct GoldenConfig {
+  std::shared_ptr<ServerConfig> server;
+  ClientInfo client;
+};
+
+// The golden defaults (hostname mx.example.net, local domains example.net
+// and example.org, 10240-byte messages, 10 recipients, 512-byte lines, 50
+// errors, client 127.0.0.1 untrusted), overridden by "key=value" lines.
+GoldenConfig golden_config(std::string_view overrides);
+
+struct RunResult {
+  std::string output;        // every server byte, greeting first
+  std::string transactions;  // one text block per committed message
+};
+
+// Feed `pieces` in order (commits auto-succeed) and collect the results.
+RunResult run_session(const GoldenConfig& cfg, const std::vector<std::string_view>& pieces);
+
+// Text form of a committed transaction (envelope fields + message bytes).
+std::string describe(const Transaction& t);
+
+}  // namespace ringmta::smtp::testing
