@@ -1,0 +1,12 @@
+# tests/fuzz/smtp_client.cmake — libFuzzer targets for the SMTP client side
+# (relay/proto/reply_parser, relay/proto/client_session). The harness sources
+# live with the unit tests in tests/unit/smtp_client/ (plain .cpp files the
+# unit CMakeLists does not compile). Seeds: the server side of the golden
+# transcripts in tests/golden/smtp_client/, one flags byte in front.
+ringmta_fuzz_target(smtp_reply_parser
+  SOURCES tests/unit/smtp_client/fuzz_reply_parser.cpp relay/proto/reply_parser.cpp
+  CORPUS tests/fuzz/corpus/smtp_client_reply)
+ringmta_fuzz_target(smtp_client_session
+  SOURCES tests/unit/smtp_client/fuzz_client_session.cpp relay/proto/reply_parser.cpp
+          relay/proto/client_session.cpp
+  CORPUS tests/fuzz/corpus/smtp_client_session)
