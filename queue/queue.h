@@ -118,7 +118,9 @@ class Queue {
   virtual Status scan(const std::function<bool(const Envelope&)>& fn) = 0;
   // IDs with a schedule entry due at or before now_ms, earliest first, at most max.
   virtual Status due(int64_t now_ms, size_t max, std::vector<std::string>& ids) = 0;
-  // Wait until every batch handed to commit() so far is durable, then return.
+  // Wait until every batch handed to commit() so far is durable (and its done
+  // has run), then return. Blocks: never call it from a done callback or a
+  // shard thread; it is for shutdown and tests.
   virtual Status flush() = 0;
   virtual QueueStats stats() const = 0;
 };
@@ -134,9 +136,12 @@ struct RocksDbOptions {
 // Open (creating if needed) the RocksDB queue and start its commit thread.
 Status open_rocksdb_queue(const RocksDbOptions& options, std::unique_ptr<Queue>& out);
 // Open read-only while another process may own the database (ringmtactl).
-// commit() on the result fails with InvalidArgument.
+// commit() on the result fails with InvalidArgument. It is a RocksDB secondary
+// instance: it shows what the owner had written (WAL included) at open time.
 Status open_rocksdb_queue_readonly(const std::string& path, std::unique_ptr<Queue>& out);
-// In-memory queue with the same semantics, for unit tests.
+// In-memory queue with the same semantics, for unit tests. Its done runs
+// synchronously inside commit(), on the caller's thread (after its lock is
+// released, so done may call back into the queue).
 std::unique_ptr<Queue> make_memory_queue();
 
 }  // namespace ringmta::queue
