@@ -342,20 +342,24 @@ static std::string render_text(const DsnRequest& rq, DsnAction kind, bool global
     switch (r.action) {
       case DsnAction::Failed:
       case DsnAction::Delayed:
-        if (!via.empty() && !diag.empty()) line += via + " said: " + diag;
+        // "host X said:" only for the remote's own words, not for local
+        // diagnostics such as connection failures.
+        if (!via.empty() && !diag.empty() && header_name_equals(r.diagnostic_type, "smtp"))
+          line += via + " said: " + diag;
         else if (!diag.empty()) line += diag;
         else line += std::string(r.action == DsnAction::Failed ? "delivery failed" : "delivery delayed") +
                      (via.empty() ? "" : " at " + via) + " (status " + status + ")";
         if (!r.in_reply_to.empty() && !diag.empty())
           line += " (in reply to " + one_line(r.in_reply_to, false) + " command)";
         if (r.action == DsnAction::Delayed && !r.will_retry_until.empty())
-          line += " -- will be retried until " + one_line(r.will_retry_until, false);
+          line += " (will be retried until " + one_line(r.will_retry_until, false) + ")";
         break;
       case DsnAction::Delivered:
       case DsnAction::Relayed:
-        line += r.action == DsnAction::Delivered ? "delivered" : "relayed to a system that does not report delivery";
+        line += r.action == DsnAction::Delivered ? "delivered" : "relayed";
         if (!via.empty()) line += " via " + via;
         line += diag.empty() ? " (status " + status + ")" : ": " + diag;
+        if (r.action == DsnAction::Relayed) line += " (the next system does not send delivery notifications)";
         break;
       case DsnAction::Expanded:
         line += "delivered to a list or alias and expanded into further recipients";
@@ -442,10 +446,6 @@ DsnResult compose_dsn(const DsnRequest& rq) {
   std::string text = render_text(rq, kind, global, host, note);
   bool text_8bit = !is_ascii(text);
 
-  res.boundary = pick_boundary(rq.boundary, {&text, &report, &returned});
-  res.needs_8bitmime = text_8bit || returned_8bit || !is_ascii(report);
-  const std::string& b = res.boundary;
-
   // Display name: quotes and backslashes dropped, then quoted if it holds specials.
   std::string from_name;
   for (char c : one_line(rq.postmaster_name, false))
@@ -454,15 +454,23 @@ DsnResult compose_dsn(const DsnRequest& rq) {
   std::string from_addr = rq.postmaster.empty() ? "MAILER-DAEMON@" + host : one_line(rq.postmaster, false);
   std::string to = one_line(rq.sender, true);  // UTF-8 only with SMTPUTF8: see needs_smtputf8
 
+  std::string top = fold("Date", one_line(rq.date, false));
+  top += fold("From", from_name.empty() ? "<" + from_addr + ">" : from_name + " <" + from_addr + ">");
+  top += fold("To", "<" + to + ">");
+  top += fold("Subject", res.subject);
+  top += fold("Message-ID", one_line(rq.message_id, false));
+  top += fold("Auto-Submitted", "auto-replied");
+  top += "MIME-Version: 1.0\r\n";
+
+  // The header block is outside the multipart body, so a delimiter there is
+  // harmless to MIME; keeping it out anyway costs nothing and spares lax parsers.
+  res.boundary = pick_boundary(rq.boundary, {&top, &text, &report, &returned});
+  res.needs_8bitmime = text_8bit || returned_8bit || !is_ascii(report);
+  const std::string& b = res.boundary;
+
   std::string& m = res.message;
-  m.reserve(text.size() + report.size() + returned.size() + 2048);
-  m += fold("Date", one_line(rq.date, false));
-  m += fold("From", from_name.empty() ? "<" + from_addr + ">" : from_name + " <" + from_addr + ">");
-  m += fold("To", "<" + to + ">");
-  m += fold("Subject", res.subject);
-  m += fold("Message-ID", one_line(rq.message_id, false));
-  m += fold("Auto-Submitted", "auto-replied");
-  m += "MIME-Version: 1.0\r\n";
+  m.reserve(top.size() + text.size() + report.size() + returned.size() + 1024);
+  m += top;
   m += std::string("Content-Type: multipart/report; report-type=") +
        (global ? "global-delivery-status" : "delivery-status") + ";\r\n";
   m += "\tboundary=\"" + b + "\"\r\n";
