@@ -481,13 +481,15 @@ DsnResult compose_dsn(const DsnRequest& rq) {
   m += "Content-Description: Notification\r\n";
   m += std::string("Content-Type: text/plain; charset=") + (text_8bit ? "utf-8" : "us-ascii") + "\r\n";
   if (text_8bit) m += "Content-Transfer-Encoding: 8bit\r\n";
-  m += "\r\n" + text;
+  m += "\r\n";
+  m += text;
 
   m += "\r\n--" + b + "\r\n";
   m += "Content-Description: Delivery report\r\n";
   m += std::string("Content-Type: ") + (global ? "message/global-delivery-status" : "message/delivery-status") + "\r\n";
   if (!is_ascii(report)) m += "Content-Transfer-Encoding: 8bit\r\n";
-  m += "\r\n" + report;
+  m += "\r\n";
+  m += report;
 
   std::string what = kind == DsnAction::Failed ? "Undelivered Message" : kind == DsnAction::Delayed ? "Delayed Message" : "Message";
   m += "\r\n--" + b + "\r\n";
@@ -499,7 +501,8 @@ DsnResult compose_dsn(const DsnRequest& rq) {
     m += std::string("Content-Type: ") + (global ? "message/global-headers" : "text/rfc822-headers") + "\r\n";
   }
   if (returned_8bit) m += "Content-Transfer-Encoding: 8bit\r\n";
-  m += "\r\n" + returned;
+  m += "\r\n";
+  m += returned;  // appended, not concatenated: it may be megabytes
   m += "\r\n--" + b + "--\r\n";
 
   // Only the To address can bring UTF-8 into the header block.
