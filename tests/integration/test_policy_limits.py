@@ -135,7 +135,8 @@ def test_too_many_recipients(daemon):
 # ------------------------------------------------------------- syntax and sequence
 
 @pytest.mark.parametrize("line,codes,classes", [
-    ("MAIL FROM:a@client.test", (501,), ("5.5.4", "5.1.7", "5.5.2")),   # no angle brackets
+    # (a bare "MAIL FROM:a@b" without brackets is tolerated on purpose, as by Postfix)
+    ("MAIL FROM:<a@client.test", (501,), ("5.5.4", "5.1.7", "5.5.2")),  # unclosed bracket
     ("MAIL FROM:<a@client.test> FOO=BAR", (555, 501), ("5.5.4",)),     # unknown parameter
     ("MAIL FROM:<a@client.test> SIZE=abc", (501, 555), ("5.5.4",)),    # bad SIZE value
     ("MAIL FROM:<not an address>", (501, 553), ("5.1.7", "5.1.3", "5.5.4")),
@@ -150,7 +151,8 @@ def test_bad_mail_syntax(daemon, line, codes, classes):
 
 
 @pytest.mark.parametrize("line,codes,classes", [
-    ("RCPT TO:b@local.test", (501,), ("5.5.4", "5.1.3")),
+    ("RCPT TO:<b@local.test", (501,), ("5.5.4", "5.1.3")),
+    ("RCPT TO:<b@@local.test>", (501, 553), ("5.1.3", "5.5.4")),
     ("RCPT TO:<b@>", (501, 553), ("5.1.3", "5.5.4")),
     ("RCPT TO:<b@local.test> NOTIFY=BOGUS", (501, 555), ("5.5.4",)),
 ])
