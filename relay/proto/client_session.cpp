@@ -153,6 +153,25 @@ void append_dot_stuffed(std::string& out, std::string_view msg) {
   out += ".\r\n";
 }
 
+bool has_8bit(std::string_view s) {
+  for (unsigned char c : s)
+    if (c >= 0x80) return true;
+  return false;
+}
+
+// Does this SMTPUTF8 transaction really need SMTPUTF8 (RFC 6531 §3.2)? Only
+// if an envelope address or the header section holds non-ASCII; an 8-bit
+// body alone is 8BITMIME's business. Lets all-ASCII mail that merely came in
+// with SMTPUTF8 go to servers without it, as Postfix does.
+bool needs_smtputf8(const OutboundEnvelope& e, std::string_view message) {
+  if (has_8bit(e.sender)) return true;
+  for (const auto& r : e.recipients)
+    if (has_8bit(r.address) || has_8bit(r.orcpt)) return true;
+  size_t end = message.find("\r\n\r\n");
+  if (end == std::string_view::npos) end = message.find("\n\n");
+  return has_8bit(message.substr(0, end));
+}
+
 std::string notify_param(uint8_t n) {
   if (n & kNotifyNever) return "NEVER";
   std::string out;
@@ -495,7 +514,7 @@ struct ClientSession::Impl {
       if (env.body == BodyType::EightBitMime) cmd += " BODY=8BITMIME";
       else if (env.body == BodyType::SevenBit) cmd += " BODY=7BIT";
     }
-    if (env.smtputf8) cmd += " SMTPUTF8";
+    if (env.smtputf8 && caps.smtputf8) cmd += " SMTPUTF8";
     if (caps.dsn) {
       if (env.ret == Ret::Full) cmd += " RET=FULL";
       else if (env.ret == Ret::Headers) cmd += " RET=HDRS";
@@ -567,7 +586,7 @@ struct ClientSession::Impl {
     if (e.body == BodyType::BinaryMime)
       return fail_all(Outcome::PermFail, 554, "5.6.3", "BINARYMIME needs BDAT, not supported for relay",
                       Stage::Mail);
-    if (e.smtputf8 && !caps.smtputf8)
+    if (e.smtputf8 && !caps.smtputf8 && needs_smtputf8(e, message))
       return fail_all(Outcome::PermFail, 553, "5.6.7",
                       "SMTPUTF8 is required, but was not offered by host " + caps.remote_name, Stage::Mail);
     if (caps.size && caps.size_limit > 0 && size > caps.size_limit)

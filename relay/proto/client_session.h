@@ -18,7 +18,9 @@
 //  - EHLO 5xx falls back to HELO (no extensions then);
 //  - PIPELINING (RFC 2920): MAIL, all RCPTs and DATA go out in one write;
 //  - remote SIZE smaller than the message: permanent 5.3.4, nothing sent;
-//  - SMTPUTF8 message, remote without SMTPUTF8: permanent 5.6.7 (RFC 6531 §3.2);
+//  - SMTPUTF8 message, remote without SMTPUTF8: permanent 5.6.7 (RFC 6531 §3.2)
+//    when an envelope address or the header section is non-ASCII; otherwise
+//    it is sent without the SMTPUTF8 parameter;
 //  - 8BITMIME body, remote without 8BITMIME: sent anyway without BODY=
 //    (Postfix's default; converting to quoted-printable is not done);
 //  - BINARYMIME needs BDAT, which this client does not speak: permanent 5.6.3;
