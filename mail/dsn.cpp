@@ -145,6 +145,12 @@ std::string orcpt_value(std::string_view orcpt, bool global) {
   if (semi == std::string_view::npos) return address_value(orcpt, global);
   std::string type = squeeze(clean_text(orcpt.substr(0, semi), false));
   std::string_view addr = orcpt.substr(semi + 1);
+  // An address type is an atom ("rfc822", "utf-8", "x-..."); anything else
+  // means the ORCPT was not "type;address" after all.
+  bool atom = !type.empty() && std::all_of(type.begin(), type.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '.';
+  });
+  if (!atom) return address_value(orcpt, global);
   while (!addr.empty() && addr.front() == ' ') addr.remove_prefix(1);
   if (header_name_equals(type, "utf-8")) return "utf-8; " + utf8_addr(addr, global, true);
   if (!is_ascii(addr)) return address_value(addr, global);
@@ -382,6 +388,8 @@ DsnResult compose_dsn(const DsnRequest& rq) {
   if (rq.reporting_mta.empty() || rq.message_id.empty() || rq.date.empty())
     return fail("reporting MTA, Message-ID and Date are required");
   if (!valid_boundary(rq.boundary)) return fail("invalid MIME boundary");
+  for (const DsnRecipient& r : rq.recipients)
+    if (r.final_recipient.empty()) return fail("a recipient without a final recipient address");
 
   const bool global = rq.smtputf8;
   const std::string host = squeeze(clean_text(rq.reporting_mta, false));

@@ -102,7 +102,8 @@ struct DsnResult {
 };
 
 // Compose a DSN. Fails only on a request it cannot honour: empty sender, no
-// recipients, empty reporting MTA / Message-ID / Date, or an invalid boundary.
+// recipients (or one without a final recipient address), empty reporting
+// MTA / Message-ID / Date, or an invalid boundary.
 // All other strings are sanitised (controls and line ends removed, long
 // values folded), so arbitrary remote replies and messages are safe.
 DsnResult compose_dsn(const DsnRequest& request);

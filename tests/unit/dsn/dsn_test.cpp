@@ -74,6 +74,9 @@ TEST(Dsn, RejectsInvalidRequests) {
   rq.boundary = std::string(61, 'a');
   EXPECT_FALSE(compose_dsn(rq).ok);
   rq = base_request();
+  rq.recipients[0].final_recipient.clear();
+  EXPECT_FALSE(compose_dsn(rq).ok);
+  rq = base_request();
   rq.message_id.clear();
   EXPECT_FALSE(compose_dsn(rq).ok);
   EXPECT_TRUE(compose_dsn(base_request()).ok);
@@ -234,6 +237,14 @@ TEST(Dsn, Smtputf8UsesGlobalTypes) {
   EXPECT_TRUE(r.needs_smtputf8);
   EXPECT_TRUE(r.needs_8bitmime);
   expect_wire_clean(r.message);
+}
+
+TEST(Dsn, OrcptWithoutTypeIsTreatedAsAddress) {
+  DsnRequest rq = base_request();
+  rq.recipients[0].original_recipient = "Bob@Example.org";
+  EXPECT_TRUE(contains(compose_dsn(rq).message, "Original-Recipient: rfc822; Bob@Example.org\r\n"));
+  rq.recipients[0].original_recipient = "x-odd;mailbox 7";
+  EXPECT_TRUE(contains(compose_dsn(rq).message, "Original-Recipient: x-odd; mailbox 7\r\n"));
 }
 
 TEST(Dsn, Deterministic) {
