@@ -89,8 +89,10 @@ bool valid_address_literal(std::string_view inner) {
   size_t colon = inner.find(':');
   if (colon == std::string_view::npos || colon + 1 >= inner.size()) return false;
   if (!valid_ldh(inner.substr(0, colon))) return false;
+  // dcontent = %d33-90 / %d94-126, minus '@': no registered tag needs it, and
+  // keeping '@' out of domains lets domain_of() split at the last '@'.
   for (unsigned char c : inner.substr(colon + 1))
-    if (!((c >= 33 && c <= 90) || (c >= 94 && c <= 126))) return false;
+    if (!((c >= 33 && c <= 90) || (c >= 94 && c <= 126)) || c == '@') return false;
   return true;
 }
 

@@ -1,0 +1,20 @@
+# tests/fuzz/smtp.cmake — libFuzzer targets for the SMTP server protocol and
+# the mail/ address pieces it uses. Seeds: tests/fuzz/corpus/smtp_session
+# (the golden transcripts with a flags byte in front) and smtp_address.
+ringmta_fuzz_target(smtp_session
+  SOURCES
+    tests/fuzz/smtp_session_fuzz.cpp
+    relay/proto/server_session.cpp
+    relay/proto/command.cpp
+    relay/proto/data_decoder.cpp
+    mail/address.cpp
+    mail/xtext.cpp
+    mail/datetime.cpp
+  CORPUS tests/fuzz/corpus/smtp_session)
+ringmta_fuzz_target(mail_address
+  SOURCES
+    tests/fuzz/smtp_address_fuzz.cpp
+    mail/address.cpp
+    mail/xtext.cpp
+    mail/datetime.cpp
+  CORPUS tests/fuzz/corpus/smtp_address)

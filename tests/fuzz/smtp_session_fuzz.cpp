@@ -1,0 +1,151 @@
+// tests/fuzz/smtp_session_fuzz.cpp — libFuzzer target for ServerSession.
+//
+// Input layout: byte 0 = flags (config variant, commit failures, shutdown,
+// differential check), then repeated [chunk length byte][chunk bytes]. Each
+// chunk is fed separately, commits are answered at once. Invariants checked:
+//  * every output block ends in CRLF; every line is "DDD " or "DDD-" + text
+//    without CR/LF inside (no reply injection);
+//  * nothing is produced after Close, and Close is sticky;
+//  * a committed transaction has recipients and starts with our Received:;
+//  * outside AwaitCommit the session buffers less than one command line;
+//  * (flag) the chunked run produces exactly the same output and
+//    transactions as feeding everything at once — splits must not matter.
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "relay/proto/server_session.h"
+
+using namespace ringmta::smtp;
+
+namespace {
+
+void check(bool ok, const char* what) {
+  if (!ok) {
+    std::fprintf(stderr, "invariant failed: %s\n", what);
+    std::abort();
+  }
+}
+
+void check_output(const std::string& out) {
+  if (out.empty()) return;
+  check(out.size() >= 2 && out.compare(out.size() - 2, 2, "\r\n") == 0, "output ends in CRLF");
+  size_t pos = 0;
+  while (pos < out.size()) {
+    size_t e = out.find("\r\n", pos);
+    check(e != std::string::npos, "line has CRLF");
+    std::string_view line(out.data() + pos, e - pos);
+    check(line.size() >= 4, "reply line long enough");
+    for (int i = 0; i < 3; ++i) check(line[i] >= '0' && line[i] <= '9', "3 digits");
+    check(line[0] >= '2' && line[0] <= '5', "reply class 2..5");
+    check(line[3] == ' ' || line[3] == '-', "separator");
+    check(line.find('\r') == std::string_view::npos && line.find('\n') == std::string_view::npos,
+          "no CR/LF inside a reply line");
+    pos = e + 2;
+  }
+}
+
+struct Run {
+  std::string output;
+  std::string txns;
+};
+
+Run run(const std::shared_ptr<ServerConfig>& cfg, const ClientInfo& client, uint8_t flags,
+        const std::vector<std::string_view>& chunks) {
+  Run r;
+  unsigned ids = 0;
+  Hooks hooks;
+  hooks.new_queue_id = [&ids] { return "FZ" + std::to_string(++ids); };
+  hooks.now_unix = [] { return int64_t{1795384618}; };
+  ServerSession s(cfg, client, hooks);
+  s.start();
+  bool closed = false;
+  unsigned commits = 0;
+  auto collect = [&] {
+    std::string o = s.take_output();
+    check_output(o);
+    if (closed) check(o.empty(), "no output after close");
+    r.output += o;
+  };
+  auto settle = [&](Action a) {
+    for (int guard = 0; guard < 1000 && a == Action::Commit; ++guard) {
+      collect();
+      const Transaction& t = s.transaction();
+      check(!t.recipients.empty(), "commit has recipients");
+      check(t.message.rfind("Received: ", 0) == 0, "message starts with Received:");
+      check(!t.queue_id.empty(), "queue id set");
+      r.txns += t.queue_id + "|" + t.sender + "|" + std::to_string(t.recipients.size()) + "|" +
+                t.message + "\n";
+      ++commits;
+      bool fail = (flags & 0x10) && (commits % 2 == 0);
+      a = fail ? s.commit_done(false, "451 4.3.0 Queue write failed") : s.commit_done(true);
+    }
+    collect();
+    if (a == Action::Close) {
+      check(s.phase() == Phase::Closed, "Close means Closed");
+      closed = true;
+    }
+    if (s.phase() != Phase::AwaitCommit && s.phase() != Phase::Closed)
+      check(s.buffered_input() < cfg->max_line_length, "buffer below one line");
+  };
+  collect();  // the greeting
+  size_t n = 0;
+  for (std::string_view c : chunks) {
+    Action a = s.feed(c);
+    if (closed) check(a == Action::Close, "Close is sticky");
+    settle(a);
+    if ((flags & 0x20) && ++n == chunks.size() / 2) settle(s.on_shutdown());
+  }
+  if (flags & 0x40) settle(s.on_timeout());
+  return r;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 1) return 0;
+  const uint8_t flags = data[0];
+  auto cfg = std::make_shared<ServerConfig>();
+  cfg->hostname = "mx.fuzz.example";
+  cfg->local_domains = {"example.net", "example.org"};
+  ClientInfo client{"127.0.0.1", (flags & 1) != 0};
+  if (flags & 2) {  // tiny limits reach the limit paths quickly
+    cfg->max_message_size = 64;
+    cfg->max_recipients = 2;
+    cfg->max_line_length = 40;
+    cfg->max_errors = 4;
+  } else {
+    cfg->max_message_size = 4096;
+    cfg->max_recipients = 50;
+    cfg->max_line_length = 512;
+    cfg->max_errors = 1000;
+  }
+  std::string_view all(reinterpret_cast<const char*>(data) + 1, size - 1);
+  std::vector<std::string_view> chunks;
+  size_t i = 0;
+  if (flags & 4) {
+    // Chunk lengths from the data: [len][bytes]...
+    while (i < all.size()) {
+      size_t len = static_cast<uint8_t>(all[i++]) % 65;
+      if (len == 0) len = 1;
+      chunks.push_back(all.substr(i, len));
+      i += chunks.back().size();
+    }
+  } else {
+    // The whole input is the stream; cut it every (flags >> 3 & 7) + 1 bytes.
+    const size_t step = ((flags >> 3) & 7) + 1;
+    for (; i < all.size(); i += step) chunks.push_back(all.substr(i, step));
+  }
+  Run chunked = run(cfg, client, flags, chunks);
+  if ((flags & 0x80) && !(flags & 0x20)) {
+    std::string joined;
+    for (auto c : chunks) joined += c;
+    Run whole = run(cfg, client, flags, {joined});
+    check(whole.output == chunked.output, "output independent of splits");
+    check(whole.txns == chunked.txns, "transactions independent of splits");
+  }
+  return 0;
+}
