@@ -33,6 +33,7 @@ ConnImpl::ConnImpl(ReactorImpl* r, uint32_t slot, uint32_t gen, int fd, int tag,
 Reactor& ConnImpl::reactor() { return *r_->self; }
 
 size_t ConnImpl::pending_output() const {
+  if (state_ == ConnState::kClosed) return 0;  // dropped, even if a send is still in flight
   return sending_.size() - sent_off_ + queued_.size();
 }
 

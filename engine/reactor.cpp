@@ -108,10 +108,17 @@ int ReactorImpl::ensure_ring() {
 
 io_uring_sqe* ReactorImpl::sqe() {
   io_uring_sqe* s = io_uring_get_sqe(&ring);
-  while (s == nullptr) {
-    // SQ full mid-iteration: push what we have to make room.
+  // SQ full mid-iteration: push what we have to make room. Off the owner thread
+  // (teardown from another thread) a single-issuer ring refuses submits, so don't try.
+  for (int tries = 0; s == nullptr && tries < 4 && on_owner_thread(); tries++) {
     io_uring_submit(&ring);
     s = io_uring_get_sqe(&ring);
+  }
+  if (s == nullptr) {
+    // Nowhere to put it: the op is dropped (only reachable at teardown or if the
+    // kernel refuses submissions). A scratch SQE keeps callers simple.
+    std::memset(&scratch_sqe, 0, sizeof(scratch_sqe));
+    s = &scratch_sqe;
   }
   return s;
 }
@@ -293,6 +300,9 @@ void ReactorImpl::flush() {
 
 void ReactorImpl::run() {
   if (ensure_ring() != 0) return;
+  // The ring belongs to the thread that first used it (see reactor.h); running it
+  // elsewhere would only spin on refused submissions.
+  if ((ring.flags & IORING_SETUP_SINGLE_ISSUER) && !on_owner_thread()) return;
   drain_mailbox();
   while (!stop_requested.load(std::memory_order_acquire)) {
     // Internal deferred work (connect failures detected at call time).

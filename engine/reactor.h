@@ -5,7 +5,13 @@
 // provided buffer ring; output gathered per loop iteration and sent in one write),
 // its timers and a cross-shard mailbox (post()). Nothing here knows about SMTP:
 // protocols plug in through ConnectionHandler. Every method except post() and
-// stop() must be called on the reactor's own thread.
+// stop() must be called on the reactor's own thread: the thread that first calls
+// add_listener/connect/poll_fd/run (the io_uring is created lazily there, so a
+// Reactor may be constructed on one thread and run on another).
+//
+// Callbacks may call any method, including close()/abort() of their own
+// connection; on_closed() is never called from inside another callback of the
+// same handler — it runs right after the current callback returns.
 #pragma once
 
 #include <chrono>
@@ -36,7 +42,9 @@ class ConnectionHandler {
   // All output queued so far has been written to the socket.
   virtual void on_drained(Connection&) {}
   // The connection is gone (peer closed, error, or close()/abort() finished).
-  // `error` is 0 for an orderly close, otherwise a positive errno.
+  // `error` is 0 for an orderly close (close(), peer EOF), otherwise a positive
+  // errno: ECONNABORTED after abort(), ECANCELED when the reactor is destroyed,
+  // the socket error (ECONNRESET, EPIPE...) otherwise. Called exactly once.
   virtual void on_closed(Connection&, int error) = 0;
 };
 
@@ -101,12 +109,18 @@ class Reactor {
   std::vector<SocketAddress> listening_addresses() const;
 
   // Outbound connection. On success the handler from `factory` gets on_open();
-  // on failure `on_error(errno)` is called instead (ECONNREFUSED, ETIMEDOUT...).
+  // on failure `on_error(errno)` is called instead (ECONNREFUSED, ETIMEDOUT...,
+  // ECANCELED if the reactor is destroyed first), never from inside connect().
+  // A zero timeout means none. listener_tag() is -1 for outbound connections.
   void connect(const SocketAddress& to, Clock::duration timeout, HandlerFactory factory,
                std::function<void(int error)> on_error);
 
   // Watch an fd that is not a Connection (c-ares sockets). `events` is POLLIN /
   // POLLOUT; the callback gets the poll revents and fires until cancel_poll().
+  // Level-triggered like poll(2): while the fd stays ready the callback fires again
+  // (once per loop iteration). Never fires after cancel_poll() returns. Returns 0 if
+  // the ring could not be set up. On a poll error the callback gets POLLERR|POLLNVAL
+  // once and the watch goes quiet (cancel_poll() it).
   using PollId = uint64_t;
   PollId poll_fd(int fd, unsigned events, std::function<void(unsigned revents)> cb);
   void cancel_poll(PollId id);

@@ -178,6 +178,7 @@ struct ReactorImpl {
   unsigned shard_id;
   ReactorOptions opts;
   io_uring ring{};
+  io_uring_sqe scratch_sqe{};        // see sqe(): target for ops that cannot be queued
   bool ring_ready = false;
   int ring_error = 0;
   bool on_owner_thread() const;
