@@ -14,6 +14,8 @@
 #include <deque>
 #include <utility>
 
+#include "mail/xtext.h"
+
 namespace ringmta::smtp {
 
 std::string_view to_string(Stage s) {
@@ -66,27 +68,18 @@ struct Expect {
 // Where the session is between replies.
 enum class Mode : uint8_t { Handshake, TlsOffer, TlsHandshake, Idle, Txn, Quitting, Closed };
 
-// RFC 3461 §4 xtext: printable ASCII except '+' and '=', else "+HH".
-std::string xtext(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (c >= 0x21 && c <= 0x7e && c != '+' && c != '=') {
-      out += static_cast<char>(c);
-    } else {
-      out += '+';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
 // An address we can put between <> without letting it inject a command.
 bool safe_address(std::string_view a) {
   for (unsigned char c : a)
     if (c < 0x20 || c == 0x7f || c == '<' || c == '>') return false;
   return a.size() <= 1024;
+}
+
+bool is_atom(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  return true;
 }
 
 std::string upper(std::string_view s) {
@@ -518,7 +511,7 @@ struct ClientSession::Impl {
     if (caps.dsn) {
       if (env.ret == Ret::Full) cmd += " RET=FULL";
       else if (env.ret == Ret::Headers) cmd += " RET=HDRS";
-      if (!env.envid.empty()) cmd += " ENVID=" + xtext(env.envid);
+      if (!env.envid.empty()) cmd += " ENVID=" + mail::xtext_encode(env.envid);
     }
     return cmd;
   }
@@ -529,8 +522,11 @@ struct ClientSession::Impl {
       if (rc.notify) cmd += " NOTIFY=" + notify_param(rc.notify);
       if (!rc.orcpt.empty()) {
         size_t semi = rc.orcpt.find(';');
-        if (semi == std::string::npos) cmd += " ORCPT=rfc822;" + xtext(rc.orcpt);
-        else cmd += " ORCPT=" + rc.orcpt.substr(0, semi) + ";" + xtext(std::string_view(rc.orcpt).substr(semi + 1));
+        std::string_view type = semi == std::string::npos ? "rfc822" : std::string_view(rc.orcpt).substr(0, semi);
+        std::string_view addr = semi == std::string::npos ? rc.orcpt : std::string_view(rc.orcpt).substr(semi + 1);
+        // The address is xtext-encoded; the type goes out raw, so it must be
+        // an atom (RFC 3461 §4.2 addr-type) or the parameter is dropped.
+        if (is_atom(type)) cmd += " ORCPT=" + std::string(type) + ";" + mail::xtext_encode(addr);
       }
     }
     return cmd;

@@ -254,8 +254,9 @@ std::string run_script(const std::vector<ScriptItem>& items, long split_at) {
           Recipient r;
           if (!unescape(ws[0], r.address)) return at(it) + "bad escape";
           for (size_t k = 1; k < ws.size(); ++k) {
-            if (ws[k].rfind("orcpt=", 0) == 0) r.orcpt = ws[k].substr(6);
-            else if (ws[k].rfind("notify=", 0) == 0) {
+            if (ws[k].rfind("orcpt=", 0) == 0) {
+              if (!unescape(ws[k].substr(6), r.orcpt)) return at(it) + "bad escape";
+            } else if (ws[k].rfind("notify=", 0) == 0) {
               std::string v = ws[k].substr(7);
               if (v.find("never") != std::string::npos) r.notify |= kNotifyNever;
               if (v.find("success") != std::string::npos) r.notify |= kNotifySuccess;
