@@ -471,18 +471,29 @@ void ServerSession::start() {
 Action ServerSession::feed(std::string_view bytes) {
   Impl& s = *impl_;
   if (s.phase == Phase::Closed) return Action::Close;
+  if (bytes.empty()) return s.result();
   if (s.phase == Phase::AwaitCommit) {
     s.in.append(bytes);  // held until commit_done()
     return Action::NeedInput;
   }
-  if (s.in.empty()) {
-    // Fast path: use the caller's bytes in place, keep only the remainder.
-    size_t used = s.process(bytes);
-    if (s.phase != Phase::Closed && used < bytes.size()) s.in.assign(bytes.substr(used));
-  } else {
-    s.in.append(bytes);
+  if (!s.in.empty()) {
+    // A partial command line is buffered (that is the only thing held outside
+    // AwaitCommit). Complete it, then continue on the caller's bytes in place,
+    // so a large body following "DATA" is not copied through the buffer.
+    const void* lf = std::memchr(bytes.data(), '\n', bytes.size());
+    const size_t head = lf ? static_cast<size_t>(static_cast<const char*>(lf) - bytes.data()) + 1
+                           : bytes.size();
+    s.in.append(bytes.substr(0, head));
+    bytes.remove_prefix(head);
     s.run_buffered();
+    if (!s.in.empty() || s.phase == Phase::Closed || s.phase == Phase::AwaitCommit) {
+      if (s.phase != Phase::Closed) s.in.append(bytes);
+      return s.result();
+    }
   }
+  // Fast path: use the caller's bytes in place, keep only the remainder.
+  const size_t used = s.process(bytes);
+  if (s.phase != Phase::Closed && used < bytes.size()) s.in.assign(bytes.substr(used));
   return s.result();
 }
 
