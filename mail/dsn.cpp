@@ -129,6 +129,13 @@ std::string utf8_addr(std::string_view a, bool unitext, bool keep_escapes) {
   return out;
 }
 
+// An address, MTA-name or diagnostic type name: "rfc822", "dns", "smtp", "x-unix".
+bool is_type_name(std::string_view t) {
+  return !t.empty() && std::all_of(t.begin(), t.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '.';
+  });
+}
+
 // "rfc822; addr" for plain addresses, "utf-8; ..." (RFC 6533) otherwise.
 std::string address_value(std::string_view addr, bool global) {
   bool plain = std::all_of(addr.begin(), addr.end(), [](char c) {
@@ -145,12 +152,9 @@ std::string orcpt_value(std::string_view orcpt, bool global) {
   if (semi == std::string_view::npos) return address_value(orcpt, global);
   std::string type = squeeze(clean_text(orcpt.substr(0, semi), false));
   std::string_view addr = orcpt.substr(semi + 1);
-  // An address type is an atom ("rfc822", "utf-8", "x-..."); anything else
+  // An address type is a name ("rfc822", "utf-8", "x-..."); anything else
   // means the ORCPT was not "type;address" after all.
-  bool atom = !type.empty() && std::all_of(type.begin(), type.end(), [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '.';
-  });
-  if (!atom) return address_value(orcpt, global);
+  if (!is_type_name(type)) return address_value(orcpt, global);
   while (!addr.empty() && addr.front() == ' ') addr.remove_prefix(1);
   if (header_name_equals(type, "utf-8")) return "utf-8; " + utf8_addr(addr, global, true);
   if (!is_ascii(addr)) return address_value(addr, global);
@@ -443,7 +447,7 @@ DsnResult compose_dsn(const DsnRequest& rq) {
     std::string diag = one_line(r.diagnostic, global);
     if (!diag.empty()) {
       std::string type = one_line(r.diagnostic_type, false);
-      report += fold("Diagnostic-Code", (type.empty() ? "x-unknown" : type) + "; " + diag);
+      report += fold("Diagnostic-Code", (is_type_name(type) ? type : "x-unknown") + "; " + diag);
     }
     if (!r.last_attempt_date.empty()) report += fold("Last-Attempt-Date", one_line(r.last_attempt_date, false));
     if (r.action == DsnAction::Delayed && !r.will_retry_until.empty())
