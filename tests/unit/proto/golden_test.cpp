@@ -11,6 +11,7 @@
 //   RINGMTA_GOLDEN_UPDATE=1 ./proto_golden_test   — then review the diff.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
