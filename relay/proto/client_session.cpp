@@ -125,25 +125,30 @@ Capabilities parse_ehlo(const Reply& r) {
   return caps;
 }
 
-// Append `msg` dot-stuffed (RFC 5321 §4.5.2) with CRLF line ends, then ".".
-void append_dot_stuffed(std::string& out, std::string_view msg) {
-  out.reserve(out.size() + msg.size() + msg.size() / 32 + 5);
-  size_t pos = 0;
-  while (pos < msg.size()) {
-    if (msg[pos] == '.') out += '.';
-    size_t nl = msg.find('\n', pos);
-    if (nl == std::string_view::npos) {  // last line lacks its line end: add one
-      std::string_view line = msg.substr(pos);
-      out.append(line);
-      out += line.back() == '\r' ? "\n" : "\r\n";
-      break;
+// Append the next piece of `msg`, dot-stuffed (RFC 5321 §4.5.2) with CRLF
+// line ends, to `out` until it holds `limit` bytes; `pos` is where the
+// previous piece stopped. Returns true once the whole message and the final
+// "." are out. Pieces keep a connection's memory bounded for big messages;
+// the search window is bounded too, so a huge line stays linear.
+bool append_dot_stuffed(std::string& out, std::string_view msg, size_t& pos, size_t limit) {
+  while (out.size() < limit && pos < msg.size()) {
+    if ((pos == 0 || msg[pos - 1] == '\n') && msg[pos] == '.') out += '.';
+    std::string_view window = msg.substr(pos, std::max<size_t>(limit - out.size(), 1));
+    size_t nl = window.find('\n');
+    if (nl == 0) {
+      if (pos == 0 || msg[pos - 1] != '\r') out += '\r';  // bare LF becomes CRLF
+      out += '\n';
+      ++pos;
+      continue;
     }
-    out.append(msg.substr(pos, nl - pos));
-    if (nl == pos || msg[nl - 1] != '\r') out += '\r';  // bare LF becomes CRLF
-    out += '\n';
-    pos = nl + 1;
+    size_t n = nl == std::string_view::npos ? window.size() : nl;
+    out.append(window.substr(0, n));
+    pos += n;
   }
+  if (pos < msg.size()) return false;
+  if (!msg.empty() && msg.back() != '\n') out += msg.back() == '\r' ? "\n" : "\r\n";  // add a missing line end
   out += ".\r\n";
+  return true;
 }
 
 bool has_8bit(std::string_view s) {
@@ -222,6 +227,8 @@ struct ClientSession::Impl {
   bool tls = false;
   bool need_rset = false;
   bool data_flushed = false;
+  bool streaming = false;  // body being handed out by take_output()
+  size_t body_pos = 0;     // next message byte to stuff
   std::optional<Txn> txn;
   std::deque<TransactionResult> results;
 
@@ -287,6 +294,7 @@ struct ClientSession::Impl {
 
   // The connection is unusable: pending recipients get `r`, the session closes.
   void close_with(const RecipientResult& r, bool send_quit) {
+    streaming = false;  // never touch the message again once its result is out
     if (!failure) {
       ConnectionFailure f;
       f.permanent = r.outcome == Outcome::PermFail && !txn;
@@ -335,6 +343,23 @@ struct ClientSession::Impl {
         break;
       }
       Expect e = expect.front();
+      if (e.cmd == Cmd::Dot && streaming) {
+        // A reply before the body is out: the server gave up on the message
+        // (552 too big, 421...). What we would still send could be taken as
+        // commands, so the connection ends here.
+        streaming = false;
+        Stage st = stage();
+        expect.pop_front();
+        if (r.positive() || r.intermediate()) {
+          protocol_error("reply before end of data: " + r.str());
+        } else {
+          RecipientResult res = from_reply(r, st);
+          for (size_t i = 0; txn && i < txn->res.size(); ++i)
+            if (txn->accepted[i] && !txn->res[i]) txn->res[i] = res;
+          close_with(res, false);
+        }
+        break;
+      }
       if (e.cmd == Cmd::Dot) data_flushed = true;  // a reply means the body went out
       Stage st = stage();
       expect.pop_front();
@@ -468,7 +493,8 @@ struct ClientSession::Impl {
     if (r.intermediate()) {
       data_flushed = false;
       if (txn->n_accepted > 0 && !txn->mail_failed) {
-        append_dot_stuffed(out, txn->message);
+        streaming = true;  // take_output() hands out the body piece by piece
+        body_pos = 0;
       } else {
         // RFC 2920 §3.1: 354 although no recipient was accepted — end the
         // (empty) message at once and ignore the outcome.
@@ -657,7 +683,7 @@ ClientAction ClientSession::quit() {
 
 ClientAction ClientSession::on_timeout() { return impl_->abort_with("timeout", true); }
 ClientAction ClientSession::on_disconnect() { return impl_->abort_with("lost connection", false); }
-void ClientSession::output_written() { impl_->data_flushed = true; }
+void ClientSession::output_written() { impl_->data_flushed = !impl_->streaming && impl_->out.empty(); }
 
 ClientAction ClientSession::starttls() {
   Impl& s = *impl_;
@@ -686,8 +712,16 @@ ClientAction ClientSession::tls_established() {
 }
 
 bool ClientSession::tls_active() const { return impl_->tls; }
-std::string ClientSession::take_output() { return std::exchange(impl_->out, {}); }
-bool ClientSession::has_output() const { return !impl_->out.empty(); }
+std::string ClientSession::take_output() {
+  Impl& s = *impl_;
+  if (s.streaming && s.txn && s.out.size() < s.cfg.data_piece) {
+    if (append_dot_stuffed(s.out, s.txn->message, s.body_pos, std::max<size_t>(s.cfg.data_piece, 1)))
+      s.streaming = false;
+  }
+  return std::exchange(s.out, {});
+}
+
+bool ClientSession::has_output() const { return !impl_->out.empty() || impl_->streaming; }
 bool ClientSession::has_result() const { return !impl_->results.empty(); }
 
 TransactionResult ClientSession::take_result() {

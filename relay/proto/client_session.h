@@ -55,6 +55,7 @@ struct ClientConfig {
   bool use_pipelining = true;          // pipeline when the remote offers PIPELINING
   bool offer_starttls = false;         // stop with Action::StartTlsOffered (see above)
   ReplyLimits reply_limits;            // per-line / per-reply caps on server replies
+  size_t data_piece = 64 * 1024;       // message bytes per take_output() during DATA
 };
 
 // What the remote announced in its EHLO reply.
@@ -155,7 +156,8 @@ class ClientSession {
   ClientAction on_timeout();
   // The server closed the connection (EOF or reset).
   ClientAction on_disconnect();
-  // All output taken so far has been written: DataBlock becomes EndOfData.
+  // All output taken so far has been written: once the whole message is
+  // out, DataBlock becomes EndOfData (the glue re-arms its timer per write).
   void output_written();
 
   // STARTTLS hook (see the file comment).
@@ -164,6 +166,9 @@ class ClientSession {
   ClientAction tls_established();
   bool tls_active() const;
 
+  // Bytes to write. During DATA the message goes out in pieces of about
+  // ClientConfig::data_piece: keep calling while has_output() (each call
+  // after the previous piece is written bounds the memory per connection).
   std::string take_output();
   bool has_output() const;
   // Finished transactions, oldest first.

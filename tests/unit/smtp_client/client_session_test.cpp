@@ -48,7 +48,15 @@ TEST(ClientSession, LargeBodyIsSentDotStuffedOnce) {
   EXPECT_EQ(s.start_transaction(envelope(1), body), ClientAction::NeedInput);
   s.take_output();
   s.feed("250 ok\r\n250 ok\r\n354 go\r\n");
-  std::string out = s.take_output();
+  std::string out;
+  size_t pieces = 0;
+  while (s.has_output()) {
+    std::string piece = s.take_output();
+    EXPECT_LE(piece.size(), 64 * 1024 + 16);  // bounded memory per connection
+    out += piece;
+    ++pieces;
+  }
+  EXPECT_GT(pieces, 3u);
   EXPECT_EQ(out.size(), body.size() + 20000 / 7 + 1 + 3);
   EXPECT_EQ(out.substr(0, 8), "..line 0");
   EXPECT_EQ(out.substr(out.size() - 5), "\r\n.\r\n");
@@ -143,4 +151,54 @@ TEST(ClientSession, RandomServerBytesKeepResultInvariant) {
     ASSERT_EQ(started, results) << iter;
     ASSERT_EQ(expected_rcpts, got_rcpts) << iter;
   }
+}
+
+// The server answers before the body is out (552 message too big): the
+// accepted recipients get that reply, nothing more of the body is sent, and
+// the connection is closed (the rest of the body would read as commands).
+TEST(ClientSession, ReplyWhileBodyStreaming) {
+  ClientConfig cfg;
+  cfg.data_piece = 10;
+  ClientSession s(cfg);
+  s.feed("220 mx\r\n");
+  s.feed("250-mx\r\n250 PIPELINING\r\n");
+  s.take_output();
+  std::string body(1000, 'a');
+  s.start_transaction(envelope(2), body);
+  s.take_output();
+  s.feed("250 ok\r\n250 ok\r\n550 no\r\n354 go\r\n");
+  EXPECT_EQ(s.take_output(), std::string(10, 'a'));
+  EXPECT_EQ(s.stage(), Stage::DataBlock);
+  s.output_written();
+  EXPECT_EQ(s.stage(), Stage::DataBlock);  // still more body to go
+  EXPECT_EQ(s.feed("552 5.3.4 message too big\r\n"), ClientAction::Close);
+  EXPECT_FALSE(s.has_output());
+  auto r = s.take_result();
+  ASSERT_EQ(r.recipients.size(), 2u);
+  EXPECT_EQ(r.recipients[0].outcome, Outcome::PermFail);
+  EXPECT_EQ(r.recipients[0].enhanced, "5.3.4");
+  EXPECT_EQ(r.recipients[0].stage, Stage::DataBlock);
+  EXPECT_EQ(r.recipients[1].code, 550);
+  ASSERT_TRUE(s.connection_failure().has_value());
+}
+
+TEST(ClientSession, TimeoutWhileBodyStreamingStopsIt) {
+  ClientConfig cfg;
+  cfg.data_piece = 10;
+  ClientSession s(cfg);
+  s.feed("220 mx\r\n");
+  s.feed("250 mx\r\n");
+  s.take_output();
+  std::string body(1000, 'a');
+  s.start_transaction(envelope(1), body);
+  s.feed("250 ok\r\n");
+  s.feed("250 ok\r\n");
+  s.feed("354 go\r\n");
+  s.take_output();
+  EXPECT_TRUE(s.has_output());
+  EXPECT_EQ(s.on_timeout(), ClientAction::Close);
+  EXPECT_FALSE(s.has_output());
+  auto r = s.take_result();
+  EXPECT_EQ(r.recipients[0].outcome, Outcome::TempFail);
+  EXPECT_EQ(r.recipients[0].text, "421 4.4.2 timeout in stage data block");
 }

@@ -1,7 +1,8 @@
 // tests/unit/smtp_client/golden_test.cpp — runs every transcript in
 // tests/golden/smtp_client/*.script against ClientSession: once with whole
 // server blocks, once byte by byte, and once split at every byte offset of
-// the server stream, so reply parsing across arbitrary reads is covered.
+// the server stream, so reply parsing across arbitrary reads is covered;
+// also with the message handed out in pieces of 1 and 5 bytes.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -39,6 +40,9 @@ TEST(SmtpClientGolden, AllScripts) {
     ASSERT_TRUE(parse_script(ss.str(), items, err)) << err;
     EXPECT_EQ(run_script(items, kNoSplit), "") << "whole blocks";
     EXPECT_EQ(run_script(items, kByteByByte), "") << "byte by byte";
+    // The body handed out in tiny pieces must come out the same.
+    EXPECT_EQ(run_script(items, kNoSplit, 1), "") << "data_piece 1";
+    EXPECT_EQ(run_script(items, kNoSplit, 5), "") << "data_piece 5";
     size_t n = server_byte_count(items);
     for (size_t split = 1; split < n; ++split) {
       std::string r = run_script(items, static_cast<long>(split));

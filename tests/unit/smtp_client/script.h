@@ -41,8 +41,9 @@ size_t server_byte_count(const std::vector<ScriptItem>& items);
 
 constexpr long kNoSplit = -1;
 constexpr long kByteByByte = -2;
-// Run the script; returns "" on success, else a description of the first mismatch.
-std::string run_script(const std::vector<ScriptItem>& items, long split_at);
+// Run the script; returns "" on success, else a description of the first
+// mismatch. `data_piece` (if not 0) overrides ClientConfig::data_piece.
+std::string run_script(const std::vector<ScriptItem>& items, long split_at, size_t data_piece = 0);
 
 std::string escape(std::string_view bytes);
 
