@@ -30,6 +30,10 @@ void shrink(std::string& s) {
 ConnImpl::ConnImpl(ReactorImpl* r, uint32_t slot, uint32_t gen, int fd, int tag, uint64_t id)
     : r_(r), id_(id), fd_(fd), tag_(tag), slot_(slot), gen_(gen), state_(ConnState::kOpen) {}
 
+ConnImpl::~ConnImpl() {
+  if (fd_ >= 0) ::close(fd_);  // only reachable at reactor teardown
+}
+
 Reactor& ConnImpl::reactor() { return *r_->self; }
 
 size_t ConnImpl::pending_output() const {

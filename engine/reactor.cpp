@@ -365,19 +365,29 @@ void ReactorImpl::run() {
 ReactorImpl::~ReactorImpl() {
   tearing_down = true;
   // Every live connection gets its on_closed, every pending connect its on_error.
-  for (auto& slot : slots) {
-    if (!slot) continue;
-    ConnImpl* c = slot.get();
-    if (c->state_ == ConnState::kConnecting) {
-      auto on_error = c->connect_ ? std::move(c->connect_->on_error) : nullptr;
-      c->connect_.reset();
-      c->shut(ECANCELED);
-      if (on_error) on_error(ECANCELED);
-    } else {
-      c->shut(ECANCELED);
+  // Those callbacks may start new work (connect() then fails with ECANCELED), so
+  // repeat a few rounds until nothing is left. Index loop: slots may grow.
+  for (int round = 0; round < 8; round++) {
+    bool any = false;
+    for (size_t i = 0; i < slots.size(); i++) {
+      ConnImpl* c = slots[i].get();
+      if (!c || c->state_ == ConnState::kClosed) continue;
+      any = true;
+      if (c->state_ == ConnState::kConnecting) {
+        auto on_error = c->connect_ ? std::move(c->connect_->on_error) : nullptr;
+        c->connect_.reset();
+        c->shut(ECANCELED);
+        if (on_error) on_error(ECANCELED);
+      } else {
+        c->shut(ECANCELED);
+      }
     }
+    reap();
+    std::vector<std::function<void()>> work;
+    work.swap(deferred);
+    for (auto& fn : work) fn();
+    if (!any && deferred.empty()) break;
   }
-  reap();
   for (Listener& l : listeners)
     if (l.fd >= 0) ::close(l.fd);
   if (ring_ready) {

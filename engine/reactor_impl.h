@@ -68,6 +68,7 @@ struct ConnectCtx {
 class ConnImpl final : public Connection {
  public:
   ConnImpl(ReactorImpl* r, uint32_t slot, uint32_t gen, int fd, int tag, uint64_t id);
+  ~ConnImpl() override;
 
   // Connection API.
   using Connection::send;

@@ -166,7 +166,7 @@ void Reactor::stop_accepting() {
 void Reactor::connect(const SocketAddress& to, Clock::duration timeout, HandlerFactory factory,
                       std::function<void(int error)> on_error) {
   auto& r = *impl_;
-  int err = r.ensure_ring();
+  int err = r.tearing_down ? ECANCELED : r.ensure_ring();
   int fd = -1;
   if (err == 0) {
     fd = ::socket(to.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -134,6 +134,44 @@ TEST(Connect, TimeoutReportsEtimedout) {
   EXPECT_EQ(e, ETIMEDOUT);
 }
 
+TEST(Connect, PendingConnectCancelledByReactorDestruction) {
+  SKIP_WITHOUT_URING();
+  int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  auto any = *SocketAddress::parse("127.0.0.1:0");
+  ASSERT_EQ(::bind(lfd, any.data(), any.size()), 0);
+  ASSERT_EQ(::listen(lfd, 0), 0);
+  SocketAddress bound;
+  *bound.size_ptr() = sizeof(sockaddr_storage);
+  ::getsockname(lfd, bound.data(), bound.size_ptr());
+  std::vector<int> fillers;
+  for (int i = 0; i < 3; i++) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    ::connect(fd, bound.data(), bound.size());
+    fillers.push_back(fd);
+  }
+  std::this_thread::sleep_for(20ms);
+  std::atomic<int> result{-1}, calls{0};
+  {
+    ReactorThread rt;
+    rt.call([&] {
+      rt.reactor().connect(
+          bound, 60s, [](Connection&) { return std::make_unique<FnHandler>(); },
+          [&](int e) {
+            result = e;
+            calls++;
+          });
+    });
+    std::this_thread::sleep_for(20ms);
+  }
+  for (int fd : fillers) ::close(fd);
+  ::close(lfd);
+  EXPECT_EQ(calls, 1);
+  // ECANCELED unless the kernel let the handshake through (then there is no error call).
+  if (calls == 1) {
+    EXPECT_EQ(result, ECANCELED);
+  }
+}
+
 TEST(Connect, ManyOutboundToOwnListener) {
   SKIP_WITHOUT_URING();
   Stats server;

@@ -330,6 +330,24 @@ TEST(Reactor, Ipv6Listener) {
   ::close(fd);
 }
 
+TEST(Reactor, StopAcceptingKeepsExistingConnections) {
+  SKIP_WITHOUT_URING();
+  Stats st;
+  ReactorThread rt;
+  uint16_t port = rt.listen([&](Connection&) { return echo_handler(&st); });
+  int fd = connect_client(port);
+  ASSERT_TRUE(wait_until([&] { return st.opened == 1; }));
+  rt.call([&] { rt.reactor().stop_accepting(); });
+  EXPECT_TRUE(rt.call([&] { return rt.reactor().listening_addresses().empty(); }));
+  int fd2 = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  auto addr = *SocketAddress::from_ip("127.0.0.1", port);
+  EXPECT_NE(::connect(fd2, addr.data(), addr.size()), 0);
+  ::close(fd2);
+  ASSERT_TRUE(send_all(fd, "still here"));
+  EXPECT_EQ(recv_exact(fd, 10), "still here");
+  ::close(fd);
+}
+
 TEST(Reactor, DrainedIsReported) {
   SKIP_WITHOUT_URING();
   std::atomic<int> drained{0};
