@@ -231,6 +231,7 @@ struct ClientSession::Impl {
   size_t body_pos = 0;     // next message byte to stuff
   std::optional<Txn> txn;
   std::deque<TransactionResult> results;
+  std::optional<Stage> reply_stage;  // set while a reply is being handled
 
   explicit Impl(ClientConfig c) : cfg(std::move(c)), parser(cfg.reply_limits) {
     expect.push_back({Cmd::Greeting});
@@ -317,7 +318,9 @@ struct ClientSession::Impl {
   }
 
   void protocol_error(std::string_view what) {
-    Stage st = stage();
+    // Inside a reply handler the stage is the one the reply answered, not
+    // the next one waiting in the queue.
+    Stage st = reply_stage.value_or(stage());
     close_with(local_result(Outcome::TempFail, 451, "4.5.0",
                             "protocol error in stage " + std::string(to_string(st)) + ": " + std::string(what),
                             st),
@@ -351,7 +354,9 @@ struct ClientSession::Impl {
         Stage st = stage();
         expect.pop_front();
         if (r.positive() || r.intermediate()) {
+          reply_stage = st;
           protocol_error("reply before end of data: " + r.str());
+          reply_stage.reset();
         } else {
           RecipientResult res = from_reply(r, st);
           for (size_t i = 0; txn && i < txn->res.size(); ++i)
@@ -367,7 +372,9 @@ struct ClientSession::Impl {
         close_with(from_reply(r, st), false);
         break;
       }
+      reply_stage = st;
       handle(e, r, st);
+      reply_stage.reset();
       if (mode == Mode::TlsHandshake) {
         // Bytes after the 220 to STARTTLS were sent in clear text before the
         // handshake: never let them count as protected replies (CVE-2011-0411

@@ -202,3 +202,14 @@ TEST(ClientSession, TimeoutWhileBodyStreamingStopsIt) {
   EXPECT_EQ(r.recipients[0].outcome, Outcome::TempFail);
   EXPECT_EQ(r.recipients[0].text, "421 4.4.2 timeout in stage data block");
 }
+
+// A nonsense reply to MAIL in a pipelined group is reported at MAIL, not at
+// the RCPT whose reply is next in line.
+TEST(ClientSession, ProtocolErrorNamesTheAnsweredStage) {
+  ClientSession s = ready_session("250-mx\r\n250 PIPELINING\r\n");
+  s.start_transaction(envelope(1), "x\r\n");
+  EXPECT_EQ(s.feed("354 what\r\n"), ClientAction::Close);
+  auto r = s.take_result();
+  EXPECT_EQ(r.recipients[0].stage, Stage::Mail);
+  EXPECT_EQ(r.recipients[0].text, "451 4.5.0 protocol error in stage MAIL: unexpected reply to MAIL 354 what");
+}
