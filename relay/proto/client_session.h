@@ -27,9 +27,21 @@
 //  - DSN parameters only when the remote offers DSN; otherwise they are dropped
 //    and accepted recipients are marked `relayed` when they asked for
 //    NOTIFY=SUCCESS, so the caller can send a "relayed" DSN (RFC 3461 §5.2.2);
-//  - RCPT 552 is treated as 452, i.e. temporary (RFC 5321 §4.5.3.1.10);
-//  - after a failed transaction RSET is sent before the next MAIL;
-//  - any 421: everything pending fails temporarily and the session closes.
+//  - RCPT 452/552 "too many recipients": temporary for that recipient (552
+//    counts as 452, RFC 5321 §4.5.3.1.10); without pipelining the remaining
+//    recipients are not tried and fail temporarily with the same reply;
+//  - no recipient accepted: the message is not sent (a 354 from a pipelining
+//    server gets a lone "." and its reply is ignored, RFC 2920 §3.1);
+//  - the message is dot-stuffed, bare LF becomes CRLF, a missing final CRLF
+//    is added; it leaves in pieces (ClientConfig::data_piece) so a big body
+//    is never copied whole; a reply that arrives before the body is out ends
+//    the connection (the rest would be read as commands);
+//  - after a failed transaction RSET is sent before the next MAIL (lazily,
+//    with the next transaction, so a QUIT needs none);
+//  - any 421, garbage (ReplyParser error), a timeout or a disconnect: whatever
+//    is pending fails temporarily (never permanently) and the session closes;
+//  - addresses with control characters or <> are refused locally (5.1.7 /
+//    5.1.3), ORCPT types that are not atoms are dropped: no command injection.
 //
 // STARTTLS (RFC 3207): with ClientConfig::offer_starttls the session stops
 // after EHLO with Action::StartTlsOffered when the remote offers it; the glue
