@@ -29,7 +29,9 @@ constexpr unsigned kMaxCqesPerIteration = 4096;
 ReactorImpl::ReactorImpl(Reactor* s, unsigned shard, const ReactorOptions& o)
     : self(s), shard_id(shard), opts(o) {
   // The eventfd exists from the start so post() works before the ring does.
-  event_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  // Blocking: only io_uring reads it (an O_NONBLOCK file can make io_uring return
+  // EAGAIN instead of waiting), and a write blocks only at a counter of 2^64-2.
+  event_fd = ::eventfd(0, EFD_CLOEXEC);
 }
 
 bool ReactorImpl::on_owner_thread() const {

@@ -169,7 +169,9 @@ void Reactor::connect(const SocketAddress& to, Clock::duration timeout, HandlerF
   int err = r.tearing_down ? ECANCELED : r.ensure_ring();
   int fd = -1;
   if (err == 0) {
-    fd = ::socket(to.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    // Blocking socket on purpose: io_uring makes the connect asynchronous itself,
+    // and an O_NONBLOCK socket may surface EINPROGRESS as the completion instead.
+    fd = ::socket(to.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) err = errno;
   }
   if (err != 0) {
