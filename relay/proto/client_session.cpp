@@ -37,6 +37,17 @@ std::string_view to_string(Stage s) {
   return "?";
 }
 
+unsigned rfc5321_timeout_seconds(Stage s) {
+  switch (s) {
+    case Stage::DataInit: return 2 * 60;
+    case Stage::DataBlock: return 3 * 60;
+    case Stage::EndOfData: return 10 * 60;
+    case Stage::Idle:
+    case Stage::Closed: return 0;
+    default: return 5 * 60;  // greeting, EHLO/HELO, STARTTLS, MAIL, RCPT, RSET, QUIT
+  }
+}
+
 std::string_view to_string(Outcome o) {
   switch (o) {
     case Outcome::Accepted: return "accepted";

@@ -108,6 +108,9 @@ enum class Stage : uint8_t {
   Greeting, Ehlo, Helo, StartTls, Idle, Rset, Mail, Rcpt, DataInit, DataBlock, EndOfData, Quit, Closed,
 };
 std::string_view to_string(Stage stage);
+// The RFC 5321 §4.5.3.2 minimum for `stage` in seconds (0 for Idle/Closed):
+// a default for the glue's timers, which may use its own configuration.
+unsigned rfc5321_timeout_seconds(Stage stage);
 
 enum class Outcome : uint8_t { Accepted, TempFail, PermFail };
 std::string_view to_string(Outcome outcome);

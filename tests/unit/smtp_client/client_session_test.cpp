@@ -213,3 +213,13 @@ TEST(ClientSession, ProtocolErrorNamesTheAnsweredStage) {
   EXPECT_EQ(r.recipients[0].stage, Stage::Mail);
   EXPECT_EQ(r.recipients[0].text, "451 4.5.0 protocol error in stage MAIL: unexpected reply to MAIL 354 what");
 }
+
+TEST(ClientSession, Rfc5321Timeouts) {
+  EXPECT_EQ(rfc5321_timeout_seconds(Stage::Greeting), 300u);
+  EXPECT_EQ(rfc5321_timeout_seconds(Stage::Mail), 300u);
+  EXPECT_EQ(rfc5321_timeout_seconds(Stage::Rcpt), 300u);
+  EXPECT_EQ(rfc5321_timeout_seconds(Stage::DataInit), 120u);
+  EXPECT_EQ(rfc5321_timeout_seconds(Stage::DataBlock), 180u);
+  EXPECT_EQ(rfc5321_timeout_seconds(Stage::EndOfData), 600u);
+  EXPECT_EQ(rfc5321_timeout_seconds(Stage::Idle), 0u);
+}
