@@ -257,6 +257,54 @@ TEST_F(DnsmasqTest, ConcurrentLookupsShareOneQuery) {
   EXPECT_EQ(logged("MX", "flight.test"), 1u);
 }
 
+TEST_F(DnsmasqTest, CacheIsBoundedLru) {
+  ResolverOptions o = options();
+  o.cache_entries = 2;
+  ResolverHarness h(o);
+  ASSERT_EQ(h.host("mx2.mx.test").kind, ResultKind::kOk);
+  ASSERT_EQ(h.host("good.partial.test").kind, ResultKind::kOk);
+  ASSERT_EQ(h.host("mx2.mx.test").kind, ResultKind::kOk);  // hit; now most recent
+  ASSERT_EQ(h.host("implicit.test").kind, ResultKind::kOk);  // evicts good.partial.test
+  ResolverStats s = h.stats();
+  EXPECT_EQ(s.cache_hits, 1u);
+  EXPECT_EQ(s.cache_evictions, 1u);
+  size_t size = 0;
+  h.call([&] { size = h.resolver().cache_size(); });
+  EXPECT_EQ(size, 2u);
+  ASSERT_EQ(h.host("mx2.mx.test").kind, ResultKind::kOk);
+  EXPECT_EQ(h.stats().cache_hits, 2u);
+  ASSERT_EQ(h.host("good.partial.test").kind, ResultKind::kOk);
+  EXPECT_EQ(h.stats().cache_hits, 2u);  // was evicted: asked again
+}
+
+TEST_F(DnsmasqTest, ManyConcurrentLookups) {
+  ResolverHarness h(options());
+  const std::vector<std::pair<std::string, ResultKind>> cases = {
+      {"mx.test", ResultKind::kOk},          {"eq.test", ResultKind::kOk},
+      {"implicit.test", ResultKind::kOk},    {"partial.test", ResultKind::kOk},
+      {"nohost.test", ResultKind::kTempFail}, {"alias.test", ResultKind::kOk},
+      {"bare.test", ResultKind::kNoAddress}, {"nowhere.test", ResultKind::kNxDomain},
+  };
+  std::vector<std::shared_ptr<std::promise<Result>>> promises;
+  h.call([&] {
+    for (int round = 0; round < 25; ++round) {
+      for (const auto& c : cases) {
+        auto p = std::make_shared<std::promise<Result>>();
+        promises.push_back(p);
+        h.resolver().resolve_mx(c.first, [p](const Result& r) { p->set_value(r); });
+      }
+    }
+  });
+  for (size_t i = 0; i < promises.size(); ++i) {
+    Result r = ResolverHarness::wait(promises[i]->get_future().share());
+    EXPECT_EQ(r.kind, cases[i % cases.size()].second) << cases[i % cases.size()].first << ": " << r.error;
+  }
+  ResolverStats s = h.stats();
+  EXPECT_EQ(s.mx_lookups, 200u);
+  EXPECT_EQ(s.ok + s.tempfail + s.no_address + s.nxdomain, 200u);
+  EXPECT_LT(s.queries_sent, 40u);  // shared in flight, not 200 x 3
+}
+
 TEST_F(DnsmasqTest, CancelledRequestIsNotCalledBack) {
   ResolverHarness h(options());
   bool called = false;

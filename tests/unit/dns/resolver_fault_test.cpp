@@ -142,6 +142,15 @@ TEST_F(FakeDnsTest, OneFamilyTimingOutStillGivesTheOther) {
   EXPECT_EQ(r.ttl, std::chrono::seconds(0));  // partial answer: not cached
 }
 
+TEST_F(FakeDnsTest, TruncatedUdpAnswerRetriedOverTcp) {
+  ResolverHarness h(options());
+  Result r = h.mx("big.test");
+  ASSERT_EQ(r.kind, ResultKind::kOk) << r.error;
+  EXPECT_EQ(names(r), (std::vector<std::string>{"mx.big.test"}));
+  EXPECT_EQ(ips(r.hosts[0]), (std::vector<std::string>{"127.0.0.12"}));
+  EXPECT_GE(logged("big.test", "MX tcp"), 1u);
+}
+
 TEST_F(FakeDnsTest, NothingListeningIsTempFail) {
   ResolverOptions o = options();
   o.servers = {"127.0.0.1:" + std::to_string(free_port())};
