@@ -93,6 +93,8 @@ void ReactorImpl::refire_poll(uint64_t id) {
   auto it = polls.find(id);
   if (it == polls.end()) return;
   unsigned revents = ready_now(it->second->fd, it->second->events);
+  // A closed fd reports POLLNVAL forever: tell the owner once, then stay quiet.
+  if (revents & POLLNVAL) it->second->failed = true;
   if (revents != 0) fire_poll(id, revents);
 }
 

@@ -1,5 +1,6 @@
 // tests/unit/engine/reactor_test.cpp — the reactor core over real loopback sockets:
 // accept/recv/send/close/abort, flow control, timers, post(), stop(), ShardGroup.
+#include <fcntl.h>
 #include <pthread.h>
 
 #include <mutex>
@@ -346,6 +347,63 @@ TEST(Reactor, StopAcceptingKeepsExistingConnections) {
   ASSERT_TRUE(send_all(fd, "still here"));
   EXPECT_EQ(recv_exact(fd, 10), "still here");
   ::close(fd);
+}
+
+// io_uring captures RLIMIT_NOFILE when the accept SQE is prepared, so the limit
+// is lowered on the reactor thread right after add_listener(), before the first
+// accept goes out; it applies again only when the listener re-arms after EMFILE.
+TEST(Reactor, AcceptSurvivesEmfile) {
+  SKIP_WITHOUT_URING();
+  raise_nofile();
+  Stats st;
+  ReactorThread rt;
+  const int n = 10;
+  std::vector<int> fds, plugs;
+  for (int i = 0; i < n; i++) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    timeval tv{10, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    fds.push_back(fd);
+  }
+  rlimit saved{};
+  getrlimit(RLIMIT_NOFILE, &saved);
+  uint16_t port = rt.call([&] {
+    ListenerSpec spec;
+    spec.address = *SocketAddress::parse("127.0.0.1:0");
+    spec.factory = [&](Connection&) { return echo_handler(&st); };
+    EXPECT_EQ(rt.reactor().add_listener(spec), 0);
+    // Leave room for two accepted sockets only: plug every hole below the highest fd.
+    int highest = 0;
+    for (int fd = 0; fd < 65536; fd++)
+      if (::fcntl(fd, F_GETFD) != -1) highest = fd;
+    for (;;) {
+      int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (fd < 0 || fd > highest) {
+        if (fd >= 0) ::close(fd);
+        break;
+      }
+      plugs.push_back(fd);
+    }
+    rlimit low = saved;
+    low.rlim_cur = rlim_t(highest + 3);
+    EXPECT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+    return rt.reactor().listening_addresses().back().port();
+  });
+  auto addr = *SocketAddress::from_ip("127.0.0.1", port);
+  for (int fd : fds) ASSERT_EQ(::connect(fd, addr.data(), addr.size()), 0);
+  std::this_thread::sleep_for(100ms);
+  int opened_while_low = st.opened;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+  EXPECT_LT(opened_while_low, n);
+  // With descriptors available again the listener resumes (after its back-off).
+  for (int i = 0; i < n; i++) {
+    std::string msg = "n" + std::to_string(i);
+    ASSERT_TRUE(send_all(fds[i], msg));
+    EXPECT_EQ(recv_exact(fds[i], msg.size()), msg);
+  }
+  EXPECT_EQ(st.opened, n);
+  for (int fd : fds) ::close(fd);
+  for (int fd : plugs) ::close(fd);
 }
 
 TEST(Reactor, DrainedIsReported) {
