@@ -11,7 +11,10 @@
 #include <cstring>
 #include <sstream>
 
+#include "queue/codec.h"
 #include "queue/queue.h"
+#include "queue/rocksdb_layout.h"
+#include "queue/rocksdb_queue.h"
 #include "queue_test_util.h"
 
 namespace ringmta::queue {
@@ -241,6 +244,50 @@ TEST(RocksDbQueue, FullDiskFailsThroughDoneAndRecovers) {
   EXPECT_EQ(result["read_big"], "NotFound") << "a failed write must not be readable";
   EXPECT_EQ(result["read_before"], "Ok");
   EXPECT_EQ(result["read_after"], "Ok intact");
+}
+
+TEST(RocksDbQueue, StorageErrorsMapToQueueCodes) {
+  using C = Status::Code;
+  EXPECT_EQ(from_rocksdb(rocksdb::Status::OK()).code, C::Ok);
+  EXPECT_EQ(from_rocksdb(rocksdb::Status::NoSpace("write")).code, C::NoSpace);
+  EXPECT_EQ(from_rocksdb(rocksdb::Status::IOError("While appending", "No space left on device")).code, C::NoSpace);
+  EXPECT_EQ(from_rocksdb(rocksdb::Status::IOError("While fsync", "Input/output error")).code, C::IoError);
+  EXPECT_EQ(from_rocksdb(rocksdb::Status::Corruption("bad block")).code, C::Corruption);
+  EXPECT_EQ(from_rocksdb(rocksdb::Status::NotFound()).code, C::NotFound);
+}
+
+// A damaged record is reported, and does not hide the rest of the queue.
+TEST(RocksDbQueue, CorruptRecordsAreReportedNotFatal) {
+  testing::TempDir dir;
+  {
+    auto q = open_queue(dir.path());
+    Batch b;
+    for (const char* id : {"A", "B", "C", "D"}) b.put_message(sample_envelope(id, 2), id);
+    ASSERT_TRUE(commit_sync(*q, std::move(b)).ok());
+  }
+  {
+    // Damage B's envelope and one of D's recipient records behind the queue's back.
+    rocksdb::DB* raw = nullptr;
+    std::vector<rocksdb::ColumnFamilyHandle*> cfs;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir.path(), queue_column_families(), &cfs, &raw).ok());
+    ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), cfs[kMessagesIdx], codec::envelope_key("B"), "\x09junk").ok());
+    ASSERT_TRUE(raw->Delete(rocksdb::WriteOptions(), cfs[kRecipientsIdx], codec::recipient_key("D", 1)).ok());
+    for (auto* h : cfs) raw->DestroyColumnFamilyHandle(h);
+    delete raw;
+  }
+  auto q = open_queue(dir.path());
+  std::vector<std::string> seen;
+  Status s = q->scan([&](const Envelope& e) {
+    seen.push_back(e.id);
+    return true;
+  });
+  EXPECT_EQ(s.code, Status::Code::Corruption);
+  EXPECT_NE(s.message.find("B"), std::string::npos) << s.message;
+  EXPECT_EQ(seen, (std::vector<std::string>{"A", "C"}));
+  Envelope e;
+  EXPECT_EQ(q->read_envelope("B", e).code, Status::Code::Corruption);
+  EXPECT_EQ(q->read_envelope("D", e).code, Status::Code::Corruption);
+  EXPECT_TRUE(q->read_envelope("C", e).ok());
 }
 
 }  // namespace
