@@ -14,6 +14,16 @@
 //
 // Answers are kept in a per-shard LRU cache honouring the record TTLs, and
 // concurrent lookups of the same name share one DNS query.
+//
+// Use (on the shard thread):
+//   dns::Resolver resolver(reactor, {.servers = {"127.0.0.1:53"}});
+//   resolver.resolve_mx("example.com", [](const dns::Result& r) {
+//     switch (r.kind) {
+//       case dns::ResultKind::kOk:        /* try r.hosts in order, port 25 */ break;
+//       case dns::ResultKind::kTempFail:  /* defer: 4.4.3, r.error */ break;
+//       default:                          /* bounce: 5.1.2 / 5.1.10 / 5.4.4 */ break;
+//     }
+//   });
 #pragma once
 
 #include <chrono>
@@ -42,8 +52,9 @@ enum class ResultKind : uint8_t {
   kNoAddress,  // the name exists but has neither MX (resolve_mx) nor A/AAAA
                // records (permanent, 5.4.4 "unable to route"). Never used for
                // an MX host without address: that is kTempFail.
-  kTempFail,   // SERVFAIL, REFUSED, timeout, network error, every MX host
-               // without address, resolver cancelled: defer, never bounce
+  kTempFail,   // SERVFAIL, REFUSED, timeout, network error, malformed answer,
+               // every MX host without address, resolver not set up: defer,
+               // never bounce
 };
 
 const char* to_string(ResultKind kind);
@@ -153,7 +164,17 @@ class Resolver {
   bool ok() const;
   const std::string& init_error() const;
 
-  // Delivery targets for a mail domain (RFC 5321 §5.1, RFC 7505). The callback
+  // Delivery targets for a mail domain (RFC 5321 §5.1, RFC 7505):
+  //  - MX set: A and AAAA of each MX host (up to max_mx_hosts, in parallel);
+  //    hosts without address are skipped, none left -> kTempFail.
+  //  - NODATA for MX -> implicit MX (the domain's own A/AAAA, implicit=true);
+  //    no A/AAAA either -> kNoAddress.
+  //  - a lone "." exchange -> kNullMx (a "." among real MX hosts is ignored).
+  //  - CNAMEs are followed inside the server's answer (recursive servers and
+  //    dnsmasq send the chain plus the target's records); no extra query
+  //    chases a dangling CNAME: it counts as NODATA.
+  //  - "[192.0.2.1]" / "[IPv6:...]" address literals skip DNS (implicit=true).
+  // The callback
   // runs exactly once on the reactor thread, never from inside this call
   // (cache hits are delivered on the next loop iteration), unless cancel()ed
   // or the Resolver is destroyed first.
