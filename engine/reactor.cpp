@@ -180,7 +180,8 @@ void ReactorImpl::reap() {
         c->handler_.reset();
       }
     }
-    if (c->inflight_ == 0) {
+    // Still listed in `dirty` (e.g. send() then abort()): flush() must see it first.
+    if (c->inflight_ == 0 && !c->dirty_) {
       shut_pending[i] = shut_pending.back();
       shut_pending.pop_back();
       free_slot(c);

@@ -406,6 +406,29 @@ TEST(Reactor, AcceptSurvivesEmfile) {
   for (int fd : plugs) ::close(fd);
 }
 
+TEST(Reactor, FactoryMayRefuseAConnection) {
+  SKIP_WITHOUT_URING();
+  Stats st;
+  std::atomic<int> calls{0};
+  ReactorThread rt;
+  uint16_t port = rt.listen([&](Connection& c) -> std::unique_ptr<ConnectionHandler> {
+    if (calls++ == 0) {
+      c.send("busy");  // queued, then refused: dropped with the connection
+      return nullptr;
+    }
+    return echo_handler(&st);
+  });
+  int fd = connect_client(port);
+  bool eof = false;
+  recv_until_eof(fd, &eof);
+  ::close(fd);
+  int fd2 = connect_client(port);
+  ASSERT_TRUE(send_all(fd2, "ok"));
+  EXPECT_EQ(recv_exact(fd2, 2), "ok");
+  ::close(fd2);
+  EXPECT_EQ(st.opened, 1);
+}
+
 TEST(Reactor, DrainedIsReported) {
   SKIP_WITHOUT_URING();
   std::atomic<int> drained{0};
