@@ -231,14 +231,22 @@ TEST(Reactor, PauseResumeKeepsOrder) {
   Reactor& r = rt.reactor();
   uint16_t port = rt.listen([&](Connection&) {
     auto h = std::make_unique<FnHandler>();
+    auto timer = std::make_shared<TimerId>(0);
     // Echo, pausing after every chunk and resuming from a timer a little later.
-    h->data = [&](Connection& c, std::string_view b) {
+    h->data = [&, timer](Connection& c, std::string_view b) {
       c.send(b);
       c.pause_reading();
       c.pause_reading();
       pauses++;
       Connection* cp = &c;
-      r.add_timer(std::chrono::microseconds(200), [cp] { cp->resume_reading(); });
+      *timer = r.add_timer(std::chrono::microseconds(200), [cp, timer] {
+        *timer = 0;
+        cp->resume_reading();
+      });
+    };
+    // The connection object dies after on_closed: the timer must not outlive it.
+    h->closed = [&, timer](Connection&, int) {
+      if (*timer) r.cancel_timer(*timer);
     };
     return h;
   });
