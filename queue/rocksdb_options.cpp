@@ -56,6 +56,8 @@ rocksdb::ColumnFamilyOptions base_cf_options(size_t write_buffer_size) {
 
 rocksdb::DBOptions queue_db_options(const std::string& path, Durability durability) {
   rocksdb::DBOptions db;
+  // create_if_missing / create_missing_column_families: a first start (or a
+  // newer version adding a CF) just works. Default: false for both.
   db.create_if_missing = true;
   db.create_missing_column_families = true;
   // max_background_jobs: flush + compaction threads. Default: 2. The host's
@@ -70,7 +72,10 @@ rocksdb::DBOptions queue_db_options(const std::string& path, Durability durabili
   // syncs anyway; in Wal mode this bounds dirty WAL pages so the OS writeback
   // does not burst. Default: 0 (off).
   db.wal_bytes_per_sync = durability == Durability::Wal ? 1 << 20 : 0;
-  // db_write_buffer_size: cap on all memtables together. Default: 0 (none).
+  // db_write_buffer_size: cap on all memtables together (a flush of the
+  // largest CF starts when reached). Default: 0 (none).
+  // Note the WAL is preallocated (fallocate) at ~1.1x the largest CF's
+  // write_buffer_size, ~35 MiB here: keep that much disk headroom.
   db.db_write_buffer_size = 96 << 20;
   // max_total_wal_size: with several CFs the WAL can only be deleted once
   // every CF with data in it has flushed; the small recipients/schedule CFs
@@ -114,6 +119,7 @@ std::vector<rocksdb::ColumnFamilyDescriptor> queue_column_families() {
   // in queue_bench (most bodies die in the memtable and never reach either),
   // so this is a judgement: 8 KiB, about two SST blocks. Default: 0.
   messages.min_blob_size = 8 << 10;
+  // blob_compression_type: as for SSTs, LZ4. Default: none.
   messages.blob_compression_type = rocksdb::kLZ4Compression;
   // enable_blob_garbage_collection: bodies die fast; compaction relocates the
   // few live blobs of the oldest blob files so those files can be deleted.

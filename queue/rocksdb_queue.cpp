@@ -60,11 +60,7 @@ RocksDbQueue::~RocksDbQueue() {
   }
 }
 
-rocksdb::ReadOptions RocksDbQueue::read_options(const rocksdb::Snapshot* snap) const {
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snap;
-  return ro;
-}
+namespace {
 
 // A snapshot for one read call; none on a secondary, which changes only when
 // it catches up (at open) and so is consistent as it is.
@@ -80,6 +76,8 @@ class ReadView {
   rocksdb::DB* db_;
   const rocksdb::Snapshot* snap_;
 };
+
+}  // namespace
 
 Status RocksDbQueue::read_recipients(rocksdb::Iterator& it, std::string_view id, uint32_t count, Envelope& out) {
   out.recipients.clear();
@@ -101,7 +99,8 @@ Status RocksDbQueue::read_recipients(rocksdb::Iterator& it, std::string_view id,
 Status RocksDbQueue::read_envelope(std::string_view id, Envelope& out) {
   if (Status s = codec::validate_id(id); !s.ok()) return s;
   ReadView view(db_.get(), read_only_);
-  rocksdb::ReadOptions ro = read_options(view.get());
+  rocksdb::ReadOptions ro;
+  ro.snapshot = view.get();
   rocksdb::PinnableSlice value;
   if (Status s = from_rocksdb(db_->Get(ro, cf(kMessagesIdx), codec::envelope_key(id), &value)); !s.ok()) return s;
   uint32_t count = 0;
@@ -126,7 +125,8 @@ Status RocksDbQueue::read_body(std::string_view id, std::string& out) {
 
 Status RocksDbQueue::scan(const std::function<bool(const Envelope&)>& fn) {
   ReadView view(db_.get(), read_only_);
-  rocksdb::ReadOptions ro = read_options(view.get());
+  rocksdb::ReadOptions ro;
+  ro.snapshot = view.get();
   // Envelope keys only ('E' .. 'F'): bodies ('B') are never touched.
   std::string lower(1, codec::kEnvelopePrefix), upper(1, codec::kEnvelopePrefix + 1);
   rocksdb::Slice lower_slice(lower), upper_slice(upper);

@@ -61,7 +61,6 @@ class RocksDbQueue final : public Queue {
   rocksdb::Status append_op(rocksdb::WriteBatch& wb, const Batch::Op& op);
 
   // rocksdb_queue.cpp
-  rocksdb::ReadOptions read_options(const rocksdb::Snapshot* snap) const;
   Status read_recipients(rocksdb::Iterator& it, std::string_view id, uint32_t count, Envelope& out);
 
   rocksdb::ColumnFamilyHandle* cf(int index) const { return cfs_[index]; }
