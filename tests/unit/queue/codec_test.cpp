@@ -6,39 +6,15 @@
 
 #include "queue/codec.h"
 #include "queue/queue_id.h"
+#include "queue_expect.h"
 #include "queue_test_util.h"
 
 namespace ringmta::queue {
 namespace {
 
+using testing::expect_same_header;
+using testing::expect_same_recipient;
 using testing::sample_envelope;
-
-void expect_same_header(const Envelope& a, const Envelope& b) {
-  EXPECT_EQ(a.sender, b.sender);
-  EXPECT_EQ(a.envid, b.envid);
-  EXPECT_EQ(a.ret, b.ret);
-  EXPECT_EQ(a.body_type, b.body_type);
-  EXPECT_EQ(a.smtputf8, b.smtputf8);
-  EXPECT_EQ(a.helo, b.helo);
-  EXPECT_EQ(a.client_address, b.client_address);
-  EXPECT_EQ(a.auth_identity, b.auth_identity);
-  EXPECT_EQ(a.arrival_ms, b.arrival_ms);
-  EXPECT_EQ(a.size, b.size);
-  EXPECT_EQ(a.flags, b.flags);
-}
-
-void expect_same_recipient(const Recipient& a, const Recipient& b) {
-  EXPECT_EQ(a.address, b.address);
-  EXPECT_EQ(a.orcpt, b.orcpt);
-  EXPECT_EQ(a.notify, b.notify);
-  EXPECT_EQ(a.state, b.state);
-  EXPECT_EQ(a.attempts, b.attempts);
-  EXPECT_EQ(a.next_attempt_ms, b.next_attempt_ms);
-  EXPECT_EQ(a.last_attempt_ms, b.last_attempt_ms);
-  EXPECT_EQ(a.last_reply, b.last_reply);
-  EXPECT_EQ(a.remote_mta, b.remote_mta);
-  EXPECT_EQ(a.delay_warned, b.delay_warned);
-}
 
 TEST(Codec, EnvelopeHeaderRoundTrip) {
   Envelope e = sample_envelope("ID1", 3);

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "queue/queue.h"
+#include "queue_expect.h"
 #include "queue_test_util.h"
 
 namespace ringmta::queue {
@@ -69,32 +70,7 @@ TEST_P(QueueTest, RoundTripsEveryEnvelopeFieldAndBody) {
 
   Envelope r;
   ASSERT_TRUE(q_->read_envelope(e.id, r).ok());
-  EXPECT_EQ(r.id, e.id);
-  EXPECT_EQ(r.sender, e.sender);
-  EXPECT_EQ(r.envid, e.envid);
-  EXPECT_EQ(r.ret, e.ret);
-  EXPECT_EQ(r.body_type, e.body_type);
-  EXPECT_EQ(r.smtputf8, e.smtputf8);
-  EXPECT_EQ(r.helo, e.helo);
-  EXPECT_EQ(r.client_address, e.client_address);
-  EXPECT_EQ(r.auth_identity, e.auth_identity);
-  EXPECT_EQ(r.arrival_ms, e.arrival_ms);
-  EXPECT_EQ(r.size, e.size);
-  EXPECT_EQ(r.flags, e.flags);
-  ASSERT_EQ(r.recipients.size(), e.recipients.size());
-  for (size_t i = 0; i < e.recipients.size(); ++i) {
-    const Recipient &a = e.recipients[i], &b = r.recipients[i];
-    EXPECT_EQ(a.address, b.address);
-    EXPECT_EQ(a.orcpt, b.orcpt);
-    EXPECT_EQ(a.notify, b.notify);
-    EXPECT_EQ(a.state, b.state);
-    EXPECT_EQ(a.attempts, b.attempts);
-    EXPECT_EQ(a.next_attempt_ms, b.next_attempt_ms);
-    EXPECT_EQ(a.last_attempt_ms, b.last_attempt_ms);
-    EXPECT_EQ(a.last_reply, b.last_reply);
-    EXPECT_EQ(a.remote_mta, b.remote_mta);
-    EXPECT_EQ(a.delay_warned, b.delay_warned);
-  }
+  testing::expect_same_envelope(e, r);
   std::string got;
   ASSERT_TRUE(q_->read_body(e.id, got).ok());
   EXPECT_EQ(got, body);
