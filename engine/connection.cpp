@@ -21,6 +21,8 @@ namespace ringmta::engine::detail {
 namespace {
 // Drained output buffers larger than this are released, keeping idle connections small.
 constexpr size_t kKeepCapacity = 4096;
+// Longest wait for the peer's EOF after an orderly close (see linger()).
+constexpr auto kLingerTimeout = std::chrono::seconds(5);
 
 void shrink(std::string& s) {
   if (s.capacity() > kKeepCapacity) std::string().swap(s);
@@ -65,10 +67,10 @@ void ConnImpl::send(std::string&& bytes) {
 void ConnImpl::close() {
   if (state_ != ConnState::kOpen) return;
   state_ = ConnState::kClosing;
-  // Nothing more will be delivered: stop reading (the socket is closed soon anyway).
+  // Nothing more will be delivered, but the recv stays armed: input is read and
+  // dropped, so none is left unread when the socket closes (see linger()).
   stash_.clear();
   stash_.shrink_to_fit();
-  if (recv_armed_) r_->cancel_ud(recv_ud());
   mark_dirty();  // flush() sends the rest, then shuts
 }
 
@@ -93,6 +95,7 @@ void ConnImpl::resume_reading() {
 void ConnImpl::shut(int error) {
   if (state_ == ConnState::kClosed) return;
   bool had_handler = handler_ != nullptr;
+  bool orderly = error == 0 && state_ == ConnState::kClosing;
   state_ = ConnState::kClosed;
   close_error_ = error;
   queued_.clear();
@@ -100,6 +103,12 @@ void ConnImpl::shut(int error) {
   if (!send_inflight_) {
     sending_.clear();
     sent_off_ = 0;
+  }
+  if (had_handler) r_->live_connections--;
+  r_->shut_pending.push_back(this);
+  if (orderly && !peer_eof_ && fd_ >= 0) {
+    linger();
+    return;
   }
   // The kernel keeps the file alive while an op holds it: shutdown() completes
   // those ops at once (recv sees EOF, send EPIPE); the cancels make it certain.
@@ -110,8 +119,54 @@ void ConnImpl::shut(int error) {
     ::close(fd_);
     fd_ = -1;
   }
-  if (had_handler) r_->live_connections--;
-  r_->shut_pending.push_back(this);
+}
+
+// Orderly close while the peer may still be sending. Closing a socket with
+// unread input (or receiving input after close) makes the kernel answer with a
+// RST and throw away output not yet transmitted — the peer would lose the tail
+// of our last reply. So: send FIN now, keep reading and discarding until the
+// peer's EOF or kLingerTimeout, then close. The handler is already gone.
+void ConnImpl::linger() {
+  lingering_ = true;
+  ::shutdown(fd_, SHUT_WR);
+  if (!recv_armed_) arm_linger_recv();
+  uint64_t payload = slot_payload(slot_, gen_);
+  ReactorImpl* r = r_;
+  linger_timer_ = r_->add_timer(kLingerTimeout, [r, payload] {
+    if (ConnImpl* c = r->lookup(payload)) {
+      c->linger_timer_ = 0;
+      c->end_linger();
+    }
+  });
+}
+
+void ConnImpl::arm_linger_recv() {
+  io_uring_sqe* s = r_->sqe();
+  io_uring_prep_recv_multishot(s, fd_, nullptr, 0, 0);
+  s->flags |= IOSQE_BUFFER_SELECT;
+  s->buf_group = 0;
+  io_uring_sqe_set_data64(s, recv_ud());
+  recv_armed_ = true;
+  inflight_++;
+}
+
+void ConnImpl::end_linger() {
+  if (!lingering_) return;
+  lingering_ = false;
+  if (linger_timer_) r_->cancel_timer(linger_timer_);
+  linger_timer_ = 0;
+  if (recv_armed_) r_->cancel_ud(recv_ud());
+  ::close(fd_);
+  fd_ = -1;
+}
+
+// Completion of the discard-reads while lingering.
+void ConnImpl::on_linger_recv(int res, bool more) {
+  if (res > 0 || res == -ENOBUFS || res == -EINTR || res == -EAGAIN) {
+    if (!more && lingering_) arm_linger_recv();
+    return;
+  }
+  end_linger();  // EOF, error, or our own cancel
 }
 
 void ConnImpl::start_open() {
@@ -134,6 +189,10 @@ void ConnImpl::on_recv_cqe(int res, uint32_t flags) {
       uint32_t bid = flags >> IORING_CQE_BUFFER_SHIFT;
       bytes = std::string_view(r_->buffers + size_t(bid) * r_->opts.buffer_size, size_t(res));
     }
+    if (lingering_) {
+      on_linger_recv(res, more);
+      return;
+    }
     if (state_ != ConnState::kOpen) return;  // closing: input is no longer wanted
     if (paused_ || !stash_.empty()) {
       stash_.append(bytes);  // keep order behind what is already stashed
@@ -142,6 +201,10 @@ void ConnImpl::on_recv_cqe(int res, uint32_t flags) {
       handler_->on_data(*this, bytes);
     }
     if (!more && state_ == ConnState::kOpen && !paused_) mark_dirty();
+    return;
+  }
+  if (lingering_) {
+    on_linger_recv(res, more);
     return;
   }
   if (state_ == ConnState::kClosed) return;

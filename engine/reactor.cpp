@@ -181,7 +181,7 @@ void ReactorImpl::reap() {
       }
     }
     // Still listed in `dirty` (e.g. send() then abort()): flush() must see it first.
-    if (c->inflight_ == 0 && !c->dirty_) {
+    if (c->inflight_ == 0 && !c->dirty_ && !c->lingering_) {
       shut_pending[i] = shut_pending.back();
       shut_pending.pop_back();
       free_slot(c);

@@ -59,7 +59,10 @@ class Connection {
   virtual void send(std::string&& bytes) = 0;
   // Added: a string literal would otherwise be ambiguous between the two above.
   void send(const char* text) { send(std::string_view(text)); }
-  // Write what is queued, then close the socket. on_closed() follows.
+  // Write what is queued, then close the socket. on_closed() follows. Input that
+  // arrives meanwhile is dropped; after the last byte is handed to the kernel the
+  // socket lingers (FIN sent, input discarded) until the peer's EOF, at most 5 s,
+  // so a peer that keeps talking cannot provoke a RST that discards our reply.
   virtual void close() = 0;
   // Close at once, dropping queued output. on_closed() follows.
   virtual void abort() = 0;

@@ -93,6 +93,10 @@ class ConnImpl final : public Connection {
   void shut(int error);    // close the socket now; on_closed(error) is queued
   void mark_dirty();
   void start_open();       // handler attached: on_open + recv arming
+  void linger();           // orderly close with the peer possibly still sending
+  void arm_linger_recv();
+  void end_linger();
+  void on_linger_recv(int res, bool more);
 
   ReactorImpl* r_;
   std::unique_ptr<ConnectionHandler> handler_;
@@ -104,6 +108,7 @@ class ConnImpl final : public Connection {
   SocketAddress local_;
   uint64_t id_;
   size_t sent_off_ = 0;    // bytes of sending_ already written
+  TimerId linger_timer_ = 0;
   int fd_;
   int tag_;
   int close_error_ = 0;
@@ -117,6 +122,7 @@ class ConnImpl final : public Connection {
   bool peer_eof_ = false;
   bool dirty_ = false;
   bool closed_reported_ = false;
+  bool lingering_ = false; // closed for the handler; fd open, discarding input until EOF
 
   uint64_t recv_ud() const { return make_ud(Op::kRecv, slot_payload(slot_, gen_)); }
   uint64_t send_ud() const { return make_ud(Op::kSend, slot_payload(slot_, gen_)); }
