@@ -62,6 +62,12 @@ class MemoryQueue final : public Queue {
     return Status::Ok();
   }
 
+  Status last_id(std::string& out) override {
+    std::lock_guard lock(mu_);
+    out = envelopes_.empty() ? std::string() : envelopes_.rbegin()->first;
+    return Status::Ok();
+  }
+
   Status due(int64_t now_ms, size_t max, std::vector<std::string>& ids) override {
     ids.clear();
     std::lock_guard lock(mu_);

@@ -116,6 +116,10 @@ class Queue {
   virtual Status read_body(std::string_view id, std::string& out) = 0;
   // Visit every envelope in queue-ID order; return false from fn to stop early.
   virtual Status scan(const std::function<bool(const Envelope&)>& fn) = 0;
+  // The greatest message ID in the queue ("" when empty). Start-up uses its
+  // time as the ID generator's floor, so a clock that stepped back across a
+  // restart cannot reissue a queued message's ID.
+  virtual Status last_id(std::string& out) = 0;
   // IDs with a schedule entry due at or before now_ms, earliest first, at most max.
   virtual Status due(int64_t now_ms, size_t max, std::vector<std::string>& ids) = 0;
   // Wait until every batch handed to commit() so far is durable (and its done

@@ -154,6 +154,19 @@ Status RocksDbQueue::scan(const std::function<bool(const Envelope&)>& fn) {
   return first_error;
 }
 
+Status RocksDbQueue::last_id(std::string& out) {
+  out.clear();
+  std::string lower(1, codec::kEnvelopePrefix), upper(1, codec::kEnvelopePrefix + 1);
+  rocksdb::Slice lower_slice(lower), upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lower_slice;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(kMessagesIdx)));
+  it->SeekToLast();  // the upper bound keeps bodies ('B' < 'E' < 'F') out
+  if (it->Valid()) out = it->key().ToString().substr(1);
+  return from_rocksdb(it->status());
+}
+
 Status RocksDbQueue::due(int64_t now_ms, size_t max, std::vector<std::string>& ids) {
   ids.clear();
   if (now_ms < 0 || max == 0) return Status::Ok();  // entries are clamped to >= 0

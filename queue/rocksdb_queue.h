@@ -44,6 +44,7 @@ class RocksDbQueue final : public Queue {
   Status read_envelope(std::string_view id, Envelope& out) override;
   Status read_body(std::string_view id, std::string& out) override;
   Status scan(const std::function<bool(const Envelope&)>& fn) override;
+  Status last_id(std::string& out) override;
   Status due(int64_t now_ms, size_t max, std::vector<std::string>& ids) override;
   Status flush() override;
   QueueStats stats() const override;

@@ -2,6 +2,7 @@
 #include "relay/daemon.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -13,6 +14,7 @@
 
 #include "engine/shard_group.h"
 #include "queue/queue.h"
+#include "queue/queue_id.h"
 #include "relay/inbound.h"
 #include "relay/shard.h"
 
@@ -85,6 +87,18 @@ sigset_t block_signals() {
   return set;
 }
 
+// Every connection is a descriptor: lift the soft RLIMIT_NOFILE to the hard
+// limit (the engine expects this before start()). Not fatal if refused.
+void raise_fd_limit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+  const rlim_t before = lim.rlim_cur;
+  lim.rlim_cur = lim.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &lim) != 0) {
+    spdlog::warn("cannot raise the open-file limit from {}: {}", before, std::strerror(errno));
+  }
+}
+
 }  // namespace
 
 int run_daemon(std::shared_ptr<const Config> config) {
@@ -108,6 +122,14 @@ int run_daemon(std::shared_ptr<const Config> config) {
     return 1;
   }
 
+  std::string newest;
+  if (auto st = queue->last_id(newest); !st.ok()) {
+    spdlog::critical("cannot read the queue at {}: {}", qopts.path, st.message);
+    return 1;
+  }
+  const uint64_t id_floor_ms = queue::queue_id_time_ms(newest).value_or(0);
+  raise_fd_limit();
+
   auto smtp_config = make_smtp_config(*config);
   auto shards = std::make_unique<engine::ShardGroup>(config->server.threads);
   std::vector<std::unique_ptr<ShardContext>> contexts(shards->size());
@@ -115,7 +137,7 @@ int run_daemon(std::shared_ptr<const Config> config) {
 
   int rc = shards->start([&](engine::Reactor& reactor) -> int {
     auto& ctx = contexts[reactor.shard_id()];
-    ctx = std::make_unique<ShardContext>(reactor, *queue, config, smtp_config);
+    ctx = std::make_unique<ShardContext>(reactor, *queue, config, smtp_config, id_floor_ms);
     for (size_t i = 0; i < config->listeners.size(); ++i) {
       const auto& l = config->listeners[i];
       engine::ListenerSpec spec;

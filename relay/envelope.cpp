@@ -30,7 +30,8 @@ static_assert(static_cast<int>(smtp::Ret::Full) == static_cast<int>(queue::Ret::
 static_assert(static_cast<int>(smtp::Ret::Headers) == static_cast<int>(queue::Ret::Headers));
 static_assert(static_cast<int>(smtp::BodyType::EightBitMime) == static_cast<int>(queue::BodyType::EightBitMime));
 static_assert(static_cast<int>(smtp::BodyType::BinaryMime) == static_cast<int>(queue::BodyType::BinaryMime));
-static_assert(smtp::kNotifyNever == queue::kNotifyNever && smtp::kNotifySuccess == queue::kNotifySuccess &&
-              smtp::kNotifyFailure == queue::kNotifyFailure && smtp::kNotifyDelay == queue::kNotifyDelay);
+constexpr bool same_bit(int a, int b) { return a == b; }
+static_assert(same_bit(smtp::kNotifyNever, queue::kNotifyNever) && same_bit(smtp::kNotifySuccess, queue::kNotifySuccess) &&
+              same_bit(smtp::kNotifyFailure, queue::kNotifyFailure) && same_bit(smtp::kNotifyDelay, queue::kNotifyDelay));
 
 }  // namespace ringmta::relay

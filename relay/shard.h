@@ -29,9 +29,10 @@ struct ShardCounters {
 };
 
 struct ShardContext {
+  // id_floor_ms: the time of the newest queued ID at start-up (queue_id.h).
   ShardContext(engine::Reactor& r, queue::Queue& q, std::shared_ptr<const Config> c,
-               std::shared_ptr<const smtp::ServerConfig> s)
-      : reactor(r), queue(q), config(std::move(c)), smtp(std::move(s)), ids(r.shard_id()) {}
+               std::shared_ptr<const smtp::ServerConfig> s, uint64_t id_floor_ms)
+      : reactor(r), queue(q), config(std::move(c)), smtp(std::move(s)), ids(r.shard_id(), id_floor_ms) {}
 
   engine::Reactor& reactor;
   queue::Queue& queue;

@@ -137,6 +137,8 @@ def test_embedded_default_config(tmp_path):
     if port_open(2525):
         pytest.skip("127.0.0.1:2525 is busy")
     with socket.socket() as probe:
+        # SO_REUSEADDR like the daemon: TIME_WAIT leftovers must not skip the test.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", 2525))
         except OSError:

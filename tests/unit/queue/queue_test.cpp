@@ -129,6 +129,23 @@ TEST_P(QueueTest, ScanVisitsInIdOrderAndStopsEarly) {
   EXPECT_EQ(seen, std::vector<std::string>(ids.begin(), ids.begin() + 3));
 }
 
+TEST_P(QueueTest, LastIdIsTheGreatestEnvelopeAndIgnoresBodies) {
+  std::string last;
+  ASSERT_TRUE(q_->last_id(last).ok());
+  EXPECT_EQ(last, "");
+  // A long body under the greatest id must not be mistaken for an envelope.
+  ASSERT_TRUE(put(sample_envelope("M2", 1), std::string(100000, 'x')).ok());
+  ASSERT_TRUE(put(sample_envelope("M10", 2)).ok());
+  ASSERT_TRUE(put(sample_envelope("M1", 1)).ok());
+  ASSERT_TRUE(q_->last_id(last).ok());
+  EXPECT_EQ(last, "M2");
+  Batch b;
+  b.remove_message(sample_envelope("M2", 1));
+  ASSERT_TRUE(commit_sync(*q_, std::move(b)).ok());
+  ASSERT_TRUE(q_->last_id(last).ok());
+  EXPECT_EQ(last, "M10");
+}
+
 TEST_P(QueueTest, DueIsEarliestFirstAndFollowsUpdatesAndRemoves) {
   Envelope a = sample_envelope("A", 1, 300), b = sample_envelope("B", 2, 100), c = sample_envelope("C", 1, 200);
   Envelope future = sample_envelope("F", 1, 10'000);
