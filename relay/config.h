@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,6 +30,19 @@ struct ListenerConfig {
 };
 
 enum class Durability { Fsync, Wal };
+
+// Where mail for a route goes instead of the recipient domain's MX hosts
+// (Postfix relayhost / transport semantics):
+//   "[host]:port", "[192.0.2.1]:port", "192.0.2.1:port", "[::1]:port"
+//       -> that host's A/AAAA (or the literal address), no MX lookup;
+//   "host:port" with a DNS name -> the MX hosts of `host`, at `port`.
+// The port may be omitted (then delivery.port applies).
+struct RouteTarget {
+  std::string host;       // name or IP, without brackets, lower case
+  uint16_t port = 0;      // 0 = delivery.port
+  bool mx_lookup = false; // true only for an unbracketed DNS name
+  std::string text;       // as written, for logs
+};
 
 struct Config {
   std::string source;  // file path, or "<embedded default>"
@@ -58,7 +72,32 @@ struct Config {
 
   struct Queue {
     Durability durability = Durability::Fsync;
+    // Delay before retry n (1-based) is retry_schedule[min(n, size) - 1],
+    // with +-10% jitter; the last entry repeats.
+    std::vector<std::chrono::seconds> retry_schedule{
+        std::chrono::minutes(5),  std::chrono::minutes(10), std::chrono::minutes(20), std::chrono::minutes(40),
+        std::chrono::hours(1),    std::chrono::hours(2),    std::chrono::hours(4)};
+    std::chrono::seconds max_lifetime{48 * 3600};  // then bounce (RFC 5321 4.5.4.1: 4-5 days max)
+    std::chrono::seconds delay_warning{4 * 3600};  // 0 = no delay DSNs
   } queue;
+
+  struct Dns {
+    std::vector<std::string> servers;            // "ip:port" / "[v6]:port" / "ip"; empty = resolv.conf
+    std::chrono::seconds timeout{10};
+  } dns;
+
+  struct Delivery {
+    uint16_t port = 25;                          // port of MX hosts
+    std::optional<RouteTarget> relayhost;        // everything goes here when set
+    std::map<std::string, RouteTarget> routes;   // lower-case domain -> target (before relayhost)
+    unsigned max_connections_per_domain = 20;
+    unsigned max_messages_per_connection = 100;
+    unsigned max_recipients_per_transaction = 100;
+    std::chrono::seconds connection_idle_timeout{5};  // reused connection kept this long
+    std::chrono::seconds connect_timeout{30};
+    std::chrono::seconds command_timeout{300};   // greeting, EHLO, MAIL, RCPT, RSET, QUIT
+    std::chrono::seconds data_timeout{600};      // DATA, each body write, end of data
+  } delivery;
 
   struct Log {
     std::string level = "info";                  // trace, debug, info, warn, error

@@ -1,0 +1,62 @@
+// relay/delivery_agent.h — the destination side of onward delivery, one per
+// shard: it takes DeliveryJobs for the destinations this shard owns, finds
+// where their mail goes (relayhost, [delivery.routes], or the domain's MX hosts
+// via dns::Resolver, RFC 5321 §5.1), and delivers them over SMTP with
+// smtp::ClientSession on engine connections.
+//
+// Per destination (route key, see routing.h): at most
+// delivery.max_connections_per_domain connections at once (for the relayhost,
+// which every shard serves itself, that cap divided by the shard count, at
+// least 1); jobs wait in a FIFO for a connection; a connection carries up to
+// delivery.max_messages_per_connection transactions and stays idle for
+// delivery.connection_idle_timeout before QUIT. A new connection tries the
+// targets in order (MX preference, then each address) and moves on after a
+// refused/failed connect, a connect timeout, a 4xx/5xx greeting or EHLO/HELO
+// refusal; when all fail, every recipient of the job gets a temporary failure
+// carrying the last error (permanent only if the last host answered 5xx).
+// Per-stage timeouts: command_timeout for greeting/EHLO/MAIL/RCPT/RSET/QUIT,
+// data_timeout for DATA/body/end of data. DNS: NXDOMAIN -> permanent 5.1.2,
+// null MX -> permanent 5.1.10, no address -> permanent 5.4.4, temporary
+// failures -> temporary 4.4.3 (never permanent).
+//
+// Everything runs on the shard thread; nothing blocks.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "engine/reactor.h"
+#include "relay/config.h"
+#include "relay/delivery_job.h"
+
+namespace ringmta::relay {
+
+class DeliveryAgent {
+ public:
+  using Done = std::function<void(JobResult)>;
+
+  // On the shard thread (creates the shard's dns::Resolver from config.dns).
+  DeliveryAgent(engine::Reactor& reactor, std::shared_ptr<const Config> config, unsigned shard_count);
+  ~DeliveryAgent();  // on the shard thread; pending `done`s are not called
+  DeliveryAgent(const DeliveryAgent&) = delete;
+  DeliveryAgent& operator=(const DeliveryAgent&) = delete;
+
+  // Deliver `job`; `done` runs exactly once on this shard's thread, never
+  // from inside submit(). Every recipient of the job gets a result.
+  void submit(DeliveryJob job, Done done);
+
+  // Shutdown: start no new transactions; queued jobs finish at once with a
+  // temporary failure ("4.3.2 delivery stopped: shutting down"); idle
+  // connections QUIT; running transactions may finish (the daemon aborts
+  // what is left after its timeout).
+  void shutdown();
+
+  size_t queued_jobs() const;        // waiting for a connection
+  size_t open_connections() const;   // outbound connections (connecting, busy or idle)
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ringmta::relay

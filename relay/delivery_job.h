@@ -1,0 +1,41 @@
+// relay/delivery_job.h — the hand-off between a message's owner shard (the
+// scheduler, which keeps recipient state and writes the queue) and the shard
+// that owns the destination (the delivery agent, which resolves MX hosts and
+// talks SMTP). A message's recipients for one route become one DeliveryJob;
+// the agent answers with exactly one JobResult holding a result per recipient.
+//
+// Both travel between threads by value (Reactor::post); the body is shared
+// read-only, so a message is never copied per destination.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "relay/proto/client_session.h"
+
+namespace ringmta::relay {
+
+struct DeliveryJob {
+  std::string id;                 // queue ID (for logs)
+  unsigned owner_shard = 0;       // where the result goes
+  uint64_t activation = 0;        // owner's token: matches a result to its attempt
+  std::string domain;             // recipient domain, lower case (route key input)
+  smtp::OutboundEnvelope envelope;  // sender, params, the recipients of this job
+  std::vector<uint32_t> indices;  // index in the stored envelope of each recipient
+  std::shared_ptr<const std::string> body;  // stored bytes (Received: + message)
+  int64_t arrival_ms = 0;         // for the delay= field of the log line
+};
+
+struct JobResult {
+  std::string id;
+  uint64_t activation = 0;
+  std::vector<uint32_t> indices;                // as in the job
+  std::vector<smtp::RecipientResult> results;   // one per index, same order
+  std::string remote_host;    // MX host name of the attempt that decided ("" = none reached)
+  std::string remote_addr;    // "ip:port" of that attempt ("" = none)
+  bool remote_dsn = false;    // the remote offered DSN (parameters were passed on)
+};
+
+}  // namespace ringmta::relay
