@@ -1,0 +1,479 @@
+// relay/delivery_agent.cpp — see delivery_agent.h.
+//
+// Shape: Destination (route key) -> FIFO of waiting jobs + Slots. A Slot is
+// one connection "lane" counted against the destination's cap: it resolves
+// the targets, connects (moving to the next target after a connection-level
+// failure), carries transactions, idles, and QUITs. Its current socket is an
+// Outbound (outbound.h). Results reach the caller through Reactor::post, so
+// `done` never runs inside submit() or inside our own bookkeeping.
+#include "relay/delivery_agent.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <deque>
+#include <optional>
+#include <unordered_map>
+
+#include "dns/resolver.h"
+#include "relay/outbound.h"
+#include "relay/routing.h"
+
+namespace ringmta::relay {
+
+namespace {
+
+using smtp::Outcome;
+using smtp::RecipientResult;
+
+RecipientResult local_result(Outcome outcome, int code, std::string enhanced, std::string text) {
+  RecipientResult r;
+  r.outcome = outcome;
+  r.code = code;
+  r.enhanced = std::move(enhanced);
+  r.text = std::move(text);
+  r.local = true;
+  return r;
+}
+
+RecipientResult shutdown_result() {
+  return local_result(Outcome::TempFail, 421, "4.3.2", "delivery stopped: shutting down");
+}
+
+// dns::ResultKind -> what the recipients get (resolver.h, RFC 7505 §3.2 for 556).
+RecipientResult dns_result(const dns::Result& r, const std::string& name) {
+  std::string text = r.error.empty() ? std::string(dns::to_string(r.kind)) + " for " + name : r.error;
+  switch (r.kind) {
+    case dns::ResultKind::kNxDomain: return local_result(Outcome::PermFail, 550, "5.1.2", std::move(text));
+    case dns::ResultKind::kNullMx: return local_result(Outcome::PermFail, 556, "5.1.10", std::move(text));
+    case dns::ResultKind::kNoAddress: return local_result(Outcome::PermFail, 550, "5.4.4", std::move(text));
+    default: return local_result(Outcome::TempFail, 451, "4.4.3", std::move(text));
+  }
+}
+
+// A reused connection that the remote had already dropped: the very first
+// command of the transaction failed temporarily and the session is over.
+bool died_before_start(const smtp::TransactionResult& tr) {
+  if (tr.recipients.empty()) return false;
+  for (const auto& r : tr.recipients)
+    if (r.outcome != Outcome::TempFail || (r.stage != smtp::Stage::Rset && r.stage != smtp::Stage::Mail)) return false;
+  return true;
+}
+
+}  // namespace
+
+// One job's recipients may need several transactions
+// (delivery.max_recipients_per_transaction); the JobResult collects them.
+struct Aggregate {
+  JobResult result;
+  size_t remaining = 0;
+  DeliveryAgent::Done done;
+};
+
+struct Pending {
+  DeliveryJob job;  // this part's recipients only
+  std::shared_ptr<Aggregate> agg;
+  size_t offset = 0;     // of this part's first recipient in agg->result
+  bool retried = false;  // already retried after a dead reused connection
+};
+
+struct Target {
+  std::string host;
+  engine::SocketAddress address;
+};
+
+struct Destination;
+struct Core;
+
+struct Slot final : Outbound::Owner {
+  Core* impl;
+  Destination* dest;
+  std::shared_ptr<Outbound> ob;  // null while resolving
+  std::optional<Pending> job;    // the job this lane carries (or opened for)
+  bool in_txn = false;
+  bool quitting = false;
+  bool resolving = false;
+  dns::Resolver::RequestId dns_request = 0;
+  std::vector<Target> targets;
+  size_t next_target = 0;
+  std::optional<RecipientResult> last_error;  // of the last failed target
+  std::string last_host, last_addr;
+  unsigned messages = 0;
+  engine::TimerId idle_timer = 0;
+
+  Slot(Core* i, Destination* d) : impl(i), dest(d) {}
+  ~Slot() override;
+  void outbound_ready(Outbound&) override;
+  void outbound_result(Outbound&, smtp::TransactionResult tr) override;
+  void outbound_closed(Outbound&) override;
+};
+
+struct Destination {
+  std::string key;
+  std::string domain;                // "mx:" destinations: the domain to look up
+  std::optional<RouteTarget> route;  // relayhost / [delivery.routes] target
+  unsigned cap = 1;
+  std::deque<Pending> waiting;
+  std::vector<std::unique_ptr<Slot>> slots;
+
+  bool has_established() const {
+    return std::any_of(slots.begin(), slots.end(), [](const auto& s) { return s->ob && s->ob->established(); });
+  }
+};
+
+// Everything the agent owns (DeliveryAgent::Impl is this; named here so Slot can see it).
+struct Core {
+  using Done = DeliveryAgent::Done;
+  engine::Reactor& reactor;
+  std::shared_ptr<const Config> config;
+  unsigned shard_count;
+  smtp::ClientConfig client;
+  Outbound::Timeouts timeouts;
+  std::unique_ptr<dns::Resolver> resolver;  // declared before dests: slots cancel their lookups
+  std::unordered_map<std::string, std::unique_ptr<Destination>> dests;
+  bool shutting_down = false;
+  std::shared_ptr<int> alive = std::make_shared<int>(0);  // posted results check it
+
+  Core(engine::Reactor& r, std::shared_ptr<const Config> c, unsigned shards)
+      : reactor(r), config(std::move(c)), shard_count(std::max(1u, shards)) {
+    client.hostname = config->server.hostname.empty() ? "localhost" : config->server.hostname;
+    client.offer_starttls = false;  // no TLS yet
+    timeouts.connect = config->delivery.connect_timeout;
+    timeouts.command = config->delivery.command_timeout;
+    timeouts.data = config->delivery.data_timeout;
+    dns::ResolverOptions opts;
+    opts.servers = config->dns.servers;
+    opts.timeout = config->dns.timeout;
+    resolver = std::make_unique<dns::Resolver>(reactor, std::move(opts));
+    if (!resolver->ok()) spdlog::warn("delivery: resolver not available: {}", resolver->init_error());
+  }
+
+  ~Core() {
+    alive.reset();
+    dests.clear();  // slots detach their connections and cancel timers and lookups
+    resolver.reset();
+  }
+
+  // ---- results ----
+
+  void complete(Pending& p, const std::vector<RecipientResult>& results, const Outbound* ob, bool remote_dsn) {
+    JobResult& res = p.agg->result;
+    size_t n = p.job.envelope.recipients.size();
+    for (size_t i = 0; i < n; ++i)
+      res.results[p.offset + i] =
+          i < results.size() ? results[i]
+                             : local_result(Outcome::TempFail, 451, "4.3.0", "internal error: no result for recipient");
+    if (ob) {
+      res.remote_host = ob->host();
+      res.remote_addr = ob->address_text();
+      res.remote_dsn = remote_dsn;
+    }
+    if (--p.agg->remaining == 0) post_done(p.agg);
+  }
+
+  void fail(Pending& p, const RecipientResult& r, const std::string& host = {}, const std::string& addr = {}) {
+    if (!host.empty()) {
+      p.agg->result.remote_host = host;
+      p.agg->result.remote_addr = addr;
+    }
+    complete(p, std::vector<RecipientResult>(p.job.envelope.recipients.size(), r), nullptr, false);
+  }
+
+  // Never call `done` from inside our own state changes (or submit()).
+  void post_done(std::shared_ptr<Aggregate> agg) {
+    reactor.post([weak = std::weak_ptr<int>(alive), agg = std::move(agg)] {
+      if (weak.lock()) agg->done(std::move(agg->result));
+    });
+  }
+
+  void fail_waiting(Destination* d, const RecipientResult& r, const std::string& host = {},
+                    const std::string& addr = {}) {
+    std::deque<Pending> waiting = std::move(d->waiting);
+    d->waiting.clear();
+    for (auto& p : waiting) fail(p, r, host, addr);
+  }
+
+  // ---- jobs ----
+
+  void submit(DeliveryJob job, Done done) {
+    auto agg = std::make_shared<Aggregate>();
+    agg->result.id = job.id;
+    agg->result.activation = job.activation;
+    agg->result.indices = job.indices;
+    const size_t n = job.envelope.recipients.size();
+    agg->result.results.resize(n);
+    agg->done = std::move(done);
+    if (n == 0) return post_done(std::move(agg));
+
+    const size_t per_txn = std::max<size_t>(1, config->delivery.max_recipients_per_transaction);
+    std::vector<Pending> parts;
+    if (n <= per_txn) {
+      parts.push_back(Pending{std::move(job), agg, 0, false});
+    } else {
+      for (size_t off = 0; off < n; off += per_txn) {
+        Pending p{DeliveryJob{}, agg, off, false};
+        p.job.id = job.id;
+        p.job.domain = job.domain;
+        p.job.body = job.body;
+        p.job.envelope = job.envelope;
+        p.job.envelope.recipients.assign(job.envelope.recipients.begin() + off,
+                                         job.envelope.recipients.begin() + std::min(n, off + per_txn));
+        parts.push_back(std::move(p));
+      }
+    }
+    agg->remaining = parts.size();
+    if (shutting_down) {
+      for (auto& p : parts) fail(p, shutdown_result());
+      return;
+    }
+    Destination* d = destination(route_key(config->delivery, parts.front().job.domain), parts.front().job.domain);
+    for (auto& p : parts) d->waiting.push_back(std::move(p));
+    settle(d);
+  }
+
+  Destination* destination(const std::string& key, const std::string& domain) {
+    auto& slot = dests[key];
+    if (slot) return slot.get();
+    slot = std::make_unique<Destination>();
+    Destination* d = slot.get();
+    d->key = key;
+    const Config::Delivery& del = config->delivery;
+    unsigned cap = std::max(1u, del.max_connections_per_domain);
+    if (key == "relayhost" && del.relayhost) {
+      d->route = del.relayhost;
+      cap = std::max(1u, cap / shard_count);  // every shard serves the relayhost itself
+    } else if (auto it = del.routes.find(domain); key.rfind("route:", 0) == 0 && it != del.routes.end()) {
+      d->route = it->second;
+    } else {
+      d->domain = key.rfind("mx:", 0) == 0 ? key.substr(3) : domain;
+    }
+    d->cap = cap;
+    return d;
+  }
+
+  // Hand waiting jobs to idle connections, open new ones under the cap, and
+  // drop the destination once it holds nothing. Only called from top-level
+  // events (submit, DNS answer, connection closed, shutdown): `d` may be gone after.
+  void settle(Destination* d) {
+    while (!shutting_down && !d->waiting.empty()) {
+      // A job retried after a dead reused connection gets a fresh one.
+      Slot* idle = nullptr;
+      if (!d->waiting.front().retried)
+        for (auto& s : d->slots)
+          if (s->ob && s->ob->ready() && !s->job && !s->quitting) {
+            idle = s.get();
+            break;
+          }
+      if (idle) {
+        idle->job = std::move(d->waiting.front());
+        d->waiting.pop_front();
+        start_transaction(idle);
+        continue;
+      }
+      if (d->slots.size() >= d->cap) break;
+      d->slots.push_back(std::make_unique<Slot>(this, d));
+      Slot* s = d->slots.back().get();
+      s->job = std::move(d->waiting.front());
+      d->waiting.pop_front();
+      resolve(s);
+    }
+    if (d->waiting.empty() && d->slots.empty()) dests.erase(d->key);
+  }
+
+  void remove_slot(Slot* s) {
+    auto& v = s->dest->slots;
+    v.erase(std::remove_if(v.begin(), v.end(), [s](const auto& p) { return p.get() == s; }), v.end());
+  }
+
+  void start_transaction(Slot* s) {
+    if (s->idle_timer) reactor.cancel_timer(s->idle_timer);
+    s->idle_timer = 0;
+    s->in_txn = true;
+    static const std::string kEmpty;
+    const std::string& body = s->job->job.body ? *s->job->job.body : kEmpty;
+    s->ob->send_transaction(s->job->job.envelope, body);
+  }
+
+  // ---- targets ----
+
+  void resolve(Slot* s) {
+    Destination* d = s->dest;
+    s->resolving = true;
+    uint16_t port = config->delivery.port;
+    std::string name = d->domain;
+    auto cb = [this, s, port](const dns::Result& r) {
+      s->resolving = false;
+      s->dns_request = 0;
+      resolved(s, r, port);
+    };
+    if (d->route) {
+      if (d->route->port) port = d->route->port;
+      name = d->route->host;
+      s->dns_request = d->route->mx_lookup ? resolver->resolve_mx(name, cb) : resolver->resolve_host(name, cb);
+    } else {
+      s->dns_request = resolver->resolve_mx(name, cb);
+    }
+  }
+
+  void resolved(Slot* s, const dns::Result& r, uint16_t port) {
+    Destination* d = s->dest;
+    if (r.kind == dns::ResultKind::kOk) {
+      for (const auto& h : r.hosts)
+        for (const auto& a : h.addresses)
+          if (auto addr = engine::SocketAddress::from_ip(a.ip(), port)) s->targets.push_back({h.name, *addr});
+    }
+    if (r.kind != dns::ResultKind::kOk || s->targets.empty()) {
+      std::string name = d->route ? d->route->host : d->domain;
+      RecipientResult res = dns_result(r, name);
+      if (r.kind == dns::ResultKind::kOk) res = local_result(Outcome::TempFail, 451, "4.4.3", "no usable address for " + name);
+      spdlog::debug("delivery: {}: {}", d->key, res.text);
+      fail(*s->job, res);
+      s->job.reset();
+      // Waiting jobs would get the same answer; unless live connections can take them.
+      if (!d->has_established()) fail_waiting(d, res);
+      remove_slot(s);
+      return settle(d);
+    }
+    connect_next(s);
+  }
+
+  // Try the slot's next target; when none is left the job fails with the last error.
+  void connect_next(Slot* s) {
+    Destination* d = s->dest;
+    if (shutting_down || s->next_target >= s->targets.size()) {
+      RecipientResult res = shutting_down || !s->last_error ? shutdown_result() : *s->last_error;
+      fail(*s->job, res, s->last_host, s->last_addr);
+      s->job.reset();
+      // The destination looks down: later jobs would only repeat every
+      // timeout; they fail now too unless another connection is working.
+      if (!shutting_down && !d->has_established()) fail_waiting(d, res, s->last_host, s->last_addr);
+      remove_slot(s);
+      return settle(d);
+    }
+    const Target& t = s->targets[s->next_target++];
+    s->ob = std::make_shared<Outbound>(reactor, s, client, timeouts, t.host, t.address);
+    s->ob->start();
+  }
+
+  // ---- connection events ----
+
+  void on_ready(Slot* s) {
+    if (s->job && !s->in_txn) return start_transaction(s);  // the connection opened for this job
+    Destination* d = s->dest;
+    if (shutting_down || s->messages >= config->delivery.max_messages_per_connection) {
+      s->quitting = true;
+      return s->ob->quit();
+    }
+    if (!d->waiting.empty()) {
+      s->job = std::move(d->waiting.front());
+      d->waiting.pop_front();
+      return start_transaction(s);
+    }
+    auto idle = config->delivery.connection_idle_timeout;
+    if (idle.count() <= 0) {
+      s->quitting = true;
+      return s->ob->quit();
+    }
+    s->idle_timer = reactor.add_timer(idle, [s] {
+      s->idle_timer = 0;
+      s->quitting = true;
+      s->ob->quit();
+    });
+  }
+
+  void on_result(Slot* s, smtp::TransactionResult tr) {
+    s->in_txn = false;
+    if (!s->job) return;
+    Pending p = std::move(*s->job);
+    s->job.reset();
+    ++s->messages;
+    if (s->messages > 1 && !p.retried && s->ob->closed() && died_before_start(tr)) {
+      spdlog::debug("delivery: reused connection to {} was dead; retrying {}", s->ob->address_text(), p.job.id);
+      p.retried = true;
+      s->dest->waiting.push_front(std::move(p));  // settle() runs when this connection is gone
+      return;
+    }
+    complete(p, tr.recipients, s->ob.get(), tr.remote_dsn);
+  }
+
+  void on_closed(Slot* s) {
+    Destination* d = s->dest;
+    std::shared_ptr<Outbound> ob = std::move(s->ob);
+    if (s->idle_timer) reactor.cancel_timer(s->idle_timer);
+    s->idle_timer = 0;
+    if (s->job && !ob->established()) {  // connection-level failure: next target
+      s->last_error = ob->failure();
+      s->last_host = ob->host();
+      s->last_addr = ob->address_text();
+      return connect_next(s);
+    }
+    if (s->job)  // cannot happen (results come before the close); never lose a job
+      fail(*s->job, local_result(Outcome::TempFail, 421, "4.4.2", "lost connection with " + ob->host()),
+           ob->host(), ob->address_text());
+    remove_slot(s);
+    settle(d);
+  }
+
+  void shutdown() {
+    if (shutting_down) return;
+    shutting_down = true;
+    const RecipientResult r = shutdown_result();
+    std::vector<std::string> keys;
+    for (auto& [key, d] : dests) {
+      keys.push_back(key);
+      fail_waiting(d.get(), r);
+      std::vector<Slot*> drop;
+      for (auto& s : d->slots) {
+        if (s->in_txn) continue;  // running transactions may finish
+        if (s->job) {             // resolving or connecting for a job: stop that
+          fail(*s->job, r);
+          s->job.reset();
+          drop.push_back(s.get());
+        } else if (s->ob && s->ob->ready() && !s->quitting) {
+          if (s->idle_timer) reactor.cancel_timer(s->idle_timer);
+          s->idle_timer = 0;
+          s->quitting = true;
+          s->ob->quit();
+        }
+      }
+      for (Slot* s : drop) remove_slot(s);
+    }
+    for (const auto& key : keys)
+      if (auto it = dests.find(key); it != dests.end()) settle(it->second.get());
+  }
+};
+
+struct DeliveryAgent::Impl : Core {
+  using Core::Core;
+};
+
+Slot::~Slot() {
+  if (ob) ob->detach();
+  if (idle_timer) impl->reactor.cancel_timer(idle_timer);
+  if (resolving && impl->resolver) impl->resolver->cancel(dns_request);
+}
+void Slot::outbound_ready(Outbound&) { impl->on_ready(this); }
+void Slot::outbound_result(Outbound&, smtp::TransactionResult tr) { impl->on_result(this, std::move(tr)); }
+void Slot::outbound_closed(Outbound&) { impl->on_closed(this); }
+
+DeliveryAgent::DeliveryAgent(engine::Reactor& reactor, std::shared_ptr<const Config> config, unsigned shard_count)
+    : impl_(std::make_unique<Impl>(reactor, std::move(config), shard_count)) {}
+DeliveryAgent::~DeliveryAgent() = default;
+
+void DeliveryAgent::submit(DeliveryJob job, Done done) { impl_->submit(std::move(job), std::move(done)); }
+void DeliveryAgent::shutdown() { impl_->shutdown(); }
+
+size_t DeliveryAgent::queued_jobs() const {
+  size_t n = 0;
+  for (const auto& [key, d] : impl_->dests) n += d->waiting.size();
+  return n;
+}
+
+size_t DeliveryAgent::open_connections() const {
+  size_t n = 0;
+  for (const auto& [key, d] : impl_->dests)
+    for (const auto& s : d->slots) n += s->ob ? 1 : 0;
+  return n;
+}
+
+}  // namespace ringmta::relay

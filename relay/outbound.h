@@ -1,0 +1,119 @@
+// relay/outbound.h — one outbound SMTP connection: the engine glue around a
+// smtp::ClientSession.
+//
+// An Outbound connects to one address (with the connect timeout), feeds the
+// server's bytes to the session, writes what the session produces (the
+// message body piece by piece: the next piece is taken only after the
+// previous one is written, so a big message never sits in memory twice),
+// runs one timer per protocol stage (command_timeout / data_timeout; re-armed
+// per body write) and reports to its Owner: ready (idle, may start a
+// transaction), each transaction result, and closed.
+//
+// The delivery agent owns the policy (which job, which target next, reuse,
+// idle timeout); this file only knows one socket. The engine owns the
+// handler, so the Outbound is shared between the handler and the agent and
+// detach() cuts it loose from an owner that goes away.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "engine/reactor.h"
+#include "relay/proto/client_session.h"
+
+namespace ringmta::relay {
+
+class Outbound : public std::enable_shared_from_this<Outbound> {
+ public:
+  // Callbacks run on the shard thread, never from inside start(). The owner
+  // may call send_transaction()/quit()/detach() from inside them.
+  class Owner {
+   public:
+    virtual ~Owner() = default;
+    // The session is idle and usable (after EHLO, and after each transaction).
+    virtual void outbound_ready(Outbound&) = 0;
+    // A transaction ended (one result per recipient; also when the connection died).
+    virtual void outbound_result(Outbound&, smtp::TransactionResult) = 0;
+    // The connection is gone; the last callback. established() tells whether it
+    // ever got ready; if not, failure() says why.
+    virtual void outbound_closed(Outbound&) = 0;
+  };
+
+  struct Timeouts {
+    std::chrono::seconds connect{30};
+    std::chrono::seconds command{300};  // greeting, EHLO/HELO, MAIL, RCPT, RSET, QUIT
+    std::chrono::seconds data{600};     // DATA, each body write, end of data
+  };
+
+  // `host` is the target's name (for messages), `address` includes the port.
+  Outbound(engine::Reactor& reactor, Owner* owner, smtp::ClientConfig config, Timeouts timeouts, std::string host,
+           engine::SocketAddress address);
+  ~Outbound();
+  Outbound(const Outbound&) = delete;
+  Outbound& operator=(const Outbound&) = delete;
+
+  // Start connecting (must be owned by a shared_ptr).
+  void start();
+  // Only when idle (after outbound_ready). `message` must stay valid until the result.
+  void send_transaction(smtp::OutboundEnvelope envelope, std::string_view message);
+  // Idle: send QUIT and close on its reply (outbound_closed follows).
+  void quit();
+  // No more callbacks; the connection (or pending connect) is aborted.
+  void detach();
+
+  bool ready() const { return ready_notified_; }      // idle and usable now
+  bool established() const { return established_; }   // got ready at least once
+  bool busy() const { return busy_; }                  // a transaction is running
+  bool closed() const { return session_.closed(); }    // the session is over (no more transactions)
+  // Why a connection that never got ready failed (connect error, greeting,
+  // EHLO/HELO refusal, timeout, disconnect); permanent only for 5xx.
+  const smtp::RecipientResult& failure() const { return failure_; }
+  const std::string& host() const { return host_; }
+  std::string address_text() const { return address_.to_string(); }  // "ip:port"
+  const smtp::Capabilities& capabilities() const { return session_.capabilities(); }
+
+ private:
+  class Handler;
+  friend class Handler;
+
+  void on_open(engine::Connection& c);
+  void on_data(std::string_view bytes);
+  void on_drained();
+  void on_closed(int error);
+  void on_connect_error(int error);
+  void on_timer();
+
+  void apply(smtp::ClientAction action);
+  void step();
+  void flush();
+  void arm_timer(bool force);
+  void cancel_timer();
+  void close_connection();
+  void note_failure();
+  std::string peer_name() const;  // "host[ip]:port"
+
+  engine::Reactor& reactor_;
+  Owner* owner_;
+  smtp::ClientSession session_;
+  Timeouts timeouts_;
+  std::string host_;
+  engine::SocketAddress address_;
+
+  engine::Connection* conn_ = nullptr;
+  bool closing_ = false;        // close()/abort() called
+  bool gone_ = false;           // outbound_closed delivered (or detached)
+  bool writing_ = false;        // output sent, on_drained not yet seen
+  bool action_ready_ = false;   // the session's last action was Ready
+  bool ready_notified_ = false; // outbound_ready delivered for this idle period
+  bool established_ = false;
+  bool busy_ = false;
+  bool in_step_ = false, again_ = false;
+  engine::TimerId timer_ = 0;
+  smtp::Stage timer_stage_ = smtp::Stage::Closed;
+  smtp::RecipientResult failure_;
+};
+
+}  // namespace ringmta::relay
