@@ -118,8 +118,16 @@ def render_toml(settings):
                 out.append("")
         else:
             out.append(f"[{section}]")
-            out.extend(f"{k} = {_toml_value(v)}" for k, v in body.items())
+            out.extend(f"{k} = {_toml_value(v)}" for k, v in body.items()
+                       if not isinstance(v, dict))
             out.append("")
+            # A dict value is a sub-table ([delivery.routes]); its keys are
+            # quoted because they are domain names with dots.
+            for name, sub in body.items():
+                if isinstance(sub, dict):
+                    out.append(f"[{section}.{name}]")
+                    out.extend(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in sub.items())
+                    out.append("")
     return "\n".join(out)
 
 

@@ -1,0 +1,57 @@
+"""tests/integration/test_delivery_crash.py — kill -9 in the middle of delivery loses nothing.
+
+Delivery is at-least-once: ringmta is killed with SIGKILL while messages are
+being handed to a real SMTP server (an aiosmtpd recorder that holds each
+end-of-data reply 0.2 s, behind a cap of 2 connections, so the kill lands
+mid-stream), then restarted on the same queue. Afterwards every recipient
+must have arrived (duplicates allowed) or, if the remote refused it, be in a
+bounce that reached the sender's MX; nothing may stay queued. Each arrival
+must carry the body of its own message.
+"""
+
+import re
+
+from delivery_fixtures import (  # noqa: F401 - fixtures are found by name
+    BOUNCE_IP, SENDER, dns_zone, message_with, mx_port, queue_empty, relay, remote,
+    reports, send, wait_for)
+
+COUNT = 30          # messages; every 5th also has a recipient the remote refuses
+KILL_AFTER = 6      # recorded deliveries before the kill
+RECOVERY_TIMEOUT = 60.0
+
+
+def test_kill9_during_delivery_then_everything_arrives_or_bounces(relay, remote):
+    good = [f"k{i}@dest.test" for i in range(COUNT)]
+    bad = [f"kbad{i}@dest.test" for i in range(0, COUNT, 5)]
+    mx = remote("127.0.0.2", rules={r: "550" for r in bad}, data_delay=0.2)
+    bounces = remote(BOUNCE_IP)
+    d = relay(delivery={"max_connections_per_domain": 2})
+    for i in range(COUNT):
+        rcpts = [f"k{i}@dest.test"] + ([f"kbad{i}@dest.test"] if i % 5 == 0 else [])
+        send(d, SENDER, rcpts, message_with(f"kill {i}", body=f"body of {i}\r\n".encode()))
+
+    wait_for(lambda: len(mx.messages()) >= KILL_AFTER, 30, f"{KILL_AFTER} deliveries", d)
+    d.kill9()
+    before = len(mx.messages())
+    assert before < COUNT, "all mail was delivered before the kill: the test proved nothing"
+
+    d.start()
+
+    def bounced():
+        return {r for _, dsn in reports(bounces) for r in dsn.final_recipients()}
+
+    def done():
+        delivered = set(mx.delivered_rcpts())
+        return (set(good) <= delivered and set(bad) <= bounced() and queue_empty(d))
+
+    wait_for(done, RECOVERY_TIMEOUT, "every recipient delivered or bounced, empty queue", d)
+    delivered = mx.delivered_rcpts()
+    assert not set(delivered) & set(bad), "a refused recipient shows up as delivered"
+    assert not bounced() & set(good), "a deliverable recipient was bounced"
+    for m in mx.messages():
+        for r in m["rcpt_tos"]:
+            i = re.fullmatch(r"k(\d+)@dest\.test", r).group(1)
+            assert f"Subject: kill {i}\r\n".encode() in m["data"], (r, m["data"][:300])
+            assert f"body of {i}\r\n".encode() in m["data"], (r, m["data"][-200:])
+    dupes = len(delivered) - len(set(delivered))
+    print(f"{before} messages recorded before the kill; {dupes} duplicate deliveries after")

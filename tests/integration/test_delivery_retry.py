@@ -1,0 +1,91 @@
+"""tests/integration/test_delivery_retry.py — temporary failures: retry, expiry, delay notices, DNS faults.
+
+Short schedules make the 24-48 h behaviour observable in seconds:
+queue.retry_schedule = ["1s"] (every retry after ~1 s, +-10% jitter),
+queue.max_lifetime of a few seconds, queue.delay_warning of 2 s. Remote MX
+hosts are real servers on loopback: an aiosmtpd recorder that answers 450 the
+first time, and Postfix's smtp-sink refusing every RCPT with 450 (-r RCPT).
+DNS faults come from the resolver tests' scripted fake DNS (SERVFAIL, silence).
+"""
+
+import time
+
+from delivery_fixtures import (  # noqa: F401 - fixtures are found by name
+    BOUNCE_IP, SENDER, delivery_lines, dns_zone, fake_dns, message_with, mx_port,
+    notifications, queue_empty, relay, remote, removed, reports, send, sink, wait_for,
+    wait_lines)
+
+TIMEOUT = 20.0
+QUIET = 2.0   # > one retry interval: long enough for a wrong extra bounce to show
+
+
+def test_4xx_then_success_on_retry(relay, remote):
+    mx = remote("127.0.0.2", rules={"later@dest.test": "450x1"})
+    bounces = remote(BOUNCE_IP)
+    d = relay()
+    qid = send(d, SENDER, ["later@dest.test"], message_with("try again"))
+    wait_for(lambda: mx.delivered_rcpts(), TIMEOUT, "delivery on the second try", d)
+    assert mx.delivered_rcpts() == ["later@dest.test"]
+    tries = mx.events("rcpt")
+    assert [e["reply"][:3] for e in tries] == ["450", "250"], tries
+    # retry_schedule ["1s"] with +-10% jitter: not before ~0.9 s.
+    assert tries[1]["t"] - tries[0]["t"] >= 0.85, tries
+    wait_for(lambda: queue_empty(d), TIMEOUT, "an empty queue", d)
+    lines = wait_lines(d, 2, qid=qid)
+    assert [x["status"] for x in lines] == ["deferred", "sent"], [x["line"] for x in lines]
+    assert lines[0]["dsn"] == "4.2.1" and "450" in (lines[0]["reply"] or ""), lines[0]["line"]
+    assert notifications(d) == [] and bounces.connections() == 0
+
+
+def test_expiry_sends_exactly_one_bounce(relay, remote, sink):
+    sink("127.0.0.2", extra_args=["-r", "RCPT"])   # every RCPT: 450 4.3.0
+    bounces = remote(BOUNCE_IP)
+    d = relay(queue={"max_lifetime": "4s"})
+    qid = send(d, SENDER, ["late@dest.test"], message_with("expires"))
+    [(env, dsn)] = wait_for(lambda: reports(bounces), TIMEOUT, "the expiry bounce", d)
+    assert env["rcpt_tos"] == [SENDER]
+    block = dsn.recipient("late@dest.test")
+    assert block["Action"].strip().lower() == "failed", dict(block.items())
+    assert "450" in (block["Diagnostic-Code"] or ""), dict(block.items())
+    wait_for(lambda: removed(d, qid), TIMEOUT, f"'{qid}: removed'", d)
+    wait_for(lambda: queue_empty(d), TIMEOUT, "an empty queue", d)
+    time.sleep(QUIET)
+    assert len(reports(bounces)) == 1, "more than one bounce for one expired recipient"
+    assert len(notifications(d, qid)) == 1, notifications(d, qid)
+    deferred = delivery_lines(d, qid=qid, status="deferred")
+    assert len(deferred) >= 2, "expected several tries within the lifetime"
+
+
+def test_delay_warning_once_then_bounce(relay, remote, sink):
+    sink("127.0.0.2", extra_args=["-r", "RCPT"])
+    bounces = remote(BOUNCE_IP)
+    d = relay(queue={"delay_warning": "2s", "max_lifetime": "6s"})
+    qid = send(d, SENDER, ["slow@dest.test"], message_with("delayed"))
+    wait_for(lambda: removed(d, qid), 25, f"'{qid}: removed'", d)
+    wait_for(lambda: len(reports(bounces)) >= 2, TIMEOUT, "the warning and the bounce", d)
+    time.sleep(QUIET)
+    got = reports(bounces)
+    actions = [dsn.recipient("slow@dest.test")["Action"].strip().lower() for _, dsn in got]
+    assert actions == ["delayed", "failed"], actions
+    warning = got[0][1].recipient("slow@dest.test")
+    assert warning["Status"].strip().startswith("4."), dict(warning.items())
+    assert len(notifications(d, qid, kind="delay")) == 1
+    assert len(notifications(d, qid)) == 1
+
+
+def test_dns_servfail_and_timeout_defer_never_bounce(relay, fake_dns):
+    d = relay(dns_server=fake_dns.server(), dns={"timeout": "1s"})
+    q_fail = send(d, SENDER, ["a@servfail.test"], message_with("servfail"))
+    q_silent = send(d, SENDER, ["b@silent.test"], message_with("silent"))
+    # SERVFAIL answers at once: at least two attempts show it is retried.
+    fail_lines = wait_lines(d, 2, timeout=TIMEOUT, qid=q_fail)
+    silent_lines = wait_lines(d, 1, timeout=30, qid=q_silent)
+    for line in fail_lines + silent_lines:
+        assert line["status"] == "deferred", line["line"]
+        assert line["relay"] == "none", line["line"]
+        assert line["dsn"].startswith("4."), line["line"]
+    assert fake_dns.queries("silent.test") >= 1, "the daemon never asked the DNS server"
+    time.sleep(QUIET)
+    assert delivery_lines(d, status="bounced") == []
+    assert notifications(d) == []
+    assert set(d.queue_ids()) == {q_fail, q_silent}
