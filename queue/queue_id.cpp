@@ -66,4 +66,13 @@ std::optional<uint64_t> queue_id_time_ms(std::string_view id) {
   return v >> 2;
 }
 
+std::optional<unsigned> queue_id_shard(std::string_view id) {
+  if (!queue_id_time_ms(id)) return std::nullopt;
+  // The low 32 bits are shard (12) and sequence (20): the last 7 characters
+  // hold the low 35 bits.
+  uint64_t v = 0;
+  for (size_t i = id.size() - 7; i < id.size(); ++i) v = (v << 5) | static_cast<uint64_t>(digit_value(id[i]));
+  return static_cast<unsigned>((v >> QueueIdGenerator::kSeqBits) & ((1u << QueueIdGenerator::kShardBits) - 1));
+}
+
 }  // namespace ringmta::queue

@@ -39,5 +39,7 @@ class QueueIdGenerator {
 
 // The ms time encoded in a queue id, or nothing if `id` is not one.
 std::optional<uint64_t> queue_id_time_ms(std::string_view id);
+// The shard number encoded in a queue id (modulo 4096), or nothing.
+std::optional<unsigned> queue_id_shard(std::string_view id);
 
 }  // namespace ringmta::queue

@@ -173,6 +173,14 @@ TEST(QueueId, ShardsNeverCollide) {
   }
 }
 
+TEST(QueueId, ShardIsReadBack) {
+  for (unsigned shard : {0u, 1u, 7u, 4095u, 4096u + 5}) {
+    QueueIdGenerator g(shard);
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(queue_id_shard(g.next_at(1'700'000'000'000)), shard % 4096);
+  }
+  EXPECT_FALSE(queue_id_shard("short").has_value());
+}
+
 TEST(QueueId, ClockBackwardsAndSequenceOverflowStayMonotonic) {
   QueueIdGenerator g(1);
   std::string a = g.next_at(2'000'000);
