@@ -20,7 +20,7 @@ queue::Envelope make_envelope(const smtp::Transaction& txn, int64_t arrival_ms) 
     q.address = r.address;
     q.orcpt = r.orcpt;
     q.notify = r.notify;  // bit values match queue::NotifyBits
-    q.next_attempt_ms = arrival_ms;  // due now: the delivery scheduler picks it up
+    q.next_attempt_ms = arrival_ms + kFreshLeaseMs;  // see kFreshLeaseMs
     env.recipients.push_back(std::move(q));
   }
   return env;

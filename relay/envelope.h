@@ -10,6 +10,11 @@
 
 namespace ringmta::relay {
 
+// A fresh message is delivered from memory by the shard that accepted it; its
+// recipients' schedule entries lie this far ahead so the loader leaves it
+// alone meanwhile, and picks it up if that shard never finishes (crash).
+inline constexpr int64_t kFreshLeaseMs = 60'000;
+
 // Everything but the message bytes; `arrival_ms` is unix milliseconds.
 queue::Envelope make_envelope(const smtp::Transaction& txn, int64_t arrival_ms);
 

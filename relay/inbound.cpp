@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "relay/envelope.h"
+#include "relay/scheduler.h"
 
 namespace ringmta::relay {
 
@@ -129,6 +130,14 @@ void InboundSession::start_commit() {
   // order is unspecified, so not in the same call).
   queue::Envelope envelope = make_envelope(txn, now_ms);
   envelope.client_address = conn_.peer().ip();
+  // The scheduler delivers fresh messages from memory (no queue read): keep
+  // the envelope and a copy of the body for it.
+  std::shared_ptr<const std::string> body;
+  std::shared_ptr<const queue::Envelope> env_copy;
+  if (shard_.scheduler && shard_.scheduler->in_memory() < Scheduler::kMaxInMemory) {
+    body = std::make_shared<const std::string>(txn.message);
+    env_copy = std::make_shared<const queue::Envelope>(envelope);
+  }
   batch.put_message(std::move(envelope), std::move(txn.message));
   txn.message.clear();
 
@@ -137,8 +146,9 @@ void InboundSession::start_commit() {
   engine::Reactor* reactor = &shard_.reactor;
   ShardContext* shard = &shard_;
   const uint64_t number = number_;
-  shard_.queue.commit(std::move(batch), [reactor, shard, number, now_ms](queue::Status status) {
-    reactor->post([shard, number, now_ms, status = std::move(status)] {
+  shard_.queue.commit(std::move(batch), [reactor, shard, number, now_ms, body, env_copy](queue::Status status) {
+    reactor->post([shard, number, now_ms, status = std::move(status), body, env_copy] {
+      if (status.ok() && body && shard->scheduler) shard->scheduler->submit_new(*env_copy, body);
       auto it = shard->sessions.find(number);
       if (it == shard->sessions.end()) {
         // The client vanished before hearing the result. The message is

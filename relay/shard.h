@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 #include "engine/reactor.h"
 #include "queue/queue.h"
@@ -19,6 +20,9 @@
 namespace ringmta::relay {
 
 class InboundSession;
+class Scheduler;
+class DeliveryAgent;
+class Loader;
 
 // Counters kept per shard without atomics; read by the daemon only after the
 // shard stopped (later: merged at scrape time for /metrics).
@@ -26,13 +30,17 @@ struct ShardCounters {
   uint64_t connections = 0;
   uint64_t messages_accepted = 0;
   uint64_t commit_failures = 0;
+  uint64_t recipients_delivered = 0;
+  uint64_t recipients_deferred = 0;
+  uint64_t recipients_bounced = 0;
+  uint64_t notices_generated = 0;
 };
 
 struct ShardContext {
   // id_floor_ms: the time of the newest queued ID at start-up (queue_id.h).
   ShardContext(engine::Reactor& r, queue::Queue& q, std::shared_ptr<const Config> c,
-               std::shared_ptr<const smtp::ServerConfig> s, uint64_t id_floor_ms)
-      : reactor(r), queue(q), config(std::move(c)), smtp(std::move(s)), ids(r.shard_id(), id_floor_ms) {}
+               std::shared_ptr<const smtp::ServerConfig> s, uint64_t id_floor_ms);
+  ~ShardContext();  // both in shard.cpp, where Scheduler and DeliveryAgent are complete
 
   engine::Reactor& reactor;
   queue::Queue& queue;
@@ -46,6 +54,14 @@ struct ShardContext {
   // here, so a completion for a session that has gone away is simply dropped.
   uint64_t next_session = 1;
   std::unordered_map<uint64_t, InboundSession*> sessions;
+
+  // Onward delivery. Created and destroyed on this shard's thread by the
+  // daemon; null before start and after shutdown (posted work checks).
+  std::unique_ptr<Scheduler> scheduler;
+  std::unique_ptr<DeliveryAgent> agent;
+  // Every shard's context, indexed by shard id; set before the shards start.
+  const std::vector<ShardContext*>* peers = nullptr;
+  Loader* loader = nullptr;  // thread-safe release(); may be null in tests
 };
 
 }  // namespace ringmta::relay

@@ -1,0 +1,358 @@
+// relay/scheduler.cpp — see scheduler.h.
+#include "relay/scheduler.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <map>
+
+#include "relay/delivery_agent.h"
+#include "relay/loader.h"
+#include "relay/routing.h"
+#include "relay/shard.h"
+
+namespace ringmta::relay {
+
+namespace {
+
+int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+smtp::BodyType to_smtp(queue::BodyType b) {
+  switch (b) {
+    case queue::BodyType::SevenBit: return smtp::BodyType::SevenBit;
+    case queue::BodyType::EightBitMime: return smtp::BodyType::EightBitMime;
+    case queue::BodyType::BinaryMime: return smtp::BodyType::BinaryMime;
+    default: return smtp::BodyType::Unspecified;
+  }
+}
+
+smtp::Ret to_smtp(queue::Ret r) {
+  switch (r) {
+    case queue::Ret::Full: return smtp::Ret::Full;
+    case queue::Ret::Headers: return smtp::Ret::Headers;
+    default: return smtp::Ret::Unspecified;
+  }
+}
+
+AttemptOutcome to_outcome(smtp::Outcome o) {
+  switch (o) {
+    case smtp::Outcome::Accepted: return AttemptOutcome::Accepted;
+    case smtp::Outcome::PermFail: return AttemptOutcome::PermFail;
+    default: return AttemptOutcome::TempFail;
+  }
+}
+
+// "127.0.0.2:25" / "[::1]:25" -> ip and port text.
+void split_addr(const std::string& addr, std::string& ip, std::string& port) {
+  size_t colon = addr.rfind(':');
+  if (colon == std::string::npos) {
+    ip = addr;
+    port.clear();
+    return;
+  }
+  ip = addr.substr(0, colon);
+  port = addr.substr(colon + 1);
+  if (ip.size() >= 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
+}
+
+// Postfix's relay= field: "mx.example[192.0.2.1]:25", or "none".
+std::string relay_field(const JobResult& r) {
+  if (r.remote_addr.empty()) return "none";
+  std::string ip, port;
+  split_addr(r.remote_addr, ip, port);
+  return (r.remote_host.empty() ? ip : r.remote_host) + "[" + ip + "]:" + port;
+}
+
+const char* status_word(queue::RecipientState s) {
+  switch (s) {
+    case queue::RecipientState::Delivered: return "sent";
+    case queue::RecipientState::Failed: return "bounced";
+    default: return "deferred";
+  }
+}
+
+std::string lifetime_text(std::chrono::seconds s) {
+  auto n = s.count();
+  if (n % 86400 == 0) return std::to_string(n / 86400) + "d";
+  if (n % 3600 == 0) return std::to_string(n / 3600) + "h";
+  if (n % 60 == 0) return std::to_string(n / 60) + "m";
+  return std::to_string(n) + "s";
+}
+
+constexpr int64_t kRecentMs = 120'000;       // how long finished ids are remembered
+constexpr uint64_t kRemoved = UINT64_MAX;
+
+uint64_t total_attempts(const queue::Envelope& env) {
+  uint64_t n = 0;
+  for (const auto& r : env.recipients) n += r.attempts;
+  return n;
+}
+constexpr int64_t kCommitRetryMs = 5'000;     // after a failed state write
+
+}  // namespace
+
+Scheduler::Scheduler(ShardContext& shard) : shard_(shard), rng_(std::random_device{}()) {
+  const auto& q = shard_.config->queue;
+  policy_.schedule = q.retry_schedule;
+  policy_.max_lifetime = q.max_lifetime;
+  policy_.delay_warning = q.delay_warning;
+}
+
+void Scheduler::submit_new(queue::Envelope env, std::shared_ptr<const std::string> body) {
+  // Over the cap the message simply waits in the queue for the loader (its
+  // schedule entry is one lease ahead): memory stays bounded under overload.
+  if (stopping_ || active_.size() >= kMaxInMemory || active_.count(env.id)) return;
+  std::string id = env.id;
+  Active& a = active_[id];
+  a.env = std::move(env);
+  a.body = std::move(body);
+  activate(a, INT64_MAX);
+}
+
+void Scheduler::adopt(queue::Envelope env, std::shared_ptr<const std::string> body, int64_t horizon_ms) {
+  auto release = [&] {
+    if (shard_.loader) shard_.loader->release(env.id);
+  };
+  if (stopping_) return release();
+  if (auto seen = recent_.find(env.id); seen != recent_.end() && total_attempts(env) < seen->second.first) {
+    return release();  // read before our last write (stale): the next poll reads it afresh
+  }
+  if (auto it = active_.find(env.id); it != active_.end()) {
+    it->second.claimed = true;  // already being handled here: release when that ends
+    return;
+  }
+  std::string id = env.id;
+  Active& a = active_[id];
+  a.env = std::move(env);
+  a.body = std::move(body);
+  a.claimed = true;
+  activate(a, horizon_ms);
+}
+
+void Scheduler::activate(Active& a, int64_t horizon_ms) {
+  a.activation = next_activation_++;
+  a.results.clear();
+  // Group the due recipients by domain, in envelope order.
+  std::map<std::string, std::vector<uint32_t>> by_domain;
+  for (uint32_t i = 0; i < a.env.recipients.size(); ++i) {
+    const queue::Recipient& r = a.env.recipients[i];
+    if (r.state != queue::RecipientState::Pending || r.next_attempt_ms > horizon_ms) continue;
+    by_domain[recipient_domain(r.address)].push_back(i);
+  }
+  if (by_domain.empty()) {
+    forget(a.env.id, total_attempts(a.env));
+    return;
+  }
+  const size_t chunk = std::max<size_t>(1, shard_.config->delivery.max_recipients_per_transaction);
+  std::vector<DeliveryJob> jobs;
+  for (auto& [domain, indices] : by_domain) {
+    for (size_t from = 0; from < indices.size(); from += chunk) {
+      DeliveryJob job;
+      job.id = a.env.id;
+      job.owner_shard = shard_.reactor.shard_id();
+      job.activation = a.activation;
+      job.domain = domain;
+      job.body = a.body;
+      job.arrival_ms = a.env.arrival_ms;
+      smtp::OutboundEnvelope& oe = job.envelope;
+      oe.sender = a.env.sender;
+      oe.size = a.body->size();
+      oe.body = to_smtp(a.env.body_type);
+      oe.smtputf8 = a.env.smtputf8;
+      oe.ret = to_smtp(a.env.ret);
+      oe.envid = a.env.envid;
+      for (size_t k = from; k < std::min(indices.size(), from + chunk); ++k) {
+        const queue::Recipient& r = a.env.recipients[indices[k]];
+        oe.recipients.push_back(smtp::Recipient{r.address, r.orcpt, r.notify});
+        job.indices.push_back(indices[k]);
+      }
+      jobs.push_back(std::move(job));
+    }
+  }
+  a.outstanding = jobs.size();
+  for (DeliveryJob& job : jobs) dispatch(std::move(job));
+}
+
+void Scheduler::dispatch(DeliveryJob job) {
+  const auto& peers = *shard_.peers;
+  const unsigned self = shard_.reactor.shard_id();
+  const std::string key = route_key(shard_.config->delivery, job.domain);
+  // The relayhost is served by every shard itself (no hop); other
+  // destinations by the one shard that owns them (its cap needs no locks).
+  const unsigned target = key == "relayhost" ? self : destination_shard(key, static_cast<unsigned>(peers.size()));
+  ShardContext* owner = peers[self];
+  auto done = [owner](JobResult r) {
+    owner->reactor.post([owner, r = std::move(r)]() mutable {
+      if (owner->scheduler) owner->scheduler->on_result(std::move(r));
+    });
+  };
+  ShardContext* dest = peers[target];
+  if (target == self) {
+    shard_.agent->submit(std::move(job), std::move(done));
+    return;
+  }
+  dest->reactor.post([dest, job = std::move(job), done = std::move(done)]() mutable {
+    if (dest->agent) dest->agent->submit(std::move(job), std::move(done));
+    // Without an agent (shutting down) the job is dropped: its message stays
+    // in memory until the daemon stops, and is attempted again after restart.
+  });
+}
+
+void Scheduler::on_result(JobResult result) {
+  auto it = active_.find(result.id);
+  if (it == active_.end() || it->second.activation != result.activation || it->second.committing) return;
+  Active& a = it->second;
+  a.results.push_back(std::move(result));
+  if (--a.outstanding == 0) complete(a);
+}
+
+void Scheduler::complete(Active& a) {
+  const int64_t now = unix_ms();
+  std::uniform_real_distribution<double> jitter(-1.0, 1.0);
+  a.updated = a.env;
+  std::vector<NoticeEntry> failed, delayed, relayed;
+  for (const JobResult& jr : a.results) {
+    std::string ip, port;
+    split_addr(jr.remote_addr, ip, port);
+    const std::string relay = relay_field(jr);
+    for (size_t k = 0; k < jr.indices.size() && k < jr.results.size(); ++k) {
+      const uint32_t idx = jr.indices[k];
+      if (idx >= a.updated.recipients.size()) continue;
+      const smtp::RecipientResult& rr = jr.results[k];
+      queue::Recipient& r = a.updated.recipients[idx];
+      r.attempts++;
+      r.last_attempt_ms = now;
+      r.last_reply = rr.text;
+      r.remote_mta = relay == "none" ? std::string() : relay;
+      AttemptFacts facts;
+      facts.outcome = to_outcome(rr.outcome);
+      facts.relayed = rr.relayed;
+      facts.now_ms = now;
+      facts.arrival_ms = a.env.arrival_ms;
+      facts.null_sender = a.env.sender.empty() || (a.env.flags & queue::kFlagBounce);
+      facts.jitter = jitter(rng_);
+      const Decision d = decide(policy_, r, facts);
+      r.state = d.state;
+      if (d.state == queue::RecipientState::Pending) r.next_attempt_ms = d.next_attempt_ms;
+      if (d.notice == Notice::Delayed) r.delay_warned = true;
+
+      std::string text = rr.text;
+      if (d.expired) text = "message lifetime of " + lifetime_text(policy_.max_lifetime) + " exceeded; last error: " + text;
+      switch (d.state) {
+        case queue::RecipientState::Delivered: ++shard_.counters.recipients_delivered; break;
+        case queue::RecipientState::Failed: ++shard_.counters.recipients_bounced; break;
+        default: ++shard_.counters.recipients_deferred; break;
+      }
+      spdlog::info("{}: to=<{}>, relay={}, delay={:.2f}, dsn={}, status={} ({})", a.env.id, r.address, relay,
+                   static_cast<double>(now - a.env.arrival_ms) / 1000.0, rr.enhanced, status_word(d.state), text);
+      if (d.notice == Notice::None) continue;
+      NoticeEntry e;
+      e.index = idx;
+      e.status = rr.enhanced;
+      e.diagnostic = d.expired ? text : rr.text;
+      e.remote_reply = !rr.local && !d.expired;
+      e.remote_host = jr.remote_host;
+      e.remote_ip = ip;
+      e.stage = std::string(smtp::to_string(rr.stage));
+      e.attempt_ms = now;
+      (d.notice == Notice::Failed ? failed : d.notice == Notice::Delayed ? delayed : relayed).push_back(std::move(e));
+    }
+  }
+  a.finished = true;
+  for (const auto& r : a.updated.recipients) a.finished &= r.state != queue::RecipientState::Pending;
+  a.notices.clear();
+  add_notice(a, Notice::Failed, failed, now);
+  add_notice(a, Notice::Delayed, delayed, now);
+  add_notice(a, Notice::Relayed, relayed, now);
+  a.committing = true;
+  commit(a.env.id);
+}
+
+void Scheduler::add_notice(Active& a, Notice kind, const std::vector<NoticeEntry>& entries, int64_t now_ms) {
+  if (entries.empty()) return;
+  NoticeParams p;
+  p.reporting_mta = shard_.config->server.hostname;
+  p.notice_id = shard_.ids.next();
+  p.now_ms = now_ms;
+  p.retry_until_ms = a.env.arrival_ms + std::chrono::duration_cast<std::chrono::milliseconds>(policy_.max_lifetime).count();
+  std::string error;
+  auto notice = make_notice(a.env, *a.body, kind, entries, p, &error);
+  if (!notice) {
+    spdlog::warn("{}: no {} notice: {}", a.env.id, kind == Notice::Failed ? "non-delivery" : "status", error);
+    return;
+  }
+  a.notices.emplace_back(kind, std::move(*notice));
+}
+
+void Scheduler::commit(const std::string& id) {
+  auto it = active_.find(id);
+  if (it == active_.end()) return;
+  Active& a = it->second;
+  queue::Batch batch;
+  for (const auto& [kind, n] : a.notices) batch.put_message(n.envelope, n.body);
+  if (a.finished) {
+    batch.remove_message(a.env);
+  } else {
+    batch.update_envelope(a.env, a.updated);
+  }
+  engine::Reactor* reactor = &shard_.reactor;
+  ShardContext* shard = &shard_;
+  const uint64_t activation = a.activation;
+  shard_.queue.commit(std::move(batch), [reactor, shard, id, activation](queue::Status status) {
+    reactor->post([shard, id, activation, status = std::move(status)] {
+      if (shard->scheduler) shard->scheduler->on_committed(id, activation, status);
+    });
+  });
+}
+
+void Scheduler::on_committed(const std::string& id, uint64_t activation, const queue::Status& status) {
+  auto it = active_.find(id);
+  if (it == active_.end() || it->second.activation != activation) return;
+  Active& a = it->second;
+  if (!status.ok()) {
+    // The outcome is not on disk. Write it again later rather than deliver
+    // again now (a full disk would otherwise mean a delivery per second).
+    spdlog::error("{}: cannot write delivery state: {} (retrying in {}s)", id, status.message, kCommitRetryMs / 1000);
+    shard_.reactor.add_timer(std::chrono::milliseconds(kCommitRetryMs), [this, id, activation] {
+      auto again = active_.find(id);
+      if (again != active_.end() && again->second.activation == activation) commit(id);
+    });
+    return;
+  }
+  auto notices = std::move(a.notices);
+  const bool finished = a.finished;
+  for (const auto& [kind, n] : notices) {
+    const char* what = kind == Notice::Delayed ? "delay" : kind == Notice::Relayed ? "delivery status" : "non-delivery";
+    spdlog::info("{}: sender {} notification: {}", id, what, n.envelope.id);
+    ++shard_.counters.notices_generated;
+  }
+  if (finished) spdlog::info("{}: removed", id);
+  forget(id, finished ? kRemoved : total_attempts(a.updated));
+  for (auto& [kind, n] : notices) {
+    auto body = std::make_shared<const std::string>(std::move(n.body));
+    submit_new(std::move(n.envelope), std::move(body));
+  }
+}
+
+void Scheduler::forget(const std::string& id, uint64_t attempts_written) {
+  auto it = active_.find(id);
+  if (it == active_.end()) return;
+  if (it->second.claimed && shard_.loader) shard_.loader->release(id);
+  active_.erase(it);
+  const int64_t now = unix_ms();
+  recent_[id] = {attempts_written, now};
+  recent_order_.emplace_back(now, id);
+  while (!recent_order_.empty() && recent_order_.front().first < now - kRecentMs) {
+    // An id may be in the order more than once: only its newest entry erases it.
+    auto& [when, old] = recent_order_.front();
+    if (auto r = recent_.find(old); r != recent_.end() && r->second.second == when) recent_.erase(r);
+    recent_order_.pop_front();
+  }
+}
+
+void Scheduler::shutdown() { stopping_ = true; }
+
+}  // namespace ringmta::relay

@@ -1,0 +1,89 @@
+// relay/scheduler.h — the owner side of onward delivery, one per shard.
+//
+// A message is owned by one shard (the shard number in its queue ID, modulo
+// the shard count): only that shard changes its recipient state, so the
+// envelope needs no locks. The scheduler splits a message's due recipients
+// by domain into DeliveryJobs, sends each to the shard owning that
+// destination (routing.h), gathers the JobResults, decides each recipient's
+// fate (retry.h), logs one line per recipient, and writes the new state —
+// together with any bounce / delay / success notice (bounce.h) — as one
+// atomic queue batch. Only after that batch is durable does the message
+// leave memory; a crash before then means the attempt is repeated after the
+// restart (at-least-once), never lost and never double-bounced.
+//
+// Fresh messages come straight from the inbound session that committed them
+// (the body is still in memory: no queue read); deferred and recovered ones
+// come from the Loader thread.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "queue/queue.h"
+#include "relay/bounce.h"
+#include "relay/delivery_job.h"
+#include "relay/retry.h"
+
+namespace ringmta::relay {
+
+struct ShardContext;
+
+class Scheduler {
+ public:
+  explicit Scheduler(ShardContext& shard);
+
+  // A message this shard has just committed. Every pending recipient is due.
+  void submit_new(queue::Envelope env, std::shared_ptr<const std::string> body);
+  // A message the loader read; recipients due by horizon_ms are attempted.
+  void adopt(queue::Envelope env, std::shared_ptr<const std::string> body, int64_t horizon_ms);
+  // A destination shard's answer to one of our jobs.
+  void on_result(JobResult result);
+  // Start nothing new; results still arriving are recorded.
+  void shutdown();
+
+  size_t in_memory() const { return active_.size(); }
+
+  // Messages held in memory at most (beyond: left to the loader).
+  static constexpr size_t kMaxInMemory = 50000;
+
+ private:
+  struct Active {
+    queue::Envelope env;  // as last committed
+    std::shared_ptr<const std::string> body;
+    uint64_t activation = 0;
+    size_t outstanding = 0;
+    std::vector<JobResult> results;
+    bool claimed = false;  // loaded: release the loader's claim when done
+    // Set while the outcome is being committed:
+    bool committing = false;
+    queue::Envelope updated;
+    bool finished = false;  // every recipient final: remove the message
+    std::vector<std::pair<Notice, NoticeMessage>> notices;
+  };
+
+  void activate(Active& a, int64_t horizon_ms);
+  void dispatch(DeliveryJob job);
+  void complete(Active& a);
+  void commit(const std::string& id);
+  void on_committed(const std::string& id, uint64_t activation, const queue::Status& status);
+  void forget(const std::string& id, uint64_t attempts_written);
+  void add_notice(Active& a, Notice kind, const std::vector<NoticeEntry>& entries, int64_t now_ms);
+
+  ShardContext& shard_;
+  RetryPolicy policy_;
+  std::unordered_map<std::string, Active> active_;
+  uint64_t next_activation_ = 1;
+  bool stopping_ = false;
+  std::mt19937_64 rng_;
+  // Recently finished ids -> attempts written (kRemoved when removed): a copy
+  // the loader read before our last write must not revive or repeat them.
+  std::unordered_map<std::string, std::pair<uint64_t, int64_t>> recent_;  // id -> (attempts, when)
+  std::deque<std::pair<int64_t, std::string>> recent_order_;
+};
+
+}  // namespace ringmta::relay
