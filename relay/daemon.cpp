@@ -15,7 +15,10 @@
 #include "engine/shard_group.h"
 #include "queue/queue.h"
 #include "queue/queue_id.h"
+#include "relay/delivery_agent.h"
 #include "relay/inbound.h"
+#include "relay/loader.h"
+#include "relay/scheduler.h"
 #include "relay/shard.h"
 
 namespace ringmta::relay {
@@ -87,6 +90,16 @@ sigset_t block_signals() {
   return set;
 }
 
+// Scheduler and agent live on their shard's thread (the agent's resolver
+// holds reactor polls and timers): destroy them there, before the loops end.
+// Work posted later finds them null and is dropped; the queue keeps it.
+void stop_delivery(engine::ShardGroup& shards, std::vector<std::unique_ptr<ShardContext>>& contexts) {
+  on_every_shard(shards, contexts, [](ShardContext& ctx) {
+    ctx.scheduler.reset();
+    ctx.agent.reset();
+  });
+}
+
 // Every connection is a descriptor: lift the soft RLIMIT_NOFILE to the hard
 // limit (the engine expects this before start()). Not fatal if refused.
 void raise_fd_limit() {
@@ -132,12 +145,35 @@ int run_daemon(std::shared_ptr<const Config> config) {
 
   auto smtp_config = make_smtp_config(*config);
   auto shards = std::make_unique<engine::ShardGroup>(config->server.threads);
-  std::vector<std::unique_ptr<ShardContext>> contexts(shards->size());
+  const unsigned nshards = shards->size();
+  // Contexts exist before any shard runs, so shards can post to each other
+  // from their first event on.
+  std::vector<std::unique_ptr<ShardContext>> contexts(nshards);
+  std::vector<ShardContext*> peers(nshards);
+  Loader loader(*queue, nshards, Loader::Options{}, [&peers](unsigned shard, queue::Envelope env,
+                                                              std::shared_ptr<const std::string> body, int64_t horizon) {
+    ShardContext* ctx = peers[shard];
+    ctx->reactor.post([ctx, env = std::move(env), body = std::move(body), horizon]() mutable {
+      if (ctx->scheduler) {
+        ctx->scheduler->adopt(std::move(env), std::move(body), horizon);
+      } else if (ctx->loader) {
+        ctx->loader->release(env.id);
+      }
+    });
+  });
+  for (unsigned i = 0; i < nshards; ++i) {
+    contexts[i] = std::make_unique<ShardContext>(shards->shard(i), *queue, config, smtp_config, id_floor_ms);
+    contexts[i]->peers = &peers;
+    contexts[i]->loader = &loader;
+    peers[i] = contexts[i].get();
+  }
   std::atomic<bool> listen_failed{false};
 
   int rc = shards->start([&](engine::Reactor& reactor) -> int {
     auto& ctx = contexts[reactor.shard_id()];
-    ctx = std::make_unique<ShardContext>(reactor, *queue, config, smtp_config, id_floor_ms);
+    // Delivery first: an accepted message is handed to the scheduler at once.
+    ctx->agent = std::make_unique<DeliveryAgent>(reactor, config, nshards);
+    ctx->scheduler = std::make_unique<Scheduler>(*ctx);
     for (size_t i = 0; i < config->listeners.size(); ++i) {
       const auto& l = config->listeners[i];
       engine::ListenerSpec spec;
@@ -154,10 +190,17 @@ int run_daemon(std::shared_ptr<const Config> config) {
     return 0;
   });
   if (rc != 0) {
+    // The shard threads are gone, so their schedulers and agents cannot be
+    // destroyed on them; the process is about to exit: leave them.
+    for (auto& ctx : contexts) {
+      (void)ctx->scheduler.release();
+      (void)ctx->agent.release();
+    }
     shards.reset();
     queue.reset();
     return 1;
   }
+  loader.start();
 
   std::string where;
   for (const auto& l : config->listeners) {
@@ -179,10 +222,13 @@ int run_daemon(std::shared_ptr<const Config> config) {
     break;
   }
 
+  loader.stop();
   on_every_shard(*shards, contexts, [](ShardContext& ctx) {
     ctx.shutting_down = true;
     ctx.reactor.stop_accepting();
     shut_sessions(ctx, false);
+    if (ctx.scheduler) ctx.scheduler->shutdown();
+    if (ctx.agent) ctx.agent->shutdown();
   });
   const auto deadline = std::chrono::steady_clock::now() + config->server.shutdown_timeout;
   size_t open = count_connections(*shards, contexts);
@@ -195,17 +241,20 @@ int run_daemon(std::shared_ptr<const Config> config) {
     on_every_shard(*shards, contexts, [](ShardContext& ctx) { shut_sessions(ctx, true); });
   }
 
+  stop_delivery(*shards, contexts);
   shards->stop_and_join();
   // Completions still in flight post into the stopped reactors' mailboxes,
   // which live until `shards` is destroyed below — after the queue.
   auto st = queue->flush();
   const auto stats = queue->stats();
   queue.reset();
-  uint64_t accepted = 0, connections = 0;
+  uint64_t accepted = 0, connections = 0, delivered = 0, bounced = 0;
   for (const auto& ctx : contexts) {
     if (!ctx) continue;
     accepted += ctx->counters.messages_accepted;
     connections += ctx->counters.connections;
+    delivered += ctx->counters.recipients_delivered;
+    bounced += ctx->counters.recipients_bounced;
   }
   shards.reset();
   contexts.clear();
@@ -213,8 +262,9 @@ int run_daemon(std::shared_ptr<const Config> config) {
     spdlog::error("final queue sync failed: {}", st.message);
     return 1;
   }
-  spdlog::info("stopped: {} connection(s), {} message(s) accepted, {} queue write(s), {} sync(s)", connections,
-               accepted, stats.writes, stats.syncs);
+  spdlog::info("stopped: {} connection(s), {} message(s) accepted, {} queue write(s), {} sync(s), "
+               "{} recipient(s) delivered, {} bounced",
+               connections, accepted, stats.writes, stats.syncs, delivered, bounced);
   return 0;
 }
 
