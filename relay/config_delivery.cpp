@@ -1,0 +1,157 @@
+// relay/config_delivery.cpp — the outbound side of the configuration: the
+// [queue] retry policy, the [dns] resolver settings and [delivery] (port,
+// relayhost, [delivery.routes], connection limits and timeouts).
+//
+// Same rules as the other tables (config.cpp): every problem is an error with
+// file, line and full key; a value that fails leaves the default in place only
+// because parse_config refuses the whole configuration anyway.
+#include <map>
+
+#include "relay/config_internal.h"
+
+namespace ringmta::relay::config_detail {
+namespace {
+
+constexpr std::string_view kTargetExample = "\"[smtp.example.net]:587\"";
+
+// A RouteTarget from a string node, or nullopt after reporting why not.
+std::optional<RouteTarget> read_target(Validator& v, const toml::node& node, std::string_view key) {
+  const auto* s = node.as_string();
+  if (!s) {
+    v.expected(node, key, "a route target string such as " + std::string(kTargetExample));
+    return std::nullopt;
+  }
+  std::string why;
+  auto target = parse_route_target(s->get(), &why);
+  if (!target)
+    v.error(Validator::line_of(node), key, "invalid route target " + describe(node) + ": " + why);
+  return target;
+}
+
+// [delivery.routes]: "domain" = "target". Keys are domains, so the schema
+// cannot list them; each is checked as a domain name instead.
+void read_routes(Validator& v, const toml::node& node, std::map<std::string, RouteTarget>& out) {
+  const auto* table = node.as_table();
+  if (!table) {
+    v.expected(node, "delivery.routes", "a table of \"domain\" = \"target\" entries ([delivery.routes])");
+    return;
+  }
+  std::map<std::string, uint32_t> lines;  // lower-case domain -> line, for duplicates
+  for (const auto& [key, value] : *table) {
+    const toml::value<std::string> key_text{std::string(key.str())};
+    const std::string full = "delivery.routes." + describe(key_text);
+    const uint32_t line = key.source().begin.line ? key.source().begin.line : Validator::line_of(value);
+    if (value.is_table()) {
+      // example.com = "..." unquoted is TOML for example -> com -> "...".
+      v.error(line, full,
+              "expected a route target string, got a table (a domain with dots must be quoted: "
+              "\"example.com\" = " + std::string(kTargetExample) + ")");
+      continue;
+    }
+    const std::string domain = lower_ascii(key.str());
+    if (auto why = domain_problem(domain); !why.empty()) {
+      v.error(line, full, "invalid domain name " + describe(key_text) + ": " + why);
+      continue;
+    }
+    auto target = read_target(v, value, full);
+    if (!target) continue;
+    if (auto [it, inserted] = lines.emplace(domain, line); !inserted) {
+      // TOML refuses exact duplicates; these differ only in case.
+      v.error(line, full,
+              "duplicate route for domain '" + domain + "' (also on line " + std::to_string(it->second) + ")");
+      continue;
+    }
+    out.emplace(domain, std::move(*target));
+  }
+}
+
+}  // namespace
+
+void read_queue(Validator& v, const toml::table& t, Config::Queue& out) {
+  if (const auto* n = t.get("durability")) {
+    if (auto s = v.string(*n, "queue.durability")) {
+      if (*s == "fsync")
+        out.durability = Durability::Fsync;
+      else if (*s == "wal")
+        out.durability = Durability::Wal;
+      else
+        v.expected(*n, "queue.durability", "one of \"fsync\", \"wal\"");
+    }
+  }
+  if (const auto* n = t.get("retry_schedule")) {
+    const auto* array = n->as_array();
+    if (!array) {
+      v.expected(*n, "queue.retry_schedule", "an array of durations such as [\"5m\", \"30m\", \"2h\"]");
+    } else if (array->empty()) {
+      v.error(Validator::line_of(*n), "queue.retry_schedule",
+              "at least one retry delay is needed, e.g. [\"5m\", \"30m\", \"2h\"]");
+    } else {
+      std::vector<std::chrono::seconds> delays;
+      for (size_t i = 0; i < array->size(); ++i) {
+        // A zero delay would retry a failing destination in a tight loop.
+        if (auto d = v.duration(*array->get(i), "queue.retry_schedule[" + std::to_string(i) + "]", false))
+          delays.push_back(*d);
+      }
+      if (delays.size() == array->size()) out.retry_schedule = std::move(delays);
+    }
+  }
+  if (const auto* n = t.get("max_lifetime"))
+    if (auto d = v.duration(*n, "queue.max_lifetime", false)) out.max_lifetime = *d;
+  if (const auto* n = t.get("delay_warning"))
+    if (auto d = v.duration(*n, "queue.delay_warning", true)) out.delay_warning = *d;
+}
+
+void read_dns(Validator& v, const toml::table& t, Config::Dns& out) {
+  if (const auto* n = t.get("servers")) {
+    out.servers.clear();
+    v.strings(*n, "dns.servers", [&](const std::string& s, const toml::node& item, const std::string& key) {
+      if (auto why = dns_server_problem(s); !why.empty())
+        v.error(Validator::line_of(item), key, "invalid DNS server " + describe(item) + ": " + why);
+      else
+        out.servers.push_back(s);
+    });
+  }
+  if (const auto* n = t.get("timeout"))
+    if (auto d = v.duration(*n, "dns.timeout", false)) out.timeout = *d;
+}
+
+void read_delivery(Validator& v, const toml::table& t, Config::Delivery& out) {
+  if (const auto* n = t.get("port"))
+    if (auto i = v.integer(*n, "delivery.port", 1, 65535, "an integer from 1 to 65535"))
+      out.port = static_cast<uint16_t>(*i);
+  if (const auto* n = t.get("relayhost")) {
+    if (const auto* s = n->as_string(); s && s->get().empty())
+      v.error(Validator::line_of(*n), "delivery.relayhost",
+              "expected a route target such as " + std::string(kTargetExample) +
+                  ", got \"\" (remove the key to deliver to each domain's MX hosts)");
+    else if (auto target = read_target(v, *n, "delivery.relayhost"))
+      out.relayhost = std::move(*target);
+  }
+  if (const auto* n = t.get("routes")) read_routes(v, *n, out.routes);
+
+  const std::string_view positive = "a positive integer (at most 1000000)";
+  struct Count {
+    std::string_view name;
+    unsigned* field;
+  };
+  for (const Count& c : {Count{"max_connections_per_domain", &out.max_connections_per_domain},
+                         Count{"max_messages_per_connection", &out.max_messages_per_connection},
+                         Count{"max_recipients_per_transaction", &out.max_recipients_per_transaction}}) {
+    if (const auto* n = t.get(c.name))
+      if (auto i = v.integer(*n, "delivery." + std::string(c.name), 1, kMaxCount, positive))
+        *c.field = static_cast<unsigned>(*i);
+  }
+  struct Timeout {
+    std::string_view name;
+    std::chrono::seconds* field;
+  };
+  for (const Timeout& d : {Timeout{"connection_idle_timeout", &out.connection_idle_timeout},
+                           Timeout{"connect_timeout", &out.connect_timeout},
+                           Timeout{"command_timeout", &out.command_timeout},
+                           Timeout{"data_timeout", &out.data_timeout}}) {
+    if (const auto* n = t.get(d.name))
+      if (auto value = v.duration(*n, "delivery." + std::string(d.name), false)) *d.field = *value;
+  }
+}
+
+}  // namespace ringmta::relay::config_detail
