@@ -1,6 +1,7 @@
 // tests/unit/config/config_errors_test.cpp — every kind of configuration error,
 // checked as the full message an operator sees: file, line, full key, what was
-// expected and what was found, plus "did you mean" suggestions.
+// expected and what was found, plus "did you mean" suggestions. The outbound
+// tables ([queue] retry policy, [dns], [delivery], [delivery.routes]) at the end.
 #include <gtest/gtest.h>
 
 #include "relay/config.h"
@@ -255,6 +256,182 @@ TEST(ConfigErrors, LongAndControlStringsAreQuotedSafely) {
   EXPECT_NE(e.find("...\""), std::string::npos) << e;
   e = error_of("log.level = \"a\\u0007b\\\"c\"");
   EXPECT_NE(e.find("got \"a\\x07b\\\"c\""), std::string::npos) << e;
+}
+
+const std::string kDuration = " such as \"30s\", \"5m\", \"1h30m\" (units s, m, h, d, w; at most 3650d), got ";
+const std::string kForms = " (forms: \"[host]:port\", \"host:port\", \"ip:port\", \"[ipv6]:port\"; the port is optional)";
+
+TEST(ConfigErrors, QueueRetryPolicy) {
+  EXPECT_EQ(error_of("[queue]\nretry_schedule = []\n"),
+            "ringmta.toml:2: queue.retry_schedule: at least one retry delay is needed, e.g. [\"5m\", \"30m\", \"2h\"]");
+  EXPECT_EQ(error_of("queue.retry_schedule = \"5m\""),
+            "ringmta.toml:1: queue.retry_schedule: expected an array of durations such as [\"5m\", \"30m\", \"2h\"], "
+            "got \"5m\"");
+  // Each bad entry on its own line, with its index.
+  EXPECT_EQ(error_of("[queue]\nretry_schedule = [\n  \"5m\",\n  \"0\",\n  \"1.5h\",\n  -3,\n]\n"),
+            "ringmta.toml:4: queue.retry_schedule[1]: expected a positive duration" + kDuration + "\"0\"\n" +
+                "ringmta.toml:5: queue.retry_schedule[2]: expected a positive duration" + kDuration + "\"1.5h\"\n" +
+                "ringmta.toml:6: queue.retry_schedule[3]: expected a positive duration" + kDuration + "-3");
+  EXPECT_EQ(error_of("queue.retry_schedule = [[\"5m\"]]"),
+            "ringmta.toml:1: queue.retry_schedule[0]: expected a positive duration" + kDuration + "an array");
+  EXPECT_EQ(error_of("\nqueue.max_lifetime = \"0\""),
+            "ringmta.toml:2: queue.max_lifetime: expected a positive duration" + kDuration + "\"0\"");
+  EXPECT_EQ(error_of("queue.max_lifetime = \"3651d\""),
+            "ringmta.toml:1: queue.max_lifetime: expected a positive duration" + kDuration + "\"3651d\"");
+  EXPECT_EQ(error_of("queue.delay_warning = \"-1h\""),
+            "ringmta.toml:1: queue.delay_warning: expected a duration" + kDuration + "\"-1h\"");
+  EXPECT_EQ(error_of("queue.delay_warning = false"),
+            "ringmta.toml:1: queue.delay_warning: expected a duration" + kDuration + "false");
+}
+
+TEST(ConfigErrors, Dns) {
+  const std::string forms = "expected \"ip\", \"ip:port\" or \"[ipv6]:port\" with a numeric IP address";
+  EXPECT_EQ(error_of("[dns]\nservers = [\n  \"127.0.0.1\",\n  \"localhost\",\n]\n"),
+            "ringmta.toml:4: dns.servers[1]: invalid DNS server \"localhost\": " + forms);
+  for (auto bad : {"ns.example.net:53", "[::1]", "127.0.0.1:", "127.0.0.1:70000", "", "1.2.3.4.5", "[1.2.3.4]:53"})
+    EXPECT_EQ(error_of(std::string("dns.servers = [\"") + bad + "\"]"),
+              std::string("ringmta.toml:1: dns.servers[0]: invalid DNS server \"") + bad + "\": " + forms)
+        << bad;
+  EXPECT_EQ(error_of("dns.servers = [\"127.0.0.1:0\"]"),
+            "ringmta.toml:1: dns.servers[0]: invalid DNS server \"127.0.0.1:0\": port 0 is not allowed");
+  EXPECT_EQ(error_of("dns.servers = [\"127.0.0.1\\u0000x\"]"),
+            "ringmta.toml:1: dns.servers[0]: invalid DNS server \"127.0.0.1\\x00x\": it contains a control character");
+  EXPECT_EQ(error_of("dns.servers = \"127.0.0.1\""),
+            "ringmta.toml:1: dns.servers: expected an array of strings, got \"127.0.0.1\"");
+  EXPECT_EQ(error_of("dns.servers = [53]"), "ringmta.toml:1: dns.servers[0]: expected a string, got 53");
+  EXPECT_EQ(error_of("dns.timeout = 0"), "ringmta.toml:1: dns.timeout: expected a positive duration" + kDuration + "0");
+  EXPECT_EQ(error_of("dns = [1]"), "ringmta.toml:1: dns: expected a table, got an array");
+}
+
+TEST(ConfigErrors, DeliveryNumbersAndTimeouts) {
+  for (auto bad : {"0", "65536", "-25", "\"25\"", "25.0"})
+    EXPECT_EQ(error_of(std::string("[delivery]\nport = ") + bad + "\n"),
+              std::string("ringmta.toml:2: delivery.port: expected an integer from 1 to 65535, got ") + bad)
+        << bad;
+  for (auto key : {"max_connections_per_domain", "max_messages_per_connection", "max_recipients_per_transaction"}) {
+    for (auto bad : {"0", "-1", "1000001", "\"10\""})
+      EXPECT_EQ(error_of(std::string("[delivery]\n") + key + " = " + bad + "\n"),
+                std::string("ringmta.toml:2: delivery.") + key + ": expected a positive integer (at most 1000000), got " +
+                    bad);
+  }
+  for (auto key : {"connection_idle_timeout", "connect_timeout", "command_timeout", "data_timeout"}) {
+    for (auto bad : {"\"0\"", "0", "\"5 s\"", "1.5"})
+      EXPECT_EQ(error_of(std::string("[delivery]\n") + key + " = " + bad + "\n"),
+                std::string("ringmta.toml:2: delivery.") + key + ": expected a positive duration" + kDuration + bad);
+  }
+}
+
+TEST(ConfigErrors, RelayhostSyntax) {
+  auto relayhost = [](const std::string& text) { return error_of("[delivery]\nrelayhost = \"" + text + "\"\n"); };
+  auto message = [](const std::string& shown, const std::string& why) {
+    return "ringmta.toml:2: delivery.relayhost: invalid route target \"" + shown + "\": " + why;
+  };
+  EXPECT_EQ(relayhost(""),
+            "ringmta.toml:2: delivery.relayhost: expected a route target such as \"[smtp.example.net]:587\", got \"\" "
+            "(remove the key to deliver to each domain's MX hosts)");
+  EXPECT_EQ(error_of("delivery.relayhost = 25"),
+            "ringmta.toml:1: delivery.relayhost: expected a route target string such as \"[smtp.example.net]:587\", "
+            "got 25");
+  EXPECT_EQ(relayhost("[smtp.example.net"), message("[smtp.example.net", "'[' has no matching ']'" + kForms));
+  EXPECT_EQ(relayhost("[smtp.example.net]587"), message("[smtp.example.net]587", "only ':port' may follow ']'" + kForms));
+  EXPECT_EQ(relayhost("[]:25"), message("[]:25", "the host between '[' and ']' is empty" + kForms));
+  EXPECT_EQ(relayhost(":25"), message(":25", "the host is empty" + kForms));
+  EXPECT_EQ(relayhost("2001:db8::1"),
+            message("2001:db8::1", "an IPv6 address must be in brackets, e.g. \"[2001:db8::1]:25\""));
+  EXPECT_EQ(relayhost("::1:25"), message("::1:25", "an IPv6 address must be in brackets, e.g. \"[2001:db8::1]:25\""));
+  EXPECT_EQ(relayhost("[2001:db8::zz]:25"), message("[2001:db8::zz]:25", "'2001:db8::zz' is not a valid IPv6 address"));
+  EXPECT_EQ(relayhost("[ipv6:::1]:25"), message("[ipv6:::1]:25", "'ipv6:::1' is not a valid IPv6 address"));
+  EXPECT_EQ(relayhost("192.0.2:25"), message("192.0.2:25", "'192.0.2' is not a valid IPv4 address"));
+  EXPECT_EQ(relayhost("[300.0.2.1]"), message("[300.0.2.1]", "'300.0.2.1' is not a valid IPv4 address"));
+  EXPECT_EQ(relayhost("smtp_relay.example.net:25"),
+            message("smtp_relay.example.net:25", "host name 'smtp_relay.example.net': it contains '_'"));
+  EXPECT_EQ(relayhost("smtp.example.net.:25"),
+            message("smtp.example.net.:25", "host name 'smtp.example.net.': write it without the trailing dot"));
+  EXPECT_EQ(relayhost("smtp .example.net"), message("smtp .example.net", "host name 'smtp .example.net': it contains ' '"));
+  EXPECT_EQ(relayhost("[a..b]"), message("[a..b]", "host name 'a..b': it has an empty label"));
+  EXPECT_EQ(relayhost("bücher.example"),
+            message("bücher.example",
+                    "host name 'b\\xc3\\xbccher.example': it has non-ASCII characters (write it in its xn-- form)"));
+  EXPECT_EQ(relayhost("192.0.2.1\\u0000x:25"), message("192.0.2.1\\x00x:25", "it contains a control character"));
+  EXPECT_EQ(relayhost("smtp.example.net:"), message("smtp.example.net:", "the port after ':' is empty"));
+  for (auto port : {"0", "65536", "99999999999999999999", "2x", "-1", "25:26", " 25"})
+    EXPECT_EQ(relayhost(std::string("[smtp.example.net]:") + port),
+              message(std::string("[smtp.example.net]:") + port,
+                      std::string("the port '") + port + "' is not a number from 1 to 65535"));
+}
+
+TEST(ConfigErrors, Routes) {
+  // The TOML trap: an unquoted domain is a dotted key, i.e. nested tables.
+  EXPECT_EQ(error_of("[delivery.routes]\nexample.com = \"[relay.example.net]\"\n"),
+            "ringmta.toml:2: delivery.routes.\"example\": expected a route target string, got a table (a domain "
+            "with dots must be quoted: \"example.com\" = \"[smtp.example.net]:587\")");
+  EXPECT_EQ(error_of("[delivery.routes]\n\"ex_ample.com\" = \"[relay.example.net]\"\n"),
+            "ringmta.toml:2: delivery.routes.\"ex_ample.com\": invalid domain name \"ex_ample.com\": it contains '_'");
+  EXPECT_EQ(error_of("[delivery.routes]\n\"example.com.\" = \"[relay.example.net]\"\n"),
+            "ringmta.toml:2: delivery.routes.\"example.com.\": invalid domain name \"example.com.\": write it "
+            "without the trailing dot");
+  EXPECT_EQ(error_of("[delivery.routes]\n\"192.0.2.1\" = \"[relay.example.net]\"\n"),
+            "ringmta.toml:2: delivery.routes.\"192.0.2.1\": invalid domain name \"192.0.2.1\": it looks like an IP "
+            "address, not a domain name");
+  EXPECT_EQ(error_of("[delivery.routes]\n\"a\\u0007b\" = \"x.example\"\n"),
+            "ringmta.toml:2: delivery.routes.\"a\\x07b\": invalid domain name \"a\\x07b\": it contains '\\x07'");
+  // Keys that differ only in case are the same domain.
+  EXPECT_EQ(error_of("[delivery.routes]\n\"Example.com\" = \"a.example\"\n\n\"example.COM\" = \"b.example\"\n"),
+            "ringmta.toml:4: delivery.routes.\"example.COM\": duplicate route for domain 'example.com' (also on "
+            "line 2)");
+  EXPECT_EQ(error_of("[delivery.routes]\n\"a.example\" = 25\n"),
+            "ringmta.toml:2: delivery.routes.\"a.example\": expected a route target string such as "
+            "\"[smtp.example.net]:587\", got 25");
+  EXPECT_EQ(error_of("[delivery.routes]\n\"a.example\" = \"\"\n"),
+            "ringmta.toml:2: delivery.routes.\"a.example\": invalid route target \"\": it is empty");
+  EXPECT_EQ(error_of("[delivery.routes]\n\"a.example\" = \"[b.example]:0\"\n"),
+            "ringmta.toml:2: delivery.routes.\"a.example\": invalid route target \"[b.example]:0\": the port '0' is "
+            "not a number from 1 to 65535");
+  EXPECT_EQ(error_of("delivery.routes = [\"a.example\"]"),
+            "ringmta.toml:1: delivery.routes: expected a table of \"domain\" = \"target\" entries "
+            "([delivery.routes]), got an array");
+  // Several bad routes: each reported, in file order.
+  EXPECT_EQ(error_of("[delivery.routes]\n\"ok.example\" = \"x.example\"\n\"b_ad.example\" = \"x.example\"\n"
+                     "\"c.example\" = \"[x\"\n"),
+            "ringmta.toml:3: delivery.routes.\"b_ad.example\": invalid domain name \"b_ad.example\": it contains '_'\n"
+            "ringmta.toml:4: delivery.routes.\"c.example\": invalid route target \"[x\": '[' has no matching ']'" +
+                kForms);
+}
+
+TEST(ConfigErrors, OutboundUnknownKeys) {
+  EXPECT_EQ(error_of("[delivery]\nrelay_host = \"x\"\n"),
+            "ringmta.toml:2: unknown key 'delivery.relay_host'; did you mean 'delivery.relayhost'?");
+  EXPECT_EQ(error_of("relayhost = \"[x.example]\""),
+            "ringmta.toml:1: unknown key 'relayhost'; did you mean 'delivery.relayhost'?");
+  EXPECT_EQ(error_of("[delivery]\nmax_connection_per_domain = 5\n"),
+            "ringmta.toml:2: unknown key 'delivery.max_connection_per_domain'; did you mean "
+            "'delivery.max_connections_per_domain'?");
+  EXPECT_EQ(error_of("[dns]\nserver = [\"127.0.0.1\"]\n"),
+            "ringmta.toml:2: unknown key 'dns.server'; did you mean 'dns.servers'?");
+  EXPECT_EQ(error_of("[delivery]\n[delivery.route]\n"),
+            "ringmta.toml:2: unknown table 'delivery.route'; did you mean 'delivery.routes'?");
+  EXPECT_EQ(error_of("[queue]\nretry_schedul = [\"5m\"]\n"),
+            "ringmta.toml:2: unknown key 'queue.retry_schedul'; did you mean 'queue.retry_schedule'?");
+  EXPECT_EQ(error_of("[deliver]\n"), "ringmta.toml:1: unknown table 'deliver'; did you mean 'delivery'?");
+  // A key of [limits] under [delivery] and the other way round: siblings win.
+  EXPECT_EQ(error_of("[delivery]\ncommand_timeot = \"5m\"\n"),
+            "ringmta.toml:2: unknown key 'delivery.command_timeot'; did you mean 'delivery.command_timeout'?");
+  EXPECT_EQ(error_of("[limits]\nconnect_timeout = \"5m\"\n"),
+            "ringmta.toml:2: unknown key 'limits.connect_timeout'; did you mean 'delivery.connect_timeout'?");
+  // Postfix names.
+  EXPECT_EQ(error_of("maximal_queue_lifetime = \"5d\""),
+            "ringmta.toml:1: unknown key 'maximal_queue_lifetime'; did you mean 'queue.max_lifetime'?");
+  EXPECT_EQ(error_of("[queue]\ndelay_warning_time = \"4h\"\n"),
+            "ringmta.toml:2: unknown key 'queue.delay_warning_time'; did you mean 'queue.delay_warning'?");
+  EXPECT_EQ(error_of("transport_maps = \"hash:/etc/postfix/transport\""),
+            "ringmta.toml:1: unknown key 'transport_maps'; did you mean 'delivery.routes'?");
+  EXPECT_EQ(error_of("[delivery]\nsmtp_connect_timeout = \"30s\"\n"),
+            "ringmta.toml:2: unknown key 'delivery.smtp_connect_timeout'; did you mean 'delivery.connect_timeout'?");
+  EXPECT_EQ(error_of("[delivery]\ndefault_destination_concurrency_limit = 20\n"),
+            "ringmta.toml:2: unknown key 'delivery.default_destination_concurrency_limit'; did you mean "
+            "'delivery.max_connections_per_domain'?");
+  EXPECT_EQ(error_of("[queue]\nminimal_backoff_time = \"5m\"\n"),
+            "ringmta.toml:2: unknown key 'queue.minimal_backoff_time'; did you mean 'queue.retry_schedule'?");
 }
 
 }  // namespace

@@ -1,14 +1,19 @@
 // tests/unit/config/config_test.cpp — relay::Config happy paths: defaults when
-// a key is absent, every key set to a valid value, the embedded default and
-// the reference configuration deploy/ringmta.toml.
+// a key is absent, every key set to a valid value, the embedded default, the
+// reference configuration deploy/ringmta.toml (values and "Default:" lines),
+// route targets and [delivery.routes].
 #include <gtest/gtest.h>
 #include <unistd.h>
+
+#include <sstream>
 
 #include "relay/config.h"
 
 namespace ringmta::relay {
 namespace {
 
+using std::chrono::hours;
+using std::chrono::minutes;
 using std::chrono::seconds;
 
 Config parse_ok(std::string_view text) {
@@ -44,7 +49,34 @@ void expect_defaults(const Config& c) {
   EXPECT_EQ(c.limits.command_timeout, seconds(300));
   EXPECT_EQ(c.limits.data_timeout, seconds(600));
   EXPECT_EQ(c.queue.durability, Durability::Fsync);
+  EXPECT_EQ(c.queue.retry_schedule, (std::vector<seconds>{minutes(5), minutes(10), minutes(20), minutes(40),
+                                                           hours(1), hours(2), hours(4)}));
+  EXPECT_EQ(c.queue.max_lifetime, hours(48));
+  EXPECT_EQ(c.queue.delay_warning, hours(4));
+  EXPECT_TRUE(c.dns.servers.empty());
+  EXPECT_EQ(c.dns.timeout, seconds(10));
+  EXPECT_EQ(c.delivery.port, 25);
+  EXPECT_FALSE(c.delivery.relayhost.has_value());
+  EXPECT_TRUE(c.delivery.routes.empty());
+  EXPECT_EQ(c.delivery.max_connections_per_domain, 20u);
+  EXPECT_EQ(c.delivery.max_messages_per_connection, 100u);
+  EXPECT_EQ(c.delivery.max_recipients_per_transaction, 100u);
+  EXPECT_EQ(c.delivery.connection_idle_timeout, seconds(5));
+  EXPECT_EQ(c.delivery.connect_timeout, seconds(30));
+  EXPECT_EQ(c.delivery.command_timeout, seconds(300));
+  EXPECT_EQ(c.delivery.data_timeout, seconds(600));
   EXPECT_EQ(c.log.level, "info");
+}
+
+std::string read_reference() {
+  std::string text;
+  FILE* f = std::fopen(RINGMTA_DEPLOY_DIR "/ringmta.toml", "rb");
+  EXPECT_NE(f, nullptr);
+  if (!f) return text;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+  std::fclose(f);
+  return text;
 }
 
 TEST(Config, EmptyDocumentGivesDefaults) {
@@ -54,7 +86,7 @@ TEST(Config, EmptyDocumentGivesDefaults) {
 }
 
 TEST(Config, EmptyTablesGiveDefaults) {
-  expect_defaults(parse_ok("[server]\n[relay]\n[limits]\n[queue]\n[log]\n"));
+  expect_defaults(parse_ok("[server]\n[relay]\n[limits]\n[queue]\n[dns]\n[delivery]\n[delivery.routes]\n[log]\n"));
 }
 
 TEST(Config, EmbeddedDefaultParses) {
@@ -77,18 +109,57 @@ TEST(Config, ReferenceConfigurationParses) {
 }
 
 TEST(Config, ReferenceConfigurationDocumentsEveryKey) {
-  FILE* f = std::fopen(RINGMTA_DEPLOY_DIR "/ringmta.toml", "rb");
-  ASSERT_NE(f, nullptr);
-  std::string text;
-  char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
-  std::fclose(f);
-  const char* keys[] = {"[server]", "#hostname = ", "\ndata_dir = ", "\nthreads = ", "\nshutdown_timeout = ",
-                        "[[listener]]", "\naddress = ", "\nkind = ", "[relay]", "\ntrusted_networks = ",
-                        "\nlocal_domains = ", "[limits]", "\nmax_message_size = ", "\nmax_recipients = ",
-                        "\nmax_line_length = ", "\nmax_errors = ", "\ncommand_timeout = ", "\ndata_timeout = ",
-                        "[queue]", "\ndurability = ", "[log]", "\nlevel = "};
-  for (const char* key : keys) EXPECT_NE(text.find(key), std::string::npos) << key;
+  const std::string text = read_reference();
+  // Each key written out (or commented out, "#key = ") inside its own section.
+  const std::pair<const char*, std::vector<const char*>> sections[] = {
+      {"\n[server]\n", {"#hostname = ", "data_dir = ", "threads = ", "shutdown_timeout = "}},
+      {"\n[[listener]]\n", {"address = ", "kind = "}},
+      {"\n[relay]\n", {"trusted_networks = ", "local_domains = "}},
+      {"\n[limits]\n", {"max_message_size = ", "max_recipients = ", "max_line_length = ", "max_errors = ",
+                         "command_timeout = ", "data_timeout = "}},
+      {"\n[queue]\n", {"durability = ", "retry_schedule = ", "max_lifetime = ", "delay_warning = "}},
+      {"\n[dns]\n", {"servers = ", "timeout = "}},
+      {"\n[delivery]\n", {"port = ", "#relayhost = ", "max_connections_per_domain = ",
+                           "max_messages_per_connection = ", "max_recipients_per_transaction = ",
+                           "connection_idle_timeout = ", "connect_timeout = ", "command_timeout = ",
+                           "data_timeout = "}},
+      {"\n[delivery.routes]\n", {}},
+      {"\n[log]\n", {"level = "}},
+  };
+  for (const auto& [header, keys] : sections) {
+    size_t begin = text.find(header);
+    ASSERT_NE(begin, std::string::npos) << header;
+    size_t end = text.find("\n[", begin + 1);
+    std::string section = text.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+    for (const char* key : keys)
+      EXPECT_NE(section.find(std::string("\n") + key), std::string::npos) << header << key;
+  }
+}
+
+// Every "key = value" line of the reference file is preceded by a comment
+// block that says "Default: value" — and ReferenceConfigurationParses checks
+// that value against the built-in default, so the prose cannot drift.
+TEST(Config, ReferenceDefaultLinesMatchWrittenValues) {
+  std::istringstream in(read_reference());
+  std::string line, comments, section;
+  int checked = 0;
+  while (std::getline(in, line)) {
+    if (line.empty()) {
+      comments.clear();
+    } else if (line[0] == '#') {
+      comments += line + "\n";
+    } else if (line[0] == '[') {
+      section = line;
+      comments.clear();
+    } else if (size_t eq = line.find(" = "); eq != std::string::npos && section != "[[listener]]") {
+      std::string value = line.substr(eq + 3);
+      EXPECT_NE(comments.find("Default: " + value), std::string::npos)
+          << section << " " << line << ": no \"Default: " << value << "\" in\n" << comments;
+      comments.clear();
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 26);  // every key except hostname and relayhost (commented out) and the listener's
 }
 
 TEST(Config, EveryKeySet) {
@@ -121,6 +192,29 @@ data_timeout = "1h30m"
 
 [queue]
 durability = "wal"
+retry_schedule = ["1m", 90, "1h30m"]
+max_lifetime = "10s"
+delay_warning = "0"
+
+[dns]
+servers = ["127.0.0.1", "127.0.0.1:5353", "[::1]:53", "::1"]
+timeout = "3s"
+
+[delivery]
+port = 2525
+relayhost = "[Smtp.Example.NET]:587"
+max_connections_per_domain = 3
+max_messages_per_connection = 1
+max_recipients_per_transaction = 50
+connection_idle_timeout = "1s"
+connect_timeout = "10s"
+command_timeout = "1m"
+data_timeout = "2m"
+
+[delivery.routes]
+"Example.COM" = "127.0.0.2:25"
+"example.org" = "[::1]:2526"
+"b.example" = "mx.example.net"
 
 [log]
 level = "debug"
@@ -144,7 +238,120 @@ level = "debug"
   EXPECT_EQ(c.limits.command_timeout, seconds(120));
   EXPECT_EQ(c.limits.data_timeout, seconds(5400));
   EXPECT_EQ(c.queue.durability, Durability::Wal);
+  EXPECT_EQ(c.queue.retry_schedule, (std::vector<seconds>{seconds(60), seconds(90), seconds(5400)}));
+  EXPECT_EQ(c.queue.max_lifetime, seconds(10));
+  EXPECT_EQ(c.queue.delay_warning, seconds(0));
+  EXPECT_EQ(c.dns.servers, (std::vector<std::string>{"127.0.0.1", "127.0.0.1:5353", "[::1]:53", "::1"}));
+  EXPECT_EQ(c.dns.timeout, seconds(3));
+  EXPECT_EQ(c.delivery.port, 2525);
+  ASSERT_TRUE(c.delivery.relayhost.has_value());
+  EXPECT_EQ(c.delivery.relayhost->host, "smtp.example.net");
+  EXPECT_EQ(c.delivery.relayhost->port, 587);
+  EXPECT_FALSE(c.delivery.relayhost->mx_lookup);
+  EXPECT_EQ(c.delivery.relayhost->text, "[Smtp.Example.NET]:587");
+  EXPECT_EQ(c.delivery.max_connections_per_domain, 3u);
+  EXPECT_EQ(c.delivery.max_messages_per_connection, 1u);
+  EXPECT_EQ(c.delivery.max_recipients_per_transaction, 50u);
+  EXPECT_EQ(c.delivery.connection_idle_timeout, seconds(1));
+  EXPECT_EQ(c.delivery.connect_timeout, seconds(10));
+  EXPECT_EQ(c.delivery.command_timeout, seconds(60));
+  EXPECT_EQ(c.delivery.data_timeout, seconds(120));
+  ASSERT_EQ(c.delivery.routes.size(), 3u);
+  EXPECT_EQ(c.delivery.routes.at("example.com").host, "127.0.0.2");  // key lower-cased
+  EXPECT_EQ(c.delivery.routes.at("example.com").port, 25);
+  EXPECT_EQ(c.delivery.routes.at("example.org").host, "::1");
+  EXPECT_EQ(c.delivery.routes.at("example.org").port, 2526);
+  EXPECT_TRUE(c.delivery.routes.at("b.example").mx_lookup);
+  EXPECT_EQ(c.delivery.routes.at("b.example").port, 0);
+  // The other tables' same-named keys are untouched.
+  EXPECT_EQ(c.limits.command_timeout, seconds(120));
   EXPECT_EQ(c.log.level, "debug");
+}
+
+// relayhost = TEXT parsed into a RouteTarget (all forms of config.h).
+RouteTarget target_of(const std::string& text) {
+  Config c = parse_ok("delivery.relayhost = \"" + text + "\"");
+  EXPECT_TRUE(c.delivery.relayhost.has_value()) << text;
+  return c.delivery.relayhost.value_or(RouteTarget{});
+}
+
+TEST(Config, RouteTargetForms) {
+  struct Case {
+    std::string text, host;
+    uint16_t port;
+    bool mx_lookup;
+  };
+  const Case cases[] = {
+      {"[smtp.example.net]:587", "smtp.example.net", 587, false},  // bracketed name: its A/AAAA
+      {"[smtp.example.net]", "smtp.example.net", 0, false},        // port from delivery.port
+      {"example.net:25", "example.net", 25, true},                 // unbracketed name: its MX hosts
+      {"example.net", "example.net", 0, true},
+      {"Mail.Example.NET:2525", "mail.example.net", 2525, true},   // lower-cased
+      {"localhost:25", "localhost", 25, true},
+      {"192.0.2.1:25", "192.0.2.1", 25, false},                    // IP literal: never MX
+      {"192.0.2.1", "192.0.2.1", 0, false},
+      {"[192.0.2.1]:25", "192.0.2.1", 25, false},
+      {"[192.0.2.1]", "192.0.2.1", 0, false},
+      {"[::1]:2525", "::1", 2525, false},
+      {"[2001:DB8::1]", "2001:db8::1", 0, false},
+      {"[::ffff:127.0.0.1]:25", "::ffff:127.0.0.1", 25, false},
+      {"127.0.0.1:65535", "127.0.0.1", 65535, false},
+      {"127.0.0.1:00025", "127.0.0.1", 25, false},
+      {"xn--bcher-kva.example:25", "xn--bcher-kva.example", 25, true},
+  };
+  for (const auto& c : cases) {
+    RouteTarget t = target_of(c.text);
+    EXPECT_EQ(t.host, c.host) << c.text;
+    EXPECT_EQ(t.port, c.port) << c.text;
+    EXPECT_EQ(t.mx_lookup, c.mx_lookup) << c.text;
+    EXPECT_EQ(t.text, c.text);
+  }
+}
+
+TEST(Config, RoutesTable) {
+  Config c = parse_ok(R"(
+[delivery]
+relayhost = "[relay.example.net]"
+
+[delivery.routes]
+"Internal.Example.COM" = "[10.0.0.5]:25"
+"partner.example" = "partner-relay.example.net:2525"
+single = "[::1]:25"
+)");
+  ASSERT_EQ(c.delivery.routes.size(), 3u);
+  const RouteTarget& internal = c.delivery.routes.at("internal.example.com");
+  EXPECT_EQ(internal.host, "10.0.0.5");
+  EXPECT_EQ(internal.port, 25);
+  EXPECT_FALSE(internal.mx_lookup);
+  EXPECT_EQ(internal.text, "[10.0.0.5]:25");
+  const RouteTarget& partner = c.delivery.routes.at("partner.example");
+  EXPECT_EQ(partner.host, "partner-relay.example.net");
+  EXPECT_EQ(partner.port, 2525);
+  EXPECT_TRUE(partner.mx_lookup);
+  EXPECT_EQ(c.delivery.routes.at("single").host, "::1");
+  ASSERT_TRUE(c.delivery.relayhost.has_value());
+  EXPECT_EQ(c.delivery.relayhost->host, "relay.example.net");
+
+  // Inline table form, and an empty table.
+  c = parse_ok("delivery.routes = { \"a.example\" = \"b.example:26\" }");
+  ASSERT_EQ(c.delivery.routes.size(), 1u);
+  EXPECT_EQ(c.delivery.routes.at("a.example").port, 26);
+  EXPECT_TRUE(parse_ok("[delivery.routes]\n").delivery.routes.empty());
+}
+
+TEST(Config, OutboundValueForms) {
+  // Durations as integers, zero where allowed, a one-entry schedule.
+  EXPECT_EQ(parse_ok("queue.retry_schedule = [30]").queue.retry_schedule, (std::vector<seconds>{seconds(30)}));
+  EXPECT_EQ(parse_ok("queue.delay_warning = 0").queue.delay_warning, seconds(0));
+  EXPECT_EQ(parse_ok("queue.max_lifetime = 1").queue.max_lifetime, seconds(1));
+  EXPECT_EQ(parse_ok("queue.max_lifetime = \"5d\"").queue.max_lifetime, hours(120));
+  EXPECT_EQ(parse_ok("dns.timeout = 1").dns.timeout, seconds(1));
+  EXPECT_EQ(parse_ok("delivery.port = 1").delivery.port, 1);
+  EXPECT_EQ(parse_ok("delivery.port = 65535").delivery.port, 65535);
+  EXPECT_EQ(parse_ok("delivery.max_connections_per_domain = 1000000").delivery.max_connections_per_domain,
+            1000000u);
+  EXPECT_TRUE(parse_ok("dns.servers = []").dns.servers.empty());
+  EXPECT_EQ(parse_ok("dns.servers = [\"2001:db8::53\"]").dns.servers, (std::vector<std::string>{"2001:db8::53"}));
 }
 
 TEST(Config, DottedKeysAndInlineListeners) {
