@@ -1,0 +1,371 @@
+// tests/unit/delivery/delivery_test_support.h — harness for the delivery
+// agent tests: a Reactor on its own thread, a real SMTP server on loopback
+// built from engine + smtp::ServerSession (counts connections, records
+// messages, can misbehave on purpose), the agent running on its own reactor
+// thread, and child processes (dnsmasq, smtp-sink) stopped by PID.
+#pragma once
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <ctime>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/reactor.h"
+#include "relay/config.h"
+#include "relay/delivery_agent.h"
+#include "relay/proto/server_session.h"
+#include "relay/routing.h"
+
+namespace ringmta::relay::testing {
+
+using namespace std::chrono_literals;
+
+// A Reactor on a thread of its own; call() runs fn there and waits (10 s max).
+class ReactorThread {
+ public:
+  ReactorThread() : reactor_(std::make_unique<engine::Reactor>(0)) {
+    thread_ = std::thread([this] { reactor_->run(); });
+  }
+  ~ReactorThread() { stop(); }
+  void stop() {
+    if (!thread_.joinable()) return;
+    reactor_->stop();
+    thread_.join();
+  }
+  engine::Reactor& reactor() { return *reactor_; }
+  template <class F>
+  auto call(F fn) -> decltype(fn()) {
+    using R = decltype(fn());
+    auto p = std::make_shared<std::promise<R>>();
+    auto fut = p->get_future();
+    reactor_->post([p, fn]() mutable {
+      if constexpr (std::is_void_v<R>) {
+        fn();
+        p->set_value();
+      } else {
+        p->set_value(fn());
+      }
+    });
+    if (fut.wait_for(10s) != std::future_status::ready) {
+      ADD_FAILURE() << "reactor did not run the call";
+      std::abort();
+    }
+    return fut.get();
+  }
+
+ private:
+  std::unique_ptr<engine::Reactor> reactor_;
+  std::thread thread_;
+};
+
+template <class P>
+bool wait_until(P pred, std::chrono::milliseconds limit = 10000ms) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(2ms);
+  }
+  return true;
+}
+
+// A TCP port on `ip` that nothing listens on right now.
+inline uint16_t unused_port(const char* ip = "127.0.0.1") {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  inet_pton(AF_INET, ip, &sin.sin_addr);
+  socklen_t len = sizeof sin;
+  bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof sin);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len);
+  close(fd);
+  return ntohs(sin.sin_port);
+}
+
+struct ServerOptions {
+  std::string ip = "127.0.0.2";
+  uint16_t port = 0;                 // 0: any free port
+  std::string greeting;              // set: sent instead of the 220; then "221" to anything and close
+  bool silent = false;               // accept, never say a word
+  std::vector<std::string> local_domains{"ok.example"};  // other domains: 550 5.7.1 (untrusted client)
+  std::chrono::milliseconds commit_delay{0};              // hold the end-of-data reply this long
+  bool drop_after_message = false;   // abort on any input after the connection's first message
+};
+
+struct Received {
+  std::string sender;
+  std::vector<std::string> recipients;
+  std::string message;  // as stored: the server's Received: line, then the client's bytes
+  int connection = 0;
+};
+
+// A real SMTP server (smtp::ServerSession on an engine reactor) on loopback.
+class TestServer {
+ public:
+  explicit TestServer(ServerOptions o) : opts_(std::move(o)) {
+    config_ = std::make_shared<smtp::ServerConfig>();
+    config_->hostname = "sink.test";
+    config_->local_domains = opts_.local_domains;
+    port_ = rt_.call([this] {
+      engine::ListenerSpec spec;
+      spec.address = *engine::SocketAddress::from_ip(opts_.ip, opts_.port);
+      spec.factory = [this](engine::Connection&) { return make_handler(); };
+      int rc = rt_.reactor().add_listener(spec);
+      EXPECT_EQ(rc, 0) << "listen on " << opts_.ip << ":" << opts_.port;
+      auto addrs = rt_.reactor().listening_addresses();
+      return addrs.empty() ? uint16_t{0} : addrs.back().port();
+    });
+  }
+  ~TestServer() { rt_.stop(); }
+
+  uint16_t port() const { return port_; }
+  int connections() const { return connections_; }
+  int current() const { return current_; }
+  int max_concurrent() const { return max_current_; }
+  std::vector<Received> received() {
+    std::lock_guard lock(mu_);
+    return received_;
+  }
+  size_t message_count() {
+    std::lock_guard lock(mu_);
+    return received_.size();
+  }
+
+ private:
+  struct Conn {
+    engine::Connection* c = nullptr;
+    std::unique_ptr<smtp::ServerSession> session;
+    int number = 0;
+    int messages = 0;
+    bool closed = false;
+  };
+
+  struct Handler : engine::ConnectionHandler {
+    TestServer* server;
+    std::shared_ptr<Conn> st = std::make_shared<Conn>();
+    void on_open(engine::Connection& c) override { server->opened(*st, c); }
+    void on_data(engine::Connection&, std::string_view b) override { server->data(st, b); }
+    void on_closed(engine::Connection&, int) override {
+      st->closed = true;
+      server->current_--;
+    }
+  };
+
+  std::unique_ptr<engine::ConnectionHandler> make_handler() {
+    auto h = std::make_unique<Handler>();
+    h->server = this;
+    return h;
+  }
+
+  void opened(Conn& st, engine::Connection& c) {
+    st.c = &c;
+    st.number = ++connections_;
+    int now = ++current_;
+    if (now > max_current_) max_current_ = now;
+    if (opts_.silent) return;
+    if (!opts_.greeting.empty()) {
+      c.send(opts_.greeting + "\r\n");
+      return;
+    }
+    smtp::Hooks hooks;
+    hooks.new_queue_id = [n = std::make_shared<int>(0)] { return "Q" + std::to_string(++*n); };
+    hooks.now_unix = [] { return int64_t(::time(nullptr)); };
+    st.session = std::make_unique<smtp::ServerSession>(config_, smtp::ClientInfo{"127.0.0.1", false}, hooks);
+    st.session->start();
+    c.send(st.session->take_output());
+  }
+
+  void data(const std::shared_ptr<Conn>& st, std::string_view bytes) {
+    if (opts_.silent) return;
+    if (!st->session) {  // greeting-only server: whatever comes, say goodbye
+      st->c->send("221 2.0.0 bye\r\n");
+      st->c->close();
+      return;
+    }
+    if (opts_.drop_after_message && st->messages > 0) {
+      st->c->abort();  // as if the server had timed the idle connection out
+      return;
+    }
+    act(st, st->session->feed(bytes));
+  }
+
+  void act(const std::shared_ptr<Conn>& st, smtp::Action a) {
+    for (;;) {
+      if (st->closed) return;
+      if (st->session->has_output()) st->c->send(st->session->take_output());
+      if (a == smtp::Action::Close) return st->c->close();
+      if (a != smtp::Action::Commit) return;
+      const smtp::Transaction& t = st->session->transaction();
+      Received r{t.sender, {}, t.message, st->number};
+      for (const auto& rc : t.recipients) r.recipients.push_back(rc.address);
+      {
+        std::lock_guard lock(mu_);
+        received_.push_back(std::move(r));
+      }
+      st->messages++;
+      if (opts_.commit_delay.count() > 0) {
+        rt_.reactor().add_timer(opts_.commit_delay, [this, st] {
+          if (!st->closed) act(st, st->session->commit_done(true));
+        });
+        return;
+      }
+      a = st->session->commit_done(true);
+    }
+  }
+
+  ServerOptions opts_;
+  std::shared_ptr<smtp::ServerConfig> config_;
+  std::mutex mu_;
+  std::vector<Received> received_;
+  std::atomic<int> connections_{0}, current_{0}, max_current_{0};
+  uint16_t port_ = 0;
+  ReactorThread rt_;  // last: stopped first, before the state its callbacks use
+};
+
+// Defaults for the tests: short timeouts, hostname set, DNS only when asked.
+inline Config test_config() {
+  Config c;
+  c.server.hostname = "relay.test";
+  c.delivery.connect_timeout = 5s;
+  c.delivery.command_timeout = 5s;
+  c.delivery.data_timeout = 5s;
+  c.dns.servers = {"127.0.0.1:1"};  // never used unless a test routes by MX
+  c.dns.timeout = 3s;
+  return c;
+}
+
+inline RouteTarget literal_target(const std::string& ip, uint16_t port) {
+  RouteTarget t;
+  t.host = ip;
+  t.port = port;
+  t.mx_lookup = false;
+  t.text = "[" + ip + "]:" + std::to_string(port);
+  return t;
+}
+
+inline DeliveryJob make_job(const std::string& id, std::vector<std::string> rcpts,
+                            std::string body = "Subject: test\r\n\r\nhello\r\n") {
+  DeliveryJob j;
+  j.id = id;
+  j.domain = recipient_domain(rcpts.front());
+  j.envelope.sender = "sender@src.example";
+  for (uint32_t i = 0; i < rcpts.size(); ++i) {
+    smtp::Recipient r;
+    r.address = rcpts[i];
+    j.envelope.recipients.push_back(r);
+    j.indices.push_back(i);
+  }
+  j.body = std::make_shared<const std::string>(std::move(body));
+  return j;
+}
+
+// The agent on its own reactor thread; results collected thread-safely.
+class AgentHarness {
+ public:
+  explicit AgentHarness(const Config& config, unsigned shards = 1) {
+    auto cfg = std::make_shared<const Config>(config);
+    rt_.call([&] { agent_ = std::make_unique<DeliveryAgent>(rt_.reactor(), cfg, shards); });
+  }
+  ~AgentHarness() {
+    rt_.call([&] { agent_.reset(); });
+    rt_.stop();
+  }
+
+  void submit(DeliveryJob job) {
+    rt_.call([&] {
+      agent_->submit(std::move(job), [this](JobResult r) {
+        std::lock_guard lock(mu_);
+        results_.push_back(std::move(r));
+        cv_.notify_all();
+      });
+    });
+  }
+  void shutdown() {
+    rt_.call([&] { agent_->shutdown(); });
+  }
+  size_t open_connections() {
+    return rt_.call([&] { return agent_->open_connections(); });
+  }
+  size_t queued_jobs() {
+    return rt_.call([&] { return agent_->queued_jobs(); });
+  }
+  // Waits (bounded) for the result of job `id`; nullopt on timeout.
+  std::optional<JobResult> result(const std::string& id, std::chrono::milliseconds limit = 15000ms) {
+    std::unique_lock lock(mu_);
+    std::optional<JobResult> out;
+    cv_.wait_for(lock, limit, [&] {
+      for (auto& r : results_)
+        if (r.id == id) {
+          out = r;
+          return true;
+        }
+      return false;
+    });
+    return out;
+  }
+  bool wait_results(size_t n, std::chrono::milliseconds limit = 30000ms) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, limit, [&] { return results_.size() >= n; });
+  }
+  std::vector<JobResult> results() {
+    std::lock_guard lock(mu_);
+    return results_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<JobResult> results_;
+  ReactorThread rt_;
+  std::unique_ptr<DeliveryAgent> agent_;
+};
+
+// A child process, stopped (by its own PID only) and reaped on destruction.
+class ChildProcess {
+ public:
+  explicit ChildProcess(std::vector<std::string> argv) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      int devnull = open("/dev/null", O_RDWR);
+      dup2(devnull, 0);
+      dup2(devnull, 1);
+      std::vector<char*> args;
+      for (auto& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      execv(args[0], args.data());
+      _exit(127);
+    }
+  }
+  ~ChildProcess() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGTERM);
+    int status = 0;
+    for (int i = 0; i < 50; ++i) {
+      if (waitpid(pid_, &status, WNOHANG) == pid_) return;
+      std::this_thread::sleep_for(100ms);
+    }
+    kill(pid_, SIGKILL);
+    waitpid(pid_, &status, 0);
+  }
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+ private:
+  pid_t pid_ = -1;
+};
+
+}  // namespace ringmta::relay::testing
