@@ -300,6 +300,7 @@ struct Core {
     Destination* d = s->dest;
     s->resolving = true;
     uint16_t port = config->delivery.port;
+    if (d->route && d->route->port) port = d->route->port;
     std::string name = d->domain;
     auto cb = [this, s, port](const dns::Result& r) {
       s->resolving = false;
@@ -307,7 +308,6 @@ struct Core {
       resolved(s, r, port);
     };
     if (d->route) {
-      if (d->route->port) port = d->route->port;
       name = d->route->host;
       s->dns_request = d->route->mx_lookup ? resolver->resolve_mx(name, cb) : resolver->resolve_host(name, cb);
     } else {
