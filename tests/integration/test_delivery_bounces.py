@@ -197,3 +197,23 @@ def test_notify_success_without_remote_dsn_gets_relayed_notice(relay, remote):
     wait_for(lambda: notifications(d, qid, kind="delivery status"), TIMEOUT,
              "the success notice log line", d)
     assert notifications(d, qid) == [], "a success must not log a non-delivery notice"
+
+
+def test_one_bounce_for_failures_in_several_domains(relay, remote):
+    # Three recipients fail for three reasons on three routes; one report
+    # names them all (the message's failures share one bounce).
+    remote("127.0.0.2", rules={"bad@dest.test": "550"})
+    bounces = remote(BOUNCE_IP)
+    d = relay()
+    rcpts = ["bad@dest.test", "x@nullmx.test", "y@nosuch.test"]
+    qid = send(d, SENDER, rcpts, message_with("three failures"))
+    wait_finished(d, qid)
+    wait_reports(d, bounces, 1)
+    time.sleep(QUIET)
+    got = reports(bounces)
+    assert len(got) == 1, [dsn.final_recipients() for _, dsn in got]
+    assert got[0][1].final_recipients() == sorted(rcpts)
+    statuses = {r: got[0][1].recipient(r)["Status"].strip() for r in rcpts}
+    assert statuses == {"bad@dest.test": "5.1.1", "x@nullmx.test": "5.1.10",
+                        "y@nosuch.test": "5.1.2"}, statuses
+    assert len(notifications(d, qid)) == 1

@@ -196,3 +196,31 @@ def test_concurrency_cap(relay, remote):
     wait_for(lambda: len(mx.delivered_rcpts()) >= count, 40, f"{count} deliveries", d)
     assert mx.max_active() <= 2, f"the MX saw {mx.max_active()} connections at once (cap 2)"
     print(f"connections: {mx.connections()}, at most {mx.max_active()} at once")
+
+
+def test_fallback_on_4xx_greeting(relay, remote, sink):
+    # mx1 greets with 4xx (smtp-sink -r CONNECT): try the next MX host.
+    sink("127.0.0.2", extra_args=["-r", "CONNECT"])
+    mx2 = remote("127.0.0.3")
+    d = relay()
+    qid = send(d, SENDER, ["greet@pref.test"], message_with("busy greeting"))
+    wait_delivered(d, mx2, 1)
+    [line] = wait_lines(d, 1, qid=qid)
+    assert line["status"] == "sent", line["line"]
+    assert line["relay"] == f"mx2.pref.test[127.0.0.3]:{mx2.port}", line["line"]
+
+
+def test_relayed_bytes_are_exact(relay, remote):
+    # Dot lines (transparency both ways), 8-bit text, a 998-octet line: the
+    # remote must get exactly what the client sent, after our Received: header.
+    mx = remote("127.0.0.2")
+    d = relay()
+    body = (b".\r\n..two dots\r\n.leading dot\r\n" + "caf\u00e9 na\u00efve\r\n".encode()
+            + b"x" * 998 + b"\r\n" + b"last line\r\n")
+    message = message_with("exact bytes", body=body)
+    qid = send(d, SENDER, ["exact@dest.test"], message)
+    wait_delivered(d, mx, 1)
+    [got] = mx.messages()
+    assert got["data"].startswith(b"Received: "), got["data"][:100]
+    assert got["data"].endswith(message), "relayed bytes differ from what was accepted"
+    assert f"id {qid}".encode() in got["data"].split(b"\r\n\r\n", 1)[0], "Received: lacks the queue ID"
