@@ -37,6 +37,25 @@ def test_4xx_then_success_on_retry(relay, remote):
     assert notifications(d) == [] and bounces.connections() == 0
 
 
+def test_all_hosts_down_defers_then_delivers_when_one_is_back(relay, remote):
+    # Both MX hosts of pref.test refuse connections: a temporary failure for
+    # the recipient (never a bounce); once mx2 listens, the next retry delivers.
+    bounces = remote(BOUNCE_IP)
+    d = relay()
+    qid = send(d, SENDER, ["down@pref.test"], message_with("hosts down"))
+    lines = wait_lines(d, 2, qid=qid, status="deferred")
+    assert all(x["dsn"].startswith("4.") for x in lines), [x["line"] for x in lines]
+    assert qid in d.queue_ids()
+    mx2 = remote("127.0.0.3")
+    wait_for(lambda: mx2.delivered_rcpts(), TIMEOUT, "delivery once mx2 is up", d)
+    assert mx2.delivered_rcpts() == ["down@pref.test"]
+    wait_for(lambda: queue_empty(d), TIMEOUT, "an empty queue", d)
+    [sent] = wait_lines(d, 1, qid=qid, status="sent")
+    assert sent["relay"] == f"mx2.pref.test[127.0.0.3]:{mx2.port}", sent["line"]
+    assert delivery_lines(d, qid=qid, status="bounced") == []
+    assert notifications(d) == [] and bounces.connections() == 0
+
+
 def test_expiry_sends_exactly_one_bounce(relay, remote, sink):
     sink("127.0.0.2", extra_args=["-r", "RCPT"])   # every RCPT: 450 4.3.0
     bounces = remote(BOUNCE_IP)
@@ -57,20 +76,36 @@ def test_expiry_sends_exactly_one_bounce(relay, remote, sink):
 
 
 def test_delay_warning_once_then_bounce(relay, remote, sink):
+    # Three messages, same fate (every RCPT gets 450 until expiry), different
+    # NOTIFY: default (failure and delay notices), FAILURE only, DELAY only.
     sink("127.0.0.2", extra_args=["-r", "RCPT"])
     bounces = remote(BOUNCE_IP)
     d = relay(queue={"delay_warning": "2s", "max_lifetime": "6s"})
-    qid = send(d, SENDER, ["slow@dest.test"], message_with("delayed"))
-    wait_for(lambda: removed(d, qid), 25, f"'{qid}: removed'", d)
-    wait_for(lambda: len(reports(bounces)) >= 2, TIMEOUT, "the warning and the bounce", d)
+    q_default = send(d, SENDER, ["slow@dest.test"], message_with("delayed"))
+    q_failure = send(d, SENDER, ["slow-f@dest.test"], message_with("delayed f"),
+                     rcpt_options={"slow-f@dest.test": ["NOTIFY=FAILURE"]})
+    q_delay = send(d, SENDER, ["slow-d@dest.test"], message_with("delayed d"),
+                   rcpt_options={"slow-d@dest.test": ["NOTIFY=DELAY"]})
+    for qid in (q_default, q_failure, q_delay):
+        wait_for(lambda: removed(d, qid), 25, f"'{qid}: removed'", d)
+    wait_for(lambda: len(reports(bounces)) >= 4, TIMEOUT, "2 warnings and 2 bounces", d)
     time.sleep(QUIET)
-    got = reports(bounces)
-    actions = [dsn.recipient("slow@dest.test")["Action"].strip().lower() for _, dsn in got]
-    assert actions == ["delayed", "failed"], actions
-    warning = got[0][1].recipient("slow@dest.test")
-    assert warning["Status"].strip().startswith("4."), dict(warning.items())
-    assert len(notifications(d, qid, kind="delay")) == 1
-    assert len(notifications(d, qid)) == 1
+
+    def actions(rcpt):
+        return [dsn.recipient(rcpt)["Action"].strip().lower()
+                for _, dsn in reports(bounces) if dsn.final_recipients() == [rcpt]]
+
+    assert actions("slow@dest.test") == ["delayed", "failed"]
+    assert actions("slow-f@dest.test") == ["failed"], "NOTIFY=FAILURE got a delay notice"
+    assert actions("slow-d@dest.test") == ["delayed"], "NOTIFY=DELAY got a failure bounce"
+    assert len(reports(bounces)) == 4
+    warning = [dsn for _, dsn in reports(bounces) if dsn.final_recipients() == ["slow@dest.test"]][0]
+    status = warning.recipient("slow@dest.test")["Status"].strip()
+    assert status.startswith("4."), status
+    assert len(notifications(d, q_default, kind="delay")) == 1
+    assert len(notifications(d, q_default)) == 1
+    assert notifications(d, q_failure, kind="delay") == []
+    assert notifications(d, q_delay) == []
 
 
 def test_dns_servfail_and_timeout_defer_never_bounce(relay, fake_dns):
