@@ -30,6 +30,13 @@ namespace ringmta::tls {
 
 class Session;
 
+// A client's resumable TLS session (ticket), opaque. Take it from an open
+// client Session (ticket()) and pass it to ClientContext::new_session() for
+// the next connection to the same server: an abbreviated handshake follows
+// if the server still accepts it.
+class Ticket;
+using TicketPtr = std::shared_ptr<const Ticket>;
+
 // TLS 1.2 cipher list (OpenSSL syntax): ECDHE key exchange with AEAD ciphers
 // only — no RSA key exchange, no CBC, no SHA-1 MACs, no RC4/3DES/export.
 // TLS 1.3 suites are all AEAD; OpenSSL's defaults are used for them.
@@ -107,7 +114,8 @@ class ClientContext {
   // `verify_name` overrides the name checked (empty = server_name). The
   // check is always done and reported by Session::peer_verified(); only
   // Verify::Chain fails the handshake on a mismatch. Thread-safe.
-  std::unique_ptr<Session> new_session(std::string_view server_name, std::string_view verify_name = {});
+  std::unique_ptr<Session> new_session(std::string_view server_name, std::string_view verify_name = {},
+                                       TicketPtr resume = nullptr);
 
   struct Impl;
  private:
@@ -161,6 +169,9 @@ class Session {
   bool peer_verified() const;
   std::string verify_error() const; // OpenSSL's reason when not verified
   std::string peer_subject() const; // one-line subject of the peer certificate
+  // Client side: the session to resume next time, or null. TLS 1.3 servers
+  // send tickets after the handshake, so ask after some data was exchanged.
+  TicketPtr ticket() const;
 
   struct Impl;
   explicit Session(std::unique_ptr<Impl> impl);
