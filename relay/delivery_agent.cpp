@@ -16,11 +16,12 @@
 #include <unordered_map>
 
 #include "dns/resolver.h"
+#include "relay/delivery_agent_state.h"
 #include "relay/outbound.h"
 #include "relay/routing.h"
 
 namespace ringmta::relay {
-
+namespace delivery_detail {
 namespace {
 
 using smtp::Outcome;
@@ -61,65 +62,6 @@ bool died_before_start(const smtp::TransactionResult& tr) {
 }
 
 }  // namespace
-
-// One job's recipients may need several transactions
-// (delivery.max_recipients_per_transaction); the JobResult collects them.
-struct Aggregate {
-  JobResult result;
-  size_t remaining = 0;
-  DeliveryAgent::Done done;
-};
-
-struct Pending {
-  DeliveryJob job;  // this part's recipients only
-  std::shared_ptr<Aggregate> agg;
-  size_t offset = 0;     // of this part's first recipient in agg->result
-  bool retried = false;  // already retried after a dead reused connection
-};
-
-struct Target {
-  std::string host;
-  engine::SocketAddress address;
-};
-
-struct Destination;
-struct Core;
-
-struct Slot final : Outbound::Owner {
-  Core* impl;
-  Destination* dest;
-  std::shared_ptr<Outbound> ob;  // null while resolving
-  std::optional<Pending> job;    // the job this lane carries (or opened for)
-  bool in_txn = false;
-  bool quitting = false;
-  bool resolving = false;
-  dns::Resolver::RequestId dns_request = 0;
-  std::vector<Target> targets;
-  size_t next_target = 0;
-  std::optional<RecipientResult> last_error;  // of the last failed target
-  std::string last_host, last_addr;
-  unsigned messages = 0;
-  engine::TimerId idle_timer = 0;
-
-  Slot(Core* i, Destination* d) : impl(i), dest(d) {}
-  ~Slot() override;
-  void outbound_ready(Outbound&) override;
-  void outbound_result(Outbound&, smtp::TransactionResult tr) override;
-  void outbound_closed(Outbound&) override;
-};
-
-struct Destination {
-  std::string key;
-  std::string domain;                // "mx:" destinations: the domain to look up
-  std::optional<RouteTarget> route;  // relayhost / [delivery.routes] target
-  unsigned cap = 1;
-  std::deque<Pending> waiting;
-  std::vector<std::unique_ptr<Slot>> slots;
-
-  bool has_established() const {
-    return std::any_of(slots.begin(), slots.end(), [](const auto& s) { return s->ob && s->ob->established(); });
-  }
-};
 
 // Everything the agent owns (DeliveryAgent::Impl is this; named here so Slot can see it).
 struct Core {
@@ -443,10 +385,6 @@ struct Core {
   }
 };
 
-struct DeliveryAgent::Impl : Core {
-  using Core::Core;
-};
-
 Slot::~Slot() {
   if (ob) ob->detach();
   if (idle_timer) impl->reactor.cancel_timer(idle_timer);
@@ -455,6 +393,12 @@ Slot::~Slot() {
 void Slot::outbound_ready(Outbound&) { impl->on_ready(this); }
 void Slot::outbound_result(Outbound&, smtp::TransactionResult tr) { impl->on_result(this, std::move(tr)); }
 void Slot::outbound_closed(Outbound&) { impl->on_closed(this); }
+
+}  // namespace delivery_detail
+
+struct DeliveryAgent::Impl : delivery_detail::Core {
+  using Core::Core;
+};
 
 DeliveryAgent::DeliveryAgent(engine::Reactor& reactor, std::shared_ptr<const Config> config, unsigned shard_count)
     : impl_(std::make_unique<Impl>(reactor, std::move(config), shard_count)) {}
