@@ -55,3 +55,18 @@ def test_kill9_during_delivery_then_everything_arrives_or_bounces(relay, remote)
             assert f"body of {i}\r\n".encode() in m["data"], (r, m["data"][-200:])
     dupes = len(delivered) - len(set(delivered))
     print(f"{before} messages recorded before the kill; {dupes} duplicate deliveries after")
+
+
+def test_sigterm_during_delivery_then_restart_delivers(relay, remote):
+    # The remote holds its end-of-data reply 3 s; SIGTERM arrives meanwhile.
+    # The daemon must exit 0 (within server.shutdown_timeout, 5 s) and the
+    # message, whether or not its delivery finished, must reach the remote.
+    mx = remote("127.0.0.2", data_delay=3.0)
+    d = relay()
+    send(d, SENDER, ["term@dest.test"], message_with("sigterm"))
+    wait_for(lambda: [e for e in mx.events("rcpt")], 20, "the delivery to start", d)
+    d.stop()  # asserts exit code 0
+    d.start()
+    wait_for(lambda: mx.delivered_rcpts(), 30, "the delivery", d)
+    wait_for(lambda: queue_empty(d), 30, "an empty queue", d)
+    assert set(mx.delivered_rcpts()) == {"term@dest.test"}

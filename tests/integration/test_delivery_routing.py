@@ -224,3 +224,15 @@ def test_relayed_bytes_are_exact(relay, remote):
     assert got["data"].startswith(b"Received: "), got["data"][:100]
     assert got["data"].endswith(message), "relayed bytes differ from what was accepted"
     assert f"id {qid}".encode() in got["data"].split(b"\r\n\r\n", 1)[0], "Received: lacks the queue ID"
+
+
+def test_recipients_of_one_domain_share_a_transaction(relay, remote):
+    mx = remote("127.0.0.2")
+    d = relay(delivery={"max_recipients_per_transaction": 2})
+    rcpts = [f"t{i}@dest.test" for i in range(5)]
+    send(d, SENDER, rcpts, message_with("one transaction"))
+    wait_delivered(d, mx, 5)
+    sizes = sorted(len(m["rcpt_tos"]) for m in mx.messages())
+    # 5 recipients, at most 2 per transaction: 2 + 2 + 1.
+    assert sizes == [1, 2, 2], sizes
+    assert sorted(mx.delivered_rcpts()) == rcpts
