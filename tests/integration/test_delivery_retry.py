@@ -75,6 +75,31 @@ def test_expiry_sends_exactly_one_bounce(relay, remote, sink):
     assert len(deferred) >= 2, "expected several tries within the lifetime"
 
 
+def test_lifetime_counts_from_arrival_across_restart(relay, remote, sink):
+    # The daemon is down while the message's lifetime runs out: after the
+    # restart it must bounce it (once), not grant it a fresh lifetime.
+    mx = remote("127.0.0.2", rules={"old@dest.test": "450"})
+    bounces = remote(BOUNCE_IP)
+    d = relay(queue={"max_lifetime": "3s"})
+    send(d, SENDER, ["old@dest.test"], message_with("outlives restart"))
+    accepted = time.monotonic()
+    wait_for(lambda: mx.events("rcpt"), TIMEOUT, "the first (refused) attempt", d)
+    d.stop()
+    assert time.monotonic() - accepted < 3.0, "too slow: the lifetime ended before the stop"
+    assert reports(bounces) == [], "bounced before the lifetime was over"
+    tries_before = len(mx.events("rcpt"))
+    time.sleep(max(0.0, accepted + 4.0 - time.monotonic()))
+    d.start()
+    [(_, dsn)] = wait_for(lambda: reports(bounces), TIMEOUT, "the expiry bounce after restart", d)
+    assert dsn.recipient("old@dest.test")["Action"].strip().lower() == "failed"
+    # A fresh 3 s lifetime would mean 3-4 more tries at 1 s intervals first.
+    tries_after = len(mx.events("rcpt")) - tries_before
+    assert tries_after <= 1, f"{tries_after} tries after the restart of an expired message"
+    wait_for(lambda: queue_empty(d), TIMEOUT, "an empty queue", d)
+    time.sleep(QUIET)
+    assert len(reports(bounces)) == 1
+
+
 def test_delay_warning_once_then_bounce(relay, remote, sink):
     # Three messages, same fate (every RCPT gets 450 until expiry), different
     # NOTIFY: default (failure and delay notices), FAILURE only, DELAY only.

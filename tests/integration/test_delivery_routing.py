@@ -215,8 +215,10 @@ def test_relayed_bytes_are_exact(relay, remote):
     # remote must get exactly what the client sent, after our Received: header.
     mx = remote("127.0.0.2")
     d = relay()
+    # ~60 KB in all, so the body goes out in several writes.
+    filler = b"".join(b"%05d " % i + b"." * (i % 70) + b"\r\n" for i in range(1200))
     body = (b".\r\n..two dots\r\n.leading dot\r\n" + "caf\u00e9 na\u00efve\r\n".encode()
-            + b"x" * 998 + b"\r\n" + b"last line\r\n")
+            + b"x" * 998 + b"\r\n" + filler + b".\r\nlast line\r\n")
     message = message_with("exact bytes", body=body)
     qid = send(d, SENDER, ["exact@dest.test"], message)
     wait_delivered(d, mx, 1)
