@@ -197,6 +197,7 @@ struct Core {
   // drop the destination once it holds nothing. Only called from top-level
   // events (submit, DNS answer, connection closed, shutdown): `d` may be gone after.
   void settle(Destination* d) {
+    if (shutting_down) fail_waiting(d, shutdown_result());  // e.g. a retry queued by a transaction's end
     while (!shutting_down && !d->waiting.empty()) {
       // A job retried after a dead reused connection gets a fresh one.
       Slot* idle = nullptr;
@@ -329,7 +330,7 @@ struct Core {
     Pending p = std::move(*s->job);
     s->job.reset();
     ++s->messages;
-    if (s->messages > 1 && !p.retried && s->ob->closed() && died_before_start(tr)) {
+    if (!shutting_down && s->messages > 1 && !p.retried && s->ob->closed() && died_before_start(tr)) {
       spdlog::debug("delivery: reused connection to {} was dead; retrying {}", s->ob->address_text(), p.job.id);
       p.retried = true;
       s->dest->waiting.push_front(std::move(p));  // settle() runs when this connection is gone
