@@ -148,7 +148,8 @@ void read_listeners(Validator& v, const toml::node& node, std::vector<ListenerCo
         v.error(Validator::line_of(*kind), prefix + ".kind",
                 "unknown listener kind " + describe(*kind) + " (expected one of " + kind_list() + ")");
         ok = false;
-      } else if (it->second != ListenerKind::Smtp) {
+      } else if (it->second != ListenerKind::Smtp && it->second != ListenerKind::Submission &&
+                 it->second != ListenerKind::Submissions) {
         v.error(Validator::line_of(*kind), prefix + ".kind",
                 "listener kind '" + *text + "' is not available in this version of ringmta");
         ok = false;
@@ -313,6 +314,7 @@ ConfigResult parse_config(std::string_view toml_text, std::string_view source_na
   if (const auto* t = v.table(root, "queue")) read_queue(v, *t, config.queue);
   if (const auto* t = v.table(root, "dns")) read_dns(v, *t, config.dns);
   if (const auto* t = v.table(root, "delivery")) read_delivery(v, *t, config.delivery);
+  if (const auto* t = v.table(root, "tls")) read_tls(v, *t, config.tls);
   if (const auto* t = v.table(root, "log")) read_log(v, *t, config.log);
 
   if (!v.ok()) {

@@ -99,6 +99,21 @@ struct Config {
     std::chrono::seconds data_timeout{600};      // DATA, each body write, end of data
   } delivery;
 
+  // Inbound TLS: STARTTLS on smtp/submission listeners, implicit TLS on
+  // submissions. Without certificate/private_key the daemon creates a
+  // self-signed pair for server.hostname in data_dir (and warns).
+  struct Tls {
+    std::string certificate;                     // PEM chain file; "" = self-signed
+    std::string private_key;                     // PEM key file; set together with certificate
+    struct Sni {
+      std::vector<std::string> names;            // lower-case; "*.example.com" = one label
+      std::string certificate;
+      std::string private_key;
+    };
+    std::vector<Sni> sni;                        // [[tls.sni]]: extra certificates chosen by SNI
+    bool resumption = true;                      // session tickets / session-id cache
+  } tls;
+
   struct Log {
     std::string level = "info";                  // trace, debug, info, warn, error
   } log;

@@ -94,4 +94,8 @@ void read_queue(Validator& v, const toml::table& t, Config::Queue& out);
 void read_dns(Validator& v, const toml::table& t, Config::Dns& out);
 void read_delivery(Validator& v, const toml::table& t, Config::Delivery& out);
 
+// --- [tls] and [[tls.sni]] (config_tls.cpp) --------------------------------
+
+void read_tls(Validator& v, const toml::table& t, Config::Tls& out);
+
 }  // namespace ringmta::relay::config_detail

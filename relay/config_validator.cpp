@@ -34,6 +34,8 @@ const std::vector<TableSchema>& schema() {
       {"delivery", {"port", "relayhost", "routes", "max_connections_per_domain", "max_messages_per_connection",
                     "max_recipients_per_transaction", "connection_idle_timeout", "connect_timeout",
                     "command_timeout", "data_timeout"}},
+      {"tls", {"certificate", "private_key", "sni", "resumption"}},
+      {"tls.sni", {"names", "certificate", "private_key"}},
       {"log", {"level"}},
   };
   return tables;
@@ -76,6 +78,9 @@ constexpr std::pair<std::string_view, std::string_view> kAliases[] = {
     {"smtp_connection_cache_time_limit", "delivery.connection_idle_timeout"},
     {"smtp_connect_timeout", "delivery.connect_timeout"},
     {"smtp_data_done_timeout", "delivery.data_timeout"},
+    {"smtpd_tls_cert_file", "tls.certificate"},
+    {"smtpd_tls_chain_files", "tls.certificate"},
+    {"smtpd_tls_key_file", "tls.private_key"},
 };
 
 // Optimal-string-alignment distance (Levenshtein plus adjacent transposition).

@@ -11,12 +11,12 @@ struct VerbName {
   Verb verb;
 };
 
-// The commands we implement. STARTTLS/AUTH are deliberately absent for now:
-// they are "not recognized" until the TLS/auth issue adds rows here.
+// The commands we implement. STARTTLS is "not recognized" until the TLS
+// work adds its row here.
 constexpr VerbName kVerbs[] = {
     {"EHLO", Verb::Ehlo}, {"HELO", Verb::Helo}, {"MAIL", Verb::Mail}, {"RCPT", Verb::Rcpt},
     {"DATA", Verb::Data}, {"BDAT", Verb::Bdat}, {"RSET", Verb::Rset}, {"NOOP", Verb::Noop},
-    {"QUIT", Verb::Quit}, {"VRFY", Verb::Vrfy}, {"HELP", Verb::Help},
+    {"QUIT", Verb::Quit}, {"VRFY", Verb::Vrfy}, {"HELP", Verb::Help}, {"AUTH", Verb::Auth},
 };
 
 bool is_space(char c) { return c == ' ' || c == '\t'; }
@@ -140,7 +140,7 @@ std::string parse_mail_params(std::string_view params, bool esmtp, uint64_t max_
                               MailParams& out) {
   std::vector<EsmtpParam> list;
   if (!split_esmtp_params(params, list)) return "555 5.5.4 Error: malformed parameter";
-  enum : unsigned { kSize = 1, kBody = 2, kUtf8 = 4, kRet = 8, kEnvid = 16 };
+  enum : unsigned { kSize = 1, kBody = 2, kUtf8 = 4, kRet = 8, kEnvid = 16, kAuth = 32 };
   unsigned seen = 0;
   for (const auto& p : list) {
     if (!esmtp) return unsupported(p.keyword);  // HELO sessions get no extensions
@@ -150,6 +150,7 @@ std::string parse_mail_params(std::string_view params, bool esmtp, uint64_t max_
     else if (iequals(p.keyword, "SMTPUTF8")) bit = kUtf8;
     else if (iequals(p.keyword, "RET")) bit = kRet;
     else if (iequals(p.keyword, "ENVID")) bit = kEnvid;
+    else if (iequals(p.keyword, "AUTH")) bit = kAuth;
     else return unsupported(p.keyword);
     if (seen & bit) return duplicate(p.keyword);
     seen |= bit;
@@ -186,6 +187,14 @@ std::string parse_mail_params(std::string_view params, bool esmtp, uint64_t max_
         out.envid = std::move(*v);
         break;
       }
+      case kAuth:
+        // RFC 4954 §5: MAIL FROM's AUTH=<mailbox> (or <>) from a client we
+        // advertise AUTH to. We do not trust a previous hop's claim, so the
+        // value is checked for syntax and otherwise ignored (as "AUTH=<>").
+        if (!p.has_value || p.value.size() > kMaxOrcpt || !mail::xtext_decode(p.value))
+          return bad_value(p.keyword);
+        out.has_auth = true;
+        break;
     }
   }
   if (out.has_size && out.size > max_size)

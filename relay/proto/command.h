@@ -21,7 +21,7 @@
 namespace ringmta::smtp {
 
 enum class Verb : uint8_t {
-  Unknown, Empty, Ehlo, Helo, Mail, Rcpt, Data, Bdat, Rset, Noop, Quit, Vrfy, Help,
+  Unknown, Empty, Ehlo, Helo, Mail, Rcpt, Data, Bdat, Rset, Noop, Quit, Vrfy, Help, Auth,
 };
 
 struct CommandLine {
@@ -52,6 +52,7 @@ struct MailParams {
   bool smtputf8 = false;
   Ret ret = Ret::Unspecified;
   std::string envid;  // decoded
+  bool has_auth = false;  // AUTH= given (RFC 4954 §5; syntax-checked, value ignored)
 };
 
 // Parse MAIL parameters. Returns "" on success, else the reply line to send.

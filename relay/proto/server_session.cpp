@@ -41,6 +41,7 @@
 #include "mail/datetime.h"
 #include "relay/proto/command.h"
 #include "relay/proto/data_decoder.h"
+#include "relay/proto/sasl.h"
 
 namespace ringmta::smtp {
 
@@ -64,6 +65,13 @@ struct ServerSession::Impl {
   bool greeted = false;
   std::string helo;
   bool esmtp = false;
+
+  // SMTP AUTH (RFC 4954), kept across transactions.
+  SaslExchange sasl;
+  AuthRequest auth_req;          // credentials handed out with Action::AuthCheck
+  bool auth_announced = false;   // Action::AuthCheck already returned for auth_req
+  std::string auth_user;         // "" until 235
+  std::vector<std::string> allowed_senders;
 
   // Transaction state.
   Transaction txn;
@@ -102,6 +110,7 @@ struct ServerSession::Impl {
     std::swap(txn, fresh);
     txn.helo = helo;
     txn.esmtp = esmtp;
+    txn.auth_identity = auth_user;
     mail_ok = false;
     rcpt_rejected = 0;
     bdat_used = false;
@@ -134,7 +143,10 @@ struct ServerSession::Impl {
   void begin_message() {
     txn.queue_id = hooks.new_queue_id ? hooks.new_queue_id() : std::string("NOQUEUE");
     const int64_t now = hooks.now_unix ? hooks.now_unix() : 0;
-    const char* with = !esmtp ? "SMTP" : txn.smtputf8 ? "UTF8SMTP" : "ESMTP";
+    // RFC 3848 / RFC 6531 protocol names: ESMTP + S (TLS) + A (AUTH).
+    std::string with = !esmtp ? "SMTP" : txn.smtputf8 ? "UTF8SMTP" : "ESMTP";
+    if (esmtp && client.tls_active) with += 'S';
+    if (esmtp && !auth_user.empty()) with += 'A';
     std::string& m = txn.message;
     m.clear();
     m += "Received: from ";
@@ -186,12 +198,14 @@ struct ServerSession::Impl {
     out += "250-ENHANCEDSTATUSCODES\r\n";
     out += "250-SMTPUTF8\r\n";
     out += "250-CHUNKING\r\n";
+    if (auth_offered()) out += "250-AUTH PLAIN LOGIN\r\n";
     out += "250 DSN\r\n";
   }
 
   void cmd_mail(const CommandLine& c) {
     if (!greeted) return error("503 5.5.1 Error: send HELO/EHLO first");
     if (mail_ok) return error("503 5.5.1 Error: nested MAIL command");
+    if (client.auth_required && auth_user.empty()) return error("530 5.7.0 Authentication required");
     auto rest = strip_path_prefix(c.arg, "FROM:");
     if (!rest || rest->empty()) return error("501 5.5.4 Syntax: MAIL FROM:<address>");
     mail::PathOptions po;
@@ -203,8 +217,13 @@ struct ServerSession::Impl {
     std::string err = parse_mail_params(rest->substr(path.consumed), esmtp,
                                         cfg->max_message_size, mp);
     if (!err.empty()) return error(err);
+    if (mp.has_auth && !auth_offered()) return error("555 5.5.4 Unsupported option: AUTH");
     if (path.non_ascii && !mp.smtputf8)
       return error("553 5.6.7 Error: non-ASCII address requires SMTPUTF8");
+    if (cfg->sender_login_match && !auth_user.empty() && !path.address.empty() &&
+        !sender_owned(path.address))
+      return error("553 5.7.1 <" + sanitize(path.address) +
+                   ">: Sender address rejected: not owned by user " + sanitize(auth_user));
     reset_transaction();
     mail_ok = true;
     txn.sender = std::move(path.address);
@@ -217,11 +236,75 @@ struct ServerSession::Impl {
   }
 
   bool relay_allowed(std::string_view address) const {
-    if (client.trusted) return true;
+    if (client.trusted || !auth_user.empty()) return true;
     std::string_view domain = mail::domain_of(address);
     for (const auto& d : cfg->local_domains)
       if (mail::domain_equal(domain, d)) return true;
     return false;
+  }
+
+  // --- AUTH (RFC 4954) -----------------------------------------------------
+  bool auth_offered() const {
+    return cfg->auth_enabled && (client.tls_active || client.allow_plaintext_auth);
+  }
+
+  // sender_login_match: "a@b" entries match exactly (ASCII case-insensitive),
+  // "@b" entries any address in domain b.
+  bool sender_owned(std::string_view address) const {
+    for (const auto& a : allowed_senders) {
+      if (!a.empty() && a.front() == '@') {
+        if (mail::domain_equal(mail::domain_of(address), std::string_view(a).substr(1))) return true;
+      } else if (iequals(address, a)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  void cmd_auth(const CommandLine& c) {
+    if (!greeted || !esmtp) return error("503 5.5.1 Error: send EHLO first");
+    if (!cfg->auth_enabled) return error("503 5.5.1 Error: authentication not enabled");
+    if (!auth_offered())
+      return error("538 5.7.11 Encryption required for requested authentication mechanism");
+    if (!auth_user.empty()) return error("503 5.5.1 Error: already authenticated");
+    if (mail_ok) return error("503 5.5.1 Error: MAIL transaction in progress");
+    if (c.arg.empty()) return error("501 5.5.4 Syntax: AUTH mechanism [initial-response]");
+    const size_t sp = c.arg.find_first_of(" \t");
+    std::string_view mech = c.arg.substr(0, sp);
+    std::string_view initial;
+    if (sp != std::string_view::npos) {
+      initial = c.arg.substr(sp + 1);
+      while (!initial.empty() && (initial.front() == ' ' || initial.front() == '\t')) initial.remove_prefix(1);
+    }
+    sasl_step(sasl.start(mech, initial));
+  }
+
+  // A client line while phase == Auth (the answer to our 334).
+  void auth_line(std::string_view line) { sasl_step(sasl.respond(line)); }
+
+  void sasl_step(SaslExchange::Step step) {
+    switch (step.kind) {
+      case SaslExchange::Kind::Challenge:
+        phase = Phase::Auth;
+        reply(step.reply);
+        return;
+      case SaslExchange::Kind::Failed:
+        phase = Phase::Command;
+        error(step.reply);
+        return;
+      case SaslExchange::Kind::Credentials:
+        auth_req.user = std::move(step.credentials.user);
+        auth_req.password = std::move(step.credentials.password);
+        auth_announced = false;
+        phase = Phase::AwaitAuth;
+        return;
+    }
+  }
+
+  // Overwrite the password before the buffer goes back to the allocator.
+  void forget_password() {
+    std::fill(auth_req.password.begin(), auth_req.password.end(), '\0');
+    auth_req.password.clear();
   }
 
   void cmd_rcpt(const CommandLine& c) {
@@ -346,6 +429,7 @@ struct ServerSession::Impl {
       case Verb::Rcpt: return cmd_rcpt(c);
       case Verb::Data: return cmd_data(c);
       case Verb::Bdat: return cmd_bdat(c);
+      case Verb::Auth: return cmd_auth(c);
       case Verb::Rset:
         if (!c.arg.empty()) return error("501 5.5.4 Syntax: RSET");
         reset_transaction();
@@ -358,11 +442,22 @@ struct ServerSession::Impl {
         if (c.arg.empty()) return error("501 5.5.4 Syntax: VRFY address");
         return reply("252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery");
       case Verb::Help:
-        return reply("214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP VRFY HELP QUIT");
+        return reply("214 2.0.0 Commands: EHLO HELO AUTH MAIL RCPT DATA BDAT RSET NOOP VRFY HELP QUIT");
       case Verb::Empty: return error("500 5.5.2 Error: bad syntax");
       case Verb::Unknown: return error("502 5.5.2 Error: command not recognized");
     }
   }
+
+  void line_too_long() {
+    if (phase == Phase::Auth) {  // RFC 4954 §4: the exchange ends
+      phase = Phase::Command;
+      sasl.respond("*");
+      return error("500 5.5.6 Authentication exchange line is too long");
+    }
+    error("500 5.5.2 Error: line too long");
+  }
+
+  bool awaiting() const { return phase == Phase::AwaitCommit || phase == Phase::AwaitAuth; }
 
   // Consume as much of `data` as the current phase allows; returns bytes used.
   size_t process(std::string_view data) {
@@ -370,9 +465,11 @@ struct ServerSession::Impl {
     while (pos < data.size()) {
       switch (phase) {
         case Phase::AwaitCommit:
+        case Phase::AwaitAuth:
           return pos;
         case Phase::Closed:
           return data.size();
+        case Phase::Auth:
         case Phase::Command: {
           const char* base = data.data() + pos;
           const size_t avail = data.size() - pos;
@@ -381,7 +478,7 @@ struct ServerSession::Impl {
             if (!lf) return data.size();
             pos += static_cast<size_t>(lf - base) + 1;
             discarding = false;
-            error("500 5.5.2 Error: line too long");
+            line_too_long();
             break;
           }
           if (!lf) {
@@ -394,12 +491,13 @@ struct ServerSession::Impl {
           const size_t len = static_cast<size_t>(lf - base) + 1;
           pos += len;
           if (len > cfg->max_line_length) {
-            error("500 5.5.2 Error: line too long");
+            line_too_long();
             break;
           }
           std::string_view line(base, len - 1);
           if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-          dispatch(line);
+          if (phase == Phase::Auth) auth_line(line);
+          else dispatch(line);
           check_shutdown();
           break;
         }
@@ -454,6 +552,10 @@ struct ServerSession::Impl {
       commit_announced = true;
       return Action::Commit;
     }
+    if (phase == Phase::AwaitAuth && !auth_announced) {
+      auth_announced = true;
+      return Action::AuthCheck;
+    }
     return Action::NeedInput;
   }
 };
@@ -472,8 +574,8 @@ Action ServerSession::feed(std::string_view bytes) {
   Impl& s = *impl_;
   if (s.phase == Phase::Closed) return Action::Close;
   if (bytes.empty()) return s.result();
-  if (s.phase == Phase::AwaitCommit) {
-    s.in.append(bytes);  // held until commit_done()
+  if (s.awaiting()) {
+    s.in.append(bytes);  // held until commit_done() / auth_done()
     return Action::NeedInput;
   }
   if (!s.in.empty()) {
@@ -486,7 +588,7 @@ Action ServerSession::feed(std::string_view bytes) {
     s.in.append(bytes.substr(0, head));
     bytes.remove_prefix(head);
     s.run_buffered();
-    if (!s.in.empty() || s.phase == Phase::Closed || s.phase == Phase::AwaitCommit) {
+    if (!s.in.empty() || s.phase == Phase::Closed || s.awaiting()) {
       if (s.phase != Phase::Closed) s.in.append(bytes);
       return s.result();
     }
@@ -512,6 +614,41 @@ Action ServerSession::commit_done(bool ok, std::string_view error_reply) {
   s.run_buffered();
   return s.result();
 }
+
+Action ServerSession::auth_done(AuthResult result, std::vector<std::string> allowed_senders) {
+  Impl& s = *impl_;
+  if (s.phase != Phase::AwaitAuth) return s.result();
+  s.phase = Phase::Command;
+  switch (result) {
+    case AuthResult::Ok:
+      s.auth_user = s.auth_req.user;
+      s.allowed_senders = std::move(allowed_senders);
+      s.txn.auth_identity = s.auth_user;
+      s.reply("235 2.7.0 Authentication successful");
+      break;
+    case AuthResult::Invalid:
+      s.error("535 5.7.8 Authentication credentials invalid");
+      break;
+    case AuthResult::TempFail:
+      s.reply("454 4.7.0 Temporary authentication failure");  // our fault: not counted
+      break;
+    case AuthResult::TooManyFailures:
+      s.reply("421 4.7.0 " + s.cfg->hostname + " Error: too many failed authentication attempts");
+      s.close();
+      break;
+  }
+  s.forget_password();
+  if (s.phase == Phase::Closed) {
+    std::string().swap(s.in);
+    return Action::Close;
+  }
+  s.check_shutdown();
+  s.run_buffered();
+  return s.result();
+}
+
+const AuthRequest& ServerSession::auth_request() const { return impl_->auth_req; }
+const std::string& ServerSession::auth_identity() const { return impl_->auth_user; }
 
 Action ServerSession::on_timeout() {
   Impl& s = *impl_;

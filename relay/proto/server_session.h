@@ -27,11 +27,18 @@ struct ServerConfig {
   size_t max_line_length = 4096;            // command line incl. CRLF; 500 5.5.2 beyond
   unsigned max_errors = 20;                 // bad commands before 421 4.7.0 and close
   std::vector<std::string> local_domains;   // lower-case; relay allowed to these for anyone
+  bool auth_enabled = false;                // a users file is configured: AUTH can be offered
+  bool sender_login_match = false;          // authenticated users may only use their own MAIL FROM
 };
 
 struct ClientInfo {
   std::string address;   // client IP as text
   bool trusted = false;  // inside relay.trusted_networks: may relay to any domain
+  // AUTH is offered (EHLO) and accepted only when tls_active or
+  // allow_plaintext_auth (the listener's setting, for loopback development).
+  bool tls_active = false;            // set by the TLS glue once the handshake is done
+  bool allow_plaintext_auth = false;
+  bool auth_required = false;         // submission listeners: MAIL before AUTH -> 530 5.7.0
 };
 
 struct Hooks {
@@ -62,6 +69,7 @@ struct Transaction {
   Ret ret = Ret::Unspecified;
   std::string envid;   // decoded ENVID
   std::vector<Recipient> recipients;
+  std::string auth_identity;  // the SMTP AUTH user of this session; "" = not authenticated
   // The message as it will be stored: our Received: header first, then the
   // client's bytes with dot-stuffing undone. Lines end in CRLF.
   std::string message;
@@ -71,9 +79,25 @@ enum class Action {
   NeedInput,  // write any output, then wait for more bytes
   Commit,     // write output, persist transaction(), then call commit_done()
   Close,      // write output, then close the connection
+  AuthCheck,  // write output, check auth_request() off the shard thread, then call auth_done()
 };
 
-enum class Phase { Command, Data, Bdat, AwaitCommit, Closed };
+// Phase::Auth reads SASL responses after a 334; Phase::AwaitAuth waits for
+// auth_done() (input is buffered meanwhile, as in AwaitCommit).
+enum class Phase { Command, Data, Bdat, AwaitCommit, Closed, Auth, AwaitAuth };
+
+// The verdict on the credentials of an Action::AuthCheck.
+enum class AuthResult {
+  Ok,               // 235 2.7.0
+  Invalid,          // 535 5.7.8 (the glue has already waited its throttling delay)
+  TempFail,         // 454 4.7.0 (users file unreadable...)
+  TooManyFailures,  // 421 4.7.0 and Close (throttling: too many failures from this client/user)
+};
+
+struct AuthRequest {
+  std::string user;
+  std::string password;  // never logged; cleared by auth_done()
+};
 
 class ServerSession {
  public:
@@ -88,6 +112,14 @@ class ServerSession {
   // with `error_reply` (a full reply line without CRLF, e.g.
   // "451 4.3.0 Queue write failed"). Resumes processing of buffered input.
   Action commit_done(bool ok, std::string_view error_reply = {});
+  // The answer to Action::AuthCheck. `allowed_senders` (with Ok): the MAIL
+  // FROM addresses the user may use when ServerConfig::sender_login_match is
+  // set — "a@b" exactly (case-insensitive) or "@b" for any address at b.
+  Action auth_done(AuthResult result, std::vector<std::string> allowed_senders = {});
+  const AuthRequest& auth_request() const;
+  // The authenticated user, "" before a successful AUTH.
+  const std::string& auth_identity() const;
+
   // The glue's inactivity timer fired: 421 4.4.2 and Close.
   Action on_timeout();
   // The server is stopping: idle sessions get 421 4.3.2 and Close; a session

@@ -6,6 +6,7 @@ ringmta_fuzz_target(smtp_session
     tests/fuzz/smtp_session_fuzz.cpp
     relay/proto/server_session.cpp
     relay/proto/command.cpp
+    relay/proto/sasl.cpp
     relay/proto/data_decoder.cpp
     mail/address.cpp
     mail/xtext.cpp

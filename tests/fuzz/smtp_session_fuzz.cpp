@@ -9,7 +9,10 @@
 //  * a committed transaction has recipients and starts with our Received:;
 //  * outside AwaitCommit the session buffers less than one command line;
 //  * (flag) the chunked run produces exactly the same output and
-//    transactions as feeding everything at once — splits must not matter.
+//    transactions as feeding everything at once — splits must not matter;
+//  * AUTH is enabled: PLAIN/LOGIN with password "pw" succeeds, "tf" is a
+//    temporary failure, "x" too many failures, anything else invalid; a
+//    committed transaction's auth identity is the authenticated user.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -71,12 +74,27 @@ Run run(const std::shared_ptr<ServerConfig>& cfg, const ClientInfo& client, uint
     r.output += o;
   };
   auto settle = [&](Action a) {
-    for (int guard = 0; guard < 1000 && a == Action::Commit; ++guard) {
+    for (int guard = 0; guard < 1000 && (a == Action::Commit || a == Action::AuthCheck); ++guard) {
+      if (a == Action::AuthCheck) {
+        collect();
+        check(s.phase() == Phase::AwaitAuth, "AuthCheck means AwaitAuth");
+        const AuthRequest& req = s.auth_request();
+        check(!req.user.empty() && !req.password.empty(), "credentials present");
+        AuthResult v = req.password == "pw"   ? AuthResult::Ok
+                       : req.password == "tf" ? AuthResult::TempFail
+                       : req.password == "x"  ? AuthResult::TooManyFailures
+                                              : AuthResult::Invalid;
+        a = s.auth_done(v, {"a@example.net", "@example.org"});
+        // Buffered input may already have started the next AUTH.
+        if (a != Action::AuthCheck) check(s.auth_request().password.empty(), "password cleared");
+        continue;
+      }
       collect();
       const Transaction& t = s.transaction();
       check(!t.recipients.empty(), "commit has recipients");
       check(t.message.rfind("Received: ", 0) == 0, "message starts with Received:");
       check(!t.queue_id.empty(), "queue id set");
+      check(t.auth_identity == s.auth_identity(), "auth identity recorded");
       r.txns += t.queue_id + "|" + t.sender + "|" + std::to_string(t.recipients.size()) + "|" +
                 t.message + "\n";
       ++commits;
@@ -88,7 +106,7 @@ Run run(const std::shared_ptr<ServerConfig>& cfg, const ClientInfo& client, uint
       check(s.phase() == Phase::Closed, "Close means Closed");
       closed = true;
     }
-    if (s.phase() != Phase::AwaitCommit && s.phase() != Phase::Closed)
+    if (s.phase() != Phase::AwaitCommit && s.phase() != Phase::AwaitAuth && s.phase() != Phase::Closed)
       check(s.buffered_input() < cfg->max_line_length, "buffer below one line");
   };
   collect();  // the greeting
@@ -111,7 +129,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto cfg = std::make_shared<ServerConfig>();
   cfg->hostname = "mx.fuzz.example";
   cfg->local_domains = {"example.net", "example.org"};
-  ClientInfo client{"127.0.0.1", (flags & 1) != 0};
+  ClientInfo client;
+  client.address = "127.0.0.1";
+  client.trusted = (flags & 1) != 0;
+  client.allow_plaintext_auth = true;
+  client.auth_required = (flags & 3) == 3;
+  cfg->auth_enabled = true;
+  cfg->sender_login_match = true;
   if (flags & 2) {  // tiny limits reach the limit paths quickly
     cfg->max_message_size = 64;
     cfg->max_recipients = 2;

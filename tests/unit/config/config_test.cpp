@@ -65,6 +65,10 @@ void expect_defaults(const Config& c) {
   EXPECT_EQ(c.delivery.connect_timeout, seconds(30));
   EXPECT_EQ(c.delivery.command_timeout, seconds(300));
   EXPECT_EQ(c.delivery.data_timeout, seconds(600));
+  EXPECT_EQ(c.tls.certificate, "");
+  EXPECT_EQ(c.tls.private_key, "");
+  EXPECT_TRUE(c.tls.sni.empty());
+  EXPECT_TRUE(c.tls.resumption);
   EXPECT_EQ(c.log.level, "info");
 }
 
@@ -114,6 +118,7 @@ TEST(Config, ReferenceConfigurationDocumentsEveryKey) {
   const std::pair<const char*, std::vector<const char*>> sections[] = {
       {"\n[server]\n", {"#hostname = ", "data_dir = ", "threads = ", "shutdown_timeout = "}},
       {"\n[[listener]]\n", {"address = ", "kind = "}},
+      {"\n[tls]\n", {"#certificate = ", "#private_key = ", "resumption = ", "# [[tls.sni]]\n# names = "}},
       {"\n[relay]\n", {"trusted_networks = ", "local_domains = "}},
       {"\n[limits]\n", {"max_message_size = ", "max_recipients = ", "max_line_length = ", "max_errors = ",
                          "command_timeout = ", "data_timeout = "}},
@@ -159,7 +164,7 @@ TEST(Config, ReferenceDefaultLinesMatchWrittenValues) {
       ++checked;
     }
   }
-  EXPECT_EQ(checked, 26);  // every key except hostname and relayhost (commented out) and the listener's
+  EXPECT_EQ(checked, 27);  // every key except those commented out (hostname, relayhost, tls files) and the listener's
 }
 
 TEST(Config, EveryKeySet) {

@@ -82,6 +82,12 @@ GoldenConfig golden_config(std::string_view overrides) {
     else if (key == "local_domains") c.local_domains = split_list(value);
     else if (key == "client") g.client.address = value;
     else if (key == "trusted") g.client.trusted = value == "1";
+    else if (key == "auth") c.auth_enabled = value == "1";
+    else if (key == "tls") g.client.tls_active = value == "1";
+    else if (key == "plaintext_auth") g.client.allow_plaintext_auth = value == "1";
+    else if (key == "auth_required") g.client.auth_required = value == "1";
+    else if (key == "sender_login_match") c.sender_login_match = value == "1";
+    else if (key.rfind("user.", 0) == 0) g.users[key.substr(5)] = split_list(value);
     else throw std::runtime_error("unknown conf key " + key);
   }
   return g;
@@ -97,6 +103,7 @@ std::string describe(const Transaction& t) {
   s += std::string("smtputf8: ") + (t.smtputf8 ? "yes" : "no") + "\n";
   s += std::string("ret: ") + ret_name(t.ret) + "\n";
   s += "envid: " + (t.envid.empty() ? std::string("-") : t.envid) + "\n";
+  if (!t.auth_identity.empty()) s += "auth: " + t.auth_identity + "\n";  // absent: keeps older .txn files valid
   for (const auto& r : t.recipients) {
     s += "rcpt: <" + r.address + "> notify=" + notify_text(r.notify) +
          " orcpt=" + (r.orcpt.empty() ? std::string("-") : r.orcpt) + "\n";
@@ -120,9 +127,25 @@ RunResult run_session(const GoldenConfig& cfg, const std::vector<std::string_vie
   ServerSession s(cfg.server, cfg.client, hooks);
   s.start();
   res.output += s.take_output();
+  auto check = [&cfg](const AuthRequest& req, std::vector<std::string>& senders) {
+    auto it = cfg.users.find(req.user);
+    if (it == cfg.users.end() || it->second.empty()) return AuthResult::Invalid;
+    const std::string& want = it->second.front();
+    if (want == "!tempfail") return AuthResult::TempFail;
+    if (want == "!toomany") return AuthResult::TooManyFailures;
+    if (want != req.password) return AuthResult::Invalid;
+    senders.assign(it->second.begin() + 1, it->second.end());
+    return AuthResult::Ok;
+  };
   auto settle = [&](Action a) {
-    for (int guard = 0; a == Action::Commit && guard < 100000; ++guard) {
+    for (int guard = 0; (a == Action::Commit || a == Action::AuthCheck) && guard < 100000; ++guard) {
       res.output += s.take_output();  // the glue writes before it persists
+      if (a == Action::AuthCheck) {
+        std::vector<std::string> senders;
+        AuthResult r = check(s.auth_request(), senders);
+        a = s.auth_done(r, std::move(senders));
+        continue;
+      }
       res.transactions += describe(s.transaction());
       a = s.commit_done(true);
     }

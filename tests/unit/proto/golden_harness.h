@@ -6,6 +6,7 @@
 // at 1795384618 (Sun, 22 Nov 2026 21:56:58 +0000); every commit succeeds.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -20,11 +21,18 @@ inline constexpr int64_t kFixedNow = 1795384618;
 struct GoldenConfig {
   std::shared_ptr<ServerConfig> server;
   ClientInfo client;
+  // AUTH checks are answered at once from this table: user -> {password,
+  // allowed senders...}. Password "!tempfail" answers TempFail, "!toomany"
+  // TooManyFailures; an unknown user or another password is Invalid.
+  std::map<std::string, std::vector<std::string>> users;
 };
 
 // The golden defaults (hostname mx.example.net, local domains example.net
 // and example.org, 10240-byte messages, 10 recipients, 512-byte lines, 50
 // errors, client 127.0.0.1 untrusted), overridden by "key=value" lines.
+// AUTH keys: auth (0/1: users file configured), tls (0/1), plaintext_auth
+// (0/1), auth_required (0/1), sender_login_match (0/1) and
+// user.NAME=PASSWORD[,SENDER...] (see GoldenConfig::users).
 GoldenConfig golden_config(std::string_view overrides);
 
 struct RunResult {

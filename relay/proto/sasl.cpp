@@ -1,0 +1,192 @@
+// relay/proto/sasl.cpp — PLAIN and LOGIN for SMTP AUTH (see sasl.h).
+//
+// Reply texts follow Postfix, which most operators know from their logs:
+//   334 (challenge), 501 5.7.0 aborted by "*", 501 5.5.2 undecodable base64,
+//   504 5.5.4 unknown mechanism, 535 5.7.8 for credentials refused before
+//   any check (a foreign authzid, an empty user or password).
+#include "relay/proto/sasl.h"
+
+#include <array>
+#include <cstdint>
+#include <utility>
+
+namespace ringmta::smtp {
+namespace {
+
+constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr std::string_view kCancelled = "501 5.7.0 Authentication aborted";
+constexpr std::string_view kUndecodable = "501 5.5.2 Cannot decode response";
+constexpr std::string_view kInvalid = "535 5.7.8 Authentication credentials invalid";
+// base64("Username:") and base64("Password:"), what every LOGIN client expects.
+constexpr std::string_view kLoginUser = "334 VXNlcm5hbWU6";
+constexpr std::string_view kLoginPassword = "334 UGFzc3dvcmQ6";
+
+constexpr std::array<int8_t, 256> decode_table() {
+  std::array<int8_t, 256> t{};
+  for (auto& v : t) v = -1;
+  for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<int8_t>(i);
+  return t;
+}
+constexpr auto kDecode = decode_table();
+
+bool ascii_iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 32);
+    if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 32);
+    if (x != y) return false;
+  }
+  return true;
+}
+
+SaslExchange::Step fail(std::string_view reply) {
+  SaslExchange::Step s;
+  s.kind = SaslExchange::Kind::Failed;
+  s.reply = std::string(reply);
+  return s;
+}
+
+SaslExchange::Step challenge(std::string_view reply) {
+  SaslExchange::Step s;
+  s.kind = SaslExchange::Kind::Challenge;
+  s.reply = std::string(reply);
+  return s;
+}
+
+SaslExchange::Step credentials(std::string user, std::string password) {
+  SaslExchange::Step s;
+  if (user.empty() || password.empty()) return fail(kInvalid);
+  s.kind = SaslExchange::Kind::Credentials;
+  s.credentials.user = std::move(user);
+  s.credentials.password = std::move(password);
+  return s;
+}
+
+}  // namespace
+
+std::optional<std::string> base64_decode(std::string_view in) {
+  if (in.size() % 4 != 0) return std::nullopt;
+  std::string out;
+  out.reserve(in.size() / 4 * 3);
+  for (size_t i = 0; i < in.size(); i += 4) {
+    const bool last = i + 4 == in.size();
+    int v[4];
+    int pad = 0;
+    for (int k = 0; k < 4; ++k) {
+      const char c = in[i + k];
+      if (c == '=' && last && k >= 2) {
+        ++pad;
+        v[k] = 0;
+        continue;
+      }
+      if (pad > 0) return std::nullopt;  // data after '='
+      v[k] = kDecode[static_cast<unsigned char>(c)];
+      if (v[k] < 0) return std::nullopt;
+    }
+    const uint32_t n = (uint32_t(v[0]) << 18) | (uint32_t(v[1]) << 12) | (uint32_t(v[2]) << 6) | uint32_t(v[3]);
+    out += static_cast<char>(n >> 16);
+    if (pad < 2) out += static_cast<char>((n >> 8) & 0xff);
+    if (pad < 1) out += static_cast<char>(n & 0xff);
+  }
+  return out;
+}
+
+std::string base64_encode(std::string_view in) {
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  for (size_t i = 0; i < in.size(); i += 3) {
+    uint32_t n = uint32_t(static_cast<unsigned char>(in[i])) << 16;
+    if (i + 1 < in.size()) n |= uint32_t(static_cast<unsigned char>(in[i + 1])) << 8;
+    if (i + 2 < in.size()) n |= uint32_t(static_cast<unsigned char>(in[i + 2]));
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += i + 1 < in.size() ? kAlphabet[(n >> 6) & 63] : '=';
+    out += i + 2 < in.size() ? kAlphabet[n & 63] : '=';
+  }
+  return out;
+}
+
+std::optional<SaslCredentials> parse_plain(std::string_view message) {
+  const size_t first = message.find('\0');
+  if (first == std::string_view::npos) return std::nullopt;
+  const size_t second = message.find('\0', first + 1);
+  if (second == std::string_view::npos) return std::nullopt;
+  if (message.find('\0', second + 1) != std::string_view::npos) return std::nullopt;
+  std::string_view authzid = message.substr(0, first);
+  std::string_view authcid = message.substr(first + 1, second - first - 1);
+  // Acting for another identity (proxy authorization) is not supported;
+  // "authzid equals authcid" is what some clients send and means the same.
+  if (!authzid.empty() && authzid != authcid) return std::nullopt;
+  return SaslCredentials{std::string(authcid), std::string(message.substr(second + 1))};
+}
+
+SaslExchange::Step SaslExchange::start(std::string_view mechanism, std::string_view initial) {
+  stage_ = Stage::Idle;
+  login_user_.clear();
+  if (ascii_iequals(mechanism, "PLAIN")) {
+    mech_ = Mech::Plain;
+    if (initial.empty()) {
+      stage_ = Stage::PlainResponse;
+      return challenge("334 ");  // RFC 4954: an empty challenge
+    }
+    return plain_message(initial);
+  }
+  if (ascii_iequals(mechanism, "LOGIN")) {
+    mech_ = Mech::Login;
+    if (initial.empty()) {
+      stage_ = Stage::LoginUser;
+      return challenge(kLoginUser);
+    }
+    return login_user(initial);
+  }
+  mech_ = Mech::None;
+  return fail("504 5.5.4 Unsupported authentication mechanism");
+}
+
+SaslExchange::Step SaslExchange::respond(std::string_view line) {
+  if (line == "*") {
+    stage_ = Stage::Idle;
+    login_user_.clear();
+    return fail(kCancelled);
+  }
+  switch (stage_) {
+    case Stage::PlainResponse: return plain_message(line);
+    case Stage::LoginUser: return login_user(line);
+    case Stage::LoginPassword: return login_password(line);
+    case Stage::Idle: break;
+  }
+  return fail("503 5.5.1 Error: no authentication in progress");
+}
+
+SaslExchange::Step SaslExchange::plain_message(std::string_view encoded) {
+  stage_ = Stage::Idle;
+  auto decoded = encoded == "=" ? std::optional<std::string>("") : base64_decode(encoded);
+  if (!decoded) return fail(kUndecodable);
+  auto creds = parse_plain(*decoded);
+  if (!creds) return fail(kInvalid);
+  return credentials(std::move(creds->user), std::move(creds->password));
+}
+
+SaslExchange::Step SaslExchange::login_user(std::string_view encoded) {
+  auto decoded = encoded == "=" ? std::optional<std::string>("") : base64_decode(encoded);
+  if (!decoded) {
+    stage_ = Stage::Idle;
+    return fail(kUndecodable);
+  }
+  login_user_ = std::move(*decoded);
+  stage_ = Stage::LoginPassword;
+  return challenge(kLoginPassword);
+}
+
+SaslExchange::Step SaslExchange::login_password(std::string_view encoded) {
+  stage_ = Stage::Idle;
+  auto decoded = encoded == "=" ? std::optional<std::string>("") : base64_decode(encoded);
+  if (!decoded) {
+    login_user_.clear();
+    return fail(kUndecodable);
+  }
+  return credentials(std::exchange(login_user_, std::string()), std::move(*decoded));
+}
+
+}  // namespace ringmta::smtp
