@@ -56,6 +56,22 @@ def test_all_hosts_down_defers_then_delivers_when_one_is_back(relay, remote):
     assert notifications(d) == [] and bounces.connections() == 0
 
 
+def test_connection_lost_at_end_of_data_is_retried(relay, remote, sink):
+    # smtp-sink -q . hangs up after the message instead of answering it: the
+    # outcome is unknown, so the recipient is deferred (never bounced) and
+    # delivered later (at-least-once) once a well-behaved server is there.
+    dropper = sink("127.0.0.2", extra_args=["-q", "."])
+    d = relay()
+    qid = send(d, SENDER, ["hangup@dest.test"], message_with("hang up"))
+    lines = wait_lines(d, 2, qid=qid, status="deferred")
+    assert all(x["dsn"].startswith("4.") for x in lines), [x["line"] for x in lines]
+    dropper.stop()
+    mx = remote("127.0.0.2")
+    wait_for(lambda: mx.delivered_rcpts(), TIMEOUT, "delivery to the replacement server", d)
+    wait_for(lambda: queue_empty(d), TIMEOUT, "an empty queue", d)
+    assert delivery_lines(d, qid=qid, status="bounced") == [] and notifications(d) == []
+
+
 def test_expiry_sends_exactly_one_bounce(relay, remote, sink):
     sink("127.0.0.2", extra_args=["-r", "RCPT"])   # every RCPT: 450 4.3.0
     bounces = remote(BOUNCE_IP)
