@@ -11,12 +11,12 @@ struct VerbName {
   Verb verb;
 };
 
-// The commands we implement. STARTTLS is "not recognized" until the TLS
-// work adds its row here.
+// The commands we implement.
 constexpr VerbName kVerbs[] = {
     {"EHLO", Verb::Ehlo}, {"HELO", Verb::Helo}, {"MAIL", Verb::Mail}, {"RCPT", Verb::Rcpt},
     {"DATA", Verb::Data}, {"BDAT", Verb::Bdat}, {"RSET", Verb::Rset}, {"NOOP", Verb::Noop},
     {"QUIT", Verb::Quit}, {"VRFY", Verb::Vrfy}, {"HELP", Verb::Help}, {"AUTH", Verb::Auth},
+    {"STARTTLS", Verb::StartTls},
 };
 
 bool is_space(char c) { return c == ' ' || c == '\t'; }

@@ -22,6 +22,7 @@ namespace ringmta::smtp {
 
 enum class Verb : uint8_t {
   Unknown, Empty, Ehlo, Helo, Mail, Rcpt, Data, Bdat, Rset, Noop, Quit, Vrfy, Help, Auth,
+  StartTls,
 };
 
 struct CommandLine {

@@ -73,6 +73,10 @@ struct ServerSession::Impl {
   std::string auth_user;         // "" until 235
   std::vector<std::string> allowed_senders;
 
+  // STARTTLS (RFC 3207).
+  std::string tls_info;            // "TLS1.3 TLS_AES_256_GCM_SHA384" once active ("" if unknown)
+  bool starttls_announced = false;  // Action::StartTls already returned
+
   // Transaction state.
   Transaction txn;
   bool mail_ok = false;
@@ -157,6 +161,11 @@ struct ServerSession::Impl {
     m += cfg->hostname;
     m += " (ringmta) with ";
     m += with;
+    if (client.tls_active && !tls_info.empty()) {
+      m += " (";
+      m += sanitize(tls_info);
+      m += ")";
+    }
     m += " id ";
     m += txn.queue_id;
     if (txn.recipients.size() == 1) {
@@ -194,6 +203,7 @@ struct ServerSession::Impl {
     out += "250-" + cfg->hostname + "\r\n";
     out += "250-PIPELINING\r\n";
     out += "250-SIZE " + std::to_string(cfg->max_message_size) + "\r\n";
+    if (client.starttls_available && !client.tls_active) out += "250-STARTTLS\r\n";
     out += "250-8BITMIME\r\n";
     out += "250-ENHANCEDSTATUSCODES\r\n";
     out += "250-SMTPUTF8\r\n";
@@ -299,6 +309,22 @@ struct ServerSession::Impl {
         phase = Phase::AwaitAuth;
         return;
     }
+  }
+
+  // --- STARTTLS (RFC 3207) --------------------------------------------------
+  void cmd_starttls(const CommandLine& c) {
+    if (!c.arg.empty()) return error("501 5.5.4 Syntax: STARTTLS (no parameters allowed)");
+    if (client.tls_active) return error("503 5.5.1 Error: TLS already active");
+    if (!client.starttls_available) return error("454 4.7.0 TLS not available due to temporary reason");
+    if (mail_ok) return error("503 5.5.1 Error: MAIL transaction in progress");
+    reply("220 2.0.0 Ready to start TLS");
+    phase = Phase::TlsHandshake;
+    starttls_announced = false;
+    // Whatever follows in the same read (or is still buffered) was sent in
+    // plaintext before the handshake: it must never be executed under the
+    // protection TLS will seem to give it. process() consumes and drops it
+    // in this phase (`in` may be the very buffer process() is reading, so it
+    // is not touched here).
   }
 
   // Overwrite the password before the buffer goes back to the allocator.
@@ -430,6 +456,7 @@ struct ServerSession::Impl {
       case Verb::Data: return cmd_data(c);
       case Verb::Bdat: return cmd_bdat(c);
       case Verb::Auth: return cmd_auth(c);
+      case Verb::StartTls: return cmd_starttls(c);
       case Verb::Rset:
         if (!c.arg.empty()) return error("501 5.5.4 Syntax: RSET");
         reset_transaction();
@@ -468,6 +495,7 @@ struct ServerSession::Impl {
         case Phase::AwaitAuth:
           return pos;
         case Phase::Closed:
+        case Phase::TlsHandshake:  // plaintext after STARTTLS: never executed
           return data.size();
         case Phase::Auth:
         case Phase::Command: {
@@ -552,6 +580,10 @@ struct ServerSession::Impl {
       commit_announced = true;
       return Action::Commit;
     }
+    if (phase == Phase::TlsHandshake && !starttls_announced) {
+      starttls_announced = true;
+      return Action::StartTls;
+    }
     if (phase == Phase::AwaitAuth && !auth_announced) {
       auth_announced = true;
       return Action::AuthCheck;
@@ -588,8 +620,8 @@ Action ServerSession::feed(std::string_view bytes) {
     s.in.append(bytes.substr(0, head));
     bytes.remove_prefix(head);
     s.run_buffered();
-    if (!s.in.empty() || s.phase == Phase::Closed || s.awaiting()) {
-      if (s.phase != Phase::Closed) s.in.append(bytes);
+    if (!s.in.empty() || s.phase == Phase::Closed || s.awaiting() || s.phase == Phase::TlsHandshake) {
+      if (s.phase != Phase::Closed && s.phase != Phase::TlsHandshake) s.in.append(bytes);
       return s.result();
     }
   }
@@ -649,6 +681,27 @@ Action ServerSession::auth_done(AuthResult result, std::vector<std::string> allo
 
 const AuthRequest& ServerSession::auth_request() const { return impl_->auth_req; }
 const std::string& ServerSession::auth_identity() const { return impl_->auth_user; }
+
+Action ServerSession::tls_started(std::string_view description) {
+  Impl& s = *impl_;
+  if (s.phase == Phase::Closed) return Action::Close;
+  s.client.tls_active = true;
+  s.tls_info.assign(description);
+  // RFC 3207 §4.2: forget everything learnt from the client in plaintext.
+  s.phase = Phase::Command;
+  s.greeted = false;
+  s.helo.clear();
+  s.esmtp = false;
+  s.auth_user.clear();
+  s.allowed_senders.clear();
+  s.discarding = false;
+  std::string().swap(s.in);
+  s.reset_transaction();
+  s.check_shutdown();
+  return s.result();
+}
+
+bool ServerSession::tls_active() const { return impl_->client.tls_active; }
 
 Action ServerSession::on_timeout() {
   Impl& s = *impl_;

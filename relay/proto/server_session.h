@@ -39,6 +39,10 @@ struct ClientInfo {
   bool tls_active = false;            // set by the TLS glue once the handshake is done
   bool allow_plaintext_auth = false;
   bool auth_required = false;         // submission listeners: MAIL before AUTH -> 530 5.7.0
+  // The listener has a certificate: EHLO offers STARTTLS (RFC 3207) while
+  // TLS is not active yet. Implicit TLS (RFC 8314) leaves this false and
+  // calls tls_started() before start().
+  bool starttls_available = false;
 };
 
 struct Hooks {
@@ -80,11 +84,15 @@ enum class Action {
   Commit,     // write output, persist transaction(), then call commit_done()
   Close,      // write output, then close the connection
   AuthCheck,  // write output, check auth_request() off the shard thread, then call auth_done()
+  StartTls,   // write output (the 220) in plaintext, run the TLS handshake, then call tls_started()
 };
 
 // Phase::Auth reads SASL responses after a 334; Phase::AwaitAuth waits for
 // auth_done() (input is buffered meanwhile, as in AwaitCommit).
-enum class Phase { Command, Data, Bdat, AwaitCommit, Closed, Auth, AwaitAuth };
+// Phase::TlsHandshake: STARTTLS was answered 220; every byte fed until
+// tls_started() is plaintext sent before the handshake and is discarded,
+// never executed (the STARTTLS command-injection class, CVE-2011-0411).
+enum class Phase { Command, Data, Bdat, AwaitCommit, Closed, Auth, AwaitAuth, TlsHandshake };
 
 // The verdict on the credentials of an Action::AuthCheck.
 enum class AuthResult {
@@ -119,6 +127,13 @@ class ServerSession {
   const AuthRequest& auth_request() const;
   // The authenticated user, "" before a successful AUTH.
   const std::string& auth_identity() const;
+
+  // TLS is now active (after Action::StartTls, or at connect for implicit
+  // TLS). `description` ("TLS1.3 TLS_AES_256_GCM_SHA384") goes into the
+  // Received: header. All session state is reset (RFC 3207 §4.2): the client
+  // must EHLO again; any input buffered from before the handshake is gone.
+  Action tls_started(std::string_view description);
+  bool tls_active() const;
 
   // The glue's inactivity timer fired: 421 4.4.2 and Close.
   Action on_timeout();

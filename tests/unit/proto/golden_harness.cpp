@@ -1,6 +1,7 @@
 // tests/unit/proto/golden_harness.cpp — see golden_harness.h.
 #include "tests/unit/proto/golden_harness.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <stdexcept>
 
@@ -86,6 +87,7 @@ GoldenConfig golden_config(std::string_view overrides) {
     else if (key == "tls") g.client.tls_active = value == "1";
     else if (key == "plaintext_auth") g.client.allow_plaintext_auth = value == "1";
     else if (key == "auth_required") g.client.auth_required = value == "1";
+    else if (key == "starttls") g.client.starttls_available = value == "1";
     else if (key == "sender_login_match") c.sender_login_match = value == "1";
     else if (key.rfind("user.", 0) == 0) g.users[key.substr(5)] = split_list(value);
     else throw std::runtime_error("unknown conf key " + key);
@@ -151,7 +153,39 @@ RunResult run_session(const GoldenConfig& cfg, const std::vector<std::string_vie
     }
     res.output += s.take_output();
   };
-  for (std::string_view p : pieces) settle(s.feed(p));
+  // kTlsMarker lines in the input are not sent: each stands for "the TLS
+  // handshake completes here". The pieces are cut around them (so every
+  // split still reaches the session as it came), and bytes before a marker
+  // that follow STARTTLS reach the session, which must drop them.
+  std::string all;
+  for (std::string_view p : pieces) all += p;
+  std::vector<size_t> marks;
+  for (size_t m = all.find(kTlsMarker); m != std::string::npos; m = all.find(kTlsMarker, m + kTlsMarker.size()))
+    marks.push_back(m);
+  size_t off = 0;
+  for (std::string_view p : pieces) {
+    size_t cur = off;
+    const size_t end = off + p.size();
+    off = end;
+    while (cur < end) {
+      auto it = std::find_if(marks.begin(), marks.end(), [&](size_t m) { return m + kTlsMarker.size() > cur; });
+      if (it == marks.end() || cur < *it) {
+        const size_t stop = it == marks.end() ? end : std::min(end, *it);
+        settle(s.feed(std::string_view(all).substr(cur, stop - cur)));
+        cur = stop;
+        continue;
+      }
+      const size_t mark_end = *it + kTlsMarker.size();
+      cur = std::min(end, mark_end);
+      if (cur < mark_end) continue;  // the marker continues in the next piece
+      if (s.phase() == Phase::TlsHandshake) {
+        res.output += kTlsMarker;
+        settle(s.tls_started("TLS1.3 TLS_AES_256_GCM_SHA384"));
+      } else {
+        res.output += "=== no TLS handshake: STARTTLS was not accepted ===\r\n";
+      }
+    }
+  }
   return res;
 }
 

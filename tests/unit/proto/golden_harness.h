@@ -35,6 +35,12 @@ struct GoldenConfig {
 // user.NAME=PASSWORD[,SENDER...] (see GoldenConfig::users).
 GoldenConfig golden_config(std::string_view overrides);
 
+// In a .in file this line marks where the TLS handshake completes (after a
+// STARTTLS answered 220); it is not sent to the session, which gets
+// tls_started("TLS1.3 TLS_AES_256_GCM_SHA384") there. The .ref shows the
+// same line at that point. Conf key starttls=1 lets EHLO offer STARTTLS.
+inline constexpr std::string_view kTlsMarker = "=== TLS handshake ===\r\n";
+
 struct RunResult {
   std::string output;        // every server byte, greeting first
   std::string transactions;  // one text block per committed message
