@@ -159,6 +159,12 @@ void read_listeners(Validator& v, const toml::node& node, std::vector<ListenerCo
     } else {
       ok = false;
     }
+    if (const auto* n = t.get("allow_plaintext_auth")) {
+      if (const auto* b = n->as_boolean())
+        listener.allow_plaintext_auth = b->get();
+      else
+        v.expected(*n, prefix + ".allow_plaintext_auth", "true or false");
+    }
     if (!ok) continue;
 
     // Two sockets on one address (or a wildcard plus a specific address of the
@@ -235,6 +241,13 @@ void read_limits(Validator& v, const toml::table& t, Config::Limits& out) {
     if (auto d = v.duration(*n, "limits.command_timeout", false)) out.command_timeout = *d;
   if (const auto* n = t.get("data_timeout"))
     if (auto d = v.duration(*n, "limits.data_timeout", false)) out.data_timeout = *d;
+  if (const auto* n = t.get("max_connections"))
+    if (auto i = v.integer(*n, "limits.max_connections", 0, kMaxCount, "an integer from 0 (no limit) to 1000000"))
+      out.max_connections = static_cast<unsigned>(*i);
+  if (const auto* n = t.get("max_connections_per_ip"))
+    if (auto i = v.integer(*n, "limits.max_connections_per_ip", 0, kMaxCount,
+                           "an integer from 0 (no limit) to 1000000"))
+      out.max_connections_per_ip = static_cast<unsigned>(*i);
 }
 
 
@@ -315,6 +328,7 @@ ConfigResult parse_config(std::string_view toml_text, std::string_view source_na
   if (const auto* t = v.table(root, "dns")) read_dns(v, *t, config.dns);
   if (const auto* t = v.table(root, "delivery")) read_delivery(v, *t, config.delivery);
   if (const auto* t = v.table(root, "tls")) read_tls(v, *t, config.tls);
+  if (const auto* t = v.table(root, "auth")) read_auth(v, *t, config.auth);
   if (const auto* t = v.table(root, "log")) read_log(v, *t, config.log);
 
   if (!v.ok()) {

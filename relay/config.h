@@ -27,6 +27,7 @@ struct ListenerConfig {
   engine::SocketAddress address;
   std::string address_text;       // as written, for logs
   ListenerKind kind = ListenerKind::Smtp;
+  bool allow_plaintext_auth = false;  // offer AUTH without TLS (loopback development only)
 };
 
 enum class Durability { Fsync, Wal };
@@ -68,7 +69,18 @@ struct Config {
     unsigned max_errors = 20;
     std::chrono::seconds command_timeout{300};
     std::chrono::seconds data_timeout{600};
+    unsigned max_connections = 10000;        // inbound SMTP connections in total; 0 = no limit
+    unsigned max_connections_per_ip = 100;   // from one client address; 0 = no limit
   } limits;
+
+  // SMTP AUTH (relay/auth.h). No users_file: AUTH is not offered.
+  struct Auth {
+    std::string users_file;                      // "user:crypt-hash[:senders]" lines
+    bool sender_login_match = false;             // MAIL FROM must be one of the user's addresses
+    unsigned max_failures = 5;                   // per client address / user, then 421 and close
+    std::chrono::seconds failure_delay{1};       // the n-th recent failure waits n x this before 535
+    std::chrono::seconds failure_window{900};    // failures older than this are forgotten
+  } auth;
 
   struct Queue {
     Durability durability = Durability::Fsync;

@@ -94,6 +94,10 @@ void read_queue(Validator& v, const toml::table& t, Config::Queue& out);
 void read_dns(Validator& v, const toml::table& t, Config::Dns& out);
 void read_delivery(Validator& v, const toml::table& t, Config::Delivery& out);
 
+// --- [auth] (config_auth.cpp) ------------------------------------------------
+
+void read_auth(Validator& v, const toml::table& t, Config::Auth& out);
+
 // --- [tls] and [[tls.sni]] (config_tls.cpp) --------------------------------
 
 void read_tls(Validator& v, const toml::table& t, Config::Tls& out);

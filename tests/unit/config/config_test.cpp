@@ -69,6 +69,14 @@ void expect_defaults(const Config& c) {
   EXPECT_EQ(c.tls.private_key, "");
   EXPECT_TRUE(c.tls.sni.empty());
   EXPECT_TRUE(c.tls.resumption);
+  EXPECT_EQ(c.limits.max_connections, 10000u);
+  EXPECT_EQ(c.limits.max_connections_per_ip, 100u);
+  EXPECT_EQ(c.auth.users_file, "");
+  EXPECT_FALSE(c.auth.sender_login_match);
+  EXPECT_EQ(c.auth.max_failures, 5u);
+  EXPECT_EQ(c.auth.failure_delay, seconds(1));
+  EXPECT_EQ(c.auth.failure_window, seconds(900));
+  for (const auto& l : c.listeners) EXPECT_FALSE(l.allow_plaintext_auth);
   EXPECT_EQ(c.log.level, "info");
 }
 
@@ -117,11 +125,14 @@ TEST(Config, ReferenceConfigurationDocumentsEveryKey) {
   // Each key written out (or commented out, "#key = ") inside its own section.
   const std::pair<const char*, std::vector<const char*>> sections[] = {
       {"\n[server]\n", {"#hostname = ", "data_dir = ", "threads = ", "shutdown_timeout = "}},
-      {"\n[[listener]]\n", {"address = ", "kind = "}},
+      {"\n[[listener]]\n", {"address = ", "kind = ", "allow_plaintext_auth = "}},
+      {"\n[auth]\n", {"users_file = ", "sender_login_match = ", "max_failures = ", "failure_delay = ",
+                       "failure_window = "}},
       {"\n[tls]\n", {"#certificate = ", "#private_key = ", "resumption = ", "# [[tls.sni]]\n# names = "}},
       {"\n[relay]\n", {"trusted_networks = ", "local_domains = "}},
       {"\n[limits]\n", {"max_message_size = ", "max_recipients = ", "max_line_length = ", "max_errors = ",
-                         "command_timeout = ", "data_timeout = "}},
+                         "command_timeout = ", "data_timeout = ", "max_connections = ",
+                         "max_connections_per_ip = "}},
       {"\n[queue]\n", {"durability = ", "retry_schedule = ", "max_lifetime = ", "delay_warning = "}},
       {"\n[dns]\n", {"servers = ", "timeout = "}},
       {"\n[delivery]\n", {"port = ", "#relayhost = ", "max_connections_per_domain = ",
@@ -164,7 +175,7 @@ TEST(Config, ReferenceDefaultLinesMatchWrittenValues) {
       ++checked;
     }
   }
-  EXPECT_EQ(checked, 27);  // every key except those commented out (hostname, relayhost, tls files) and the listener's
+  EXPECT_EQ(checked, 34);  // every key except those commented out (hostname, relayhost, tls files) and the listener's
 }
 
 TEST(Config, EveryKeySet) {
