@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "relay/loader.h"
 #include "relay/scheduler.h"
 #include "relay/shard.h"
+#include "tls/tls.h"
 
 namespace ringmta::relay {
 
@@ -34,6 +36,31 @@ std::shared_ptr<const smtp::ServerConfig> make_smtp_config(const Config& config)
   s->max_errors = config.limits.max_errors;
   s->local_domains = config.relay.local_domains;
   return s;
+}
+
+// The certificate files for inbound TLS: tls.certificate/private_key, or a
+// self-signed pair for server.hostname in data_dir (created on first start).
+// Empty optional (and a logged error) when the self-signed pair cannot be made.
+std::optional<tls::ServerOptions> tls_options(const Config& config, bool log_self_signed) {
+  tls::ServerOptions o;
+  o.resumption = config.tls.resumption;
+  if (!config.tls.certificate.empty()) {
+    o.default_certificate = {config.tls.certificate, config.tls.private_key, {}};
+  } else {
+    tls::SelfSigned s = tls::ensure_self_signed(config.server.data_dir, config.server.hostname);
+    if (!s.error.empty()) {
+      spdlog::critical("cannot create a self-signed TLS certificate in {}: {}", config.server.data_dir, s.error);
+      return std::nullopt;
+    }
+    if (log_self_signed) {
+      spdlog::warn("tls.certificate is not set: using {} self-signed certificate for {} ({}); "
+                   "clients that check certificates will refuse it",
+                   s.created ? "a newly created" : "the", config.server.hostname, s.certificate);
+    }
+    o.default_certificate = {s.certificate, s.private_key, {}};
+  }
+  for (const auto& sni : config.tls.sni) o.sni.push_back({sni.certificate, sni.private_key, sni.names});
+  return o;
 }
 
 // Run `fn(shard context)` on every shard and wait until all have run it.
@@ -143,6 +170,20 @@ int run_daemon(std::shared_ptr<const Config> config) {
   const uint64_t id_floor_ms = queue::queue_id_time_ms(newest).value_or(0);
   raise_fd_limit();
 
+  // Certificates are loaded before any listener opens: a bad file is a
+  // start-up error, not a surprise at the first STARTTLS.
+  std::shared_ptr<tls::ServerContext> tls_context;
+  {
+    auto options = tls_options(*config, true);
+    if (!options) return 1;
+    std::string error;
+    tls_context = tls::ServerContext::create(*options, &error);
+    if (!tls_context) {
+      spdlog::critical("cannot load the TLS certificate: {}", error);
+      return 1;
+    }
+  }
+
   auto smtp_config = make_smtp_config(*config);
   auto shards = std::make_unique<engine::ShardGroup>(config->server.threads);
   const unsigned nshards = shards->size();
@@ -165,6 +206,7 @@ int run_daemon(std::shared_ptr<const Config> config) {
     contexts[i] = std::make_unique<ShardContext>(shards->shard(i), *queue, config, smtp_config, id_floor_ms);
     contexts[i]->peers = &peers;
     contexts[i]->loader = &loader;
+    contexts[i]->tls = tls_context;
     peers[i] = contexts[i].get();
   }
   std::atomic<bool> listen_failed{false};
@@ -214,7 +256,15 @@ int run_daemon(std::shared_ptr<const Config> config) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      spdlog::info("SIGHUP: nothing to reload in this version");
+      // Re-read the certificate files (on this thread: file I/O never runs
+      // on a shard). Open connections keep the certificate they started with.
+      std::string error;
+      auto options = tls_options(*config, false);
+      if (options && tls_context->reload(*options, &error)) {
+        spdlog::info("SIGHUP: TLS certificates reloaded (generation {})", tls_context->generation());
+      } else if (options) {
+        spdlog::error("SIGHUP: TLS certificate reload failed, keeping the previous one: {}", error);
+      }
       continue;
     }
     spdlog::info("{}: stopping: no new connections, open transactions get up to {}s",

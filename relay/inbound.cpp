@@ -23,8 +23,16 @@ int64_t unix_ms_now() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+ListenerKind listener_kind(ShardContext& shard, engine::Connection& conn) {
+  const int tag = conn.listener_tag();
+  const auto& listeners = shard.config->listeners;
+  return tag >= 0 && static_cast<size_t>(tag) < listeners.size() ? listeners[tag].kind : ListenerKind::Smtp;
+}
+
 smtp::ClientInfo client_info(ShardContext& shard, engine::Connection& conn) {
   smtp::ClientInfo info;
+  // smtp and submission offer STARTTLS; submissions is TLS from the start.
+  info.starttls_available = shard.tls && listener_kind(shard, conn) != ListenerKind::Submissions;
   info.address = conn.peer().ip();
   info.trusted = any_contains(shard.config->relay.trusted_networks, conn.peer());
   return info;
@@ -49,7 +57,8 @@ InboundSession::InboundSession(ShardContext& shard, engine::Connection& conn)
     : shard_(shard),
       conn_(conn),
       session_(shard.smtp, client_info(shard, conn), session_hooks(shard)),
-      number_(shard.next_session++) {
+      number_(shard.next_session++),
+      implicit_tls_(listener_kind(shard, conn) == ListenerKind::Submissions) {
   shard_.sessions.emplace(number_, this);
   ++shard_.counters.connections;
 }
@@ -62,6 +71,16 @@ InboundSession::~InboundSession() {
 void InboundSession::on_open(engine::Connection&) {
   spdlog::debug("connect from [{}]:{} (session {})", conn_.peer().ip(), conn_.peer().port(), number_);
   last_activity_ = engine::Clock::now();
+  if (implicit_tls_) {
+    // RFC 8314: the handshake comes first, the greeting after it (handshake_finished()).
+    if (shard_.shutting_down || !start_tls()) {
+      closing_ = true;
+      conn_.close();
+      return;
+    }
+    arm_timer();
+    return;
+  }
   session_.start();
   if (shard_.shutting_down) {
     act(session_.on_shutdown());
@@ -74,7 +93,57 @@ void InboundSession::on_open(engine::Connection&) {
 void InboundSession::on_data(engine::Connection&, std::string_view bytes) {
   if (closing_) return;
   last_activity_ = engine::Clock::now();
+  if (tls_) {
+    on_ciphertext(bytes);
+    return;
+  }
   act(session_.feed(bytes));
+}
+
+bool InboundSession::start_tls() {
+  if (shard_.tls) tls_ = shard_.tls->new_session();
+  if (!tls_) {
+    spdlog::error("session {} [{}]: cannot start TLS (no usable certificate)", number_, conn_.peer().ip());
+    return false;
+  }
+  return true;
+}
+
+// Ciphertext in: handshake progress and/or decrypted commands for the session.
+// The plaintext buffer is per call, not per connection: idle connections
+// (thousands of them) should hold no read buffer.
+void InboundSession::on_ciphertext(std::string_view bytes) {
+  std::string plaintext;
+  const tls::Session::State state = tls_->feed(bytes, plaintext);
+  if (tls_->has_output()) conn_.send(tls_->take_output());
+  if (state == tls::Session::State::Failed) {
+    spdlog::info("session {} [{}]:{}: TLS {}failed: {}", number_, conn_.peer().ip(), conn_.peer().port(),
+                 tls_->handshake_done() ? "" : "handshake ", tls_->error());
+    closing_ = true;
+    conn_.close();  // the alert (if any) is already queued
+    return;
+  }
+  if (!tls_reported_ && tls_->handshake_done()) handshake_finished();
+  if (closing_) return;
+  if (!plaintext.empty()) act(session_.feed(plaintext));
+  if (!closing_ && state == tls::Session::State::Closed) {
+    closing_ = true;  // the client's close_notify was answered by tls_
+    if (tls_->has_output()) conn_.send(tls_->take_output());
+    conn_.close();
+  }
+}
+
+void InboundSession::handshake_finished() {
+  tls_reported_ = true;
+  const std::string sni = tls_->server_name();
+  spdlog::info("session {} [{}]:{}: TLS {} {} ({} bits){}{}{}", number_, conn_.peer().ip(), conn_.peer().port(),
+               tls_->version(), tls_->cipher(), tls_->cipher_bits(), tls_->resumed() ? ", resumed" : "",
+               sni.empty() ? "" : ", sni=", sni);
+  act(session_.tls_started(tls::describe(*tls_)));
+  if (implicit_tls_ && !closing_) {
+    session_.start();
+    act(shard_.shutting_down ? session_.on_shutdown() : smtp::Action::NeedInput);
+  }
 }
 
 void InboundSession::on_closed(engine::Connection&, int error) {
@@ -112,13 +181,35 @@ void InboundSession::act(smtp::Action action) {
       break;
     case smtp::Action::Close:
       closing_ = true;
+      if (tls_ && tls_->handshake_done()) {
+        tls_->close();  // close_notify after the last reply
+        if (tls_->has_output()) conn_.send(tls_->take_output());
+      }
       conn_.close();
+      break;
+    case smtp::Action::StartTls:
+      // The 220 went out in plaintext just above; from here on every byte
+      // is TLS. The session already dropped anything pipelined after STARTTLS.
+      if (!start_tls()) {
+        closing_ = true;
+        conn_.close();
+      }
       break;
   }
 }
 
 void InboundSession::flush() {
-  if (session_.has_output()) conn_.send(session_.take_output());
+  if (!session_.has_output()) return;
+  std::string out = session_.take_output();
+  if (!tls_) {
+    conn_.send(std::move(out));
+    return;
+  }
+  // Once TLS has started nothing is ever sent in clear; replies produced
+  // during the handshake (a timeout's 421) are dropped with the connection.
+  if (!tls_->handshake_done()) return;
+  tls_->write(out);
+  if (tls_->has_output()) conn_.send(tls_->take_output());
 }
 
 void InboundSession::start_commit() {

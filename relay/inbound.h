@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "engine/reactor.h"
@@ -37,6 +38,11 @@ class InboundSession final : public engine::ConnectionHandler {
   void arm_timer();
   void on_timer();
   std::chrono::seconds current_timeout() const;
+  // TLS: start a server session (after STARTTLS's 220, or at connect for
+  // implicit TLS); take ciphertext in; log the handshake.
+  bool start_tls();
+  void on_ciphertext(std::string_view bytes);
+  void handshake_finished();
 
   ShardContext& shard_;
   engine::Connection& conn_;
@@ -47,6 +53,10 @@ class InboundSession final : public engine::ConnectionHandler {
   engine::TimerId timer_ = 0;
   uint64_t committing_size_ = 0;  // stored size of the message being committed
   engine::Clock::time_point last_activity_;
+  // Non-null once TLS started: every byte in and out goes through it.
+  std::unique_ptr<tls::Session> tls_;
+  bool implicit_tls_ = false;  // submissions listener: TLS before the greeting
+  bool tls_reported_ = false;  // handshake completion seen and logged
 };
 
 // Factory for engine::ListenerSpec.

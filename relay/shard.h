@@ -16,6 +16,7 @@
 #include "queue/queue_id.h"
 #include "relay/config.h"
 #include "relay/proto/server_session.h"
+#include "tls/tls.h"
 
 namespace ringmta::relay {
 
@@ -62,6 +63,10 @@ struct ShardContext {
   // Every shard's context, indexed by shard id; set before the shards start.
   const std::vector<ShardContext*>* peers = nullptr;
   Loader* loader = nullptr;  // thread-safe release(); may be null in tests
+  // Inbound TLS (STARTTLS, implicit TLS), shared by all shards: new_session()
+  // is thread-safe and SIGHUP's reload() swaps certificates under it. Null =
+  // no TLS (STARTTLS not offered, submissions connections refused).
+  std::shared_ptr<tls::ServerContext> tls;
 };
 
 }  // namespace ringmta::relay
