@@ -2,6 +2,7 @@
 //
 //   ringmtactl (--data-dir DIR | --config FILE) queue list [--json]
 //   ringmtactl (--data-dir DIR | --config FILE) queue cat ID
+//   ringmtactl user add|passwd|del NAME [--users-file FILE | --config FILE]
 //
 // Reads the queue through a read-only RocksDB open, so it works both while
 // the daemon runs and while it is stopped. Exit codes: 0 ok, 1 not found or
@@ -12,9 +13,12 @@
 #include <ctime>
 #include <filesystem>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "queue/queue.h"
 #include "relay/config.h"
+#include "relay/ctl_user.h"
 
 namespace {
 
@@ -128,11 +132,49 @@ int main(int argc, char** argv) {
   auto* cat_cmd = queue_cmd->add_subcommand("cat", "Write a queued message's stored bytes to stdout");
   cat_cmd->add_option("id", cat_id, "Queue ID")->required();
 
+  auto* user_cmd = app.add_subcommand("user", "Edit the SMTP AUTH users file (auth.users_file)");
+  user_cmd->require_subcommand(1);
+  user_cmd->fallthrough();  // --config after "user ..." still reaches the top level
+  std::string users_file, user_name;
+  user_cmd->add_option("--users-file", users_file, "The users file (default: auth.users_file of --config)");
+  struct UserSub {
+    CLI::App* cmd;
+    ringmta::relay::UserAction action;
+  };
+  std::vector<UserSub> user_subs;
+  for (auto [verb, action, help] : {std::tuple{"add", ringmta::relay::UserAction::Add, "Add a user (password from the terminal or one line on stdin)"},
+                                    std::tuple{"passwd", ringmta::relay::UserAction::Passwd, "Set a user's password"},
+                                    std::tuple{"del", ringmta::relay::UserAction::Del, "Remove a user"}}) {
+    auto* sub = user_cmd->add_subcommand(verb, help);
+    sub->fallthrough();
+    sub->add_option("name", user_name, "User name")->required();
+    user_subs.push_back({sub, action});
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
+  }
+
+  if (user_cmd->parsed()) {
+    if (users_file.empty()) {
+      auto result = config_path.empty() ? ringmta::relay::default_config()
+                                        : ringmta::relay::load_config_file(config_path);
+      if (!result.config) {
+        std::fprintf(stderr, "ringmtactl: %s\n", result.error.c_str());
+        return 2;
+      }
+      users_file = result.config->auth.users_file;
+      if (users_file.empty()) {
+        std::fprintf(stderr, "ringmtactl: no users file: give --users-file FILE, or --config FILE with auth.users_file set\n");
+        return 2;
+      }
+    }
+    for (const auto& s : user_subs)
+      if (s.cmd->parsed()) return ringmta::relay::run_user_command(s.action, user_name, users_file);
+    return 2;
   }
 
   if (data_dir.empty()) {

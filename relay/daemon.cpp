@@ -16,6 +16,8 @@
 #include "engine/shard_group.h"
 #include "queue/queue.h"
 #include "queue/queue_id.h"
+#include "relay/auth.h"
+#include "relay/conn_limits.h"
 #include "relay/delivery_agent.h"
 #include "relay/inbound.h"
 #include "relay/loader.h"
@@ -35,6 +37,8 @@ std::shared_ptr<const smtp::ServerConfig> make_smtp_config(const Config& config)
   s->max_line_length = config.limits.max_line_length;
   s->max_errors = config.limits.max_errors;
   s->local_domains = config.relay.local_domains;
+  s->auth_enabled = !config.auth.users_file.empty();
+  s->sender_login_match = config.auth.sender_login_match;
   return s;
 }
 
@@ -184,6 +188,29 @@ int run_daemon(std::shared_ptr<const Config> config) {
     }
   }
 
+  // AUTH: the users file must be readable at start (a typo in its path
+  // should not surface as "every login fails").
+  std::unique_ptr<AuthService> auth;
+  if (!config->auth.users_file.empty()) {
+    AuthOptions ao;
+    ao.users_file = config->auth.users_file;
+    ao.max_failures = config->auth.max_failures;
+    ao.failure_delay = std::chrono::duration_cast<std::chrono::milliseconds>(config->auth.failure_delay);
+    ao.failure_window = config->auth.failure_window;
+    auth = std::make_unique<AuthService>(ao);
+    if (std::string error = auth->load(); !error.empty()) {
+      spdlog::critical("cannot read auth.users_file: {}", error);
+      return 1;
+    }
+  }
+  for (const auto& l : config->listeners) {
+    if (!auth && (l.kind == ListenerKind::Submission || l.kind == ListenerKind::Submissions))
+      spdlog::warn("listener {} ({}) requires AUTH but auth.users_file is not set: it will refuse all mail",
+                   l.address_text, to_string(l.kind));
+  }
+  // Outlives the shards: sessions release their slot when they are destroyed.
+  ConnectionLimiter limiter(config->limits.max_connections, config->limits.max_connections_per_ip);
+
   auto smtp_config = make_smtp_config(*config);
   auto shards = std::make_unique<engine::ShardGroup>(config->server.threads);
   const unsigned nshards = shards->size();
@@ -206,6 +233,8 @@ int run_daemon(std::shared_ptr<const Config> config) {
     contexts[i] = std::make_unique<ShardContext>(shards->shard(i), *queue, config, smtp_config, id_floor_ms);
     contexts[i]->peers = &peers;
     contexts[i]->loader = &loader;
+    contexts[i]->auth = auth.get();
+    contexts[i]->limiter = &limiter;
     contexts[i]->tls = tls_context;
     peers[i] = contexts[i].get();
   }
@@ -293,6 +322,7 @@ int run_daemon(std::shared_ptr<const Config> config) {
 
   stop_delivery(*shards, contexts);
   shards->stop_and_join();
+  auth.reset();  // joins the workers; verdicts they post land in the stopped reactors' mailboxes
   // Completions still in flight post into the stopped reactors' mailboxes,
   // which live until `shards` is destroyed below — after the queue.
   auto st = queue->flush();

@@ -12,6 +12,7 @@ queue::Envelope make_envelope(const smtp::Transaction& txn, int64_t arrival_ms) 
   env.body_type = static_cast<queue::BodyType>(txn.body);    // same values by design
   env.smtputf8 = txn.smtputf8;
   env.helo = txn.helo;
+  env.auth_identity = txn.auth_identity;
   env.arrival_ms = arrival_ms;
   env.size = txn.message.size();
   env.recipients.reserve(txn.recipients.size());

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "relay/auth.h"
+#include "relay/conn_limits.h"
 #include "relay/envelope.h"
 #include "relay/scheduler.h"
 
@@ -35,6 +37,13 @@ smtp::ClientInfo client_info(ShardContext& shard, engine::Connection& conn) {
   info.starttls_available = shard.tls && listener_kind(shard, conn) != ListenerKind::Submissions;
   info.address = conn.peer().ip();
   info.trusted = any_contains(shard.config->relay.trusted_networks, conn.peer());
+  const int tag = conn.listener_tag();
+  if (tag >= 0 && static_cast<size_t>(tag) < shard.config->listeners.size()) {
+    const ListenerConfig& l = shard.config->listeners[static_cast<size_t>(tag)];
+    info.allow_plaintext_auth = l.allow_plaintext_auth;
+    // RFC 6409 submission: no mail without AUTH, whatever the network.
+    info.auth_required = l.kind == ListenerKind::Submission || l.kind == ListenerKind::Submissions;
+  }
   return info;
 }
 
@@ -61,16 +70,99 @@ InboundSession::InboundSession(ShardContext& shard, engine::Connection& conn)
       implicit_tls_(listener_kind(shard, conn) == ListenerKind::Submissions) {
   shard_.sessions.emplace(number_, this);
   ++shard_.counters.connections;
+  if (shard_.limiter) {
+    limit_ = shard_.limiter->acquire(conn.peer().ip());
+    counted_ = limit_ == ConnectionLimiter::Verdict::Ok;
+  }
 }
 
 InboundSession::~InboundSession() {
   if (timer_ != 0) shard_.reactor.cancel_timer(timer_);
+  if (auth_timer_ != 0) shard_.reactor.cancel_timer(auth_timer_);
   shard_.sessions.erase(number_);
+  if (counted_) shard_.limiter->release(conn_.peer().ip());
+}
+
+// limits.max_connections / max_connections_per_ip: 421 and close before any
+// TLS or SMTP state is set up. A submissions (implicit TLS) client would not
+// understand a plaintext reply, so it just sees the connection close.
+bool InboundSession::refused_by_limit() {
+  if (limit_ == ConnectionLimiter::Verdict::Ok) return false;
+  const bool per_address = limit_ == ConnectionLimiter::Verdict::TooManyFromAddress;
+  spdlog::warn("connection from [{}] refused: too many connections{}", conn_.peer().ip(),
+               per_address ? " from this address (limits.max_connections_per_ip)" : " (limits.max_connections)");
+  const int tag = conn_.listener_tag();
+  const auto& listeners = shard_.config->listeners;
+  const bool implicit_tls = tag >= 0 && static_cast<size_t>(tag) < listeners.size() &&
+                            listeners[static_cast<size_t>(tag)].kind == ListenerKind::Submissions;
+  if (!implicit_tls)
+    conn_.send("421 4.7.0 " + shard_.config->server.hostname + " Error: too many connections" +
+               (per_address ? " from your address" : "") + "\r\n");
+  closing_ = true;
+  conn_.close();
+  return true;
+}
+
+void InboundSession::start_auth() {
+  const smtp::AuthRequest& req = session_.auth_request();
+  if (!shard_.auth) {  // AUTH is only offered with a users file; be safe anyway
+    act(session_.auth_done(smtp::AuthResult::TempFail));
+    return;
+  }
+  // The verdict comes back on this shard; the session may be gone by then.
+  ShardContext* shard = &shard_;
+  const uint64_t number = number_;
+  shard_.auth->check(shard_.reactor, conn_.peer().ip(), req.user, req.password, [shard, number](AuthVerdict v) {
+    auto it = shard->sessions.find(number);
+    if (it != shard->sessions.end()) it->second->auth_finished(std::move(v));
+  });
+}
+
+// A failure's throttling delay is a timer on this shard (nothing sleeps).
+void InboundSession::auth_finished(AuthVerdict v) {
+  if (closing_) return;
+  if (v.delay.count() > 0) {
+    auth_timer_ = shard_.reactor.add_timer(v.delay, [this, result = v.result, senders = std::move(v.senders)]() mutable {
+      auth_timer_ = 0;
+      if (closing_) return;
+      last_activity_ = engine::Clock::now();
+      act(session_.auth_done(result, std::move(senders)));
+    });
+    return;
+  }
+  last_activity_ = engine::Clock::now();
+  act(session_.auth_done(v.result, std::move(v.senders)));
+}
+
+// A command line must be complete within command_timeout of its first byte:
+// activity alone does not extend it, so a client trickling one byte a second
+// cannot hold the connection (and its buffer) open for ever.
+void InboundSession::note_partial_command() {
+  const auto phase = session_.phase();
+  const bool partial = (phase == smtp::Phase::Command || phase == smtp::Phase::Auth) && session_.buffered_input() > 0;
+  if (!partial) {
+    partial_since_ = {};
+    return;
+  }
+  if (partial_since_ != engine::Clock::time_point{}) return;
+  partial_since_ = engine::Clock::now();
+  if (timer_ != 0 && !closing_) {  // the armed timer may be a (longer) data timeout
+    shard_.reactor.cancel_timer(timer_);
+    arm_timer();
+  }
+}
+
+engine::Clock::time_point InboundSession::deadline() const {
+  auto d = last_activity_ + current_timeout();
+  if (partial_since_ != engine::Clock::time_point{})
+    d = std::min(d, partial_since_ + shard_.config->limits.command_timeout);
+  return d;
 }
 
 void InboundSession::on_open(engine::Connection&) {
   spdlog::debug("connect from [{}]:{} (session {})", conn_.peer().ip(), conn_.peer().port(), number_);
   last_activity_ = engine::Clock::now();
+  if (refused_by_limit()) return;
   if (implicit_tls_) {
     // RFC 8314: the handshake comes first, the greeting after it (handshake_finished()).
     if (shard_.shutting_down || !start_tls()) {
@@ -169,6 +261,7 @@ void InboundSession::abort() {
 
 void InboundSession::act(smtp::Action action) {
   flush();
+  note_partial_command();
   switch (action) {
     case smtp::Action::NeedInput:
       if (paused_) {
@@ -178,6 +271,9 @@ void InboundSession::act(smtp::Action action) {
       break;
     case smtp::Action::Commit:
       start_commit();
+      break;
+    case smtp::Action::AuthCheck:
+      start_auth();
       break;
     case smtp::Action::Close:
       closing_ = true;
@@ -290,9 +386,9 @@ std::chrono::seconds InboundSession::current_timeout() const {
 // and the timer, when it fires, sleeps again for whatever time is left. This
 // keeps timer churn off the per-read path.
 void InboundSession::arm_timer() {
-  auto deadline = last_activity_ + current_timeout();
+  const auto when = deadline();
   auto now = engine::Clock::now();
-  auto wait = deadline > now ? deadline - now : engine::Clock::duration::zero();
+  auto wait = when > now ? when - now : engine::Clock::duration::zero();
   timer_ = shard_.reactor.add_timer(wait, [this] {
     timer_ = 0;
     on_timer();
@@ -301,13 +397,13 @@ void InboundSession::arm_timer() {
 
 void InboundSession::on_timer() {
   if (closing_) return;
-  if (session_.phase() == smtp::Phase::AwaitCommit) {
-    // The queue owes us an answer; the client is not idle, we are.
+  if (session_.phase() == smtp::Phase::AwaitCommit || session_.phase() == smtp::Phase::AwaitAuth) {
+    // The queue (or the password check) owes us an answer; the client is not idle, we are.
     last_activity_ = engine::Clock::now();
     arm_timer();
     return;
   }
-  if (engine::Clock::now() < last_activity_ + current_timeout()) {
+  if (engine::Clock::now() < deadline()) {
     arm_timer();
     return;
   }

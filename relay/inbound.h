@@ -11,6 +11,8 @@
 #include <string>
 
 #include "engine/reactor.h"
+#include "relay/auth.h"
+#include "relay/conn_limits.h"
 #include "relay/proto/server_session.h"
 #include "relay/shard.h"
 
@@ -38,6 +40,11 @@ class InboundSession final : public engine::ConnectionHandler {
   void arm_timer();
   void on_timer();
   std::chrono::seconds current_timeout() const;
+  engine::Clock::time_point deadline() const;  // idle timeout, or the partial command's deadline
+  void note_partial_command();
+  bool refused_by_limit();
+  void start_auth();
+  void auth_finished(AuthVerdict verdict);
   // TLS: start a server session (after STARTTLS's 220, or at connect for
   // implicit TLS); take ciphertext in; log the handshake.
   bool start_tls();
@@ -53,6 +60,10 @@ class InboundSession final : public engine::ConnectionHandler {
   engine::TimerId timer_ = 0;
   uint64_t committing_size_ = 0;  // stored size of the message being committed
   engine::Clock::time_point last_activity_;
+  engine::Clock::time_point partial_since_{};  // first byte of an unfinished command line
+  engine::TimerId auth_timer_ = 0;              // throttling delay before a 535
+  ConnectionLimiter::Verdict limit_ = ConnectionLimiter::Verdict::Ok;
+  bool counted_ = false;                        // holds a ConnectionLimiter slot
   // Non-null once TLS started: every byte in and out goes through it.
   std::unique_ptr<tls::Session> tls_;
   bool implicit_tls_ = false;  // submissions listener: TLS before the greeting

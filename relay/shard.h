@@ -24,6 +24,8 @@ class InboundSession;
 class Scheduler;
 class DeliveryAgent;
 class Loader;
+class AuthService;
+class ConnectionLimiter;
 
 // Counters kept per shard without atomics; read by the daemon only after the
 // shard stopped (later: merged at scrape time for /metrics).
@@ -63,6 +65,9 @@ struct ShardContext {
   // Every shard's context, indexed by shard id; set before the shards start.
   const std::vector<ShardContext*>* peers = nullptr;
   Loader* loader = nullptr;  // thread-safe release(); may be null in tests
+  // Shared by all shards (thread-safe); null when AUTH / limits are not in use.
+  AuthService* auth = nullptr;
+  ConnectionLimiter* limiter = nullptr;
   // Inbound TLS (STARTTLS, implicit TLS), shared by all shards: new_session()
   // is thread-safe and SIGHUP's reload() swaps certificates under it. Null =
   // no TLS (STARTTLS not offered, submissions connections refused).
