@@ -14,7 +14,7 @@ packages=(
   libbenchmark-dev libgtest-dev libgmock-dev libtomlplusplus-dev libcli11-dev
   libfmt-dev libspdlog-dev libcrypt-dev
   clang libclang-rt-14-dev
-  swaks openssl dnsmasq-base python3 python3-pytest python3-aiosmtpd python3-dnslib
+  swaks libnet-ssleay-perl openssl dnsmasq-base python3 python3-pytest python3-aiosmtpd python3-dnslib
 )
 
 missing=()
