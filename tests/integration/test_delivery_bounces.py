@@ -14,9 +14,11 @@ recipients of one message share one bounce, NOTIFY=NEVER gets none, mail from
 import email.utils
 import time
 
+from delivery_checks import (
+    SENDER, message_with, notifications, queue_empty, removed, reports, send, wait_for,
+    wait_lines)
 from delivery_fixtures import (  # noqa: F401 - fixtures are found by name
-    BOUNCE_IP, SENDER, delivery_lines, dns_zone, message_with, mx_port, notifications,
-    queue_empty, relay, remote, removed, reports, send, wait_for, wait_lines)
+    BOUNCE_IP, dns_zone, mx_port, relay, remote)
 
 TIMEOUT = 20.0   # bounded wait for anything that should happen at once
 QUIET = 1.5      # extra wait before asserting that something did NOT happen

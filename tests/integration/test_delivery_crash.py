@@ -11,9 +11,9 @@ must carry the body of its own message.
 
 import re
 
+from delivery_checks import SENDER, message_with, queue_empty, reports, send, wait_for
 from delivery_fixtures import (  # noqa: F401 - fixtures are found by name
-    BOUNCE_IP, SENDER, dns_zone, message_with, mx_port, queue_empty, relay, remote,
-    reports, send, wait_for)
+    BOUNCE_IP, dns_zone, mx_port, relay, remote)
 
 COUNT = 30          # messages; every 5th also has a recipient the remote refuses
 KILL_AFTER = 6      # recorded deliveries before the kill

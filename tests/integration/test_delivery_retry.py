@@ -10,10 +10,11 @@ DNS faults come from the resolver tests' scripted fake DNS (SERVFAIL, silence).
 
 import time
 
+from delivery_checks import (
+    SENDER, delivery_lines, message_with, notifications, queue_empty, removed, reports, send,
+    wait_for, wait_lines)
 from delivery_fixtures import (  # noqa: F401 - fixtures are found by name
-    BOUNCE_IP, SENDER, delivery_lines, dns_zone, fake_dns, message_with, mx_port,
-    notifications, queue_empty, relay, remote, removed, reports, send, sink, wait_for,
-    wait_lines)
+    BOUNCE_IP, dns_zone, fake_dns, mx_port, relay, remote, sink)
 
 TIMEOUT = 20.0
 QUIET = 2.0   # > one retry interval: long enough for a wrong extra bounce to show

@@ -12,9 +12,10 @@ import smtplib
 import threading
 
 from conftest import free_port, make_message
+from delivery_checks import (
+    SENDER, delivery_lines, message_with, queue_empty, send, wait_for, wait_lines)
 from delivery_fixtures import (  # noqa: F401 - fixtures are found by name
-    SENDER, delivery_lines, dns_zone, message_with, mx_port, queue_empty, relay, relay_settings,
-    remote, send, sink, wait_for, wait_lines)
+    dns_zone, mx_port, relay, relay_settings, remote, sink)
 
 DELIVERY_TIMEOUT = 20.0  # seconds for mail that should go out at once
 
