@@ -1,0 +1,92 @@
+// tests/unit/auth/auth_users_test.cpp — users file parsing and editing, and
+// crypt(3) hashing/verification through libcrypt.
+#include <gtest/gtest.h>
+
+#include "relay/auth_users.h"
+#include "relay/conn_limits.h"
+
+namespace ringmta::relay {
+namespace {
+
+TEST(UsersFile, ParsesFormsAndReportsBadLines) {
+  const std::string text =
+      "# comment\n"
+      "\n"
+      "alice:$y$j9T$abc$def\n"
+      "bob@example.org:$6$salt$hash\n"
+      "carol:{SHA512-CRYPT}$6$s$h:1000:1000::/home/carol::\n"
+      "dave:$y$x$y:dave@example.org, @dave.example\n"
+      "erin:plain\n"
+      "frank\n"
+      "gina:{PLAIN}secret\n"
+      "alice:$y$again\n"
+      "bad name:$y$x\n"
+      "hank:$y$x:not-an-address\n";
+  UsersDb db = parse_users(text, "users");
+  ASSERT_EQ(db.users.size(), 4u);
+  EXPECT_EQ(db.users.at("alice").hash, "$y$j9T$abc$def");
+  EXPECT_TRUE(db.users.at("alice").senders.empty());
+  EXPECT_EQ(db.users.at("bob@example.org").senders, std::vector<std::string>{"bob@example.org"});
+  EXPECT_EQ(db.users.at("carol").hash, "$6$s$h");
+  EXPECT_TRUE(db.users.at("carol").senders.empty());  // Dovecot's uid field is not a sender list
+  EXPECT_EQ(db.users.at("dave").senders, (std::vector<std::string>{"dave@example.org", "@dave.example"}));
+  ASSERT_EQ(db.problems.size(), 6u);
+  EXPECT_EQ(db.problems[0].rfind("users:7: ", 0), 0u) << db.problems[0];
+  EXPECT_NE(db.problems[0].find("not plain text"), std::string::npos);
+  EXPECT_NE(db.problems[1].find("users:8: expected NAME:HASH"), std::string::npos);
+  EXPECT_NE(db.problems[2].find("unsupported password scheme"), std::string::npos);
+  EXPECT_NE(db.problems[3].find("appears again"), std::string::npos);
+  EXPECT_NE(db.problems[4].find("space or control"), std::string::npos);
+  EXPECT_NE(db.problems[5].find("not an address"), std::string::npos);
+}
+
+TEST(UsersFile, EditKeepsOtherLines) {
+  const std::string text = "# users\nalice:$y$old:alice@x.org\nbob:$y$b\n";
+  EXPECT_TRUE(has_user(text, "alice"));
+  EXPECT_FALSE(has_user(text, "ali"));
+  EXPECT_EQ(set_user_line(text, "alice", "$y$new"), "# users\nalice:$y$new:alice@x.org\nbob:$y$b\n");
+  EXPECT_EQ(set_user_line(text, "carol", "$y$c"), text + "carol:$y$c\n");
+  bool found = false;
+  EXPECT_EQ(remove_user_line(text, "alice", &found), "# users\nbob:$y$b\n");
+  EXPECT_TRUE(found);
+  remove_user_line(text, "zed", &found);
+  EXPECT_FALSE(found);
+}
+
+TEST(Crypt, YescryptAndSha512) {
+  std::string why;
+  auto h = hash_password("correct horse", &why);
+  ASSERT_TRUE(h) << why;
+  EXPECT_EQ(h->rfind("$y$", 0), 0u);
+  EXPECT_TRUE(verify_password("correct horse", *h));
+  EXPECT_FALSE(verify_password("correct horsE", *h));
+  EXPECT_FALSE(verify_password("", *h));
+  EXPECT_NE(*hash_password("correct horse", &why), *h);  // random salt
+  // SHA-512-crypt: the test vector of Drepper's specification ("Hello world!").
+  const std::string sha512 =
+      "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1";
+  EXPECT_TRUE(verify_password("Hello world!", sha512));
+  EXPECT_FALSE(verify_password("Hello world", sha512));
+  EXPECT_FALSE(verify_password("x", "!"));
+  EXPECT_FALSE(verify_password("x", "*"));
+  EXPECT_FALSE(verify_password("x", ""));
+  EXPECT_FALSE(verify_password(std::string("Hello world!\0x", 14), sha512));
+  EXPECT_FALSE(hash_password("", &why));
+}
+
+TEST(ConnectionLimiter, TotalAndPerAddress) {
+  ConnectionLimiter l(3, 2);
+  EXPECT_EQ(l.acquire("a"), ConnectionLimiter::Verdict::Ok);
+  EXPECT_EQ(l.acquire("a"), ConnectionLimiter::Verdict::Ok);
+  EXPECT_EQ(l.acquire("a"), ConnectionLimiter::Verdict::TooManyFromAddress);
+  EXPECT_EQ(l.acquire("b"), ConnectionLimiter::Verdict::Ok);
+  EXPECT_EQ(l.acquire("c"), ConnectionLimiter::Verdict::TooMany);
+  EXPECT_EQ(l.total(), 3u);
+  l.release("a");
+  EXPECT_EQ(l.acquire("c"), ConnectionLimiter::Verdict::Ok);
+  ConnectionLimiter unlimited(0, 0);
+  for (int i = 0; i < 1000; ++i) EXPECT_EQ(unlimited.acquire("x"), ConnectionLimiter::Verdict::Ok);
+}
+
+}  // namespace
+}  // namespace ringmta::relay
