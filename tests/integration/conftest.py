@@ -105,7 +105,17 @@ def default_settings(port, data_dir):
             "max_errors": 5,
         },
         "queue": {"durability": "fsync"},
+        # Tests of the SMTP side check what is queued, so by default nothing
+        # leaves: everything goes to a loopback port nobody listens on and is
+        # deferred (refused at once). Delivery tests pass their own [delivery],
+        # which replaces this one as a whole (see Daemon.__init__).
+        "delivery": {"relayhost": f"[127.0.0.1]:{_dead_port()}", "connect_timeout": "2s"},
     }
+
+
+def _dead_port():
+    """A loopback port that was free a moment ago and that nothing here binds."""
+    return free_port()
 
 
 def render_toml(settings):
@@ -142,7 +152,9 @@ class Daemon:
         self.data_dir = self.workdir / "data"
         self.settings = default_settings(self.port, self.data_dir)
         for section, values in (settings_overrides or {}).items():
-            if isinstance(values, dict):
+            if section == "delivery":
+                self.settings[section] = dict(values)  # no default relayhost left behind
+            elif isinstance(values, dict):
                 self.settings.setdefault(section, {}).update(values)
             else:
                 self.settings[section] = values
