@@ -32,6 +32,16 @@ struct ListenerConfig {
 
 enum class Durability { Fsync, Wal };
 
+// Outbound TLS (delivery.tls, [delivery.tls_policy]); Postfix's
+// smtp_tls_security_level of the same names.
+enum class OutboundTls {
+  None,     // never STARTTLS
+  May,      // STARTTLS when offered, certificate not checked; plaintext otherwise
+  Encrypt,  // TLS required (else defer), certificate not checked
+  Verify,   // TLS required, chain trusted and name = MX host / route host
+};
+std::string_view to_string(OutboundTls level);
+
 // Where mail for a route goes instead of the recipient domain's MX hosts
 // (Postfix relayhost / transport semantics):
 //   "[host]:port", "[192.0.2.1]:port", "192.0.2.1:port", "[::1]:port"
@@ -109,6 +119,9 @@ struct Config {
     std::chrono::seconds connect_timeout{30};
     std::chrono::seconds command_timeout{300};   // greeting, EHLO, MAIL, RCPT, RSET, QUIT
     std::chrono::seconds data_timeout{600};      // DATA, each body write, end of data
+    OutboundTls tls = OutboundTls::May;          // default level
+    std::map<std::string, OutboundTls> tls_policy;  // lower-case recipient domain -> level
+    std::string tls_ca_file;                     // CAs trusted besides the system store ("verify")
   } delivery;
 
   // Inbound TLS: STARTTLS on smtp/submission listeners, implicit TLS on

@@ -1,11 +1,14 @@
 // relay/config_delivery.cpp — the outbound side of the configuration: the
 // [queue] retry policy, the [dns] resolver settings and [delivery] (port,
-// relayhost, [delivery.routes], connection limits and timeouts).
+// relayhost, [delivery.routes], connection limits and timeouts, outbound TLS
+// with [delivery.tls_policy]).
 //
 // Same rules as the other tables (config.cpp): every problem is an error with
 // file, line and full key; a value that fails leaves the default in place only
 // because parse_config refuses the whole configuration anyway.
+#include <algorithm>
 #include <map>
+#include <vector>
 
 #include "relay/config_internal.h"
 
@@ -13,6 +16,24 @@ namespace ringmta::relay::config_detail {
 namespace {
 
 constexpr std::string_view kTargetExample = "\"[smtp.example.net]:587\"";
+
+constexpr std::pair<std::string_view, OutboundTls> kTlsLevels[] = {
+    {"none", OutboundTls::None},
+    {"may", OutboundTls::May},
+    {"encrypt", OutboundTls::Encrypt},
+    {"verify", OutboundTls::Verify},
+};
+constexpr std::string_view kTlsLevelsText = "one of \"none\", \"may\", \"encrypt\", \"verify\"";
+
+// An outbound TLS level from a string node; lower case only, like every
+// other enumerated value.
+std::optional<OutboundTls> read_tls_level(Validator& v, const toml::node& node, std::string_view key) {
+  if (const auto* s = node.as_string())
+    for (const auto& [name, level] : kTlsLevels)
+      if (s->get() == name) return level;
+  v.expected(node, key, kTlsLevelsText);
+  return std::nullopt;
+}
 
 // A RouteTarget from a string node, or nullopt after reporting why not.
 std::optional<RouteTarget> read_target(Validator& v, const toml::node& node, std::string_view key) {
@@ -62,6 +83,47 @@ void read_routes(Validator& v, const toml::node& node, std::map<std::string, Rou
       continue;
     }
     out.emplace(domain, std::move(*target));
+  }
+}
+
+// [delivery.tls_policy]: "domain" = "level", checked like [delivery.routes].
+void read_tls_policy(Validator& v, const toml::node& node, std::map<std::string, OutboundTls>& out) {
+  const auto* table = node.as_table();
+  if (!table) {
+    v.expected(node, "delivery.tls_policy", "a table of \"domain\" = \"level\" entries ([delivery.tls_policy])");
+    return;
+  }
+  // In file order (the table iterates sorted by key), so a duplicate is
+  // reported on its later line.
+  std::vector<std::pair<uint32_t, std::pair<const toml::key*, const toml::node*>>> entries;
+  for (const auto& [key, value] : *table)
+    entries.push_back({key.source().begin.line ? key.source().begin.line : Validator::line_of(value), {&key, &value}});
+  std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::map<std::string, uint32_t> lines;  // lower-case domain -> line, for duplicates
+  for (const auto& [line, entry] : entries) {
+    const toml::key& key = *entry.first;
+    const toml::node& value = *entry.second;
+    const toml::value<std::string> key_text{std::string(key.str())};
+    const std::string full = "delivery.tls_policy." + describe(key_text);
+    if (value.is_table()) {
+      v.error(line, full,
+              "expected " + std::string(kTlsLevelsText) +
+                  ", got a table (a domain with dots must be quoted: \"example.com\" = \"verify\")");
+      continue;
+    }
+    const std::string domain = lower_ascii(key.str());
+    if (auto why = domain_problem(domain); !why.empty()) {
+      v.error(line, full, "invalid domain name " + describe(key_text) + ": " + why);
+      continue;
+    }
+    auto level = read_tls_level(v, value, full);
+    if (!level) continue;
+    if (auto [it, inserted] = lines.emplace(domain, line); !inserted) {
+      v.error(line, full,
+              "duplicate TLS policy for domain '" + domain + "' (also on line " + std::to_string(it->second) + ")");
+      continue;
+    }
+    out.emplace(domain, *level);
   }
 }
 
@@ -152,6 +214,30 @@ void read_delivery(Validator& v, const toml::table& t, Config::Delivery& out) {
     if (const auto* n = t.get(d.name))
       if (auto value = v.duration(*n, "delivery." + std::string(d.name), false)) *d.field = *value;
   }
+  if (const auto* n = t.get("tls"))
+    if (auto level = read_tls_level(v, *n, "delivery.tls")) out.tls = *level;
+  if (const auto* n = t.get("tls_policy")) read_tls_policy(v, *n, out.tls_policy);
+  if (const auto* n = t.get("tls_ca_file")) {
+    // The file itself is read when the daemon starts (an unreadable one stops it).
+    if (auto s = v.string(*n, "delivery.tls_ca_file")) {
+      if (s->empty())
+        v.error(Validator::line_of(*n), "delivery.tls_ca_file",
+                "expected the path of a PEM file of CA certificates, got \"\" (remove the key to trust only the "
+                "system store)");
+      else
+        out.tls_ca_file = *s;
+    }
+  }
 }
 
 }  // namespace ringmta::relay::config_detail
+
+namespace ringmta::relay {
+
+std::string_view to_string(OutboundTls level) {
+  for (const auto& [name, l] : config_detail::kTlsLevels)
+    if (l == level) return name;
+  return "unknown";
+}
+
+}  // namespace ringmta::relay

@@ -34,7 +34,7 @@ const std::vector<TableSchema>& schema() {
       {"dns", {"servers", "timeout"}},
       {"delivery", {"port", "relayhost", "routes", "max_connections_per_domain", "max_messages_per_connection",
                     "max_recipients_per_transaction", "connection_idle_timeout", "connect_timeout",
-                    "command_timeout", "data_timeout"}},
+                    "command_timeout", "data_timeout", "tls", "tls_policy", "tls_ca_file"}},
       {"tls", {"certificate", "private_key", "sni", "resumption"}},
       {"tls.sni", {"names", "certificate", "private_key"}},
       {"log", {"level"}},
@@ -79,6 +79,9 @@ constexpr std::pair<std::string_view, std::string_view> kAliases[] = {
     {"smtp_connection_cache_time_limit", "delivery.connection_idle_timeout"},
     {"smtp_connect_timeout", "delivery.connect_timeout"},
     {"smtp_data_done_timeout", "delivery.data_timeout"},
+    {"smtp_tls_security_level", "delivery.tls"},
+    {"smtp_tls_policy_maps", "delivery.tls_policy"},
+    {"smtp_tls_CAfile", "delivery.tls_ca_file"},
     {"smtpd_client_connection_count_limit", "limits.max_connections_per_ip"},
     {"smtpd_sasl_password_maps", "auth.users_file"},
     {"smtpd_sender_login_maps", "auth.sender_login_match"},
@@ -130,9 +133,13 @@ std::string suggest(std::string_view table, std::string_view prefix, std::string
   } else {
     for (auto key : keys_of(table)) consider(key, join(prefix, key));
   }
-  // Then the same leaf name in another table ("threads" at top level).
+  // Then the same leaf name in another table ("threads" at top level) —
+  // except a name that is also a table: "tls" in [server] or a listener
+  // means [tls] as much as delivery.tls, so suggest neither.
+  const bool names_a_table =
+      std::any_of(schema().begin(), schema().end(), [&](const TableSchema& s) { return s.name == name; });
   for (const auto& t : schema()) {
-    if (t.name == table) continue;
+    if (t.name == table || names_a_table) continue;
     for (auto key : t.keys) consider(key, join(t.name, key));
   }
   return best;

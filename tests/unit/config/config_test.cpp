@@ -65,6 +65,9 @@ void expect_defaults(const Config& c) {
   EXPECT_EQ(c.delivery.connect_timeout, seconds(30));
   EXPECT_EQ(c.delivery.command_timeout, seconds(300));
   EXPECT_EQ(c.delivery.data_timeout, seconds(600));
+  EXPECT_EQ(c.delivery.tls, OutboundTls::May);
+  EXPECT_TRUE(c.delivery.tls_policy.empty());
+  EXPECT_EQ(c.delivery.tls_ca_file, "");
   EXPECT_EQ(c.tls.certificate, "");
   EXPECT_EQ(c.tls.private_key, "");
   EXPECT_TRUE(c.tls.sni.empty());
@@ -138,8 +141,9 @@ TEST(Config, ReferenceConfigurationDocumentsEveryKey) {
       {"\n[delivery]\n", {"port = ", "#relayhost = ", "max_connections_per_domain = ",
                            "max_messages_per_connection = ", "max_recipients_per_transaction = ",
                            "connection_idle_timeout = ", "connect_timeout = ", "command_timeout = ",
-                           "data_timeout = "}},
+                           "data_timeout = ", "tls = ", "#tls_ca_file = "}},
       {"\n[delivery.routes]\n", {}},
+      {"\n[delivery.tls_policy]\n", {}},
       {"\n[log]\n", {"level = "}},
   };
   for (const auto& [header, keys] : sections) {
@@ -175,7 +179,7 @@ TEST(Config, ReferenceDefaultLinesMatchWrittenValues) {
       ++checked;
     }
   }
-  EXPECT_EQ(checked, 34);  // every key except those commented out (hostname, relayhost, tls files) and the listener's
+  EXPECT_EQ(checked, 35);  // every key except those commented out (hostname, relayhost, tls files, tls_ca_file) and the listener's
 }
 
 TEST(Config, EveryKeySet) {
