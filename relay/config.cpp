@@ -165,6 +165,12 @@ void read_listeners(Validator& v, const toml::node& node, std::vector<ListenerCo
       else
         v.expected(*n, prefix + ".allow_plaintext_auth", "true or false");
     }
+    if (const auto* n = t.get("proxy_protocol")) {
+      if (const auto* b = n->as_boolean())
+        listener.proxy_protocol = b->get();
+      else
+        v.expected(*n, prefix + ".proxy_protocol", "true or false");
+    }
     if (!ok) continue;
 
     // Two sockets on one address (or a wildcard plus a specific address of the
@@ -260,6 +266,31 @@ void read_log(Validator& v, const toml::table& t, Config::Log& out) {
         v.expected(*n, "log.level", "one of \"trace\", \"debug\", \"info\", \"warn\", \"error\"");
     }
   }
+  if (const auto* n = t.get("format")) {
+    if (auto s = v.string(*n, "log.format")) {
+      if (*s == "text" || *s == "json")
+        out.format = *s;
+      else
+        v.expected(*n, "log.format", "\"text\" or \"json\"");
+    }
+  }
+}
+
+void read_metrics(Validator& v, const toml::table& t, Config::Metrics& out) {
+  if (const auto* n = t.get("listen")) {
+    if (auto s = v.string(*n, "metrics.listen")) {
+      auto parsed = engine::SocketAddress::parse(*s);
+      if (s->empty())
+        out.listen.clear();
+      else if (!parsed || parsed->port() == 0)
+        v.expected(*n, "metrics.listen", "\"ip:port\" or \"[ipv6]:port\" with a numeric IP address, or \"\" (off)");
+      else
+        out.listen = *s;
+    }
+  }
+  if (const auto* n = t.get("top_destinations"))
+    if (auto i = v.integer(*n, "metrics.top_destinations", 0, 1000, "an integer from 0 to 1000"))
+      out.top_destinations = static_cast<unsigned>(*i);
 }
 
 constexpr std::string_view kDefaultConfigText = R"(# ringmta embedded default configuration: used when no configuration file
@@ -330,6 +361,7 @@ ConfigResult parse_config(std::string_view toml_text, std::string_view source_na
   if (const auto* t = v.table(root, "tls")) read_tls(v, *t, config.tls);
   if (const auto* t = v.table(root, "auth")) read_auth(v, *t, config.auth);
   if (const auto* t = v.table(root, "log")) read_log(v, *t, config.log);
+  if (const auto* t = v.table(root, "metrics")) read_metrics(v, *t, config.metrics);
 
   if (!v.ok()) {
     result.error = v.report();

@@ -28,6 +28,7 @@ struct ListenerConfig {
   std::string address_text;       // as written, for logs
   ListenerKind kind = ListenerKind::Smtp;
   bool allow_plaintext_auth = false;  // offer AUTH without TLS (loopback development only)
+  bool proxy_protocol = false;        // PROXY v1/v2 header required first (behind a load balancer)
 };
 
 enum class Durability { Fsync, Wal };
@@ -141,7 +142,14 @@ struct Config {
 
   struct Log {
     std::string level = "info";                  // trace, debug, info, warn, error
+    std::string format = "text";                 // "text" (Postfix-like lines) or "json" (JSON lines)
   } log;
+
+  // Prometheus /metrics (relay/metrics.h).
+  struct Metrics {
+    std::string listen = "127.0.0.1:9587";       // "ip:port"; "" = no metrics endpoint
+    unsigned top_destinations = 10;              // domains with their own label; the rest are "other"
+  } metrics;
 };
 
 struct ConfigResult {

@@ -25,7 +25,7 @@ struct TableSchema {
 const std::vector<TableSchema>& schema() {
   static const std::vector<TableSchema> tables = {
       {"server", {"hostname", "data_dir", "threads", "shutdown_timeout"}},
-      {"listener", {"address", "kind", "allow_plaintext_auth"}},
+      {"listener", {"address", "kind", "allow_plaintext_auth", "proxy_protocol"}},
       {"relay", {"trusted_networks", "local_domains"}},
       {"limits", {"max_message_size", "max_recipients", "max_line_length", "max_errors",
                   "command_timeout", "data_timeout", "max_connections", "max_connections_per_ip"}},
@@ -37,7 +37,8 @@ const std::vector<TableSchema>& schema() {
                     "command_timeout", "data_timeout", "tls", "tls_policy", "tls_ca_file"}},
       {"tls", {"certificate", "private_key", "sni", "resumption"}},
       {"tls.sni", {"names", "certificate", "private_key"}},
-      {"log", {"level"}},
+      {"log", {"level", "format"}},
+      {"metrics", {"listen", "top_destinations"}},
   };
   return tables;
 }

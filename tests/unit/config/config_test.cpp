@@ -81,6 +81,10 @@ void expect_defaults(const Config& c) {
   EXPECT_EQ(c.auth.failure_window, seconds(900));
   for (const auto& l : c.listeners) EXPECT_FALSE(l.allow_plaintext_auth);
   EXPECT_EQ(c.log.level, "info");
+  EXPECT_EQ(c.log.format, "text");
+  for (const auto& l : c.listeners) EXPECT_FALSE(l.proxy_protocol);
+  EXPECT_EQ(c.metrics.listen, "127.0.0.1:9587");
+  EXPECT_EQ(c.metrics.top_destinations, 10u);
 }
 
 std::string read_reference() {
@@ -128,7 +132,7 @@ TEST(Config, ReferenceConfigurationDocumentsEveryKey) {
   // Each key written out (or commented out, "#key = ") inside its own section.
   const std::pair<const char*, std::vector<const char*>> sections[] = {
       {"\n[server]\n", {"#hostname = ", "data_dir = ", "threads = ", "shutdown_timeout = "}},
-      {"\n[[listener]]\n", {"address = ", "kind = ", "allow_plaintext_auth = "}},
+      {"\n[[listener]]\n", {"address = ", "kind = ", "allow_plaintext_auth = ", "proxy_protocol = "}},
       {"\n[auth]\n", {"users_file = ", "sender_login_match = ", "max_failures = ", "failure_delay = ",
                        "failure_window = "}},
       {"\n[tls]\n", {"#certificate = ", "#private_key = ", "resumption = ", "# [[tls.sni]]\n# names = "}},
@@ -144,7 +148,8 @@ TEST(Config, ReferenceConfigurationDocumentsEveryKey) {
                            "data_timeout = ", "tls = ", "#tls_ca_file = "}},
       {"\n[delivery.routes]\n", {}},
       {"\n[delivery.tls_policy]\n", {}},
-      {"\n[log]\n", {"level = "}},
+      {"\n[log]\n", {"level = ", "format = "}},
+      {"\n[metrics]\n", {"listen = ", "top_destinations = "}},
   };
   for (const auto& [header, keys] : sections) {
     size_t begin = text.find(header);
@@ -179,7 +184,7 @@ TEST(Config, ReferenceDefaultLinesMatchWrittenValues) {
       ++checked;
     }
   }
-  EXPECT_EQ(checked, 35);  // every key except those commented out (hostname, relayhost, tls files, tls_ca_file) and the listener's
+  EXPECT_EQ(checked, 38);  // every key except those commented out (hostname, relayhost, tls files, tls_ca_file) and the listener's
 }
 
 TEST(Config, EveryKeySet) {
