@@ -252,6 +252,7 @@ bool parse_schedule_key(std::string_view key, int64_t& due_ms, std::string& id) 
 
 std::optional<int64_t> schedule_due_ms(const Envelope& env) {
   std::optional<int64_t> due;
+  if (env.flags & kFlagHeld) return due;
   for (const Recipient& r : env.recipients) {
     if (r.state != RecipientState::Pending) continue;
     int64_t t = std::max<int64_t>(r.next_attempt_ms, 0);

@@ -63,7 +63,9 @@ bool parse_schedule_key(std::string_view key, int64_t& due_ms, std::string& id);
 
 // The schedule entry a stored envelope should have: the earliest
 // next_attempt_ms among Pending recipients, or nothing if none is pending.
-// Negative times are clamped to 0 ("due since forever").
+// Negative times are clamped to 0 ("due since forever"). A held message
+// (kFlagHeld) has none: it is never due until released, and the loader does
+// not even read it.
 std::optional<int64_t> schedule_due_ms(const Envelope& env);
 
 }  // namespace ringmta::queue::codec

@@ -66,7 +66,8 @@ struct Status {
 };
 
 // An atomic set of changes. Schedule index entries are maintained by the queue
-// from the recipients' next_attempt_ms (pending recipients only).
+// from the recipients' next_attempt_ms (pending recipients only; none while
+// the envelope has kFlagHeld).
 class Batch {
  public:
   // A new message (envelope + body).
@@ -131,10 +132,16 @@ class Queue {
 
 enum class Durability { Fsync, Wal };  // Fsync: synced WAL; Wal: written, not synced
 
+// Called on the commit thread after each successful group write: how many
+// Batches it merged and how long the (synced) RocksDB write took. For
+// metrics; must be quick and must not call back into the queue.
+using CommitObserver = std::function<void(size_t batches, double write_seconds)>;
+
 struct RocksDbOptions {
   std::string path;                   // directory of the database
   Durability durability = Durability::Fsync;
   size_t max_batch_bytes = 64 << 20;  // cap on one group commit
+  CommitObserver on_commit;           // optional
 };
 
 // Open (creating if needed) the RocksDB queue and start its commit thread.

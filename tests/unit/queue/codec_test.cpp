@@ -147,6 +147,14 @@ TEST(Keys, ScheduleDueIsEarliestPendingRecipient) {
   EXPECT_FALSE(codec::schedule_due_ms(e).has_value());
 }
 
+TEST(Keys, HeldMessageHasNoScheduleEntry) {
+  Envelope e = sample_envelope("ID", 2, 500);
+  e.flags = kFlagHeld | kFlagBounce;
+  EXPECT_FALSE(codec::schedule_due_ms(e).has_value());
+  e.flags = kFlagBounce;
+  EXPECT_EQ(codec::schedule_due_ms(e), 500);
+}
+
 TEST(QueueId, FormatAndOrder) {
   QueueIdGenerator g(3);
   std::string prev;

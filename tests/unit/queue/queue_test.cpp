@@ -196,6 +196,43 @@ TEST_P(QueueTest, DueIsEarliestFirstAndFollowsUpdatesAndRemoves) {
   EXPECT_EQ(q_->read_body("B", body).code, Status::Code::NotFound);
 }
 
+// ringmtactl queue hold / release: the flag alone takes the message out of
+// the schedule and puts it back (at its recipients' times).
+TEST_P(QueueTest, HoldRemovesScheduleEntryAndReleaseRestoresIt) {
+  Envelope a = sample_envelope("A", 2, 100), b = sample_envelope("B", 1, 200);
+  ASSERT_TRUE(put(a).ok());
+  ASSERT_TRUE(put(b).ok());
+  Envelope held = a;
+  held.flags |= kFlagHeld;
+  Batch h;
+  h.update_envelope(a, held);
+  ASSERT_TRUE(commit_sync(*q_, std::move(h)).ok());
+  EXPECT_EQ(due(100'000), std::vector<std::string>{"B"});
+  Envelope got;
+  ASSERT_TRUE(q_->read_envelope("A", got).ok());
+  EXPECT_TRUE(got.flags & kFlagHeld);
+  EXPECT_EQ(got.recipients[0].next_attempt_ms, 100);
+
+  Envelope released = held;
+  released.flags &= ~static_cast<uint32_t>(kFlagHeld);
+  Batch r;
+  r.update_envelope(held, released);
+  ASSERT_TRUE(commit_sync(*q_, std::move(r)).ok());
+  EXPECT_EQ(due(100'000), (std::vector<std::string>{"A", "B"}));
+
+  // A message stored held from the start is not scheduled either; removing
+  // it leaves nothing behind.
+  Envelope c = sample_envelope("C", 1, 50);
+  c.flags |= kFlagHeld;
+  ASSERT_TRUE(put(c).ok());
+  EXPECT_EQ(due(100'000), (std::vector<std::string>{"A", "B"}));
+  Batch rm;
+  rm.remove_message(c);
+  ASSERT_TRUE(commit_sync(*q_, std::move(rm)).ok());
+  EXPECT_FALSE(exists("C"));
+  EXPECT_EQ(due(100'000), (std::vector<std::string>{"A", "B"}));
+}
+
 TEST_P(QueueTest, UpdateCanGrowAndShrinkRecipients) {
   Envelope e = sample_envelope("E", 3);
   ASSERT_TRUE(put(e).ok());

@@ -45,7 +45,7 @@ inline Envelope sample_envelope(const std::string& id, int recipients = 2, int64
   e.auth_identity = "alice";
   e.arrival_ms = 1'700'000'000'123;
   e.size = 4242;
-  e.flags = kFlagHeld;
+  e.flags = kFlagBounce;  // not kFlagHeld: a held message has no schedule entry
   for (int i = 0; i < recipients; ++i) {
     Recipient r;
     r.address = "rcpt" + std::to_string(i) + "@example.com";
