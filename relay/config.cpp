@@ -362,6 +362,7 @@ ConfigResult parse_config(std::string_view toml_text, std::string_view source_na
   if (const auto* t = v.table(root, "auth")) read_auth(v, *t, config.auth);
   if (const auto* t = v.table(root, "log")) read_log(v, *t, config.log);
   if (const auto* t = v.table(root, "metrics")) read_metrics(v, *t, config.metrics);
+  if (const auto* t = v.table(root, "admin")) read_admin(v, *t, config.admin);
 
   if (!v.ok()) {
     result.error = v.report();

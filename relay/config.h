@@ -150,6 +150,12 @@ struct Config {
     std::string listen = "127.0.0.1:9587";       // "ip:port"; "" = no metrics endpoint
     unsigned top_destinations = 10;              // domains with their own label; the rest are "other"
   } metrics;
+
+  // The admin API ringmtactl talks to (relay/admin_server.h).
+  struct Admin {
+    std::string listen;                          // "" = admin.sock in data_dir; "/path"; "ip:port" (loopback); "off"
+    std::string token;                           // required in every request when set (and for TCP)
+  } admin;
 };
 
 struct ConfigResult {

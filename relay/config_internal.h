@@ -98,6 +98,10 @@ void read_delivery(Validator& v, const toml::table& t, Config::Delivery& out);
 
 void read_auth(Validator& v, const toml::table& t, Config::Auth& out);
 
+// --- [admin] (config_admin.cpp) ---------------------------------------------
+
+void read_admin(Validator& v, const toml::table& t, Config::Admin& out);
+
 // --- [tls] and [[tls.sni]] (config_tls.cpp) --------------------------------
 
 void read_tls(Validator& v, const toml::table& t, Config::Tls& out);

@@ -39,6 +39,7 @@ const std::vector<TableSchema>& schema() {
       {"tls.sni", {"names", "certificate", "private_key"}},
       {"log", {"level", "format"}},
       {"metrics", {"listen", "top_destinations"}},
+      {"admin", {"listen", "token"}},
   };
   return tables;
 }

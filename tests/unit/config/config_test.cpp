@@ -85,6 +85,8 @@ void expect_defaults(const Config& c) {
   for (const auto& l : c.listeners) EXPECT_FALSE(l.proxy_protocol);
   EXPECT_EQ(c.metrics.listen, "127.0.0.1:9587");
   EXPECT_EQ(c.metrics.top_destinations, 10u);
+  EXPECT_EQ(c.admin.listen, "");
+  EXPECT_EQ(c.admin.token, "");
 }
 
 std::string read_reference() {
@@ -150,6 +152,7 @@ TEST(Config, ReferenceConfigurationDocumentsEveryKey) {
       {"\n[delivery.tls_policy]\n", {}},
       {"\n[log]\n", {"level = ", "format = "}},
       {"\n[metrics]\n", {"listen = ", "top_destinations = "}},
+      {"\n[admin]\n", {"listen = ", "token = "}},
   };
   for (const auto& [header, keys] : sections) {
     size_t begin = text.find(header);
@@ -184,7 +187,7 @@ TEST(Config, ReferenceDefaultLinesMatchWrittenValues) {
       ++checked;
     }
   }
-  EXPECT_EQ(checked, 38);  // every key except those commented out (hostname, relayhost, tls files, tls_ca_file) and the listener's
+  EXPECT_EQ(checked, 40);  // every key except those commented out (hostname, relayhost, tls files, tls_ca_file) and the listener's
 }
 
 TEST(Config, EveryKeySet) {
