@@ -97,16 +97,15 @@ void SinkConn::on_open(engine::Connection& conn) {
   greet();
 }
 
+// The greeting is delayed by --greeting-delay only (not --reply-delay too).
 void SinkConn::greet() {
   if (cfg_.greeting_delay_ms == 0) {
-    reply("220 " + cfg_.hostname + " ESMTP ringmta-bench sink");
-    flush();
+    ch_.send("220 " + cfg_.hostname + " ESMTP ringmta-bench sink\r\n");
     return;
   }
   timer_ = shard_.reactor->add_timer(std::chrono::milliseconds(cfg_.greeting_delay_ms), [this] {
     timer_ = 0;
-    reply("220 " + cfg_.hostname + " ESMTP ringmta-bench sink");
-    flush();
+    ch_.send("220 " + cfg_.hostname + " ESMTP ringmta-bench sink\r\n");
   });
 }
 

@@ -113,9 +113,10 @@ int run_sink(const SinkConfig& cfg_in) {
       if (record) std::fclose(record);
       return 1;
     }
+    char until[64] = ", until SIGINT/SIGTERM";
+    if (cfg.duration > 0) std::snprintf(until, sizeof(until), ", for %g s", cfg.duration);
     std::fprintf(stderr, "ringmta-bench sink: listening on %s (%u thread(s)%s%s)\n", cfg.listen_text.c_str(),
-                 cfg.threads, g.tls ? (cfg.implicit_tls ? ", implicit TLS" : ", STARTTLS") : "",
-                 cfg.duration > 0 ? (", for " + std::to_string(cfg.duration) + " s").c_str() : ", until SIGINT/SIGTERM");
+                 cfg.threads, g.tls ? (cfg.implicit_tls ? ", implicit TLS" : ", STARTTLS") : "", until);
     const int64_t end = cfg.duration > 0 ? start + static_cast<int64_t>(cfg.duration * 1e9) : 0;
     int64_t next_report = cfg.report_interval > 0 ? start + static_cast<int64_t>(cfg.report_interval * 1e9) : 0;
     uint64_t last_msgs = 0;
