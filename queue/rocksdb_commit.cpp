@@ -13,6 +13,8 @@
 // first calls DB::Resume() so one full disk does not wedge the queue forever.
 #include <pthread.h>
 
+#include <chrono>
+
 #include "queue/batch_check.h"
 #include "queue/codec.h"
 #include "queue/rocksdb_layout.h"
@@ -118,7 +120,10 @@ void RocksDbQueue::write_group(std::vector<Pending>& group) {
     }
     rocksdb::WriteOptions wo;
     wo.sync = durability_ == Durability::Fsync;
+    const auto started = std::chrono::steady_clock::now();
     Status st = from_rocksdb(db_->Write(wo, &write_batch_));
+    if (st.ok() && on_commit_)
+      on_commit_(merged.size(), std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     if (st.ok()) {
       std::lock_guard lock(stats_mu_);
       stats_.writes++;

@@ -37,7 +37,8 @@ RocksDbQueue::RocksDbQueue(Parts parts, const RocksDbOptions& options)
       read_only_(parts.read_only),
       secondary_dir_(std::move(parts.secondary_dir)),
       durability_(options.durability),
-      max_batch_bytes_(options.max_batch_bytes) {
+      max_batch_bytes_(options.max_batch_bytes),
+      on_commit_(options.on_commit) {
   if (!read_only_) thread_ = std::thread([this] { commit_loop(); });
 }
 

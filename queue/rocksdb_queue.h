@@ -72,6 +72,7 @@ class RocksDbQueue final : public Queue {
   const std::string secondary_dir_;
   const Durability durability_;
   const size_t max_batch_bytes_;
+  const CommitObserver on_commit_;
 
   // Submission queue, shared by callers and the commit thread.
   std::mutex mu_;

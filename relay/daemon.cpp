@@ -21,7 +21,10 @@
 #include "relay/delivery_agent.h"
 #include "relay/inbound.h"
 #include "relay/loader.h"
+#include "relay/metrics.h"
+#include "relay/metrics_server.h"
 #include "relay/scheduler.h"
+#include "relay/sd_notify.h"
 #include "relay/shard.h"
 #include "tls/tls.h"
 
@@ -159,6 +162,8 @@ int run_daemon(std::shared_ptr<const Config> config) {
   qopts.path = (std::filesystem::path(config->server.data_dir) / "queue").string();
   qopts.durability =
       config->queue.durability == Durability::Fsync ? queue::Durability::Fsync : queue::Durability::Wal;
+  metrics::CommitMetrics commit_metrics;  // outlives the queue (its commit thread writes it)
+  qopts.on_commit = [&commit_metrics](size_t batches, double seconds) { commit_metrics.observe(batches, seconds); };
   std::unique_ptr<queue::Queue> queue;
   if (auto st = queue::open_rocksdb_queue(qopts, queue); !st.ok()) {
     spdlog::critical("cannot open the queue at {}: {} (is another ringmta using this data_dir?)", qopts.path,
@@ -238,6 +243,17 @@ int run_daemon(std::shared_ptr<const Config> config) {
     contexts[i]->tls = tls_context;
     peers[i] = contexts[i].get();
   }
+  // /metrics: bound before the listeners, so a taken port stops the start
+  // (scrapes before the shards run just wait for them). Stopped first at exit.
+  std::unique_ptr<MetricsServer> metrics_server;
+  if (!config->metrics.listen.empty()) {
+    std::string error;
+    metrics_server = MetricsServer::start({peers, queue.get(), config, &commit_metrics}, &error);
+    if (!metrics_server) {
+      spdlog::critical("{}", error);
+      return 1;
+    }
+  }
   std::atomic<bool> listen_failed{false};
 
   int rc = shards->start([&](engine::Reactor& reactor) -> int {
@@ -261,6 +277,7 @@ int run_daemon(std::shared_ptr<const Config> config) {
     return 0;
   });
   if (rc != 0) {
+    metrics_server.reset();
     // The shard threads are gone, so their schedulers and agents cannot be
     // destroyed on them; the process is about to exit: leave them.
     for (auto& ctx : contexts) {
@@ -280,6 +297,8 @@ int run_daemon(std::shared_ptr<const Config> config) {
   }
   spdlog::info("ringmta ready: {} shard(s), listening on {}, queue {} (durability {})", shards->size(), where,
                qopts.path, config->queue.durability == Durability::Fsync ? "fsync" : "wal");
+  if (metrics_server) spdlog::info("metrics: http://{}/metrics", config->metrics.listen);
+  if (std::string e = sd_notify("READY=1\nSTATUS=accepting mail"); !e.empty()) spdlog::warn("sd_notify: {}", e);
 
   for (;;) {
     int sig = 0;
@@ -300,6 +319,8 @@ int run_daemon(std::shared_ptr<const Config> config) {
                  sig == SIGTERM ? "SIGTERM" : "SIGINT", config->server.shutdown_timeout.count());
     break;
   }
+  (void)sd_notify("STOPPING=1");
+  metrics_server.reset();  // no scrape may post to shards that are stopping
 
   loader.stop();
   on_every_shard(*shards, contexts, [](ShardContext& ctx) {

@@ -17,6 +17,7 @@
 
 #include "dns/resolver.h"
 #include "relay/delivery_agent_state.h"
+#include "relay/metrics.h"
 #include "relay/outbound.h"
 #include "relay/routing.h"
 
@@ -245,7 +246,8 @@ struct Core {
     uint16_t port = config->delivery.port;
     if (d->route && d->route->port) port = d->route->port;
     std::string name = d->domain;
-    auto cb = [this, s, port](const dns::Result& r) {
+    auto cb = [this, s, port, started = std::chrono::steady_clock::now()](const dns::Result& r) {
+      metrics::local().dns_lookup_done(r.kind, started);
       s->resolving = false;
       s->dns_request = 0;
       resolved(s, r, port);

@@ -50,10 +50,20 @@ class InboundSession final : public engine::ConnectionHandler {
   bool start_tls();
   void on_ciphertext(std::string_view bytes);
   void handshake_finished();
+  // The client address is settled: create the SMTP session, take a limit slot.
+  void client_known();
+  // Log the connection, apply limits, greet (or start implicit TLS).
+  void begin();
+  // proxy_protocol listeners: collect and parse the PROXY header.
+  void on_proxy_bytes(std::string_view bytes);
+  void refuse_proxy(const std::string& why);
 
   ShardContext& shard_;
   engine::Connection& conn_;
-  smtp::ServerSession session_;
+  // The client: the peer, or the source of the PROXY header.
+  engine::SocketAddress client_;
+  // Created once the client is known (at once, or after the PROXY header).
+  std::unique_ptr<smtp::ServerSession> session_;
   uint64_t number_;
   bool closing_ = false;
   bool paused_ = false;
@@ -68,6 +78,10 @@ class InboundSession final : public engine::ConnectionHandler {
   std::unique_ptr<tls::Session> tls_;
   bool implicit_tls_ = false;  // submissions listener: TLS before the greeting
   bool tls_reported_ = false;  // handshake completion seen and logged
+  bool awaiting_proxy_ = false;  // proxy_protocol listener, header not parsed yet
+  bool proxied_ = false;         // client_ came from a PROXY header
+  std::string proxy_buf_;        // header bytes so far
+  engine::Clock::time_point txn_started_{};  // MAIL of the current transaction arrived
 };
 
 // Factory for engine::ListenerSpec.

@@ -2,6 +2,8 @@
 //
 // Shard threads must not block on stderr, so the logger is asynchronous: a
 // shard formats the line and hands it to spdlog's logging thread.
+// log.format = "json" swaps the line format for JSON objects (log_json.h);
+// the messages themselves are the same in both formats.
 #pragma once
 
 #include <string>
@@ -9,7 +11,8 @@
 namespace ringmta::relay {
 
 // Level names as in the config: trace, debug, info, warn, error.
-void init_logging(const std::string& level);
+// Format: "text" (default) or "json".
+void init_logging(const std::string& level, const std::string& format = "text");
 // Flush and stop the logging thread (call before exit).
 void shutdown_logging();
 

@@ -8,6 +8,7 @@
 
 #include "relay/delivery_agent.h"
 #include "relay/loader.h"
+#include "relay/metrics.h"
 #include "relay/routing.h"
 #include "relay/shard.h"
 
@@ -242,7 +243,10 @@ void Scheduler::complete(Active& a) {
       std::string text = rr.text;
       if (d.expired) text = "message lifetime of " + lifetime_text(policy_.max_lifetime) + " exceeded; last error: " + text;
       switch (d.state) {
-        case queue::RecipientState::Delivered: ++shard_.counters.recipients_delivered; break;
+        case queue::RecipientState::Delivered:
+          ++shard_.counters.recipients_delivered;
+          metrics::local().delivery_duration.observe(static_cast<double>(now - a.env.arrival_ms) / 1000.0);
+          break;
         case queue::RecipientState::Failed: ++shard_.counters.recipients_bounced; break;
         default: ++shard_.counters.recipients_deferred; break;
       }
@@ -328,6 +332,7 @@ void Scheduler::on_committed(const std::string& id, uint64_t activation, const q
     const char* what = kind == Notice::Delayed ? "delay" : kind == Notice::Relayed ? "delivery status" : "non-delivery";
     spdlog::info("{}: sender {} notification: {}", id, what, n.envelope.id);
     ++shard_.counters.notices_generated;
+    if (kind == Notice::Failed) ++metrics::local().bounces_generated;
   }
   if (finished) spdlog::info("{}: removed", id);
   forget(id, finished ? kRemoved : total_attempts(a.updated));
