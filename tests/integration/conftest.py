@@ -110,6 +110,9 @@ def default_settings(port, data_dir):
         # deferred (refused at once). Delivery tests pass their own [delivery],
         # which replaces this one as a whole (see Daemon.__init__).
         "delivery": {"relayhost": f"[127.0.0.1]:{_dead_port()}", "connect_timeout": "2s"},
+        # Every daemon its own /metrics port: tests run in parallel, and the
+        # default 127.0.0.1:9587 would let only one of them start.
+        "metrics": {"listen": f"127.0.0.1:{free_port()}"},
     }
 
 

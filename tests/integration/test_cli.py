@@ -136,6 +136,8 @@ def test_embedded_default_config(tmp_path):
     """No --config: SMTP on 127.0.0.1:2525, data in ./ringmta-data."""
     if port_open(2525):
         pytest.skip("127.0.0.1:2525 is busy")
+    if port_open(9587):
+        pytest.skip("127.0.0.1:9587 (the default metrics.listen) is busy")
     if port_open(25):
         pytest.skip("something listens on 127.0.0.1:25: the test message would leave the queue")
     with socket.socket() as probe:
