@@ -193,6 +193,15 @@ int run_daemon(std::shared_ptr<const Config> config) {
     }
   }
 
+  // Outbound TLS contexts (CA files are read here, not on a shard thread);
+  // an unreadable delivery.tls_ca_file stops the start like a bad certificate.
+  std::string outbound_tls_error;
+  auto outbound_tls = OutboundTlsContexts::create(config->delivery, &outbound_tls_error);
+  if (!outbound_tls) {
+    spdlog::critical("cannot set up outbound TLS: {}", outbound_tls_error);
+    return 1;
+  }
+
   // AUTH: the users file must be readable at start (a typo in its path
   // should not surface as "every login fails").
   std::unique_ptr<AuthService> auth;
@@ -259,7 +268,7 @@ int run_daemon(std::shared_ptr<const Config> config) {
   int rc = shards->start([&](engine::Reactor& reactor) -> int {
     auto& ctx = contexts[reactor.shard_id()];
     // Delivery first: an accepted message is handed to the scheduler at once.
-    ctx->agent = std::make_unique<DeliveryAgent>(reactor, config, nshards);
+    ctx->agent = std::make_unique<DeliveryAgent>(reactor, config, nshards, outbound_tls);
     ctx->scheduler = std::make_unique<Scheduler>(*ctx);
     for (size_t i = 0; i < config->listeners.size(); ++i) {
       const auto& l = config->listeners[i];

@@ -76,11 +76,18 @@ struct Core {
   std::unordered_map<std::string, std::unique_ptr<Destination>> dests;
   bool shutting_down = false;
   std::shared_ptr<int> alive = std::make_shared<int>(0);  // posted results check it
+  std::shared_ptr<const OutboundTlsContexts> tls;  // null: TLS unavailable (tls_error says why)
+  std::string tls_error;
 
-  Core(engine::Reactor& r, std::shared_ptr<const Config> c, unsigned shards)
-      : reactor(r), config(std::move(c)), shard_count(std::max(1u, shards)) {
+  Core(engine::Reactor& r, std::shared_ptr<const Config> c, unsigned shards,
+       std::shared_ptr<const OutboundTlsContexts> contexts)
+      : reactor(r), config(std::move(c)), shard_count(std::max(1u, shards)), tls(std::move(contexts)) {
     client.hostname = config->server.hostname.empty() ? "localhost" : config->server.hostname;
-    client.offer_starttls = false;  // no TLS yet
+    client.offer_starttls = false;  // per connection (Outbound::TlsSetup)
+    if (!tls) {
+      tls = OutboundTlsContexts::create(config->delivery, &tls_error);
+      if (!tls) spdlog::error("delivery: TLS unavailable: {}", tls_error);
+    }
     timeouts.connect = config->delivery.connect_timeout;
     timeouts.command = config->delivery.command_timeout;
     timeouts.data = config->delivery.data_timeout;
@@ -110,6 +117,7 @@ struct Core {
       res.remote_host = ob->host();
       res.remote_addr = ob->address_text();
       res.remote_dsn = remote_dsn;
+      res.tls = ob->tls_description();
     }
     if (--p.agg->remaining == 0) post_done(p.agg);
   }
@@ -169,17 +177,24 @@ struct Core {
       for (auto& p : parts) fail(p, shutdown_result());
       return;
     }
-    Destination* d = destination(route_key(config->delivery, parts.front().job.domain), parts.front().job.domain);
+    const std::string& domain = parts.front().job.domain;
+    Destination* d = destination(route_key(config->delivery, domain), domain, tls_level(config->delivery, domain));
     for (auto& p : parts) d->waiting.push_back(std::move(p));
     settle(d);
   }
 
-  Destination* destination(const std::string& key, const std::string& domain) {
-    auto& slot = dests[key];
+  // `key` is the route key; a TLS level other than delivery.tls (a
+  // [delivery.tls_policy] domain on a shared route or the relayhost) gets a
+  // destination of its own, so one connection never mixes levels.
+  Destination* destination(const std::string& key, const std::string& domain, OutboundTls level) {
+    const std::string map_key =
+        level == config->delivery.tls ? key : key + "|tls=" + std::string(to_string(level));
+    auto& slot = dests[map_key];
     if (slot) return slot.get();
     slot = std::make_unique<Destination>();
     Destination* d = slot.get();
-    d->key = key;
+    d->key = map_key;
+    d->tls = level;
     const Config::Delivery& del = config->delivery;
     unsigned cap = std::max(1u, del.max_connections_per_domain);
     if (key == "relayhost" && del.relayhost) {
@@ -296,7 +311,23 @@ struct Core {
       return settle(d);
     }
     const Target& t = s->targets[s->next_target++];
-    s->ob = std::make_shared<Outbound>(reactor, s, client, timeouts, t.host, t.address);
+    open(s, t, d->tls);
+  }
+
+  void open(Slot* s, const Target& t, OutboundTls level) {
+    Outbound::TlsSetup setup;
+    setup.level = level;
+    if (level != OutboundTls::None && tls) setup.context = level == OutboundTls::Verify ? tls->verified : tls->unverified;
+    if (!setup.context) {
+      if (tls_required(level)) {
+        // No TLS at all (bad CA file): every host would fail the same way.
+        s->last_error = local_result(Outcome::TempFail, 451, "4.7.5", "TLS is required but not available: " + tls_error);
+        s->next_target = s->targets.size();
+        return connect_next(s);
+      }
+      setup.level = OutboundTls::None;
+    }
+    s->ob = std::make_shared<Outbound>(reactor, s, client, timeouts, t.host, t.address, std::move(setup));
     s->ob->start();
   }
 
@@ -350,6 +381,12 @@ struct Core {
       s->last_error = ob->failure();
       s->last_host = ob->host();
       s->last_addr = ob->address_text();
+      if (ob->tls_fallback() && !shutting_down && s->next_target > 0) {
+        // "may": TLS broke during the handshake; this address once more in plaintext.
+        spdlog::info("delivery: TLS handshake with {} ({}) failed; connecting again without TLS", ob->host(),
+                     ob->address_text());
+        return open(s, s->targets[s->next_target - 1], OutboundTls::None);
+      }
       return connect_next(s);
     }
     if (s->job)  // cannot happen (results come before the close); never lose a job
@@ -403,8 +440,9 @@ struct DeliveryAgent::Impl : delivery_detail::Core {
   using Core::Core;
 };
 
-DeliveryAgent::DeliveryAgent(engine::Reactor& reactor, std::shared_ptr<const Config> config, unsigned shard_count)
-    : impl_(std::make_unique<Impl>(reactor, std::move(config), shard_count)) {}
+DeliveryAgent::DeliveryAgent(engine::Reactor& reactor, std::shared_ptr<const Config> config, unsigned shard_count,
+                             std::shared_ptr<const OutboundTlsContexts> tls)
+    : impl_(std::make_unique<Impl>(reactor, std::move(config), shard_count, std::move(tls))) {}
 DeliveryAgent::~DeliveryAgent() = default;
 
 void DeliveryAgent::submit(DeliveryJob job, Done done) { impl_->submit(std::move(job), std::move(done)); }

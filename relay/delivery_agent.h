@@ -19,6 +19,14 @@
 // null MX -> permanent 5.1.10, no address -> permanent 5.4.4, temporary
 // failures -> temporary 4.4.3 (never permanent).
 //
+// TLS (delivery.tls, [delivery.tls_policy], outbound_tls.h): the level is
+// chosen per recipient domain; a route or the relayhost carrying domains of
+// different levels gets one destination (connection pool) per level. A
+// required level that cannot be met on a host moves on to the next host like
+// a connection failure (so all failing = temporary failure with the TLS
+// reason, never plaintext); with "may" a failed handshake is retried once in
+// plaintext on a new connection to the same address (as Postfix does).
+//
 // Everything runs on the shard thread; nothing blocks.
 #pragma once
 
@@ -28,6 +36,7 @@
 #include "engine/reactor.h"
 #include "relay/config.h"
 #include "relay/delivery_job.h"
+#include "relay/outbound_tls.h"
 
 namespace ringmta::relay {
 
@@ -36,7 +45,10 @@ class DeliveryAgent {
   using Done = std::function<void(JobResult)>;
 
   // On the shard thread (creates the shard's dns::Resolver from config.dns).
-  DeliveryAgent(engine::Reactor& reactor, std::shared_ptr<const Config> config, unsigned shard_count);
+  // `tls`: the shared client contexts (OutboundTlsContexts::create, done by
+  // the daemon off the shard threads); null = build them here (tests).
+  DeliveryAgent(engine::Reactor& reactor, std::shared_ptr<const Config> config, unsigned shard_count,
+                std::shared_ptr<const OutboundTlsContexts> tls = nullptr);
   ~DeliveryAgent();  // on the shard thread; pending `done`s are not called
   DeliveryAgent(const DeliveryAgent&) = delete;
   DeliveryAgent& operator=(const DeliveryAgent&) = delete;

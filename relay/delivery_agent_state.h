@@ -72,6 +72,7 @@ struct Destination {
   std::string key;
   std::string domain;                // "mx:" destinations: the domain to look up
   std::optional<RouteTarget> route;  // relayhost / [delivery.routes] target
+  OutboundTls tls = OutboundTls::May;  // delivery.tls / [delivery.tls_policy] of its domain(s)
   unsigned cap = 1;
   std::deque<Pending> waiting;
   std::vector<std::unique_ptr<Slot>> slots;

@@ -36,6 +36,7 @@ struct JobResult {
   std::string remote_host;    // MX host name of the attempt that decided ("" = none reached)
   std::string remote_addr;    // "ip:port" of that attempt ("" = none)
   bool remote_dsn = false;    // the remote offered DSN (parameters were passed on)
+  std::string tls;            // "TLSv1.3 TLS_AES_256_GCM_SHA384" when that attempt used TLS, else ""
 };
 
 }  // namespace ringmta::relay

@@ -6,7 +6,29 @@
 #include <cstring>
 #include <utility>
 
+#include "relay/outbound_tls.h"
+
 namespace ringmta::relay {
+namespace {
+
+// The session stops at STARTTLS only when this connection may use TLS.
+smtp::ClientConfig with_starttls(smtp::ClientConfig config, const Outbound::TlsSetup& tls) {
+  config.offer_starttls = tls.level != OutboundTls::None && tls.context != nullptr;
+  return config;
+}
+
+smtp::RecipientResult tls_result(int code, std::string enhanced, std::string text) {
+  smtp::RecipientResult r;
+  r.outcome = smtp::Outcome::TempFail;  // never permanent: the receiver's TLS may be fixed tomorrow
+  r.code = code;
+  r.enhanced = std::move(enhanced);
+  r.text = std::move(text);
+  r.stage = smtp::Stage::StartTls;
+  r.local = true;
+  return r;
+}
+
+}  // namespace
 
 // The engine owns handlers; this one only keeps the Outbound alive and
 // forwards the socket's events to it.
@@ -23,13 +45,14 @@ class Outbound::Handler : public engine::ConnectionHandler {
 };
 
 Outbound::Outbound(engine::Reactor& reactor, Owner* owner, smtp::ClientConfig config, Timeouts timeouts,
-                   std::string host, engine::SocketAddress address)
+                   std::string host, engine::SocketAddress address, TlsSetup tls)
     : reactor_(reactor),
       owner_(owner),
-      session_(std::move(config)),
+      session_(with_starttls(std::move(config), tls)),
       timeouts_(timeouts),
       host_(std::move(host)),
-      address_(address) {}
+      address_(address),
+      tls_setup_(std::move(tls)) {}
 
 // Timers hold only a weak_ptr, so nothing needs cancelling here (and the
 // reactor may already be tearing down when the engine drops the handler).
@@ -65,7 +88,69 @@ void Outbound::on_open(engine::Connection& c) {
 
 void Outbound::on_data(std::string_view bytes) {
   if (gone_ || closing_) return;
+  if (tls_) return on_tls_data(bytes);
   apply(session_.feed(bytes));
+}
+
+// ---- TLS ----
+
+void Outbound::start_tls() {
+  if (tls_setup_.context) tls_ = tls_setup_.context->new_session(host_);
+  if (!tls_) return tls_failed("cannot start TLS with " + peer_name() + ": no TLS session available");
+  if (tls_->has_output()) conn_->send(tls_->take_output());  // the ClientHello
+}
+
+// Ciphertext from the server: handshake flights first, then records whose
+// plaintext goes to the SMTP session.
+void Outbound::on_tls_data(std::string_view bytes) {
+  auto keep = shared_from_this();
+  const bool was_open = tls_->handshake_done();
+  std::string plain;
+  const tls::Session::State state = tls_->feed(bytes, plain);
+  if (state == tls::Session::State::Failed)
+    return tls_failed((was_open ? "TLS error with " : "TLS handshake with ") + peer_name() +
+                      (was_open ? ": " : " failed: ") + tls_->error());
+  if (tls_->has_output()) conn_->send(tls_->take_output());
+  if (!was_open && tls_->handshake_done()) tls_established();
+  if (gone_ || closing_) return;
+  if (!plain.empty()) apply(session_.feed(plain));
+  // The server's close_notify: nothing more will come on this connection.
+  if (state == tls::Session::State::Closed && !gone_ && !closing_) apply(session_.on_disconnect());
+}
+
+void Outbound::tls_established() {
+  tls_text_ = tls_->version() + " " + tls_->cipher();
+  // With "verify" an untrusted certificate never gets here; with may/encrypt
+  // the check still ran, and an operator wants to know its outcome.
+  const std::string subject = tls_->peer_subject().empty() ? "" : " " + tls_->peer_subject();
+  const std::string trust = tls_->peer_verified() ? "trusted" : "not trusted: " + tls_->verify_error();
+  spdlog::info("delivery: TLS to {}: {} ({} bits){}, certificate{} {}", peer_name(), tls_text_, tls_->cipher_bits(),
+               tls_->resumed() ? ", resumed" : "", subject, trust);
+  apply(session_.tls_established());  // EHLO again (RFC 3207 §4.2)
+}
+
+// The handshake (or the TLS layer later) failed: send the alert and close.
+// Nothing more goes out in plaintext on this connection.
+void Outbound::tls_failed(std::string why) {
+  tls_failure_ = tls_result(451, "4.7.5", why);  // RFC 3463 X.7.5: cryptographic failure
+  spdlog::warn("delivery: {}", why);
+  cancel_timer();
+  if (!conn_ || closing_) return;
+  if (tls_ && tls_->has_output()) conn_->send(tls_->take_output());
+  closing_ = true;
+  conn_->close();
+}
+
+// TLS is required and the server did not offer STARTTLS or refused it: QUIT
+// (in plaintext, the only thing said in it) and let the agent try the next host.
+void Outbound::refuse_plaintext() {
+  const std::string& refusal = session_.starttls_refusal();
+  std::string why = "TLS is required but " + peer_name() +
+                    (refusal.empty() ? " did not offer STARTTLS" : " refused STARTTLS: " + refusal);
+  tls_failure_ = tls_result(454, "4.7.4", why);  // RFC 3207 §4 / RFC 3463 X.7.4: security feature not supported
+  spdlog::debug("delivery: {}", why);
+  action_ready_ = false;
+  apply(session_.quit());
 }
 
 void Outbound::on_drained() {
@@ -110,7 +195,12 @@ void Outbound::on_closed(int error) {
     owner_->outbound_result(*this, session_.take_result());
   }
   if (gone_) return;
-  if (!established_) note_failure();
+  if (!established_) {
+    note_failure();
+    // "may": a handshake that failed (or a connection that died during it)
+    // is retried without TLS, so broken TLS does not hold mail back.
+    tls_fallback_ = tls_setup_.level == OutboundTls::May && tls_ && !tls_->handshake_done();
+  }
   spdlog::debug("delivery: connection to {} closed ({})", peer_name(), error ? std::strerror(error) : "orderly");
   gone_ = true;
   ready_notified_ = false;
@@ -120,6 +210,10 @@ void Outbound::on_closed(int error) {
 // The connection never got ready: keep the session's reason (a remote reply
 // as the remote wrote it; a local one with the peer named).
 void Outbound::note_failure() {
+  if (tls_failure_) {
+    failure_ = *tls_failure_;
+    return;
+  }
   failure_ = smtp::RecipientResult{};
   failure_.outcome = smtp::Outcome::TempFail;
   failure_.local = true;
@@ -168,7 +262,15 @@ void Outbound::detach() {
 }
 
 void Outbound::apply(smtp::ClientAction action) {
-  if (action == smtp::ClientAction::StartTlsOffered) action = session_.skip_starttls();  // never offered: no TLS yet
+  if (action == smtp::ClientAction::StartTlsOffered)
+    action = tls_setup_.context ? session_.starttls() : session_.skip_starttls();
+  if (action == smtp::ClientAction::StartTlsHandshake) {
+    action_ready_ = false;
+    if (!tls_) start_tls();
+    return step();  // the STARTTLS stage timer covers the handshake
+  }
+  if (action == smtp::ClientAction::Ready && !session_.tls_active() && tls_required(tls_setup_.level))
+    return refuse_plaintext();
   action_ready_ = action == smtp::ClientAction::Ready;
   step();
 }
@@ -215,8 +317,17 @@ void Outbound::step() {
 // after the previous one is written (on_drained), which bounds the memory.
 void Outbound::flush() {
   if (!conn_ || closing_ || writing_ || !session_.has_output()) return;
+  // After STARTTLS's 220 nothing goes out until the handshake is done (the
+  // session is silent then anyway).
+  if (tls_ && !tls_->handshake_done()) return;
   std::string out = session_.take_output();
   if (out.empty()) return;
+  if (tls_) {
+    tls_->write(out);
+    if (tls_->state() == tls::Session::State::Failed)
+      return tls_failed("TLS error with " + peer_name() + ": " + tls_->error());
+    out = tls_->take_output();
+  }
   writing_ = true;
   conn_->send(std::move(out));
 }
@@ -224,8 +335,15 @@ void Outbound::flush() {
 void Outbound::close_connection() {
   cancel_timer();
   if (!conn_ || closing_) return;
-  // A QUIT queued by the session goes out even if a write is still in flight.
-  if (session_.has_output()) conn_->send(session_.take_output());
+  // A QUIT queued by the session goes out even if a write is still in flight
+  // (inside TLS once it is up; never in plaintext after STARTTLS's 220).
+  if (!tls_) {
+    if (session_.has_output()) conn_->send(session_.take_output());
+  } else if (tls_->state() == tls::Session::State::Open) {
+    if (session_.has_output()) tls_->write(session_.take_output());
+    tls_->close();  // close_notify after the QUIT
+    if (tls_->has_output()) conn_->send(tls_->take_output());
+  }
   closing_ = true;
   conn_->close();
 }

@@ -9,6 +9,17 @@
 // per body write) and reports to its Owner: ready (idle, may start a
 // transaction), each transaction result, and closed.
 //
+// TLS (RFC 3207): with a TlsSetup level other than None the session stops
+// after EHLO when STARTTLS is offered; the Outbound sends STARTTLS, runs the
+// handshake through a tls::Session (SNI = the host name) and from then on
+// every byte passes through it. With a required level (encrypt/verify) a
+// server that does not offer STARTTLS, refuses it, or fails the handshake
+// (including the certificate check) ends the connection before any mail
+// moves: failure() says why, and the agent tries the next host — never
+// plaintext. With "may" a refused/missing STARTTLS means plaintext on this
+// connection; a failed handshake ends it with tls_fallback() set, and the
+// agent reconnects without TLS.
+//
 // The delivery agent owns the policy (which job, which target next, reuse,
 // idle timeout); this file only knows one socket. The engine owns the
 // handler, so the Outbound is shared between the handler and the agent and
@@ -22,9 +33,17 @@
 #include <string_view>
 
 #include "engine/reactor.h"
+#include "relay/config.h"
 #include "relay/proto/client_session.h"
+#include "tls/tls.h"
 
 namespace ringmta::relay {
+
+// TLS for one connection: the level and the client context for it.
+struct OutboundTlsSetup {
+  OutboundTls level = OutboundTls::None;
+  std::shared_ptr<tls::ClientContext> context;  // for the level; null with None
+};
 
 class Outbound : public std::enable_shared_from_this<Outbound> {
  public:
@@ -48,9 +67,12 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
     std::chrono::seconds data{600};     // DATA, each body write, end of data
   };
 
-  // `host` is the target's name (for messages), `address` includes the port.
+  using TlsSetup = OutboundTlsSetup;
+
+  // `host` is the target's name (for messages, SNI and the "verify" name
+  // check), `address` includes the port.
   Outbound(engine::Reactor& reactor, Owner* owner, smtp::ClientConfig config, Timeouts timeouts, std::string host,
-           engine::SocketAddress address);
+           engine::SocketAddress address, TlsSetup tls = {});
   ~Outbound();
   Outbound(const Outbound&) = delete;
   Outbound& operator=(const Outbound&) = delete;
@@ -74,7 +96,11 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
   const std::string& host() const { return host_; }
   std::string address_text() const { return address_.to_string(); }  // "ip:port"
   const smtp::Capabilities& capabilities() const { return session_.capabilities(); }
-
+  // "TLSv1.3 TLS_AES_256_GCM_SHA384" once TLS is up, else "".
+  const std::string& tls_description() const { return tls_text_; }
+  // "may" only: the TLS handshake failed (or the connection died during it);
+  // the agent may retry this address in plaintext.
+  bool tls_fallback() const { return tls_fallback_; }
  private:
   class Handler;
   friend class Handler;
@@ -94,6 +120,11 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
   void close_connection();
   void note_failure();
   std::string peer_name() const;  // "host[ip]:port"
+  void start_tls();
+  void on_tls_data(std::string_view bytes);
+  void tls_established();
+  void tls_failed(std::string why);
+  void refuse_plaintext();
 
   engine::Reactor& reactor_;
   Owner* owner_;
@@ -114,6 +145,12 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
   engine::TimerId timer_ = 0;
   smtp::Stage timer_stage_ = smtp::Stage::Closed;
   smtp::RecipientResult failure_;
+
+  TlsSetup tls_setup_;
+  std::unique_ptr<tls::Session> tls_;  // after STARTTLS's 220
+  std::string tls_text_;               // version and cipher once open
+  std::optional<smtp::RecipientResult> tls_failure_;  // why TLS (required or tried) failed
+  bool tls_fallback_ = false;
 };
 
 }  // namespace ringmta::relay

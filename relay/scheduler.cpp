@@ -250,8 +250,9 @@ void Scheduler::complete(Active& a) {
         case queue::RecipientState::Failed: ++shard_.counters.recipients_bounced; break;
         default: ++shard_.counters.recipients_deferred; break;
       }
-      spdlog::info("{}: to=<{}>, relay={}, delay={:.2f}, dsn={}, status={} ({})", a.env.id, r.address, relay,
-                   static_cast<double>(now - a.env.arrival_ms) / 1000.0, rr.enhanced, status_word(d.state), text);
+      spdlog::info("{}: to=<{}>, relay={}{}, delay={:.2f}, dsn={}, status={} ({})", a.env.id, r.address, relay,
+                   jr.tls.empty() ? "" : ", tls=" + jr.tls, static_cast<double>(now - a.env.arrival_ms) / 1000.0,
+                   rr.enhanced, status_word(d.state), text);
       if (d.notice == Notice::None) continue;
       NoticeEntry e;
       e.index = idx;

@@ -40,12 +40,13 @@ std::shared_ptr<ClientContext> ClientContext::create(const ClientOptions& option
   }
   c->impl_->verify = options.verify;
   SSL_CTX* ctx = c->impl_->ctx;
-  const int ok = options.ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx)
-                                         : SSL_CTX_load_verify_file(ctx, options.ca_file.c_str());
-  if (ok != 1) {
-    if (error)
-      *error = "cannot load trusted CAs from " + (options.ca_file.empty() ? "the system store" : options.ca_file) +
-               ": " + detail::openssl_errors();
+  const bool system = options.ca_file.empty() || options.also_system_store;
+  if (system && SSL_CTX_set_default_verify_paths(ctx) != 1) {
+    if (error) *error = "cannot load trusted CAs from the system store: " + detail::openssl_errors();
+    return nullptr;
+  }
+  if (!options.ca_file.empty() && SSL_CTX_load_verify_file(ctx, options.ca_file.c_str()) != 1) {
+    if (error) *error = "cannot load trusted CAs from " + options.ca_file + ": " + detail::openssl_errors();
     return nullptr;
   }
   SSL_CTX_set_verify(ctx, options.verify == Verify::Chain ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);

@@ -98,6 +98,8 @@ struct ClientOptions {
   Verify verify = Verify::None;
   // PEM file of trusted CAs; empty = the system store (/etc/ssl/certs).
   std::string ca_file;
+  // With ca_file: trust the system store as well (ca_file adds to it).
+  bool also_system_store = false;
   // TLS 1.2 list. Outbound opportunistic TLS may want something broader
   // (e.g. "DEFAULT") so that old receivers still get encryption rather than
   // plaintext; the default is the same modern list the server uses.

@@ -30,31 +30,6 @@ bool wait_for_tcp(const char* ip, uint16_t port) {
   return false;
 }
 
-// True once a DNS server answers on udp 127.0.0.1:port: an A query for a
-// name it knows (bounded wait).
-bool wait_for_dns(uint16_t port) {
-  // "marker.test" A query, hand-built: id 0x4242, RD, one question.
-  const unsigned char q[] = {0x42, 0x42, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-                             6,    'm',  'a',  'r',  'k',  'e',  'r',  4,    't',  'e',  's',  't',
-                             0,    0x00, 0x01, 0x00, 0x01};
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in sin{};
-  sin.sin_family = AF_INET;
-  sin.sin_port = htons(port);
-  inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
-  bool up = false;
-  for (int i = 0; i < 100 && !up; ++i) {
-    sendto(fd, q, sizeof q, 0, reinterpret_cast<sockaddr*>(&sin), sizeof sin);
-    pollfd p{fd, POLLIN, 0};
-    if (poll(&p, 1, 100) == 1) {
-      char buf[512];
-      up = recv(fd, buf, sizeof buf, 0) > 0;
-    }
-  }
-  close(fd);
-  return up;
-}
-
 class DeliveryMx : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -2,11 +2,14 @@
 // agent tests: a Reactor on its own thread, a real SMTP server on loopback
 // built from engine + smtp::ServerSession (counts connections, records
 // messages, can misbehave on purpose), the agent running on its own reactor
-// thread, and child processes (dnsmasq, smtp-sink) stopped by PID.
+// thread, and child processes (dnsmasq, smtp-sink) stopped by PID. The
+// server speaks STARTTLS with a tls::ServerContext when given one (and can
+// refuse it or break the handshake on purpose).
 #pragma once
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -30,6 +33,7 @@
 #include "relay/delivery_agent.h"
 #include "relay/proto/server_session.h"
 #include "relay/routing.h"
+#include "tls/tls.h"
 
 namespace ringmta::relay::testing {
 
@@ -96,6 +100,31 @@ inline uint16_t unused_port(const char* ip = "127.0.0.1") {
   return ntohs(sin.sin_port);
 }
 
+// True once a DNS server answers on udp 127.0.0.1:port: an A query for a
+// name it knows (bounded wait).
+inline bool wait_for_dns(uint16_t port) {
+  // "marker.test" A query, hand-built: id 0x4242, RD, one question.
+  const unsigned char q[] = {0x42, 0x42, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+                             6,    'm',  'a',  'r',  'k',  'e',  'r',  4,    't',  'e',  's',  't',
+                             0,    0x00, 0x01, 0x00, 0x01};
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_port = htons(port);
+  inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+  bool up = false;
+  for (int i = 0; i < 100 && !up; ++i) {
+    sendto(fd, q, sizeof q, 0, reinterpret_cast<sockaddr*>(&sin), sizeof sin);
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 100) == 1) {
+      char buf[512];
+      up = recv(fd, buf, sizeof buf, 0) > 0;
+    }
+  }
+  close(fd);
+  return up;
+}
+
 struct ServerOptions {
   std::string ip = "127.0.0.2";
   uint16_t port = 0;                 // 0: any free port
@@ -104,6 +133,9 @@ struct ServerOptions {
   std::vector<std::string> local_domains{"ok.example"};  // other domains: 550 5.7.1 (untrusted client)
   std::chrono::milliseconds commit_delay{0};              // hold the end-of-data reply this long
   bool drop_after_message = false;   // abort on any input after the connection's first message
+  std::shared_ptr<tls::ServerContext> tls;  // set: EHLO offers STARTTLS with this certificate
+  std::string starttls_reply;        // set: STARTTLS is answered with this line instead (e.g. "454 ...")
+  bool break_tls = false;            // after STARTTLS's 220, answer the ClientHello with garbage
 };
 
 struct Received {
@@ -111,6 +143,7 @@ struct Received {
   std::vector<std::string> recipients;
   std::string message;  // as stored: the server's Received: line, then the client's bytes
   int connection = 0;
+  std::string tls;      // "TLS1.3 <cipher>" when the message came over TLS, else ""
 };
 
 // A real SMTP server (smtp::ServerSession on an engine reactor) on loopback.
@@ -136,6 +169,11 @@ class TestServer {
   int connections() const { return connections_; }
   int current() const { return current_; }
   int max_concurrent() const { return max_current_; }
+  int tls_handshakes() const { return tls_handshakes_; }  // completed
+  std::string last_tls_error() {
+    std::lock_guard lock(mu_);
+    return tls_error_;
+  }
   std::vector<Received> received() {
     std::lock_guard lock(mu_);
     return received_;
@@ -149,6 +187,8 @@ class TestServer {
   struct Conn {
     engine::Connection* c = nullptr;
     std::unique_ptr<smtp::ServerSession> session;
+    std::unique_ptr<tls::Session> tls;
+    std::string tls_text;
     int number = 0;
     int messages = 0;
     bool closed = false;
@@ -184,7 +224,9 @@ class TestServer {
     smtp::Hooks hooks;
     hooks.new_queue_id = [n = std::make_shared<int>(0)] { return "Q" + std::to_string(++*n); };
     hooks.now_unix = [] { return int64_t(::time(nullptr)); };
-    st.session = std::make_unique<smtp::ServerSession>(config_, smtp::ClientInfo{"127.0.0.1", false}, hooks);
+    smtp::ClientInfo info{"127.0.0.1", false};
+    info.starttls_available = opts_.tls != nullptr;
+    st.session = std::make_unique<smtp::ServerSession>(config_, info, hooks);
     st.session->start();
     c.send(st.session->take_output());
   }
@@ -200,17 +242,60 @@ class TestServer {
       st->c->abort();  // as if the server had timed the idle connection out
       return;
     }
+    if (st->tls) return tls_data(st, bytes);
+    if (!opts_.starttls_reply.empty() && bytes == "STARTTLS\r\n") {
+      st->c->send(opts_.starttls_reply + "\r\n");
+      return;
+    }
     act(st, st->session->feed(bytes));
+  }
+
+  void tls_data(const std::shared_ptr<Conn>& st, std::string_view bytes) {
+    if (opts_.break_tls) {
+      st->c->send("this is not a TLS record\r\n");
+      st->c->close();
+      return;
+    }
+    const bool was_open = st->tls->handshake_done();
+    std::string plain;
+    const auto state = st->tls->feed(bytes, plain);
+    if (st->tls->has_output()) st->c->send(st->tls->take_output());
+    if (state == tls::Session::State::Failed) {
+      {
+        std::lock_guard lock(mu_);
+        tls_error_ = st->tls->error();
+      }
+      st->c->close();
+      return;
+    }
+    if (!was_open && st->tls->handshake_done()) {
+      ++tls_handshakes_;
+      st->tls_text = tls::describe(*st->tls);
+      act(st, st->session->tls_started(st->tls_text));
+    }
+    if (!plain.empty() && !st->closed) act(st, st->session->feed(plain));
+  }
+
+  // Session output: in clear, or through TLS once it is up.
+  void send(const std::shared_ptr<Conn>& st, std::string out) {
+    if (!st->tls) return st->c->send(std::move(out));
+    if (!st->tls->handshake_done()) return;  // nothing of ours during the handshake
+    st->tls->write(out);
+    if (st->tls->has_output()) st->c->send(st->tls->take_output());
   }
 
   void act(const std::shared_ptr<Conn>& st, smtp::Action a) {
     for (;;) {
       if (st->closed) return;
-      if (st->session->has_output()) st->c->send(st->session->take_output());
+      if (st->session->has_output()) send(st, st->session->take_output());
       if (a == smtp::Action::Close) return st->c->close();
+      if (a == smtp::Action::StartTls) {  // the 220 went out in clear; the ClientHello comes next
+        st->tls = opts_.tls->new_session();
+        return;
+      }
       if (a != smtp::Action::Commit) return;
       const smtp::Transaction& t = st->session->transaction();
-      Received r{t.sender, {}, t.message, st->number};
+      Received r{t.sender, {}, t.message, st->number, st->tls_text};
       for (const auto& rc : t.recipients) r.recipients.push_back(rc.address);
       {
         std::lock_guard lock(mu_);
@@ -231,7 +316,8 @@ class TestServer {
   std::shared_ptr<smtp::ServerConfig> config_;
   std::mutex mu_;
   std::vector<Received> received_;
-  std::atomic<int> connections_{0}, current_{0}, max_current_{0};
+  std::atomic<int> connections_{0}, current_{0}, max_current_{0}, tls_handshakes_{0};
+  std::string tls_error_;  // the last server-side handshake failure
   uint16_t port_ = 0;
   ReactorThread rt_;  // last: stopped first, before the state its callbacks use
 };

@@ -1,0 +1,35 @@
+// relay/outbound_tls.cpp — see outbound_tls.h.
+#include "relay/outbound_tls.h"
+
+namespace ringmta::relay {
+
+std::shared_ptr<const OutboundTlsContexts> OutboundTlsContexts::create(const Config::Delivery& delivery,
+                                                                       std::string* error) {
+  auto out = std::make_shared<OutboundTlsContexts>();
+  tls::ClientOptions o;
+  o.ca_file = delivery.tls_ca_file;
+  o.also_system_store = true;  // tls_ca_file adds to the system store
+  // Outbound interop: a receiver that only speaks older TLS 1.2 suites should
+  // still get encryption rather than plaintext. OpenSSL's DEFAULT list has no
+  // NULL/export/anonymous suites; TLS 1.0/1.1 stay off (tls/ sets 1.2 minimum).
+  o.ciphers = "DEFAULT";
+  std::string why;
+  o.verify = tls::Verify::None;
+  out->unverified = tls::ClientContext::create(o, &why);
+  if (out->unverified) {
+    o.verify = tls::Verify::Chain;
+    out->verified = tls::ClientContext::create(o, &why);
+  }
+  if (!out->unverified || !out->verified) {
+    if (error) *error = (delivery.tls_ca_file.empty() ? std::string("outbound TLS: ") : "delivery.tls_ca_file: ") + why;
+    return nullptr;
+  }
+  return out;
+}
+
+OutboundTls tls_level(const Config::Delivery& delivery, std::string_view domain) {
+  if (auto it = delivery.tls_policy.find(std::string(domain)); it != delivery.tls_policy.end()) return it->second;
+  return delivery.tls;
+}
+
+}  // namespace ringmta::relay
