@@ -16,6 +16,7 @@
 #include "engine/shard_group.h"
 #include "queue/queue.h"
 #include "queue/queue_id.h"
+#include "relay/admin_server.h"
 #include "relay/auth.h"
 #include "relay/conn_limits.h"
 #include "relay/delivery_agent.h"
@@ -233,11 +234,12 @@ int run_daemon(std::shared_ptr<const Config> config) {
   std::vector<std::unique_ptr<ShardContext>> contexts(nshards);
   std::vector<ShardContext*> peers(nshards);
   Loader loader(*queue, nshards, Loader::Options{}, [&peers](unsigned shard, queue::Envelope env,
-                                                              std::shared_ptr<const std::string> body, int64_t horizon) {
+                                                              std::shared_ptr<const std::string> body, int64_t horizon,
+                                                              int64_t stamp) {
     ShardContext* ctx = peers[shard];
-    ctx->reactor.post([ctx, env = std::move(env), body = std::move(body), horizon]() mutable {
+    ctx->reactor.post([ctx, env = std::move(env), body = std::move(body), horizon, stamp]() mutable {
       if (ctx->scheduler) {
-        ctx->scheduler->adopt(std::move(env), std::move(body), horizon);
+        ctx->scheduler->adopt(std::move(env), std::move(body), horizon, stamp);
       } else if (ctx->loader) {
         ctx->loader->release(env.id);
       }
@@ -263,6 +265,27 @@ int run_daemon(std::shared_ptr<const Config> config) {
       return 1;
     }
   }
+  // The admin API (ringmtactl): bound before the listeners too; requests that
+  // arrive before the shards run wait in their mailboxes. Its `reload` does
+  // what SIGHUP does.
+  auto reload = [&config, &tls_context]() -> std::string {
+    // Re-read the certificate files (never on a shard: file I/O). Open
+    // connections keep the certificate they started with.
+    std::string error;
+    auto options = tls_options(*config, false);
+    if (!options) return "cannot create the self-signed certificate (see the log)";
+    if (!tls_context->reload(*options, &error)) {
+      spdlog::error("reload: TLS certificate reload failed, keeping the previous one: {}", error);
+      return "TLS certificate reload failed, keeping the previous one: " + error;
+    }
+    spdlog::info("reload: TLS certificates reloaded (generation {})", tls_context->generation());
+    return "";
+  };
+  AdminServer admin(config, AdminServer::Hooks{queue.get(), &peers, &loader, reload});
+  if (std::string error; !admin.start(&error)) {
+    spdlog::critical("cannot start the admin API: {}", error);
+    return 1;
+  }
   std::atomic<bool> listen_failed{false};
 
   int rc = shards->start([&](engine::Reactor& reactor) -> int {
@@ -287,6 +310,7 @@ int run_daemon(std::shared_ptr<const Config> config) {
   });
   if (rc != 0) {
     metrics_server.reset();
+    admin.stop();
     // The shard threads are gone, so their schedulers and agents cannot be
     // destroyed on them; the process is about to exit: leave them.
     for (auto& ctx : contexts) {
@@ -307,21 +331,15 @@ int run_daemon(std::shared_ptr<const Config> config) {
   spdlog::info("ringmta ready: {} shard(s), listening on {}, queue {} (durability {})", shards->size(), where,
                qopts.path, config->queue.durability == Durability::Fsync ? "fsync" : "wal");
   if (metrics_server) spdlog::info("metrics: http://{}/metrics", config->metrics.listen);
+  if (!admin.where().empty()) spdlog::info("admin API on {}", admin.where());
   if (std::string e = sd_notify("READY=1\nSTATUS=accepting mail"); !e.empty()) spdlog::warn("sd_notify: {}", e);
 
   for (;;) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      // Re-read the certificate files (on this thread: file I/O never runs
-      // on a shard). Open connections keep the certificate they started with.
-      std::string error;
-      auto options = tls_options(*config, false);
-      if (options && tls_context->reload(*options, &error)) {
-        spdlog::info("SIGHUP: TLS certificates reloaded (generation {})", tls_context->generation());
-      } else if (options) {
-        spdlog::error("SIGHUP: TLS certificate reload failed, keeping the previous one: {}", error);
-      }
+      spdlog::info("SIGHUP: reloading");
+      reload();
       continue;
     }
     spdlog::info("{}: stopping: no new connections, open transactions get up to {}s",
@@ -330,6 +348,7 @@ int run_daemon(std::shared_ptr<const Config> config) {
   }
   (void)sd_notify("STOPPING=1");
   metrics_server.reset();  // no scrape may post to shards that are stopping
+  admin.stop();            // nor an admin request
 
   loader.stop();
   on_every_shard(*shards, contexts, [](ShardContext& ctx) {

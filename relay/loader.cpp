@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "queue/queue_id.h"
+#include "relay/admin_action.h"
 
 namespace ringmta::relay {
 
@@ -89,6 +90,7 @@ void Loader::poll_once(int64_t now_ms) {
     }
     queue::Envelope env;
     auto body = std::make_shared<std::string>();
+    const int64_t stamp = steady_ms();
     queue::Status st = queue_.read_envelope(id, env);
     if (st.ok()) st = queue_.read_body(id, *body);
     if (!st.ok()) {
@@ -96,8 +98,12 @@ void Loader::poll_once(int64_t now_ms) {
       release(id);  // finished meanwhile (NotFound) or unreadable: try again later
       continue;
     }
+    if (env.flags & queue::kFlagHeld) {
+      release(id);  // held meanwhile (its schedule entry is gone by now)
+      continue;
+    }
     const unsigned shard = queue::queue_id_shard(id).value_or(0) % shard_count_;
-    deliver_(shard, std::move(env), std::move(body), horizon);
+    deliver_(shard, std::move(env), std::move(body), horizon, stamp);
   }
 }
 

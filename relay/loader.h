@@ -32,8 +32,10 @@ namespace ringmta::relay {
 class Loader {
  public:
   // Called on the loader thread; must hand the message to `shard` (post).
+  // read_stamp_ms: steady_ms() (relay/admin_action.h) just before the read,
+  // so the owner can tell a copy older than its own last write.
   using Deliver = std::function<void(unsigned shard, queue::Envelope env, std::shared_ptr<const std::string> body,
-                                     int64_t horizon_ms)>;
+                                     int64_t horizon_ms, int64_t read_stamp_ms)>;
 
   struct Options {
     std::chrono::milliseconds poll_interval{1000};

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 
 #include "relay/delivery_agent.h"
 #include "relay/loader.h"
@@ -113,14 +114,18 @@ void Scheduler::submit_new(queue::Envelope env, std::shared_ptr<const std::strin
   activate(a, INT64_MAX);
 }
 
-void Scheduler::adopt(queue::Envelope env, std::shared_ptr<const std::string> body, int64_t horizon_ms) {
+void Scheduler::adopt(queue::Envelope env, std::shared_ptr<const std::string> body, int64_t horizon_ms,
+                      int64_t read_stamp_ms) {
   auto release = [&] {
     if (shard_.loader) shard_.loader->release(env.id);
   };
   if (stopping_) return release();
-  if (auto seen = recent_.find(env.id); seen != recent_.end() && total_attempts(env) < seen->second.first) {
+  if (auto seen = recent_.find(env.id);
+      seen != recent_.end() && (total_attempts(env) < seen->second.attempts || (read_stamp_ms > 0 && read_stamp_ms <= seen->second.steady))) {
     return release();  // read before our last write (stale): the next poll reads it afresh
   }
+  // An admin write (hold, delete, ...) is being committed: this copy predates it.
+  if (admin_writing_.count(env.id)) return release();
   if (auto it = active_.find(env.id); it != active_.end()) {
     it->second.claimed = true;  // already being handled here: release when that ends
     return;
@@ -136,15 +141,37 @@ void Scheduler::adopt(queue::Envelope env, std::shared_ptr<const std::string> bo
 void Scheduler::activate(Active& a, int64_t horizon_ms) {
   a.activation = next_activation_++;
   a.results.clear();
+  a.postponed.clear();
+  // Held by the administrator: never attempted (the queue has no schedule
+  // entry for it; this guards copies that were on their way meanwhile).
+  if (a.env.flags & queue::kFlagHeld) {
+    forget(a.env.id, total_attempts(a.env));
+    return;
+  }
   // Group the due recipients by domain, in envelope order.
   std::map<std::string, std::vector<uint32_t>> by_domain;
   for (uint32_t i = 0; i < a.env.recipients.size(); ++i) {
     const queue::Recipient& r = a.env.recipients[i];
     if (r.state != queue::RecipientState::Pending || r.next_attempt_ms > horizon_ms) continue;
-    by_domain[recipient_domain(r.address)].push_back(i);
+    std::string domain = recipient_domain(r.address);
+    if (suspended_.count(domain)) {
+      a.postponed.push_back(i);
+      continue;
+    }
+    by_domain[std::move(domain)].push_back(i);
   }
   if (by_domain.empty()) {
-    forget(a.env.id, total_attempts(a.env));
+    if (a.postponed.empty()) {
+      forget(a.env.id, total_attempts(a.env));
+      return;
+    }
+    // Only suspended destinations are due: write their new next attempt.
+    a.updated = a.env;
+    postpone_suspended(a, unix_ms());
+    a.finished = false;
+    a.notices.clear();
+    a.committing = true;
+    commit(a.env.id);
     return;
   }
   const size_t chunk = std::max<size_t>(1, shard_.config->delivery.max_recipients_per_transaction);
@@ -266,6 +293,7 @@ void Scheduler::complete(Active& a) {
       (d.notice == Notice::Failed ? failed : d.notice == Notice::Delayed ? delayed : relayed).push_back(std::move(e));
     }
   }
+  postpone_suspended(a, now);
   a.finished = true;
   for (const auto& r : a.updated.recipients) a.finished &= r.state != queue::RecipientState::Pending;
   a.notices.clear();
@@ -336,11 +364,19 @@ void Scheduler::on_committed(const std::string& id, uint64_t activation, const q
     if (kind == Notice::Failed) ++metrics::local().bounces_generated;
   }
   if (finished) spdlog::info("{}: removed", id);
+  // Admin operations that waited for this attempt apply to what was written.
+  std::optional<queue::Envelope> latest;
+  std::shared_ptr<const std::string> latest_body;
+  if (waiting_.count(id)) {
+    if (!finished) latest = a.updated;
+    latest_body = a.body;
+  }
   forget(id, finished ? kRemoved : total_attempts(a.updated));
   for (auto& [kind, n] : notices) {
     auto body = std::make_shared<const std::string>(std::move(n.body));
     submit_new(std::move(n.envelope), std::move(body));
   }
+  if (waiting_.count(id)) run_waiting(id, latest ? &*latest : nullptr, std::move(latest_body));
 }
 
 void Scheduler::forget(const std::string& id, uint64_t attempts_written) {
@@ -348,13 +384,17 @@ void Scheduler::forget(const std::string& id, uint64_t attempts_written) {
   if (it == active_.end()) return;
   if (it->second.claimed && shard_.loader) shard_.loader->release(id);
   active_.erase(it);
+  remember(id, attempts_written);
+}
+
+void Scheduler::remember(const std::string& id, uint64_t attempts_written) {
   const int64_t now = unix_ms();
-  recent_[id] = {attempts_written, now};
+  recent_[id] = Recent{attempts_written, now, steady_ms()};
   recent_order_.emplace_back(now, id);
   while (!recent_order_.empty() && recent_order_.front().first < now - kRecentMs) {
     // An id may be in the order more than once: only its newest entry erases it.
     auto& [when, old] = recent_order_.front();
-    if (auto r = recent_.find(old); r != recent_.end() && r->second.second == when) recent_.erase(r);
+    if (auto r = recent_.find(old); r != recent_.end() && r->second.when == when) recent_.erase(r);
     recent_order_.pop_front();
   }
 }

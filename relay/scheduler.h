@@ -14,17 +14,26 @@
 // Fresh messages come straight from the inbound session that committed them
 // (the body is still in memory: no queue read); deferred and recovered ones
 // come from the Loader thread.
+//
+// Admin operations (relay/admin_action.h, scheduler_admin.cpp) arrive here
+// too, so the owner stays the only writer: held messages are never attempted
+// (the queue keeps no schedule entry for them), and recipients of a domain
+// suspended with `ringmtactl destination suspend` are not attempted but
+// postponed by the first retry interval (suspensions live in memory only).
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "queue/queue.h"
+#include "relay/admin_action.h"
 #include "relay/bounce.h"
 #include "relay/delivery_job.h"
 #include "relay/retry.h"
@@ -39,14 +48,25 @@ class Scheduler {
 
   // A message this shard has just committed. Every pending recipient is due.
   void submit_new(queue::Envelope env, std::shared_ptr<const std::string> body);
-  // A message the loader read; recipients due by horizon_ms are attempted.
-  void adopt(queue::Envelope env, std::shared_ptr<const std::string> body, int64_t horizon_ms);
+  // A message the loader read (at steady_ms() read_stamp_ms); recipients due
+  // by horizon_ms are attempted. A copy read before our last write is dropped.
+  void adopt(queue::Envelope env, std::shared_ptr<const std::string> body, int64_t horizon_ms,
+             int64_t read_stamp_ms = 0);
   // A destination shard's answer to one of our jobs.
   void on_result(JobResult result);
   // Start nothing new; results still arriving are recorded.
   void shutdown();
 
   size_t in_memory() const { return active_.size(); }
+
+  // Admin API (scheduler_admin.cpp). `env` (and `body`, needed for Bounce) as
+  // the admin thread read them at read_stamp_ms; `reply` runs once, here.
+  void admin_apply(AdminAction action, queue::Envelope env, std::shared_ptr<const std::string> body,
+                   int64_t read_stamp_ms, AdminReply reply);
+  // Stop / restart attempting recipients of `domain` (lower case) here.
+  void set_suspended(const std::string& domain, bool suspended);
+  // IDs with a delivery attempt (or an admin write) running now.
+  std::vector<std::string> in_flight() const;
 
   // Messages held in memory at most (beyond: left to the loader).
   static constexpr size_t kMaxInMemory = 50000;
@@ -64,6 +84,16 @@ class Scheduler {
     queue::Envelope updated;
     bool finished = false;  // every recipient final: remove the message
     std::vector<std::pair<Notice, NoticeMessage>> notices;
+    std::vector<uint32_t> postponed;  // due, but their domain is suspended
+  };
+  struct Recent {
+    uint64_t attempts = 0;  // attempts written (kRemoved when removed)
+    int64_t when = 0;       // unix ms (expiry)
+    int64_t steady = 0;     // steady_ms() of the write: reads before it are stale
+  };
+  struct WaitingAdmin {
+    AdminAction action;
+    AdminReply reply;
   };
 
   void activate(Active& a, int64_t horizon_ms);
@@ -73,6 +103,16 @@ class Scheduler {
   void on_committed(const std::string& id, uint64_t activation, const queue::Status& status);
   void forget(const std::string& id, uint64_t attempts_written);
   void add_notice(Active& a, Notice kind, const std::vector<NoticeEntry>& entries, int64_t now_ms);
+  // scheduler_admin.cpp
+  void postpone_suspended(Active& a, int64_t now_ms);
+  void admin_now(const AdminAction& action, const queue::Envelope& env, std::shared_ptr<const std::string> body,
+                 AdminReply reply);
+  void admin_committed(const std::string& id, const queue::Envelope& written, bool removed,
+                       std::vector<NoticeMessage> notices, const std::vector<std::string>& lines,
+                       std::shared_ptr<const std::string> body,
+                       const queue::Status& status, AdminReply reply, const std::string& what);
+  void run_waiting(const std::string& id, const queue::Envelope* latest, std::shared_ptr<const std::string> body);
+  void remember(const std::string& id, uint64_t attempts_written);
 
   ShardContext& shard_;
   RetryPolicy policy_;
@@ -82,8 +122,12 @@ class Scheduler {
   std::mt19937_64 rng_;
   // Recently finished ids -> attempts written (kRemoved when removed): a copy
   // the loader read before our last write must not revive or repeat them.
-  std::unordered_map<std::string, std::pair<uint64_t, int64_t>> recent_;  // id -> (attempts, when)
+  std::unordered_map<std::string, Recent> recent_;
   std::deque<std::pair<int64_t, std::string>> recent_order_;
+  // Admin state (scheduler_admin.cpp).
+  std::unordered_set<std::string> suspended_;       // recipient domains not attempted
+  std::unordered_set<std::string> admin_writing_;   // an admin batch is being committed
+  std::unordered_map<std::string, std::vector<WaitingAdmin>> waiting_;  // until the running write ends
 };
 
 }  // namespace ringmta::relay

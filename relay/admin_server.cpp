@@ -1,0 +1,329 @@
+// relay/admin_server.cpp — the admin API thread: sockets, request dispatch
+// and the read-only commands. The changes (flush, hold, ...) and destination
+// suspension are in admin_changes.cpp.
+#include "relay/admin_server.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <future>
+
+#include "relay/admin_client.h"
+#include "relay/scheduler.h"
+#include "relay/shard.h"
+
+namespace ringmta::relay {
+
+namespace {
+
+constexpr size_t kMaxRequestLine = 8u << 20;  // 100,000 queue IDs fit
+constexpr int kIdleTimeoutMs = 60'000;        // a client that says nothing is dropped
+constexpr auto kShardAnswer = std::chrono::seconds(5);
+
+int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Compare without an early exit, so the time taken says nothing about the token.
+bool same_token(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
+  return diff == 0;
+}
+
+json::Value error_response(const std::string& message) {
+  json::Value v = json::Value::object();
+  v.set("ok", false);
+  v.set("error", message);
+  return v;
+}
+
+bool send_all(int fd, const std::string& data) {
+  for (size_t off = 0; off < data.size();) {
+    ssize_t n = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    off += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+AdminServer::AdminServer(std::shared_ptr<const Config> config, Hooks hooks)
+    : config_(std::move(config)), hooks_(std::move(hooks)) {}
+
+AdminServer::~AdminServer() { stop(); }
+
+bool AdminServer::start(std::string* error) {
+  auto ep = admin_endpoint(config_->admin.listen, config_->server.data_dir, error);
+  if (!ep) return false;
+  if (ep->kind == AdminEndpoint::Kind::Off) return true;
+  const bool unix_socket = ep->kind == AdminEndpoint::Kind::Unix;
+  listen_fd_ = ::socket(unix_socket ? AF_UNIX : ep->address.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (listen_fd_ < 0) {
+    *error = std::string("socket: ") + std::strerror(errno);
+    return false;
+  }
+  int rc;
+  if (unix_socket) {
+    // The queue's lock already proved no other daemon uses this data_dir,
+    // so a socket file left there is from a previous run.
+    ::unlink(ep->path.c_str());
+    sockaddr_un sun{};
+    sun.sun_family = AF_UNIX;
+    std::memcpy(sun.sun_path, ep->path.c_str(), ep->path.size() + 1);
+    rc = ::bind(listen_fd_, reinterpret_cast<const sockaddr*>(&sun), sizeof sun);
+    if (rc == 0) rc = ::chmod(ep->path.c_str(), 0600);
+    if (rc == 0) unix_path_ = ep->path;
+  } else {
+    int one = 1;
+    ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    rc = ::bind(listen_fd_, ep->address.data(), ep->address.size());
+  }
+  if (rc == 0) rc = ::listen(listen_fd_, 16);
+  if (rc != 0) {
+    *error = "admin API on " + ep->text + ": " + std::strerror(errno);
+    ::close(listen_fd_);
+    listen_fd_ = -1;
+    return false;
+  }
+  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd_ < 0) {
+    *error = std::string("eventfd: ") + std::strerror(errno);
+    return false;
+  }
+  where_ = ep->text;
+  thread_ = std::thread([this] { run(); });
+  return true;
+}
+
+void AdminServer::stop() {
+  stopping_.store(true);
+  if (wake_fd_ >= 0) {
+    uint64_t one = 1;
+    (void)!::write(wake_fd_, &one, sizeof one);
+  }
+  if (thread_.joinable()) thread_.join();
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+  listen_fd_ = wake_fd_ = -1;
+  if (!unix_path_.empty()) ::unlink(unix_path_.c_str());
+  unix_path_.clear();
+}
+
+void AdminServer::run() {
+  pthread_setname_np(pthread_self(), "ringmta-admin");
+  while (!stopping_.load()) {
+    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    int n = ::poll(fds, 2, -1);
+    if (n < 0 && errno != EINTR) {
+      spdlog::error("admin API: poll: {}", std::strerror(errno));
+      return;
+    }
+    if (stopping_.load()) return;
+    if (!(fds[0].revents & POLLIN)) continue;
+    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) continue;
+    if (!unix_path_.empty()) {
+      ucred cred{};
+      socklen_t len = sizeof cred;
+      if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || (cred.uid != ::geteuid() && cred.uid != 0)) {
+        spdlog::warn("admin API: refused a client with uid {} (only uid {} and root)", cred.uid, ::geteuid());
+        ::close(fd);
+        continue;
+      }
+    }
+    serve(fd);
+    ::close(fd);
+  }
+}
+
+// One client at a time: admin requests are rare, and serial handling means
+// two operators' changes never interleave on the admin side.
+void AdminServer::serve(int fd) {
+  std::string buffer;
+  timeval tv{30, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  while (!stopping_.load()) {
+    size_t nl;
+    while ((nl = buffer.find('\n')) != std::string::npos) {
+      std::string line = buffer.substr(0, nl);
+      buffer.erase(0, nl + 1);
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.empty()) continue;
+      if (!send_all(fd, handle_line(line) + "\n")) return;
+    }
+    if (buffer.size() > kMaxRequestLine) {
+      send_all(fd, json::dump(error_response("request line too long")) + "\n");
+      return;
+    }
+    pollfd fds[2] = {{fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    int n = ::poll(fds, 2, kIdleTimeoutMs);
+    if (n <= 0 || !(fds[0].revents & (POLLIN | POLLHUP))) return;
+    char buf[65536];
+    ssize_t got = ::recv(fd, buf, sizeof buf, 0);
+    if (got <= 0) return;
+    buffer.append(buf, static_cast<size_t>(got));
+  }
+}
+
+std::string AdminServer::handle_line(std::string_view line) {
+  std::string why;
+  auto v = json::parse(line, &why);
+  if (!v) return json::dump(error_response("bad JSON: " + why));
+  auto req = admin::parse_request(*v, &why);
+  // The token is checked before anything else is said about the request.
+  const std::string& token = config_->admin.token;
+  if (!token.empty()) {
+    const json::Value* t = v->is_object() ? v->get("token") : nullptr;
+    if (!t || !t->is_string() || !same_token(t->as_string(), token)) {
+      spdlog::warn("admin API: request without the right admin.token refused");
+      return json::dump(error_response("permission denied: admin.token missing or wrong"));
+    }
+  }
+  if (!req) return json::dump(error_response(why));
+  json::Value out = dispatch(*req);
+  if (admin::mutates(req->command)) {
+    const json::Value* ok = out.get("ok");
+    spdlog::info("admin API: {} {}", admin::to_string(req->command),
+                 ok && ok->as_bool() ? "done" : "failed");
+  }
+  return json::dump(out);
+}
+
+json::Value AdminServer::dispatch(const admin::Request& req) {
+  using admin::Command;
+  switch (req.command) {
+    case Command::Ping: {
+      json::Value v = json::Value::object();
+      v.set("ok", true);
+      v.set("shards", static_cast<uint64_t>(hooks_.peers ? hooks_.peers->size() : 0));
+      v.set("data_dir", config_->server.data_dir);
+      return v;
+    }
+    case Command::Summary: return do_summary();
+    case Command::List: return do_list(req.selector);
+    case Command::Show: return do_show(req.id);
+    case Command::Flush:
+    case Command::Delete:
+    case Command::Hold:
+    case Command::Release:
+    case Command::Bounce: return do_change(req);
+    case Command::Suspend: return do_suspend(req.domain, true);
+    case Command::Resume: return do_suspend(req.domain, false);
+    case Command::Destinations: {
+      json::Value list = json::Value::array();
+      {
+        std::lock_guard lock(mu_);
+        for (const auto& d : suspended_) list.push(d);
+      }
+      json::Value v = json::Value::object();
+      v.set("ok", true);
+      v.set("suspended", std::move(list));
+      return v;
+    }
+    case Command::Reload: {
+      std::string error = hooks_.reload ? hooks_.reload() : "reload is not available";
+      if (!error.empty()) return error_response("reload failed: " + error);
+      json::Value v = json::Value::object();
+      v.set("ok", true);
+      return v;
+    }
+  }
+  return error_response("unknown command");
+}
+
+std::set<std::string> AdminServer::in_flight() {
+  std::set<std::string> out;
+  if (!hooks_.peers) return out;
+  std::vector<std::future<std::vector<std::string>>> answers;
+  for (ShardContext* ctx : *hooks_.peers) {
+    auto promise = std::make_shared<std::promise<std::vector<std::string>>>();
+    answers.push_back(promise->get_future());
+    ctx->reactor.post([ctx, promise] {
+      promise->set_value(ctx->scheduler ? ctx->scheduler->in_flight() : std::vector<std::string>{});
+    });
+  }
+  for (auto& f : answers) {
+    if (f.wait_for(kShardAnswer) != std::future_status::ready) continue;
+    for (auto& id : f.get()) out.insert(std::move(id));
+  }
+  return out;
+}
+
+json::Value AdminServer::do_summary() {
+  const auto flying = in_flight();
+  const int64_t now = unix_ms();
+  admin::SummaryBuilder builder;
+  auto st = hooks_.queue->scan([&](const queue::Envelope& e) {
+    builder.add(e, admin::message_state(e, now, flying.count(e.id) > 0));
+    return !stopping_.load();
+  });
+  if (!st.ok()) return error_response("queue scan failed: " + st.message);
+  json::Value v = json::Value::object();
+  v.set("ok", true);
+  v.set("total", builder.total_messages());
+  v.set("destinations", admin::summary_json(builder.finish(), now));
+  json::Value list = json::Value::array();
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& d : suspended_) list.push(d);
+  }
+  v.set("suspended", std::move(list));
+  return v;
+}
+
+json::Value AdminServer::do_list(const admin::Selector& sel) {
+  const auto flying = in_flight();
+  const int64_t now = unix_ms();
+  json::Value messages = json::Value::array();
+  auto add = [&](const queue::Envelope& e) {
+    const auto state = admin::message_state(e, now, flying.count(e.id) > 0);
+    if (admin::matches(sel, e, state)) messages.push(admin::list_entry_json(e, state));
+  };
+  if (!sel.ids.empty()) {
+    for (const auto& id : sel.ids) {
+      queue::Envelope e;
+      if (hooks_.queue->read_envelope(id, e).ok()) add(e);
+    }
+  } else {
+    auto st = hooks_.queue->scan([&](const queue::Envelope& e) {
+      add(e);
+      return !stopping_.load();
+    });
+    if (!st.ok()) return error_response("queue scan failed: " + st.message);
+  }
+  json::Value v = json::Value::object();
+  v.set("ok", true);
+  v.set("messages", std::move(messages));
+  return v;
+}
+
+json::Value AdminServer::do_show(const std::string& id) {
+  queue::Envelope e;
+  std::string body;
+  auto st = hooks_.queue->read_envelope(id, e);
+  if (st.ok()) st = hooks_.queue->read_body(id, body);
+  if (st.code == queue::Status::Code::NotFound) return error_response("no message with queue ID " + id);
+  if (!st.ok()) return error_response("cannot read " + id + ": " + st.message);
+  const auto flying = in_flight();
+  json::Value v = json::Value::object();
+  v.set("ok", true);
+  v.set("message", admin::show_json(e, admin::message_state(e, unix_ms(), flying.count(id) > 0),
+                                    admin::header_section(body)));
+  return v;
+}
+
+}  // namespace ringmta::relay

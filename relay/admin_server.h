@@ -1,0 +1,93 @@
+// relay/admin_server.h — the daemon's admin API (what `ringmtactl queue ...`,
+// `destination ...` and `reload` talk to): one thread, blocking sockets, one
+// JSON request per line and one JSON response per line
+// (relay/admin_protocol.h lists the commands).
+//
+// Where it listens (admin.listen, deploy/ringmta.toml):
+//   ""                 a Unix socket admin.sock in server.data_dir (default)
+//   "/path/x.sock"     a Unix socket there
+//   "127.0.0.1:PORT"   TCP on a loopback address; admin.token is required
+//   "off"              no admin API
+// A Unix socket is created mode 0600 and only peers with the daemon's uid
+// (or root) are served (SO_PEERCRED), which also covers the moment between
+// bind() and chmod(). With admin.token set, every request must carry it.
+//
+// The thread never blocks a shard: it reads the queue itself (listing,
+// summary, show, and the copy a change starts from), and hands each change
+// to the message's owner shard (Scheduler::admin_apply), waiting for the
+// answer with a timeout. Up to kWindow changes are in flight at once, so a
+// `flush --all` of a big queue shares group commits. A change still waiting
+// for a running delivery attempt after kOpTimeout is reported "pending"
+// and applied when that attempt ends.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "queue/queue.h"
+#include "relay/admin_json.h"
+#include "relay/admin_protocol.h"
+#include "relay/config.h"
+
+namespace ringmta::relay {
+
+struct ShardContext;
+class Loader;
+
+class AdminServer {
+ public:
+  struct Hooks {
+    queue::Queue* queue = nullptr;
+    const std::vector<ShardContext*>* peers = nullptr;  // every shard, by shard id
+    Loader* loader = nullptr;
+    std::function<std::string()> reload;  // what SIGHUP does; "" = done, else the error
+  };
+
+  AdminServer(std::shared_ptr<const Config> config, Hooks hooks);
+  ~AdminServer();  // stop()
+
+  // Bind and start the thread. false with *error when the socket cannot be
+  // made; true (and nothing started) when admin.listen is "off".
+  bool start(std::string* error);
+  // Stop serving and join the thread (any thread but its own).
+  void stop();
+  // "unix:/path" or "ip:port"; "" when off.
+  const std::string& where() const { return where_; }
+
+  // Handle one request line; returns the response line (no newline). Public
+  // so tests can drive it without a socket.
+  std::string handle_line(std::string_view line);
+
+ private:
+  void run();
+  void serve(int fd);
+  json::Value dispatch(const admin::Request& req);
+  json::Value do_summary();
+  json::Value do_list(const admin::Selector& sel);
+  json::Value do_show(const std::string& id);
+  json::Value do_change(const admin::Request& req);
+  json::Value do_suspend(const std::string& domain, bool suspend);
+  // Every shard's in-flight ids (empty set if a shard does not answer in time).
+  std::set<std::string> in_flight();
+  // IDs matching a selector (scan) or the given ones; unknown given IDs go to *missing.
+  std::vector<std::string> select(const admin::Selector& sel, std::vector<std::string>* missing, std::string* error);
+
+  std::shared_ptr<const Config> config_;
+  Hooks hooks_;
+  std::string where_;
+  std::string unix_path_;  // to unlink on stop
+  int listen_fd_ = -1;
+  int wake_fd_ = -1;       // eventfd: stop() wakes the thread's poll
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+  std::mutex mu_;
+  std::set<std::string> suspended_;  // what the shards were told (for `destinations`)
+};
+
+}  // namespace ringmta::relay
