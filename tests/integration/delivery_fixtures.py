@@ -191,13 +191,15 @@ class FakeDns:
 class Recorder:
     """smtp_recorder.py on ip:port; reads back its JSONL journal."""
 
-    def __init__(self, workdir, ip, port, rules=None, data_delay=0.0, hostname=None):
+    def __init__(self, workdir, ip, port, rules=None, data_delay=0.0, hostname=None, tls=None):
         self.ip, self.port = ip, port
         self.journal = Path(workdir) / f"recorder-{ip}.jsonl"
         argv = [PYTHON, RECORDER_SCRIPT, "--listen", f"{ip}:{port}", "--out", self.journal,
                 "--hostname", hostname or f"recorder-{ip}.test", "--data-delay", str(data_delay)]
         for address, spec in (rules or {}).items():
             argv += ["--rule", f"{address}={spec}"]
+        if tls:  # (certificate, key): offer STARTTLS
+            argv += ["--tls-cert", tls[0], "--tls-key", tls[1]]
         self.child = Child(argv, Path(workdir) / f"recorder-{ip}.log", ready_line="READY")
 
     def events(self, kind=None):
@@ -325,12 +327,13 @@ def mx_port():
 
 @pytest.fixture
 def remote(tmp_path, mx_port):
-    """remote(ip, rules=None, data_delay=0) -> a started Recorder on ip:mx_port."""
+    """remote(ip, rules=None, data_delay=0, tls=None) -> a started Recorder on ip:mx_port
+    (tls: a (certificate, key) pair to offer STARTTLS with)."""
     started = []
 
-    def make(ip, rules=None, data_delay=0.0, hostname=None):
+    def make(ip, rules=None, data_delay=0.0, hostname=None, tls=None):
         r = Recorder(tmp_path, ip, mx_port, rules=rules, data_delay=data_delay,
-                     hostname=hostname)
+                     hostname=hostname, tls=tls)
         started.append(r)
         return r
 

@@ -8,6 +8,7 @@ delivery_fixtures.Recorder as a subprocess of /usr/bin/python3:
 
     smtp_recorder.py --listen 127.0.0.2:PORT --out EVENTS.jsonl \
         [--hostname NAME] [--data-delay SECONDS] [--rule ADDRESS=SPEC ...]
+        [--tls-cert PEM --tls-key PEM]
 
 SPEC says how RCPT TO:<ADDRESS> is answered (ADDRESS compared case-blind):
   550     always "550 5.1.1 ..." (permanent: the recipient must bounce)
@@ -16,12 +17,15 @@ SPEC says how RCPT TO:<ADDRESS> is answered (ADDRESS compared case-blind):
           connections of this server process)
 Other recipients are accepted. --data-delay holds each end-of-data reply for
 that long, so deliveries overlap (concurrency cap) or stay in flight (kill -9).
+With --tls-cert/--tls-key, EHLO offers STARTTLS (RFC 3207) with that
+certificate; each message records the TLS version and cipher it came over.
 
 Events, one JSON object per line, flushed as they happen:
   {"event": "connect",    "conn": N, "active": K, "t": UNIX}
   {"event": "rcpt",       "conn": N, "rcpt": ADDR, "options": [...], "reply": "250 ..."}
   {"event": "message",    "conn": N, "mail_from": ADDR ("" for <>), "mail_options": [...],
-                          "rcpt_tos": [...], "rcpt_options": [...], "data_b64": ..., "t": UNIX}
+                          "rcpt_tos": [...], "rcpt_options": [...], "data_b64": ...,
+                          "tls": "TLSv1.3 TLS_AES_256_GCM_SHA384" or "", "t": UNIX}
   {"event": "disconnect", "conn": N, "active": K, "t": UNIX}
 "active" counts open connections including this one (connect) / after it
 ended (disconnect). "READY" is printed on stdout once the socket listens.
@@ -32,6 +36,7 @@ import asyncio
 import base64
 import json
 import logging
+import ssl
 import sys
 import time
 
@@ -109,8 +114,16 @@ class Recorder:
             mail_from="" if sender in ("<>", "") else sender,
             mail_options=list(envelope.mail_options),
             rcpt_tos=list(envelope.rcpt_tos), rcpt_options=list(envelope.rcpt_options),
-            data_b64=base64.b64encode(envelope.original_content or b"").decode())
+            data_b64=base64.b64encode(envelope.original_content or b"").decode(),
+            tls=tls_description(session))
         return "250 2.0.0 Ok: recorded"
+
+
+def tls_description(session):
+    """"TLSv1.3 <cipher>" once STARTTLS is done (aiosmtpd keeps the SSL
+    transport's extra info in session.ssl), else ""."""
+    cipher = (session.ssl or {}).get("cipher")
+    return f"{cipher[1]} {cipher[0]}" if cipher else ""
 
 
 class CountingSMTP(SMTP):
@@ -144,9 +157,13 @@ async def serve(args):
     journal = Journal(args.out)
     handler = Recorder(journal, Rules(args.rule), args.data_delay)
     loop = asyncio.get_running_loop()
+    tls_context = None
+    if args.tls_cert:
+        tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls_context.load_cert_chain(args.tls_cert, args.tls_key)
     server = await loop.create_server(
         lambda: CountingSMTP(handler, journal, hostname=args.hostname, decode_data=False,
-                             enable_SMTPUTF8=True, timeout=30),
+                             enable_SMTPUTF8=True, timeout=30, tls_context=tls_context),
         host=host, port=int(port), reuse_address=True)
     print("READY", flush=True)
     async with server:
@@ -160,7 +177,11 @@ def main():
     parser.add_argument("--hostname", default="recorder.test")
     parser.add_argument("--data-delay", type=float, default=0.0)
     parser.add_argument("--rule", action="append", default=[])
+    parser.add_argument("--tls-cert", help="PEM certificate chain: offer STARTTLS")
+    parser.add_argument("--tls-key", help="PEM private key for --tls-cert")
     args = parser.parse_args()
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise SystemExit("--tls-cert and --tls-key go together")
     if not args.listen.startswith("127."):
         raise SystemExit("loopback addresses only (127.0.0.0/8)")
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
