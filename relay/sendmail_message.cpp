@@ -160,7 +160,14 @@ std::vector<std::string> parse_address_list(std::string_view v) {
   finish();
   // Keep only things that look like addresses (a display name without an
   // address is not a recipient).
-  std::erase_if(out, [](const std::string& a) { return a.find('@') == std::string::npos || a.find(' ') != std::string::npos; });
+  std::erase_if(out, [](const std::string& a) {
+    bool quoted = false, space = false;
+    for (char c : a) {
+      if (c == '"') quoted = !quoted;
+      space |= !quoted && (c == ' ' || c == '\t');
+    }
+    return a.find('@') == std::string::npos || space;
+  });
   return out;
 }
 
