@@ -15,6 +15,7 @@ packages=(
   libfmt-dev libspdlog-dev libcrypt-dev
   clang libclang-rt-14-dev
   swaks libnet-ssleay-perl openssl dnsmasq-base python3 python3-pytest python3-aiosmtpd python3-dnslib
+  curl prometheus python3-yaml
 )
 
 missing=()
@@ -38,6 +39,13 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   "${sudo[@]}" apt-get update
   "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+  # `prometheus` is installed for promtool (tests check /metrics and the alert
+  # rules with it). Its package enables and starts a Prometheus server on
+  # :9090; this machine only needs the tool, so leave no service behind.
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null \
+      && [[ -d /run/systemd/system ]]; then
+    "${sudo[@]}" systemctl disable --now prometheus.service || true
+  fi
 else
   echo "setup: all ${#packages[@]} packages present"
 fi
