@@ -6,6 +6,7 @@
 #include <cstring>
 #include <utility>
 
+#include "relay/metrics.h"
 #include "relay/outbound_tls.h"
 
 namespace ringmta::relay {
@@ -107,9 +108,11 @@ void Outbound::on_tls_data(std::string_view bytes) {
   const bool was_open = tls_->handshake_done();
   std::string plain;
   const tls::Session::State state = tls_->feed(bytes, plain);
-  if (state == tls::Session::State::Failed)
+  if (state == tls::Session::State::Failed) {
+    if (!was_open) metrics::local().tls_handshake("outbound", "", false);
     return tls_failed((was_open ? "TLS error with " : "TLS handshake with ") + peer_name() +
                       (was_open ? ": " : " failed: ") + tls_->error());
+  }
   if (tls_->has_output()) conn_->send(tls_->take_output());
   if (!was_open && tls_->handshake_done()) tls_established();
   if (gone_ || closing_) return;
@@ -119,6 +122,7 @@ void Outbound::on_tls_data(std::string_view bytes) {
 }
 
 void Outbound::tls_established() {
+  metrics::local().tls_handshake("outbound", tls_->version(), true);
   tls_text_ = tls_->version() + " " + tls_->cipher();
   // With "verify" an untrusted certificate never gets here; with may/encrypt
   // the check still ran, and an operator wants to know its outcome.
