@@ -106,11 +106,12 @@ Scheduler::Scheduler(ShardContext& shard) : shard_(shard), rng_(std::random_devi
 void Scheduler::submit_new(queue::Envelope env, std::shared_ptr<const std::string> body) {
   // Over the cap the message simply waits in the queue for the loader (its
   // schedule entry is one lease ahead): memory stays bounded under overload.
-  if (stopping_ || active_.size() >= kMaxInMemory || active_.count(env.id)) return;
+  if (stopping_ || !has_room(body ? body->size() : 0) || active_.count(env.id)) return;
   std::string id = env.id;
   Active& a = active_[id];
   a.env = std::move(env);
   a.body = std::move(body);
+  body_bytes_ += a.body ? a.body->size() : 0;
   activate(a, INT64_MAX);
 }
 
@@ -134,6 +135,7 @@ void Scheduler::adopt(queue::Envelope env, std::shared_ptr<const std::string> bo
   Active& a = active_[id];
   a.env = std::move(env);
   a.body = std::move(body);
+  body_bytes_ += a.body ? a.body->size() : 0;
   a.claimed = true;
   activate(a, horizon_ms);
 }
@@ -383,6 +385,7 @@ void Scheduler::forget(const std::string& id, uint64_t attempts_written) {
   auto it = active_.find(id);
   if (it == active_.end()) return;
   if (it->second.claimed && shard_.loader) shard_.loader->release(id);
+  body_bytes_ -= it->second.body ? it->second.body->size() : 0;
   active_.erase(it);
   remember(id, attempts_written);
 }

@@ -58,6 +58,11 @@ class Scheduler {
   void shutdown();
 
   size_t in_memory() const { return active_.size(); }
+  // Whether a fresh message of `bytes` may be kept in memory (count and bytes
+  // caps; beyond them the loader reads it back when its lease expires).
+  bool has_room(size_t bytes) const {
+    return active_.size() < kMaxInMemory && body_bytes_ + bytes <= kMaxInMemoryBytes;
+  }
 
   // Admin API (scheduler_admin.cpp). `env` (and `body`, needed for Bounce) as
   // the admin thread read them at read_stamp_ms; `reply` runs once, here.
@@ -70,6 +75,7 @@ class Scheduler {
 
   // Messages held in memory at most (beyond: left to the loader).
   static constexpr size_t kMaxInMemory = 50000;
+  static constexpr size_t kMaxInMemoryBytes = size_t{512} << 20;  // bodies, per shard
 
  private:
   struct Active {
@@ -117,6 +123,7 @@ class Scheduler {
   ShardContext& shard_;
   RetryPolicy policy_;
   std::unordered_map<std::string, Active> active_;
+  size_t body_bytes_ = 0;  // sum of the bodies held by active_
   uint64_t next_activation_ = 1;
   bool stopping_ = false;
   std::mt19937_64 rng_;
