@@ -191,7 +191,8 @@ class FakeDns:
 class Recorder:
     """smtp_recorder.py on ip:port; reads back its JSONL journal."""
 
-    def __init__(self, workdir, ip, port, rules=None, data_delay=0.0, hostname=None, tls=None):
+    def __init__(self, workdir, ip, port, rules=None, data_delay=0.0, hostname=None, tls=None,
+                 size_limit=None):
         self.ip, self.port = ip, port
         self.journal = Path(workdir) / f"recorder-{ip}.jsonl"
         argv = [PYTHON, RECORDER_SCRIPT, "--listen", f"{ip}:{port}", "--out", self.journal,
@@ -200,6 +201,8 @@ class Recorder:
             argv += ["--rule", f"{address}={spec}"]
         if tls:  # (certificate, key): offer STARTTLS
             argv += ["--tls-cert", tls[0], "--tls-key", tls[1]]
+        if size_limit is not None:
+            argv += ["--size-limit", str(size_limit)]
         self.child = Child(argv, Path(workdir) / f"recorder-{ip}.log", ready_line="READY")
 
     def events(self, kind=None):
@@ -328,12 +331,13 @@ def mx_port():
 @pytest.fixture
 def remote(tmp_path, mx_port):
     """remote(ip, rules=None, data_delay=0, tls=None) -> a started Recorder on ip:mx_port
-    (tls: a (certificate, key) pair to offer STARTTLS with)."""
+    (tls: a (certificate, key) pair to offer STARTTLS with; size_limit: the SIZE it
+    announces and enforces)."""
     started = []
 
-    def make(ip, rules=None, data_delay=0.0, hostname=None, tls=None):
+    def make(ip, rules=None, data_delay=0.0, hostname=None, tls=None, size_limit=None):
         r = Recorder(tmp_path, ip, mx_port, rules=rules, data_delay=data_delay,
-                     hostname=hostname, tls=tls)
+                     hostname=hostname, tls=tls, size_limit=size_limit)
         started.append(r)
         return r
 

@@ -8,7 +8,7 @@ delivery_fixtures.Recorder as a subprocess of /usr/bin/python3:
 
     smtp_recorder.py --listen 127.0.0.2:PORT --out EVENTS.jsonl \
         [--hostname NAME] [--data-delay SECONDS] [--rule ADDRESS=SPEC ...]
-        [--tls-cert PEM --tls-key PEM]
+        [--tls-cert PEM --tls-key PEM] [--size-limit BYTES]
 
 SPEC says how RCPT TO:<ADDRESS> is answered (ADDRESS compared case-blind):
   550     always "550 5.1.1 ..." (permanent: the recipient must bounce)
@@ -19,6 +19,8 @@ Other recipients are accepted. --data-delay holds each end-of-data reply for
 that long, so deliveries overlap (concurrency cap) or stay in flight (kill -9).
 With --tls-cert/--tls-key, EHLO offers STARTTLS (RFC 3207) with that
 certificate; each message records the TLS version and cipher it came over.
+--size-limit sets the SIZE the server announces and enforces (RFC 1870;
+aiosmtpd refuses a larger MAIL SIZE= or DATA with 552). Default: 32 MiB.
 
 Events, one JSON object per line, flushed as they happen:
   {"event": "connect",    "conn": N, "active": K, "t": UNIX}
@@ -163,7 +165,8 @@ async def serve(args):
         tls_context.load_cert_chain(args.tls_cert, args.tls_key)
     server = await loop.create_server(
         lambda: CountingSMTP(handler, journal, hostname=args.hostname, decode_data=False,
-                             enable_SMTPUTF8=True, timeout=30, tls_context=tls_context),
+                             enable_SMTPUTF8=True, timeout=30, tls_context=tls_context,
+                             data_size_limit=args.size_limit),
         host=host, port=int(port), reuse_address=True)
     print("READY", flush=True)
     async with server:
@@ -179,6 +182,7 @@ def main():
     parser.add_argument("--rule", action="append", default=[])
     parser.add_argument("--tls-cert", help="PEM certificate chain: offer STARTTLS")
     parser.add_argument("--tls-key", help="PEM private key for --tls-cert")
+    parser.add_argument("--size-limit", type=int, default=32 << 20)
     args = parser.parse_args()
     if bool(args.tls_cert) != bool(args.tls_key):
         raise SystemExit("--tls-cert and --tls-key go together")

@@ -219,3 +219,19 @@ def test_one_bounce_for_failures_in_several_domains(relay, remote):
     assert statuses == {"bad@dest.test": "5.1.1", "x@nullmx.test": "5.1.10",
                         "y@nosuch.test": "5.1.2"}, statuses
     assert len(notifications(d, qid)) == 1
+
+
+def test_message_over_remote_size_limit_bounces(relay, remote):
+    # The remote announces SIZE 2000 (RFC 1870); a 6 KB message cannot go
+    # there, now or later: a permanent failure, and the body is never sent.
+    mx = remote("127.0.0.2", size_limit=2000)
+    bounces = remote(BOUNCE_IP)
+    d = relay()
+    qid = send(d, SENDER, ["small@dest.test"], message_with("too big", body=b"y" * 6000 + b"\r\n"))
+    [(_, dsn)] = wait_reports(d, bounces, 1)
+    block = dsn.recipient("small@dest.test")
+    assert block["Action"].strip().lower() == "failed", dict(block.items())
+    assert block["Status"].strip().startswith("5.3."), dict(block.items())
+    [line] = wait_lines(d, 1, qid=qid)
+    assert line["status"] == "bounced", line["line"]
+    assert mx.messages() == [], "a message over the announced SIZE was sent anyway"
