@@ -38,6 +38,29 @@ def test_4xx_then_success_on_retry(relay, remote):
     assert notifications(d) == [] and bounces.connections() == 0
 
 
+def test_mixed_replies_in_one_transaction(relay, remote):
+    # One transaction, three answers: 250, 450 (once), 550. The retry carries
+    # only the deferred recipient; the delivered one is never sent twice.
+    mx = remote("127.0.0.2", rules={"later@dest.test": "450x1", "bad@dest.test": "550"})
+    bounces = remote(BOUNCE_IP)
+    d = relay()
+    qid = send(d, SENDER, ["ok@dest.test", "later@dest.test", "bad@dest.test"],
+               message_with("mixed"))
+    wait_for(lambda: len(mx.delivered_rcpts()) >= 2, TIMEOUT, "both deliverable recipients", d)
+    wait_for(lambda: queue_empty(d), TIMEOUT, "an empty queue", d)
+    first, second = mx.messages()
+    assert first["rcpt_tos"] == ["ok@dest.test"], first["rcpt_tos"]
+    assert second["rcpt_tos"] == ["later@dest.test"], second["rcpt_tos"]
+    [(_, dsn)] = wait_for(lambda: reports(bounces), TIMEOUT, "the bounce for bad@", d)
+    assert dsn.final_recipients() == ["bad@dest.test"]
+    statuses = {r: [x["status"] for x in wait_lines(d, 1, qid=qid, rcpt=r)]
+                for r in ("ok@dest.test", "bad@dest.test")}
+    statuses["later@dest.test"] = [x["status"] for x in wait_lines(d, 2, qid=qid,
+                                                                   rcpt="later@dest.test")]
+    assert statuses == {"ok@dest.test": ["sent"], "bad@dest.test": ["bounced"],
+                        "later@dest.test": ["deferred", "sent"]}, statuses
+
+
 def test_all_hosts_down_defers_then_delivers_when_one_is_back(relay, remote):
     # Both MX hosts of pref.test refuse connections: a temporary failure for
     # the recipient (never a bounce); once mx2 listens, the next retry delivers.

@@ -239,3 +239,17 @@ def test_recipients_of_one_domain_share_a_transaction(relay, remote):
     # 5 recipients, at most 2 per transaction: 2 + 2 + 1.
     assert sizes == [1, 2, 2], sizes
     assert sorted(mx.delivered_rcpts()) == rcpts
+
+
+def test_address_literal_and_domain_case(relay, remote):
+    # user@[127.0.0.5] goes to that address without DNS; DEST.Test is
+    # dest.test for routing, while the address goes out as the client wrote it.
+    literal = remote("127.0.0.5")
+    mx = remote("127.0.0.2")
+    d = relay()
+    send(d, SENDER, ["user@[127.0.0.5]"], message_with("literal"))
+    send(d, SENDER, ["Mixed.Case@DEST.Test"], message_with("case"))
+    wait_delivered(d, literal, 1)
+    wait_delivered(d, mx, 1)
+    assert literal.delivered_rcpts() == ["user@[127.0.0.5]"]
+    assert mx.delivered_rcpts() == ["Mixed.Case@DEST.Test"]
