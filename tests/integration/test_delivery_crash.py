@@ -11,7 +11,8 @@ must carry the body of its own message.
 
 import re
 
-from delivery_checks import SENDER, message_with, queue_empty, reports, send, wait_for
+from delivery_checks import (
+    SENDER, delivery_lines, message_with, notifications, queue_empty, reports, send, wait_for)
 from delivery_fixtures import (  # noqa: F401 - fixtures are found by name
     BOUNCE_IP, dns_zone, mx_port, relay, remote)
 
@@ -70,3 +71,26 @@ def test_sigterm_during_delivery_then_restart_delivers(relay, remote):
     wait_for(lambda: mx.delivered_rcpts(), 30, "the delivery", d)
     wait_for(lambda: queue_empty(d), 30, "an empty queue", d)
     assert set(mx.delivered_rcpts()) == {"term@dest.test"}
+
+
+def test_kill9_with_bounce_pending_then_bounce_arrives_once(relay, remote):
+    # The bounce cannot go out yet (the sender's MX is down); after kill -9 and
+    # a restart it must still be there and go out once the MX is back. The
+    # refused recipient is not tried again: its failure and its bounce were
+    # written together.
+    mx = remote("127.0.0.2", rules={"bad@dest.test": "550"})
+    d = relay()
+    qid = send(d, SENDER, ["bad@dest.test"], message_with("bounce survives"))
+    [(_, bid)] = wait_for(lambda: notifications(d, qid), 20, "the bounce to be created", d)
+    wait_for(lambda: delivery_lines(d, qid=bid, status="deferred"), 20,
+             "the bounce's first (refused) delivery", d)
+    d.kill9()
+    bounces = remote(BOUNCE_IP)
+    d.start()
+    [(env, dsn)] = wait_for(lambda: reports(bounces), 30, "the bounce after the restart", d)
+    assert env["rcpt_tos"] == [SENDER]
+    assert dsn.final_recipients() == ["bad@dest.test"]
+    wait_for(lambda: queue_empty(d), 30, "an empty queue", d)
+    assert len(reports(bounces)) == 1
+    assert [e["rcpt"] for e in mx.events("rcpt")] == ["bad@dest.test"], \
+        "the refused recipient was tried again after the restart"
