@@ -151,6 +151,19 @@ def test_notify_never_gets_no_bounce(relay, remote):
     assert bounces.messages() == [] and bounces.connections() == 0
 
 
+def test_notify_never_recipient_left_out_of_the_bounce(relay, remote):
+    remote("127.0.0.2", rules={"quiet@dest.test": "550", "loud@dest.test": "550"})
+    bounces = remote(BOUNCE_IP)
+    d = relay()
+    qid = send(d, SENDER, ["quiet@dest.test", "loud@dest.test"], message_with("mixed notify"),
+               rcpt_options={"quiet@dest.test": ["NOTIFY=NEVER"]})
+    wait_finished(d, qid)
+    wait_reports(d, bounces, 1)
+    time.sleep(QUIET)
+    [(_, dsn)] = reports(bounces)
+    assert dsn.final_recipients() == ["loud@dest.test"]
+
+
 def test_null_sender_failure_is_not_bounced(relay, remote):
     remote("127.0.0.2", rules={"bad@dest.test": "550"})
     bounces = remote(BOUNCE_IP)
