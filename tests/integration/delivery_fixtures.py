@@ -374,6 +374,9 @@ def relay_settings(dns_server, mx_port, delivery=None, queue=None, dns=None):
         },
         # Nothing expires and no delay notice unless a test asks for it.
         "queue": {"retry_schedule": ["1s"], "max_lifetime": "1h", "delay_warning": "0"},
+        # No /metrics endpoint: its HTTP server (civetweb) adds 1-2 s to every
+        # SIGTERM exit, and these tests start and stop ~40 daemons.
+        "metrics": {"listen": ""},
     }
     settings["dns"].update(dns or {})
     settings["delivery"].update(delivery or {})
