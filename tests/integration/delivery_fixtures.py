@@ -374,9 +374,6 @@ def relay_settings(dns_server, mx_port, delivery=None, queue=None, dns=None):
         },
         # Nothing expires and no delay notice unless a test asks for it.
         "queue": {"retry_schedule": ["1s"], "max_lifetime": "1h", "delay_warning": "0"},
-        # No /metrics endpoint: its HTTP server (civetweb) adds 1-2 s to every
-        # SIGTERM exit, and these tests start and stop ~40 daemons.
-        "metrics": {"listen": ""},
     }
     settings["dns"].update(dns or {})
     settings["delivery"].update(delivery or {})
@@ -385,11 +382,18 @@ def relay_settings(dns_server, mx_port, delivery=None, queue=None, dns=None):
 
 
 @pytest.fixture
-def relay(daemon_factory, dns_zone, mx_port):
-    """relay(delivery=None, queue=None, dns=None, start=True) -> Daemon using dns_zone."""
+def relay(request, daemon_factory, dns_zone, mx_port):
+    """relay(delivery=None, queue=None, dns=None, start=True) -> Daemon using dns_zone.
+
+    A test module that sets NO_METRICS = True gets daemons without /metrics:
+    its HTTP server (civetweb) adds 1-2 s to every SIGTERM exit, which adds up
+    over the ~40 daemons the delivery files start."""
+    no_metrics = getattr(request.module, "NO_METRICS", False)
 
     def make(delivery=None, queue=None, dns=None, start=True, dns_server=None):
-        return daemon_factory(relay_settings(dns_server or dns_zone.server(), mx_port,
-                                             delivery, queue, dns), start=start)
+        settings = relay_settings(dns_server or dns_zone.server(), mx_port, delivery, queue, dns)
+        if no_metrics:
+            settings["metrics"] = {"listen": ""}
+        return daemon_factory(settings, start=start)
 
     return make

@@ -16,6 +16,8 @@ from delivery_checks import (
 from delivery_fixtures import (  # noqa: F401 - fixtures are found by name
     BOUNCE_IP, dns_zone, mx_port, relay, remote)
 
+NO_METRICS = True  # see delivery_fixtures.relay: faster daemon exits
+
 COUNT = 30          # messages; every 5th also has a recipient the remote refuses
 KILL_AFTER = 6      # recorded deliveries before the kill
 RECOVERY_TIMEOUT = 60.0

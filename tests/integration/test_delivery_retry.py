@@ -16,6 +16,8 @@ from delivery_checks import (
 from delivery_fixtures import (  # noqa: F401 - fixtures are found by name
     BOUNCE_IP, dns_zone, fake_dns, mx_port, relay, remote, sink)
 
+NO_METRICS = True  # see delivery_fixtures.relay: faster daemon exits
+
 TIMEOUT = 20.0
 QUIET = 2.0   # > one retry interval: long enough for a wrong extra bounce to show
 
