@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -11,10 +12,15 @@ namespace ringmta::bench {
 
 namespace fs = std::filesystem;
 
+// Hand-formatted: snprintf here was ~15 % of the sender's instructions.
 void append_message_id_line(std::string& out, uint64_t n, uint32_t shard) {
-  char buf[kMessageIdLineSize + 8];
-  std::snprintf(buf, sizeof(buf), "Message-ID: <%016llx.%08x@ringmta-bench.test>\r\n",
-                static_cast<unsigned long long>(n), shard);
+  static constexpr char kHex[] = "0123456789abcdef";
+  char buf[kMessageIdLineSize];
+  std::memcpy(buf, "Message-ID: <", 13);
+  for (int i = 0; i < 16; i++) buf[13 + i] = kHex[(n >> (60 - 4 * i)) & 15];
+  buf[29] = '.';
+  for (int i = 0; i < 8; i++) buf[30 + i] = kHex[(shard >> (28 - 4 * i)) & 15];
+  std::memcpy(buf + 38, "@ringmta-bench.test>\r\n", 22);
   out.append(buf, kMessageIdLineSize);
 }
 

@@ -65,3 +65,9 @@ TEST(Util, GroupDigits) {
   EXPECT_EQ(group_digits(1000), "1,000");
   EXPECT_EQ(group_digits(1234567), "1,234,567");
 }
+
+TEST(Messages, MessageIdLine) {
+  std::string id;
+  append_message_id_line(id, 0x0123456789abcdefull, 0x2a);
+  EXPECT_EQ(id, "Message-ID: <0123456789abcdef.0000002a@ringmta-bench.test>\r\n");
+}
