@@ -147,6 +147,11 @@ def test_connection_reuse(relay, remote):
     count = 10
     for i in range(count):
         send(d, SENDER, [f"reuse{i}@dest.test"], n=i)
+        # One message at a time: the next one must find the connection idle
+        # (sent back to back on a busy machine, each could overlap the last
+        # delivery and rightly get a connection of its own).
+        wait_for(lambda: d.log().count("status=sent") >= i + 1, DELIVERY_TIMEOUT,
+                 f"delivery {i + 1} logged", d)
     wait_delivered(d, mx, count)
     conns = mx.connections()
     assert conns < count, f"{conns} connections for {count} messages: no reuse"
