@@ -9,15 +9,15 @@ Loopback only, every phase bounded. delivery.relayhost points at a port where
 nothing listens (connection refused), the retry schedule is 4 h and delay
 notices are off, so every message is tried once, deferred, and stays queued.
 
-  1. fresh daemon, durability fsync: `ringmta-bench send --messages PROBE`
-     = the enqueue rate with an (almost) empty queue;
+  1. fresh daemon, durability fsync: --probe-rounds runs of `ringmta-bench
+     send --messages PROBE` = the enqueue rate with an (almost) empty queue;
   2. restart with durability FILL (default fsync; wal is faster on slow
      disks — say so when reporting) and fill the queue towards --queued, bounded by --fill-time
      seconds (whatever was reached is reported);
   3. stop (timed), then start in fsync mode: time from spawn to the "ready"
      log line, and to the first 250 for a message sent by a client that
      retries from the moment of spawn (new connection every 10 ms);
-  4. `ringmta-bench send --messages PROBE` again = the enqueue rate at ~N queued.
+  4. the same probe runs again = the enqueue rate at ~N queued (medians).
 Messages are 4 KiB; the data directory is a fresh one under --dir (default
 /var/tmp, a disk) and is removed at the end (unless --keep).
 """
@@ -26,6 +26,7 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import smtplib
 import socket
 import subprocess
@@ -155,6 +156,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--queued", type=int, default=1_000_000)
     p.add_argument("--probe", type=int, default=50_000)
+    p.add_argument("--probe-rounds", type=int, default=3)
     p.add_argument("--fill-durability", choices=["wal", "fsync"], default="fsync")
     p.add_argument("--fill-time", type=int, default=600)
     p.add_argument("--sessions", type=int, default=50)
@@ -169,15 +171,21 @@ def main():
     try:
         d.start("fsync", "empty")
         d.wait_ready(30)
-        r = send(bench, d.port, a.probe, a.sessions)
-        report["rate_empty"] = r["msgs_per_s"]
-        report["p99_empty_ms"] = r["latency_ms"]["end_of_data"]["p99"]
-        queued = r["messages_accepted"]
+        queued = 0
+        report["rates_empty"], report["p99s_empty_ms"] = [], []
+        for _ in range(a.probe_rounds):
+            r = send(bench, d.port, a.probe, a.sessions)
+            report["rates_empty"].append(r["msgs_per_s"])
+            report["p99s_empty_ms"].append(r["latency_ms"]["end_of_data"]["p99"])
+            queued += r["messages_accepted"]
+        report["rate_empty"] = statistics.median(report["rates_empty"])
+        report["p99_empty_ms"] = statistics.median(report["p99s_empty_ms"])
+        report["queued_after_empty_probes"] = queued
         d.stop()
 
         d.start(a.fill_durability, "fill")
         d.wait_ready(120)
-        want = max(a.queued - queued - a.probe, 0)
+        want = max(a.queued - queued - a.probe * a.probe_rounds, 0)
         t = time.monotonic()
         if want:
             r = send(bench, d.port, want, a.sessions, duration=a.fill_time, limit=a.fill_time + 60)
@@ -194,10 +202,16 @@ def main():
         report["ready_line"] = d.ready_line()
         report["rss_after_restart_kib"] = int(
             [l for l in open(f"/proc/{d.proc.pid}/status") if l.startswith("VmRSS")][0].split()[1])
-        r = send(bench, d.port, a.probe, a.sessions)
-        report["rate_full"] = r["msgs_per_s"]
-        report["p99_full_ms"] = r["latency_ms"]["end_of_data"]["p99"]
-        report["queued_at_end"] = queued + 1 + r["messages_accepted"]
+        report["rates_full"], report["p99s_full_ms"] = [], []
+        accepted = 0
+        for _ in range(a.probe_rounds):
+            r = send(bench, d.port, a.probe, a.sessions)
+            report["rates_full"].append(r["msgs_per_s"])
+            report["p99s_full_ms"].append(r["latency_ms"]["end_of_data"]["p99"])
+            accepted += r["messages_accepted"]
+        report["rate_full"] = statistics.median(report["rates_full"])
+        report["p99_full_ms"] = statistics.median(report["p99s_full_ms"])
+        report["queued_at_end"] = queued + 1 + accepted
         d.stop()
         # Count independently: ringmtactl reads the stopped daemon's queue.
         ctl = os.path.join(a.build, "ringmtactl")
@@ -209,11 +223,14 @@ def main():
             report["ringmtactl_summary"] = ["ringmtactl queue summary: timed out after 600 s"]
     finally:
         d.stop()
-        if not a.keep:
+        if a.keep:
+            print(f"kept: {work} (config files and data/)")
+        else:
             shutil.rmtree(work, ignore_errors=True)
 
-    print(f"enqueue rate, empty queue (fsync): {report['rate_empty']:,.0f} msgs/s, p99 DATA->250 "
-          f"{report['p99_empty_ms']:.2f} ms")
+    print(f"enqueue rate, empty queue (fsync, {a.probe_rounds} x {a.probe:,} messages from 0 to "
+          f"{report['queued_after_empty_probes']:,} queued): median {report['rate_empty']:,.0f} msgs/s "
+          f"{[round(x) for x in report['rates_empty']]}, p99 DATA->250 {report['p99_empty_ms']:.2f} ms")
     if "fill_rate" in report:
         print(f"fill ({a.fill_durability}): {report['fill_rate']:,.0f} msgs/s for {report['fill_seconds']:.0f} s")
     print(f"queued before restart: {report['queued_before_restart']:,} messages "
@@ -222,7 +239,8 @@ def main():
     print(f"restart (fsync): 'ready' log line {report['ready_s']:.2f} s after spawn, first 250 "
           f"{report['first_250_s']:.2f} s after spawn; VmRSS then {report['rss_after_restart_kib']:,} KiB")
     print(f"  {report['ready_line']}")
-    print(f"enqueue rate at {report['queued_before_restart']:,} queued (fsync): {report['rate_full']:,.0f} msgs/s, "
+    print(f"enqueue rate from {report['queued_before_restart']:,} queued (fsync, {a.probe_rounds} x {a.probe:,}): "
+          f"median {report['rate_full']:,.0f} msgs/s {[round(x) for x in report['rates_full']]}, "
           f"p99 DATA->250 {report['p99_full_ms']:.2f} ms = {report['rate_full'] / report['rate_empty']:.0%} "
           f"of the empty-queue rate")
     print("ringmtactl queue summary (daemon stopped):")
