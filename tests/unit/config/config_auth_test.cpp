@@ -2,22 +2,14 @@
 // allow_plaintext_auth and the connection limits: values and error messages.
 #include <gtest/gtest.h>
 
+#include "config_test_util.h"
 #include "relay/config.h"
 
 namespace ringmta::relay {
 namespace {
 
-Config parse_ok(std::string_view text) {
-  auto r = parse_config(text, "ringmta.toml");
-  EXPECT_TRUE(r.config.has_value()) << r.error;
-  return r.config.value_or(Config{});
-}
-
-std::string error_of(std::string_view text) {
-  auto r = parse_config(text, "ringmta.toml");
-  EXPECT_FALSE(r.config.has_value()) << text;
-  return r.error;
-}
+using testing::error_of;
+using testing::parse_ok;
 
 TEST(ConfigAuth, EveryKey) {
   Config c = parse_ok(R"([auth]

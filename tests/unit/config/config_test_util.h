@@ -1,0 +1,27 @@
+// tests/unit/config/config_test_util.h — parse helpers shared by the config tests.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <string_view>
+
+#include "relay/config.h"
+
+namespace ringmta::relay::testing {
+
+// The configuration `text` describes; a test failure (with the errors) if it is refused.
+inline Config parse_ok(std::string_view text) {
+  auto r = parse_config(text, "ringmta.toml");
+  EXPECT_TRUE(r.config.has_value()) << r.error;
+  return r.config.value_or(Config{});
+}
+
+// The error text for `text`; a test failure if it is accepted.
+inline std::string error_of(std::string_view text) {
+  auto r = parse_config(text, "ringmta.toml");
+  EXPECT_FALSE(r.config.has_value()) << text;
+  return r.error;
+}
+
+}  // namespace ringmta::relay::testing
