@@ -65,7 +65,9 @@ std::string relay_field(const JobResult& r) {
   if (r.remote_addr.empty()) return "none";
   std::string ip, port;
   split_addr(r.remote_addr, ip, port);
-  return (r.remote_host.empty() ? ip : r.remote_host) + "[" + ip + "]:" + port;
+  // An address-literal destination ("[192.0.2.1]") has no name: show the IP.
+  const bool named = !r.remote_host.empty() && r.remote_host.front() != '[';
+  return (named ? r.remote_host : ip) + "[" + ip + "]:" + port;
 }
 
 const char* status_word(queue::RecipientState s) {
