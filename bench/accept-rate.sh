@@ -75,6 +75,10 @@ address = "127.0.0.1:$port"
 kind = "smtp"
 [queue]
 durability = "$mode"
+# Accept only: deliveries go to a loopback port nobody listens on and are
+# deferred, so every accepted message is still queued when we count.
+[delivery]
+relayhost = "[127.0.0.1]:$(free_port)"
 [log]
 level = "info"
 CONF
