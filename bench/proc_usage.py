@@ -3,7 +3,7 @@
 bench/compare.sh and the scale scripts (Linux /proc only, no dependencies).
 
   proc_usage.py cpu PID            CPU seconds (user+system) of PID's tree
-  proc_usage.py watch PID OUT      sample memory every 0.2 s until SIGTERM or
+  proc_usage.py watch PID OUT      sample memory every 0.5 s until SIGTERM or
                                    SIGINT, then write JSON to OUT
   proc_usage.py rss PID            current RSS of PID's tree in KiB
 
@@ -108,7 +108,7 @@ def watch(root, out_path):
         peak["root_hwm_kb"] = max(peak["root_hwm_kb"], status_kb(root, "VmHWM"))
         peak["max_processes"] = max(peak["max_processes"], len(pids))
         peak["samples"] += 1
-        time.sleep(0.2)
+        time.sleep(0.5)
     with open(out_path, "w") as f:
         json.dump(peak, f)
 
