@@ -2,6 +2,8 @@
 #include "relay/logging.h"
 
 #include <spdlog/async.h>
+#include <unistd.h>
+#include <fmt/format.h>
 #include <spdlog/formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -49,7 +51,9 @@ void init_logging(const std::string& level, const std::string& format) {
   if (format == "json") {
     async->set_formatter(std::make_unique<JsonFormatter>());
   } else {
-    async->set_pattern("%Y-%m-%dT%H:%M:%S.%fZ ringmta[%P]: %l: %v", spdlog::pattern_time_type::utc);
+    // The pid goes in as text: spdlog's %P calls getpid() for every line.
+    async->set_pattern(fmt::format("%Y-%m-%dT%H:%M:%S.%fZ ringmta[{}]: %l: %v", ::getpid()),
+                       spdlog::pattern_time_type::utc);
   }
   async->set_level(spdlog::level::from_str(level));
   async->flush_on(spdlog::level::warn);
