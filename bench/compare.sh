@@ -39,6 +39,7 @@ set -euo pipefail
 
 messages=20000 sessions=50 size=4096 rounds=3 limit=300 quick=0 sink_kind=""
 root="$(cd "$(dirname "$0")/.." && pwd)"
+source "$root/bench/lib.sh"
 build="$root/build"
 usage() { sed -n '4,6p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [[ $# -gt 0 ]]; do
@@ -90,16 +91,6 @@ trap 'exit 130' INT TERM
 
 py=/usr/bin/python3
 usage_py="$root/bench/proc_usage.py"
-free_port() { $py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {  # port seconds
-  local deadline=$((SECONDS + ${2:-20}))
-  while (( SECONDS < deadline )); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "port $1 never opened" >&2; return 1
-}
-now() { date +%s.%N; }
 log() { echo "[compare] $*" >&2; }
 
 # --- sink -------------------------------------------------------------------
@@ -116,7 +107,7 @@ start_sink() {
     smtp-sink -c -u "$(id -un)" "127.0.0.1:$port" 1024 >"$sink_log" 2>&1 &
   fi
   sink_pid=$!; pids+=("$sink_pid")
-  wait_port "$port"
+  wait_port "$port" 20
 }
 sink_count() {
   if [[ "$sink_kind" == ringmta-bench ]]; then
@@ -161,7 +152,7 @@ start_postfix() {
   postconf -c "$d/etc" -Me "$port/inet = $port inet n - n - - smtpd"
   postfix_dirs+=("$d")
   postfix -c "$d/etc" start >"$d/start.log" 2>&1 || { cat "$d/start.log" "$d/maillog" >&2; return 1; }
-  wait_port "$port"
+  wait_port "$port" 20
   server_pid=$(tr -d ' ' <"$d/spool/pid/master.pid")
   server_dir="$d"
 }

@@ -11,6 +11,7 @@ set -euo pipefail
 
 messages=50000 sessions=50 size=4096 durability=fsync limit=900
 root="$(cd "$(dirname "$0")/.." && pwd)"
+source "$root/bench/lib.sh"
 build="$root/build"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -32,11 +33,6 @@ work="$(mktemp -d /tmp/ringmta-e2e.XXXXXX)"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done
-  echo "port $1 never opened" >&2; return 1
-}
 
 sink_port=$(free_port)
 smtp-sink -u "$(id -un)" "127.0.0.1:$sink_port" 1024 & pids+=($!)

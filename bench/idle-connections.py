@@ -34,24 +34,9 @@ import sys
 import tempfile
 import time
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from benchlib import free_port, wait_port
 
 
-def wait_port(port, seconds=20):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"port {port} never opened")
 
 
 def status_kb(pid, key):
@@ -169,7 +154,7 @@ def main():
         procs.append(subprocess.Popen([bench, "sink", "--listen", f"127.0.0.1:{sink_port}",
                                        "--duration", str(args.time_limit + 60)],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        wait_port(sink_port)
+        wait_port(sink_port, 20)
         conf = os.path.join(work, "ringmta.toml")
         with open(conf, "w") as f:
             f.write(f"""[server]
@@ -191,7 +176,7 @@ listen = ""
         log = open(os.path.join(work, "ringmta.log"), "w")
         server = subprocess.Popen([ringmta, "--config", conf], stderr=log)
         procs.append(server)
-        wait_port(port)
+        wait_port(port, 20)
 
         # Cold: nothing has run yet, so the heap holds no freed memory from
         # earlier sessions that new ones could reuse without growing RSS.

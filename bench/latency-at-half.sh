@@ -14,6 +14,7 @@
 set -euo pipefail
 durability=fsync sessions=50 messages=50000 duration=20
 root="$(cd "$(dirname "$0")/.." && pwd)"
+source "$root/bench/lib.sh"
 build="$root/build"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -33,7 +34,6 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
             for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port=$(free_port) sink_port=$(free_port)
 
 "$bench" sink --listen "127.0.0.1:$sink_port" --duration 900 >/dev/null 2>&1 & pids+=($!)

@@ -26,30 +26,14 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from benchlib import free_port, wait_port
 
 
-def wait_port(port, seconds=30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"port {port} never opened")
 
 
 def queue_bytes(qdir):
@@ -105,7 +89,7 @@ def main():
             sink_cmd += ["--reply-delay", str(a.sink_delay)]
         sink = subprocess.Popen(sink_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs.append(sink)
-        wait_port(sink_port)
+        wait_port(sink_port, 30)
         conf = os.path.join(work, "ringmta.toml")
         with open(conf, "w") as f:
             f.write(f"""[server]
@@ -131,7 +115,7 @@ listen = ""
         log = open(os.path.join(work, "ringmta.log"), "w")
         daemon = subprocess.Popen([ringmta, "--config", conf], stderr=log)
         procs.append(daemon)
-        wait_port(port)
+        wait_port(port, 30)
         qdir = os.path.join(data_dir, "queue")
         for rnd in range(1, a.rounds + 1):
             t0 = time.monotonic()

@@ -28,19 +28,13 @@ import shutil
 import signal
 import statistics
 import smtplib
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
+from benchlib import free_port
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Daemon:

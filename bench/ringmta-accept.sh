@@ -20,6 +20,7 @@ set -euo pipefail
 
 messages=50000 sessions=50 size=4096 limit=600 only="ceiling,fsync,wal,tls,e2e"
 root="$(cd "$(dirname "$0")/.." && pwd)"
+source "$root/bench/lib.sh"
 build="$root/build"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -42,11 +43,6 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
-free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done
-  echo "port $1 never opened" >&2; return 1
-}
 wants() { [[ ",$only," == *",$1,"* ]]; }
 # row NAME JSON-FILE EXTRA: one line from a send report.
 row() {
