@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "../engine/test_util.h"
 #include "engine/reactor.h"
 #include "relay/config.h"
 #include "relay/delivery_agent.h"
@@ -39,53 +40,9 @@ namespace ringmta::relay::testing {
 
 using namespace std::chrono_literals;
 
-// A Reactor on a thread of its own; call() runs fn there and waits (10 s max).
-class ReactorThread {
- public:
-  ReactorThread() : reactor_(std::make_unique<engine::Reactor>(0)) {
-    thread_ = std::thread([this] { reactor_->run(); });
-  }
-  ~ReactorThread() { stop(); }
-  void stop() {
-    if (!thread_.joinable()) return;
-    reactor_->stop();
-    thread_.join();
-  }
-  engine::Reactor& reactor() { return *reactor_; }
-  template <class F>
-  auto call(F fn) -> decltype(fn()) {
-    using R = decltype(fn());
-    auto p = std::make_shared<std::promise<R>>();
-    auto fut = p->get_future();
-    reactor_->post([p, fn]() mutable {
-      if constexpr (std::is_void_v<R>) {
-        fn();
-        p->set_value();
-      } else {
-        p->set_value(fn());
-      }
-    });
-    if (fut.wait_for(10s) != std::future_status::ready) {
-      ADD_FAILURE() << "reactor did not run the call";
-      std::abort();
-    }
-    return fut.get();
-  }
-
- private:
-  std::unique_ptr<engine::Reactor> reactor_;
-  std::thread thread_;
-};
-
-template <class P>
-bool wait_until(P pred, std::chrono::milliseconds limit = 10000ms) {
-  auto end = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
-}
+// A Reactor on a thread of its own and bounded polling: the engine tests' helpers.
+using engine::test::ReactorThread;
+using engine::test::wait_until;
 
 // A TCP port on `ip` that nothing listens on right now.
 inline uint16_t unused_port(const char* ip = "127.0.0.1") {
