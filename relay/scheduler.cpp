@@ -353,9 +353,11 @@ void Scheduler::on_committed(const std::string& id, uint64_t activation, const q
     // The outcome is not on disk. Write it again later rather than deliver
     // again now (a full disk would otherwise mean a delivery per second).
     spdlog::error("{}: cannot write delivery state: {} (retrying in {}s)", id, status.message, kCommitRetryMs / 1000);
-    shard_.reactor.add_timer(std::chrono::milliseconds(kCommitRetryMs), [this, id, activation] {
-      auto again = active_.find(id);
-      if (again != active_.end() && again->second.activation == activation) commit(id);
+    // Through the shard context, not `this`: the scheduler may be gone
+    // (shutdown) before the timer fires.
+    ShardContext* shard = &shard_;
+    shard_.reactor.add_timer(std::chrono::milliseconds(kCommitRetryMs), [shard, id, activation] {
+      if (shard->scheduler) shard->scheduler->retry_commit(id, activation);
     });
     return;
   }
@@ -381,6 +383,11 @@ void Scheduler::on_committed(const std::string& id, uint64_t activation, const q
     submit_new(std::move(n.envelope), std::move(body));
   }
   if (waiting_.count(id)) run_waiting(id, latest ? &*latest : nullptr, std::move(latest_body));
+}
+
+void Scheduler::retry_commit(const std::string& id, uint64_t activation) {
+  auto it = active_.find(id);
+  if (it != active_.end() && it->second.activation == activation) commit(id);
 }
 
 void Scheduler::forget(const std::string& id, uint64_t attempts_written) {

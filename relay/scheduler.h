@@ -106,6 +106,7 @@ class Scheduler {
   void dispatch(DeliveryJob job);
   void complete(Active& a);
   void commit(const std::string& id);
+  void retry_commit(const std::string& id, uint64_t activation);
   void on_committed(const std::string& id, uint64_t activation, const queue::Status& status);
   void forget(const std::string& id, uint64_t attempts_written);
   void add_notice(Active& a, Notice kind, const std::vector<NoticeEntry>& entries, int64_t now_ms);
