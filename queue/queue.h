@@ -82,6 +82,17 @@ class Batch {
   bool empty() const { return ops_.empty(); }
   size_t size() const { return ops_.size(); }
 
+  // Whether done() must wait for an fsync (Fsync mode). Acceptances need it:
+  // the 250 promises the message survives a power cut. Delivery outcomes do
+  // not: written unsynced, they are already safe from a process crash (the WAL
+  // record is in the OS), and an OS crash that loses one only means the
+  // message is tried again (a duplicate, as with Postfix, whose queue-file
+  // updates after delivery are not fsynced either). The next synced write, or
+  // the OS's own writeback, makes them durable; the WAL keeps them in order,
+  // so an outcome is never durable without everything written before it.
+  void set_needs_sync(bool v) { needs_sync_ = v; }
+  bool needs_sync() const { return needs_sync_; }
+
   struct Op {
     enum class Kind { Put, Update, Remove } kind;
     Envelope envelope;       // new state (Put/Update) or the stored one (Remove)
@@ -94,6 +105,7 @@ class Batch {
 
  private:
   std::vector<Op> ops_;
+  bool needs_sync_ = true;
 };
 
 // Called once the batch is durable (per the durability mode) or has failed.
@@ -103,7 +115,8 @@ using Done = std::function<void(Status)>;
 struct QueueStats {
   uint64_t batches = 0;       // Batches committed
   uint64_t writes = 0;        // RocksDB writes (one per group commit)
-  uint64_t syncs = 0;         // synced writes (fsyncs of the WAL)
+  uint64_t syncs = 0;         // synced writes (fsyncs of the WAL); a group
+                              // is synced if any of its batches needs_sync()
   uint64_t messages_put = 0;  // put_message ops committed
 };
 

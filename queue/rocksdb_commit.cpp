@@ -3,7 +3,8 @@
 // commit() appends (batch, done) to pending_ under a short mutex and returns.
 // The commit thread takes everything pending (up to max_batch_bytes), merges
 // it into ONE rocksdb::WriteBatch, does ONE db->Write (sync=true in Fsync
-// mode: one fsync covers every message in the round), then calls each done()
+// mode if any batch needs_sync(): one fsync covers every message in the
+// round; a round of delivery outcomes alone is not synced), then calls each done()
 // in submission order. While it writes, new submissions pile up for the next
 // round — that is what makes rounds grow under load without any timer.
 //
@@ -47,9 +48,9 @@ Status RocksDbQueue::flush() {
     uint64_t target = submitted_;
     finished_cv_.wait(lock, [&] { return finished_ >= target; });
   }
-  // Wal mode: the WAL is written but not synced; make it durable now.
-  if (durability_ == Durability::Wal) return from_rocksdb(db_->FlushWAL(/*sync=*/true));
-  return Status::Ok();
+  // Wal mode writes nothing synced, and in Fsync mode the last rounds may have
+  // been unsynced delivery outcomes: make everything durable now.
+  return from_rocksdb(db_->FlushWAL(/*sync=*/true));
 }
 
 QueueStats RocksDbQueue::stats() const {
@@ -87,6 +88,7 @@ void RocksDbQueue::write_group(std::vector<Pending>& group) {
   std::vector<Status> results(group.size());
   std::vector<size_t> merged;  // indices of the batches in write_batch_
   uint64_t puts = 0;
+  bool needs_sync = false;
   write_batch_.Clear();
   for (size_t i = 0; i < group.size(); ++i) {
     const Batch& batch = group[i].batch;
@@ -105,6 +107,7 @@ void RocksDbQueue::write_group(std::vector<Pending>& group) {
     }
     write_batch_.PopSavePoint();
     merged.push_back(i);
+    needs_sync |= batch.needs_sync();
     for (const Batch::Op& op : batch.ops()) puts += op.kind == Batch::Op::Kind::Put;
   }
 
@@ -119,7 +122,7 @@ void RocksDbQueue::write_group(std::vector<Pending>& group) {
       need_resume_ = false;
     }
     rocksdb::WriteOptions wo;
-    wo.sync = durability_ == Durability::Fsync;
+    wo.sync = durability_ == Durability::Fsync && needs_sync;
     const auto started = std::chrono::steady_clock::now();
     Status st = from_rocksdb(db_->Write(wo, &write_batch_));
     if (st.ok() && on_commit_)

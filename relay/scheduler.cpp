@@ -329,6 +329,9 @@ void Scheduler::commit(const std::string& id) {
   if (it == active_.end()) return;
   Active& a = it->second;
   queue::Batch batch;
+  // An outcome (and the notices born with it) need not wait for an fsync:
+  // see Batch::set_needs_sync. Losing it to an OS crash means a retry.
+  batch.set_needs_sync(false);
   for (const auto& [kind, n] : a.notices) batch.put_message(n.envelope, n.body);
   if (a.finished) {
     batch.remove_message(a.env);

@@ -327,6 +327,30 @@ TEST_P(QueueTest, ConcurrentSubmittersEachGetExactlyOneDone) {
   EXPECT_EQ(body, testing::body_for("T3-249", 512));
 }
 
+TEST_P(QueueTest, OnlyBatchesThatNeedSyncCauseAnFsync) {
+  if (GetParam() == Impl::Memory) GTEST_SKIP() << "no writes to count";
+  ASSERT_TRUE(put(sample_envelope("ACCEPTED", 1)).ok());
+  const QueueStats before = q_->stats();
+  // A delivery outcome: applied and readable, but no fsync of its own.
+  Envelope prev = sample_envelope("ACCEPTED", 1), next = prev;
+  next.recipients[0].attempts = 1;
+  Batch outcome;
+  outcome.set_needs_sync(false);
+  outcome.update_envelope(prev, next);
+  ASSERT_TRUE(commit_sync(*q_, std::move(outcome)).ok());
+  QueueStats after = q_->stats();
+  EXPECT_EQ(after.writes, before.writes + 1);
+  EXPECT_EQ(after.syncs, before.syncs);
+  Envelope read;
+  ASSERT_TRUE(q_->read_envelope("ACCEPTED", read).ok());
+  EXPECT_EQ(read.recipients[0].attempts, 1u);
+  // The next acceptance is synced (in Fsync mode) and covers it in the WAL.
+  ASSERT_TRUE(put(sample_envelope("NEXT", 1)).ok());
+  after = q_->stats();
+  EXPECT_EQ(after.syncs, before.syncs + (GetParam() == Impl::RocksFsync ? 1 : 0));
+  EXPECT_TRUE(q_->flush().ok());
+}
+
 TEST_P(QueueTest, DoneMayCommitAgain) {
   // A done callback that submits the follow-up batch must not deadlock.
   std::promise<Status> second;
