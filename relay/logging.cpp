@@ -1,23 +1,22 @@
 // relay/logging.cpp — see logging.h.
 #include "relay/logging.h"
 
-#include <spdlog/async.h>
-#include <unistd.h>
 #include <fmt/format.h>
 #include <spdlog/formatter.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <ctime>
 
 #include "relay/log_json.h"
+#include "relay/log_sink.h"
 
 namespace ringmta::relay {
 
 namespace {
 
-// One JSON object per line (log.format = "json"). Runs on the logging
-// thread, so the conversion costs the shards nothing.
+// One JSON object per line (log.format = "json"). Runs on the thread that
+// logs (the sink formats before buffering).
 class JsonFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
@@ -42,28 +41,25 @@ class JsonFormatter final : public spdlog::formatter {
 }  // namespace
 
 void init_logging(const std::string& level, const std::string& format) {
-  // Blocking overflow: under a log storm shards slow down rather than lose
-  // lines that operators rely on (accepted-message lines carry queue IDs).
-  spdlog::init_thread_pool(16384, 1);
-  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-  auto async = std::make_shared<spdlog::async_logger>("ringmta", sink, spdlog::thread_pool(),
-                                                      spdlog::async_overflow_policy::block);
+  // A plain (synchronous) logger over the batching sink: the shard formats
+  // the line and appends it to a buffer; the sink's thread does the I/O (see
+  // log_sink.h for why this replaced spdlog's async logger).
+  auto sink = std::make_shared<BatchingSink>();
+  auto logger = std::make_shared<spdlog::logger>("ringmta", sink);
   if (format == "json") {
-    async->set_formatter(std::make_unique<JsonFormatter>());
+    logger->set_formatter(std::make_unique<JsonFormatter>());
   } else {
     // The pid goes in as text: spdlog's %P calls getpid() for every line.
-    async->set_pattern(fmt::format("%Y-%m-%dT%H:%M:%S.%fZ ringmta[{}]: %l: %v", ::getpid()),
-                       spdlog::pattern_time_type::utc);
+    logger->set_pattern(fmt::format("%Y-%m-%dT%H:%M:%S.%fZ ringmta[{}]: %l: %v", ::getpid()),
+                        spdlog::pattern_time_type::utc);
   }
-  async->set_level(spdlog::level::from_str(level));
-  async->flush_on(spdlog::level::warn);
-  spdlog::set_default_logger(async);
-  spdlog::flush_every(std::chrono::seconds(1));
+  logger->set_level(spdlog::level::from_str(level));
+  spdlog::set_default_logger(logger);
 }
 
 void shutdown_logging() {
   spdlog::default_logger()->flush();
-  spdlog::shutdown();
+  spdlog::shutdown();  // drops the logger; the sink's destructor stops its thread
 }
 
 }  // namespace ringmta::relay

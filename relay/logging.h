@@ -1,7 +1,8 @@
 // relay/logging.h — process-wide logging set-up (spdlog).
 //
-// Shard threads must not block on stderr, so the logger is asynchronous: a
-// shard formats the line and hands it to spdlog's logging thread.
+// Shard threads must not block on stderr: a shard formats the line into a
+// buffer and a writer thread writes batches every 100 ms, at once for a
+// warning or worse (log_sink.h).
 // log.format = "json" swaps the line format for JSON objects (log_json.h);
 // the messages themselves are the same in both formats.
 #pragma once
