@@ -120,6 +120,10 @@ struct Config {
     std::chrono::seconds connect_timeout{30};
     std::chrono::seconds command_timeout{300};   // greeting, EHLO, MAIL, RCPT, RSET, QUIT
     std::chrono::seconds data_timeout{600};      // DATA, each body write, end of data
+    // A destination whose every host failed at the connection level (refused,
+    // timeout, 4xx greeting) is not tried again for this long: its next jobs
+    // fail at once ("delivery temporarily suspended: ..."). 0 = always try.
+    std::chrono::seconds destination_down_time{60};
     OutboundTls tls = OutboundTls::May;          // default level
     std::map<std::string, OutboundTls> tls_policy;  // lower-case recipient domain -> level
     std::string tls_ca_file;                     // CAs trusted besides the system store ("verify")

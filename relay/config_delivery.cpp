@@ -214,6 +214,9 @@ void read_delivery(Validator& v, const toml::table& t, Config::Delivery& out) {
     if (const auto* n = t.get(d.name))
       if (auto value = v.duration(*n, "delivery." + std::string(d.name), false)) *d.field = *value;
   }
+  // 0 is allowed: it turns the memory of down destinations off.
+  if (const auto* n = t.get("destination_down_time"))
+    if (auto d = v.duration(*n, "delivery.destination_down_time", true)) out.destination_down_time = *d;
   if (const auto* n = t.get("tls"))
     if (auto level = read_tls_level(v, *n, "delivery.tls")) out.tls = *level;
   if (const auto* n = t.get("tls_policy")) read_tls_policy(v, *n, out.tls_policy);

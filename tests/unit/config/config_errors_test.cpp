@@ -319,6 +319,17 @@ TEST(ConfigErrors, DeliveryNumbersAndTimeouts) {
       EXPECT_EQ(error_of(std::string("[delivery]\n") + key + " = " + bad + "\n"),
                 std::string("ringmta.toml:2: delivery.") + key + ": expected a positive duration" + kDuration + bad);
   }
+  // destination_down_time may be 0 (off), but not negative or malformed.
+  for (auto bad : {"-1", "\"5 s\"", "1.5", "\"300ms\""})
+    EXPECT_EQ(error_of(std::string("[delivery]\ndestination_down_time = ") + bad + "\n"),
+              std::string("ringmta.toml:2: delivery.destination_down_time: expected a duration") + kDuration + bad)
+        << bad;
+}
+
+TEST(ConfigErrors, DestinationDownTimeZeroTurnsItOff) {
+  auto r = parse_config("[delivery]\ndestination_down_time = \"0s\"\n", "ringmta.toml");
+  ASSERT_TRUE(r.config) << r.error;
+  EXPECT_EQ(r.config->delivery.destination_down_time, std::chrono::seconds(0));
 }
 
 TEST(ConfigErrors, RelayhostSyntax) {
