@@ -6,6 +6,13 @@
 // failure), carries transactions, idles, and QUITs. Its current socket is an
 // Outbound (outbound.h). Results reach the caller through Reactor::post, so
 // `done` never runs inside submit() or inside our own bookkeeping.
+//
+// Down destinations (delivery.destination_down_time, down_destinations.h):
+// when a slot runs out of targets with a temporary connection-level error
+// and no other connection to the destination works, the destination is
+// remembered as down; its jobs then fail at once (posted) until the time is
+// up. The first job after that is the probe: it connects alone (settle()
+// opens no second slot meanwhile) and its success ends the suspension.
 #include "relay/delivery_agent.h"
 
 #include <spdlog/spdlog.h>
@@ -17,6 +24,7 @@
 
 #include "dns/resolver.h"
 #include "relay/delivery_agent_state.h"
+#include "relay/down_destinations.h"
 #include "relay/metrics.h"
 #include "relay/outbound.h"
 #include "relay/routing.h"
@@ -74,6 +82,7 @@ struct Core {
   Outbound::Timeouts timeouts;
   std::unique_ptr<dns::Resolver> resolver;  // declared before dests: slots cancel their lookups
   std::unordered_map<std::string, std::unique_ptr<Destination>> dests;
+  DownDestinations down;  // by destination key (dest_key)
   bool shutting_down = false;
   std::shared_ptr<int> alive = std::make_shared<int>(0);  // posted results check it
   std::shared_ptr<const OutboundTlsContexts> tls;  // null: TLS unavailable (tls_error says why)
@@ -81,7 +90,11 @@ struct Core {
 
   Core(engine::Reactor& r, std::shared_ptr<const Config> c, unsigned shards,
        std::shared_ptr<const OutboundTlsContexts> contexts)
-      : reactor(r), config(std::move(c)), shard_count(std::max(1u, shards)), tls(std::move(contexts)) {
+      : reactor(r),
+        config(std::move(c)),
+        shard_count(std::max(1u, shards)),
+        down(config->delivery.destination_down_time),
+        tls(std::move(contexts)) {
     client.hostname = config->server.hostname.empty() ? "localhost" : config->server.hostname;
     client.offer_starttls = false;  // per connection (Outbound::TlsSetup)
     if (!tls) {
@@ -178,17 +191,32 @@ struct Core {
       return;
     }
     const std::string& domain = parts.front().job.domain;
-    Destination* d = destination(route_key(config->delivery, domain), domain, tls_level(config->delivery, domain));
+    const std::string route = route_key(config->delivery, domain);
+    const OutboundTls level = tls_level(config->delivery, domain);
+    const std::string key = dest_key(route, level);
+    bool expired = false;
+    if (const DownDestinations::Entry* e = down.find(key, std::chrono::steady_clock::now(), &expired)) {
+      // Down: no connection attempt; fail() posts, so not inside submit().
+      const RecipientResult r = DownDestinations::suspended_result(*e);
+      for (auto& p : parts) fail(p, r, e->host, e->addr);
+      return;
+    }
+    Destination* d = destination(key, route, domain, level);
+    if (expired) d->probing = true;
     for (auto& p : parts) d->waiting.push_back(std::move(p));
     settle(d);
   }
 
-  // `key` is the route key; a TLS level other than delivery.tls (a
-  // [delivery.tls_policy] domain on a shared route or the relayhost) gets a
-  // destination of its own, so one connection never mixes levels.
-  Destination* destination(const std::string& key, const std::string& domain, OutboundTls level) {
-    const std::string map_key =
-        level == config->delivery.tls ? key : key + "|tls=" + std::string(to_string(level));
+  // A TLS level other than delivery.tls (a [delivery.tls_policy] domain on a
+  // shared route or the relayhost) gets a destination of its own, so one
+  // connection never mixes levels.
+  std::string dest_key(const std::string& route, OutboundTls level) const {
+    return level == config->delivery.tls ? route : route + "|tls=" + std::string(to_string(level));
+  }
+
+  // `map_key` is dest_key(key, level); `key` the route key.
+  Destination* destination(const std::string& map_key, const std::string& key, const std::string& domain,
+                           OutboundTls level) {
     auto& slot = dests[map_key];
     if (slot) return slot.get();
     slot = std::make_unique<Destination>();
@@ -230,6 +258,9 @@ struct Core {
         continue;
       }
       if (d->slots.size() >= d->cap) break;
+      // The probe after a down time connects alone: the other jobs wait for
+      // its outcome instead of each trying a host that may still be dead.
+      if (d->probing && !d->slots.empty()) break;
       d->slots.push_back(std::make_unique<Slot>(this, d));
       Slot* s = d->slots.back().get();
       s->job = std::move(d->waiting.front());
@@ -305,13 +336,41 @@ struct Core {
       fail(*s->job, res, s->last_host, s->last_addr);
       s->job.reset();
       // The destination looks down: later jobs would only repeat every
-      // timeout; they fail now too unless another connection is working.
-      if (!shutting_down && !d->has_established()) fail_waiting(d, res, s->last_host, s->last_addr);
+      // timeout; they fail now too unless another connection is working,
+      // and so do the next ones for destination_down_time (a temporary error
+      // from a host we tried; a 5xx greeting or a local TLS problem is not
+      // the destination being down).
+      if (!shutting_down && !d->has_established()) {
+        if (res.outcome == Outcome::TempFail && !s->last_addr.empty()) mark_down(d, res, s->last_host, s->last_addr);
+        fail_waiting(d, res, s->last_host, s->last_addr);
+      }
       remove_slot(s);
       return settle(d);
     }
     const Target& t = s->targets[s->next_target++];
     open(s, t, d->tls);
+  }
+
+  void mark_down(Destination* d, const RecipientResult& res, const std::string& host, const std::string& addr) {
+    d->probing = false;
+    if (!down.enabled()) return;
+    down.mark(d->key, res, host, addr, std::chrono::steady_clock::now());
+    spdlog::info("delivery: {} is down, its mail is deferred for {}s without a connection attempt: {}", d->key,
+                 config->delivery.destination_down_time.count(), res.text);
+  }
+
+  // ringmtactl queue flush / destination resume: the next job connects.
+  size_t forget_down(const std::string& domain) {
+    if (down.size() == 0) return 0;
+    size_t n = 0;
+    if (domain.empty()) {
+      n = down.forget_if(nullptr);
+    } else {
+      const std::string route = route_key(config->delivery, domain);
+      n = down.forget_if([&](const std::string& key) { return key == route || key.rfind(route + "|tls=", 0) == 0; });
+    }
+    if (n) spdlog::info("delivery: {} down destination(s) forgotten by the administrator", n);
+    return n;
   }
 
   void open(Slot* s, const Target& t, OutboundTls level) {
@@ -334,8 +393,17 @@ struct Core {
   // ---- connection events ----
 
   void on_ready(Slot* s) {
-    if (s->job && !s->in_txn) return start_transaction(s);  // the connection opened for this job
     Destination* d = s->dest;
+    if (s->job && !s->in_txn) {  // the connection opened for this job
+      start_transaction(s);
+      // It works: no longer down. After a probe, open the lanes the other jobs wait for.
+      down.forget(d->key);
+      if (d->probing) {
+        d->probing = false;
+        settle(d);
+      }
+      return;
+    }
     if (shutting_down || s->messages >= config->delivery.max_messages_per_connection) {
       s->quitting = true;
       return s->ob->quit();
@@ -447,6 +515,9 @@ DeliveryAgent::~DeliveryAgent() = default;
 
 void DeliveryAgent::submit(DeliveryJob job, Done done) { impl_->submit(std::move(job), std::move(done)); }
 void DeliveryAgent::shutdown() { impl_->shutdown(); }
+
+size_t DeliveryAgent::forget_down_destinations(const std::string& domain) { return impl_->forget_down(domain); }
+size_t DeliveryAgent::down_destinations() const { return impl_->down.size(); }
 
 size_t DeliveryAgent::queued_jobs() const {
   size_t n = 0;

@@ -19,6 +19,14 @@
 // null MX -> permanent 5.1.10, no address -> permanent 5.4.4, temporary
 // failures -> temporary 4.4.3 (never permanent).
 //
+// A destination whose targets all failed that way with a temporary error
+// (and no other connection to it working) is remembered as down for
+// delivery.destination_down_time (down_destinations.h): its jobs fail at once
+// with "delivery temporarily suspended: <last error>", no connection tried.
+// After that time one job probes alone; a working connection ends it, and so
+// does forget_down_destinations() (ringmtactl queue flush). Permanent and
+// DNS failures do not suspend a destination.
+//
 // TLS (delivery.tls, [delivery.tls_policy], outbound_tls.h): the level is
 // chosen per recipient domain; a route or the relayhost carrying domains of
 // different levels gets one destination (connection pool) per level. A
@@ -32,6 +40,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "engine/reactor.h"
 #include "relay/config.h"
@@ -62,6 +71,14 @@ class DeliveryAgent {
   // connections QUIT; running transactions may finish (the daemon aborts
   // what is left after its timeout).
   void shutdown();
+
+  // Down destinations (delivery.destination_down_time): forget them so their
+  // next job connects again — all when `domain` is empty, else the one(s)
+  // mail for `domain` goes through (its MX hosts, its route or the
+  // relayhost). Returns how many were forgotten. For `ringmtactl queue flush`
+  // and `destination resume`.
+  size_t forget_down_destinations(const std::string& domain = {});
+  size_t down_destinations() const;  // remembered now (an expired one counts until dropped)
 
   size_t queued_jobs() const;        // waiting for a connection
   size_t open_connections() const;   // outbound connections (connecting, busy or idle)

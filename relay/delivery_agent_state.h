@@ -74,6 +74,7 @@ struct Destination {
   std::optional<RouteTarget> route;  // relayhost / [delivery.routes] target
   OutboundTls tls = OutboundTls::May;  // delivery.tls / [delivery.tls_policy] of its domain(s)
   unsigned cap = 1;
+  bool probing = false;              // first try after a down time: one connection until it works
   std::deque<Pending> waiting;
   std::vector<std::unique_ptr<Slot>> slots;
 

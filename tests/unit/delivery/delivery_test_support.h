@@ -86,6 +86,7 @@ struct ServerOptions {
   std::string ip = "127.0.0.2";
   uint16_t port = 0;                 // 0: any free port
   std::string greeting;              // set: sent instead of the 220; then "221" to anything and close
+  std::chrono::milliseconds greeting_delay{0};  // with `greeting`: sent this long after the accept
   bool silent = false;               // accept, never say a word
   std::vector<std::string> local_domains{"ok.example"};  // other domains: 550 5.7.1 (untrusted client)
   std::chrono::milliseconds commit_delay{0};              // hold the end-of-data reply this long
@@ -154,7 +155,7 @@ class TestServer {
   struct Handler : engine::ConnectionHandler {
     TestServer* server;
     std::shared_ptr<Conn> st = std::make_shared<Conn>();
-    void on_open(engine::Connection& c) override { server->opened(*st, c); }
+    void on_open(engine::Connection& c) override { server->opened(st, c); }
     void on_data(engine::Connection&, std::string_view b) override { server->data(st, b); }
     void on_closed(engine::Connection&, int) override {
       st->closed = true;
@@ -168,12 +169,19 @@ class TestServer {
     return h;
   }
 
-  void opened(Conn& st, engine::Connection& c) {
+  void opened(const std::shared_ptr<Conn>& conn, engine::Connection& c) {
+    Conn& st = *conn;
     st.c = &c;
     st.number = ++connections_;
     int now = ++current_;
     if (now > max_current_) max_current_ = now;
     if (opts_.silent) return;
+    if (!opts_.greeting.empty() && opts_.greeting_delay.count() > 0) {
+      rt_.reactor().add_timer(opts_.greeting_delay, [this, conn] {
+        if (!conn->closed) conn->c->send(opts_.greeting + "\r\n");
+      });
+      return;
+    }
     if (!opts_.greeting.empty()) {
       c.send(opts_.greeting + "\r\n");
       return;
@@ -345,6 +353,12 @@ class AgentHarness {
   }
   size_t queued_jobs() {
     return rt_.call([&] { return agent_->queued_jobs(); });
+  }
+  size_t forget_down(const std::string& domain = {}) {
+    return rt_.call([&] { return agent_->forget_down_destinations(domain); });
+  }
+  size_t down_destinations() {
+    return rt_.call([&] { return agent_->down_destinations(); });
   }
   // Waits (bounded) for the result of job `id`; nullopt on timeout.
   std::optional<JobResult> result(const std::string& id, std::chrono::milliseconds limit = 15000ms) {

@@ -1,0 +1,61 @@
+// relay/down_destinations.cpp — see down_destinations.h.
+#include "relay/down_destinations.h"
+
+#include <algorithm>
+
+namespace ringmta::relay {
+
+void DownDestinations::mark(const std::string& key, smtp::RecipientResult error, std::string host, std::string addr,
+                            Clock::time_point now) {
+  if (!enabled()) return;
+  if (entries_.size() >= sweep_at_) {
+    for (auto it = entries_.begin(); it != entries_.end();) it = it->second.until <= now ? entries_.erase(it) : ++it;
+    sweep_at_ = std::max(kMinSweep, 2 * entries_.size());
+  }
+  Entry& e = entries_[key];
+  e.until = now + hold_;
+  e.error = std::move(error);
+  e.host = std::move(host);
+  e.addr = std::move(addr);
+}
+
+const DownDestinations::Entry* DownDestinations::find(const std::string& key, Clock::time_point now, bool* expired) {
+  if (expired) *expired = false;
+  if (entries_.empty()) return nullptr;  // the usual case: one branch per job
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return nullptr;
+  if (it->second.until <= now) {
+    entries_.erase(it);
+    if (expired) *expired = true;
+    return nullptr;
+  }
+  return &it->second;
+}
+
+bool DownDestinations::forget(const std::string& key) {
+  return !entries_.empty() && entries_.erase(key) > 0;
+}
+
+size_t DownDestinations::forget_if(const std::function<bool(const std::string&)>& pred) {
+  size_t n = 0;
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    if (!pred || pred(it->first)) {
+      it = entries_.erase(it);
+      ++n;
+    } else {
+      ++it;
+    }
+  }
+  return n;
+}
+
+smtp::RecipientResult DownDestinations::suspended_result(const Entry& e) {
+  smtp::RecipientResult r = e.error;
+  r.outcome = smtp::Outcome::TempFail;  // only temporary failures are remembered; be sure
+  r.text = "delivery temporarily suspended: " + e.error.text;
+  r.local = true;  // our words now, not a remote reply
+  r.relayed = false;
+  return r;
+}
+
+}  // namespace ringmta::relay
