@@ -7,6 +7,11 @@
 // Scheduler::admin_apply). "Stale" answers mean the shard wrote the message
 // after our read: read again (bounded tries). Up to kWindow messages are
 // in flight, so large selections share group commits.
+//
+// A flush first makes every shard's delivery agent forget its down
+// destinations (delivery.destination_down_time) — with --domain only that
+// domain's — as Postfix's postqueue -f flushes dead destinations: otherwise
+// the flushed mail would be deferred at once, untried.
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -16,6 +21,7 @@
 
 #include "queue/queue_id.h"
 #include "relay/admin_server.h"
+#include "relay/delivery_agent.h"
 #include "relay/loader.h"
 #include "relay/scheduler.h"
 #include "relay/shard.h"
@@ -58,6 +64,24 @@ struct Inbox {
   std::deque<std::tuple<size_t, uint64_t, AdminOutcome>> done;  // (slot, generation, outcome)
 };
 
+// Every shard's agent forgets its down destinations (all, or `domain`'s);
+// waits for the answers, so the flush that follows finds them forgotten.
+// Returns how many were forgotten (shards that do not answer in time: 0).
+size_t forget_down_destinations(const std::vector<ShardContext*>& peers, const std::string& domain) {
+  std::vector<std::future<size_t>> answers;
+  for (ShardContext* ctx : peers) {
+    auto promise = std::make_shared<std::promise<size_t>>();
+    answers.push_back(promise->get_future());
+    ctx->reactor.post([ctx, promise, domain] {
+      promise->set_value(ctx->agent ? ctx->agent->forget_down_destinations(domain) : 0);
+    });
+  }
+  size_t n = 0;
+  for (auto& f : answers)
+    if (f.wait_for(kShardAnswer) == std::future_status::ready) n += f.get();
+  return n;
+}
+
 }  // namespace
 
 std::vector<std::string> AdminServer::select(const admin::Selector& sel, std::vector<std::string>* missing,
@@ -76,6 +100,12 @@ std::vector<std::string> AdminServer::select(const admin::Selector& sel, std::ve
 }
 
 json::Value AdminServer::do_change(const admin::Request& req) {
+  size_t down_forgotten = 0;
+  if (req.command == admin::Command::Flush && hooks_.peers) {
+    // With --domain only that domain's recipients are flushed; otherwise
+    // (IDs, --all, --sender) any destination may be involved: forget all.
+    down_forgotten = forget_down_destinations(*hooks_.peers, req.selector.domain);
+  }
   std::string error;
   std::vector<std::string> ids = select(req.selector, nullptr, &error);
   if (!error.empty()) return error_response(error);
@@ -205,6 +235,7 @@ json::Value AdminServer::do_change(const admin::Request& req) {
                                            : "no message with queue ID " + not_found.items().front().as_string());
   }
   v.set("matched", static_cast<uint64_t>(ids.size()));
+  if (action.kind == AdminAction::Kind::Flush) v.set("down_destinations_forgotten", static_cast<uint64_t>(down_forgotten));
   v.set("done", std::move(done));
   v.set("unchanged", std::move(unchanged));
   v.set("not_found", std::move(not_found));

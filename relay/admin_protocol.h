@@ -14,7 +14,9 @@
 //   list      selector (optional)                     {"messages":[...]} (queue list --json fields + state)
 //   show      id                                      envelope, recipients (state, attempts, last reply,
 //                                                     next attempt), header section
-//   flush     selector                                pending recipients due now, loader woken
+//   flush     selector                                pending recipients due now, loader woken; down
+//                                                     destinations forgotten (the domain's, or all)
+//                                                     {"down_destinations_forgotten":N}
 //   delete    selector                                removed, no notice
 //   hold      selector                                kFlagHeld: never attempted until released
 //   release   selector                                flag cleared; due recipients go at once

@@ -103,7 +103,7 @@ int main(int argc, char** argv) {
     SelectorOptions sel;
   };
   std::vector<Change> changes = {
-      {Command::Flush, "flush", "Make deferred recipients due now (and wake the delivery)", nullptr, {}},
+      {Command::Flush, "flush", "Make deferred recipients due now, forget down destinations (and wake the delivery)", nullptr, {}},
       {Command::Delete, "delete", "Remove messages without any notice", nullptr, {}},
       {Command::Hold, "hold", "Keep messages from being delivered until released", nullptr, {}},
       {Command::Release, "release", "Release held messages", nullptr, {}},

@@ -144,6 +144,8 @@ int print_change(const admin::Request& req, const json::Value& resp, bool as_jso
     out(str(&p) + ": pending (a delivery attempt is running; applied when it ends)\n");
   out(verb + ": " + std::to_string(num(resp.get("matched"))) + " matched, " +
       std::to_string(items(resp, "done").size()) + " changed\n");
+  if (const json::Value* down = resp.get("down_destinations_forgotten"); down && num(down) > 0)
+    out(verb + ": " + std::to_string(num(down)) + " down destination(s) forgotten (mail for them is tried again)\n");
   return rc;
 }
 
