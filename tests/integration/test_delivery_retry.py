@@ -65,9 +65,11 @@ def test_mixed_replies_in_one_transaction(relay, remote):
 
 def test_all_hosts_down_defers_then_delivers_when_one_is_back(relay, remote):
     # Both MX hosts of pref.test refuse connections: a temporary failure for
-    # the recipient (never a bounce); once mx2 listens, the next retry delivers.
+    # the recipient (never a bounce); once mx2 listens, the first retry after
+    # the destination's down time (2 s here: retries within it are deferred
+    # without a connection) delivers.
     bounces = remote(BOUNCE_IP)
-    d = relay()
+    d = relay(delivery={"destination_down_time": "2s"})
     qid = send(d, SENDER, ["down@pref.test"], message_with("hosts down"))
     lines = wait_lines(d, 2, qid=qid, status="deferred")
     assert all(x["dsn"].startswith("4.") for x in lines), [x["line"] for x in lines]
@@ -87,7 +89,9 @@ def test_connection_lost_at_end_of_data_is_retried(relay, remote, sink):
     # outcome is unknown, so the recipient is deferred (never bounced) and
     # delivered later (at-least-once) once a well-behaved server is there.
     dropper = sink("127.0.0.2", extra_args=["-q", "."])
-    d = relay()
+    # A retry may fall between the two servers (connection refused): then
+    # dest.test is down for 1 s only, not the default 60 s.
+    d = relay(delivery={"destination_down_time": "1s"})
     qid = send(d, SENDER, ["hangup@dest.test"], message_with("hang up"))
     lines = wait_lines(d, 2, qid=qid, status="deferred")
     assert all(x["dsn"].startswith("4.") for x in lines), [x["line"] for x in lines]

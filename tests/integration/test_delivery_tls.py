@@ -125,7 +125,9 @@ def test_encrypt_accepts_self_signed(relay, remote, certs):
 
 def test_encrypt_without_starttls_defers_and_never_sends_plaintext(relay, remote):
     mx = remote("127.0.0.2")
-    d = relay(delivery={"tls": "encrypt"})
+    # Every retry must connect and refuse plaintext again: no down time
+    # (which would defer the retry without a connection).
+    d = relay(delivery={"tls": "encrypt", "destination_down_time": "0s"})
     qid = deliver_one(d, "e@dest.test", "encrypt plain")
     lines = deferred_lines(d, qid, "e@dest.test", count=2)  # the retry is deferred as well
     for line in lines:
