@@ -5,6 +5,9 @@ ringmta_fuzz_target(smtp_session
   SOURCES
     tests/fuzz/smtp_session_fuzz.cpp
     relay/proto/server_session.cpp
+    relay/proto/server_session_envelope.cpp
+    relay/proto/server_session_data.cpp
+    relay/proto/server_session_auth.cpp
     relay/proto/command.cpp
     relay/proto/sasl.cpp
     relay/proto/data_decoder.cpp
