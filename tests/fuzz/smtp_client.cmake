@@ -8,5 +8,6 @@ ringmta_fuzz_target(smtp_reply_parser
   CORPUS tests/fuzz/corpus/smtp_client_reply)
 ringmta_fuzz_target(smtp_client_session
   SOURCES tests/unit/smtp_client/fuzz_client_session.cpp relay/proto/reply_parser.cpp
-          relay/proto/client_session.cpp mail/xtext.cpp
+          relay/proto/client_session.cpp relay/proto/client_session_commands.cpp
+          relay/proto/client_session_results.cpp mail/xtext.cpp
   CORPUS tests/fuzz/corpus/smtp_client_session)

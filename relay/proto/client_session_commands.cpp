@@ -1,0 +1,215 @@
+// relay/proto/client_session_commands.cpp — the sending side of an outbound
+// transaction: the local checks before anything is sent (addresses, SIZE,
+// SMTPUTF8, BINARYMIME), the MAIL and RCPT commands with their ESMTP/DSN
+// parameters, the (pipelined or step-by-step) command order, and the
+// dot-stuffed body.
+//
+// Its own file because it decides what goes on the wire — the part that must
+// never let an address or parameter inject a command — apart from the reply
+// handlers in client_session.cpp.
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "mail/xtext.h"
+#include "relay/proto/client_session_impl.h"
+
+namespace ringmta::smtp {
+
+namespace {
+
+// An address we can put between <> without letting it inject a command.
+bool safe_address(std::string_view a) {
+  for (unsigned char c : a)
+    if (c < 0x20 || c == 0x7f || c == '<' || c == '>') return false;
+  return a.size() <= 1024;
+}
+
+bool is_atom(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  return true;
+}
+
+bool has_8bit(std::string_view s) {
+  for (unsigned char c : s)
+    if (c >= 0x80) return true;
+  return false;
+}
+
+// Does this SMTPUTF8 transaction really need SMTPUTF8 (RFC 6531 §3.2)? Only
+// if an envelope address or the header section holds non-ASCII; an 8-bit
+// body alone is 8BITMIME's business. Lets all-ASCII mail that merely came in
+// with SMTPUTF8 go to servers without it, as Postfix does.
+bool needs_smtputf8(const OutboundEnvelope& e, std::string_view message) {
+  if (has_8bit(e.sender)) return true;
+  for (const auto& r : e.recipients)
+    if (has_8bit(r.address) || has_8bit(r.orcpt)) return true;
+  size_t end = message.find("\r\n\r\n");
+  if (end == std::string_view::npos) end = message.find("\n\n");
+  return has_8bit(message.substr(0, end));
+}
+
+std::string notify_param(uint8_t n) {
+  if (n & kNotifyNever) return "NEVER";
+  std::string out;
+  auto add = [&](const char* w) { out += out.empty() ? w : std::string(",") + w; };
+  if (n & kNotifySuccess) add("SUCCESS");
+  if (n & kNotifyFailure) add("FAILURE");
+  if (n & kNotifyDelay) add("DELAY");
+  return out;
+}
+
+}  // namespace
+
+namespace client_detail {
+
+// Append the next piece of `msg`, dot-stuffed (RFC 5321 §4.5.2) with CRLF
+// line ends, to `out` until it holds `limit` bytes; `pos` is where the
+// previous piece stopped. Returns true once the whole message and the final
+// "." are out. Pieces keep a connection's memory bounded for big messages;
+// the search window is bounded too, so a huge line stays linear.
+bool append_dot_stuffed(std::string& out, std::string_view msg, size_t& pos, size_t limit) {
+  while (out.size() < limit && pos < msg.size()) {
+    if ((pos == 0 || msg[pos - 1] == '\n') && msg[pos] == '.') out += '.';
+    std::string_view window = msg.substr(pos, std::max<size_t>(limit - out.size(), 1));
+    size_t nl = window.find('\n');
+    if (nl == 0) {
+      if (pos == 0 || msg[pos - 1] != '\r') out += '\r';  // bare LF becomes CRLF
+      out += '\n';
+      ++pos;
+      continue;
+    }
+    size_t n = nl == std::string_view::npos ? window.size() : nl;
+    out.append(window.substr(0, n));
+    pos += n;
+  }
+  if (pos < msg.size()) return false;
+  if (!msg.empty() && msg.back() != '\n') out += msg.back() == '\r' ? "\n" : "\r\n";  // add a missing line end
+  out += ".\r\n";
+  return true;
+}
+
+}  // namespace client_detail
+
+std::string ClientSession::Impl::mail_command() const {
+  const OutboundEnvelope& env = txn->env;
+  std::string cmd = "MAIL FROM:<" + env.sender + ">";
+  if (caps.size) cmd += " SIZE=" + std::to_string(env.size ? env.size : txn->message.size());
+  if (caps.eightbitmime) {
+    if (env.body == BodyType::EightBitMime) cmd += " BODY=8BITMIME";
+    else if (env.body == BodyType::SevenBit) cmd += " BODY=7BIT";
+  }
+  if (env.smtputf8 && caps.smtputf8) cmd += " SMTPUTF8";
+  if (caps.dsn) {
+    if (env.ret == Ret::Full) cmd += " RET=FULL";
+    else if (env.ret == Ret::Headers) cmd += " RET=HDRS";
+    if (!env.envid.empty()) cmd += " ENVID=" + mail::xtext_encode(env.envid);
+  }
+  return cmd;
+}
+
+std::string ClientSession::Impl::rcpt_command(const Recipient& rc) const {
+  std::string cmd = "RCPT TO:<" + rc.address + ">";
+  if (caps.dsn) {
+    if (rc.notify) cmd += " NOTIFY=" + notify_param(rc.notify);
+    if (!rc.orcpt.empty()) {
+      size_t semi = rc.orcpt.find(';');
+      std::string_view type = semi == std::string::npos ? "rfc822" : std::string_view(rc.orcpt).substr(0, semi);
+      std::string_view addr = semi == std::string::npos ? rc.orcpt : std::string_view(rc.orcpt).substr(semi + 1);
+      // The address is xtext-encoded; the type goes out raw, so it must be
+      // an atom (RFC 3461 §4.2 addr-type) or the parameter is dropped.
+      if (is_atom(type)) cmd += " ORCPT=" + std::string(type) + ";" + mail::xtext_encode(addr);
+    }
+  }
+  return cmd;
+}
+
+void ClientSession::Impl::send_mail() { send(mail_command(), Cmd::Mail); }
+
+// Non-pipelined: the next recipient still to try, else DATA, else done.
+void ClientSession::Impl::send_next_rcpt_or_data() {
+  while (txn->next_rcpt < txn->res.size() && txn->res[txn->next_rcpt]) ++txn->next_rcpt;
+  if (txn->next_rcpt < txn->res.size()) {
+    size_t i = txn->next_rcpt++;
+    return send(rcpt_command(txn->env.recipients[i]), Cmd::Rcpt, i);
+  }
+  if (txn->n_accepted > 0) return send("DATA", Cmd::Data);
+  need_rset = true;
+  finish();
+}
+
+ClientAction ClientSession::Impl::start(OutboundEnvelope env, std::string_view message) {
+  if (!(mode == Mode::Idle && expect.empty() && !txn)) {
+    // Misuse by the glue; still honour "one result per recipient".
+    Stage st = stage();
+    TransactionResult tr;
+    tr.remote_dsn = caps.dsn;
+    tr.recipients.assign(env.recipients.size(),
+                         local_result(Outcome::TempFail, 451, "4.3.0",
+                                      "session not ready for a transaction (stage " +
+                                          std::string(to_string(st)) + ")",
+                                      st));
+    results.push_back(std::move(tr));
+    return action();
+  }
+  Txn t;
+  t.res.resize(env.recipients.size());
+  t.accepted.assign(env.recipients.size(), false);
+  t.env = std::move(env);
+  t.message = message;
+  txn = std::move(t);
+  mode = Mode::Txn;
+  const OutboundEnvelope& e = txn->env;
+  uint64_t size = e.size ? e.size : message.size();
+
+  auto fail_all = [&](Outcome o, int code, const char* enh, std::string text, Stage st) {
+    RecipientResult res = local_result(o, code, enh, std::move(text), st);
+    for (auto& slot : txn->res)
+      if (!slot) slot = res;
+    finish();
+    return action();
+  };
+  if (!safe_address(e.sender))
+    return fail_all(Outcome::PermFail, 553, "5.1.7", "invalid sender address", Stage::Mail);
+  if (e.body == BodyType::BinaryMime)
+    return fail_all(Outcome::PermFail, 554, "5.6.3", "BINARYMIME needs BDAT, not supported for relay",
+                    Stage::Mail);
+  if (e.smtputf8 && !caps.smtputf8 && needs_smtputf8(e, message))
+    return fail_all(Outcome::PermFail, 553, "5.6.7",
+                    "SMTPUTF8 is required, but was not offered by host " + caps.remote_name, Stage::Mail);
+  if (caps.size && caps.size_limit > 0 && size > caps.size_limit)
+    return fail_all(Outcome::PermFail, 552, "5.3.4",
+                    "message size " + std::to_string(size) + " exceeds size limit " +
+                        std::to_string(caps.size_limit) + " of host " + caps.remote_name,
+                    Stage::Mail);
+  size_t sendable = 0;
+  for (size_t i = 0; i < e.recipients.size(); ++i) {
+    if (!safe_address(e.recipients[i].address) || e.recipients[i].address.empty())
+      txn->res[i] = local_result(Outcome::PermFail, 553, "5.1.3", "invalid recipient address", Stage::Rcpt);
+    else
+      ++sendable;
+  }
+  if (sendable == 0) {
+    finish();
+    return action();
+  }
+
+  txn->pipelined = caps.pipelining && cfg.use_pipelining;
+  if (txn->pipelined) {
+    // RFC 2920 §3.1: RSET, MAIL, every RCPT and DATA in one write.
+    if (need_rset) send("RSET", Cmd::Rset);
+    send_mail();
+    for (size_t i = 0; i < e.recipients.size(); ++i)
+      if (!txn->res[i]) send(rcpt_command(e.recipients[i]), Cmd::Rcpt, i);
+    send("DATA", Cmd::Data);
+  } else if (need_rset) {
+    send("RSET", Cmd::Rset);  // MAIL follows its 250
+  } else {
+    send_mail();
+  }
+  return action();
+}
+
+}  // namespace ringmta::smtp
