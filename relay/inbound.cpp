@@ -1,4 +1,11 @@
-// relay/inbound.cpp — see inbound.h.
+// relay/inbound.cpp — see inbound.h: the life of one inbound connection —
+// open, limits, PROXY header, greeting, bytes into the SMTP session and its
+// replies out, the inactivity timers, close and shutdown.
+//
+// Split: the parts where the session waits for something else live apart —
+// inbound_commit.cpp (the queue commit on the commit thread, posted back
+// before the 250) and inbound_tls_auth.cpp (the TLS layer and the SMTP AUTH
+// password check); this file is the flow that ties them together.
 #include "relay/inbound.h"
 
 #include <spdlog/spdlog.h>
@@ -9,23 +16,12 @@
 
 #include "relay/auth.h"
 #include "relay/conn_limits.h"
-#include "relay/envelope.h"
 #include "relay/metrics.h"
 #include "relay/proto/proxy_protocol.h"
-#include "relay/scheduler.h"
 
 namespace ringmta::relay {
 
 namespace {
-
-// While a commit is in flight the session buffers pipelined input; past this
-// much we stop reading so a client cannot make us hold unbounded data.
-constexpr size_t kMaxBufferedInput = 1 << 20;
-
-int64_t unix_ms_now() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 ListenerKind listener_kind(ShardContext& shard, engine::Connection& conn) {
   const int tag = conn.listener_tag();
@@ -68,12 +64,6 @@ smtp::Hooks session_hooks(ShardContext& shard) {
   hooks.new_queue_id = [&shard] { return shard.ids.next(); };
   hooks.now_unix = [] { return static_cast<int64_t>(::time(nullptr)); };
   return hooks;
-}
-
-// The reply for a failed durable write. Never a 250 for data not on disk.
-std::string commit_error_reply(const queue::Status& status) {
-  if (status.code == queue::Status::Code::NoSpace) return "452 4.3.1 Insufficient system storage";
-  return "451 4.3.0 Error: queue file write error";
 }
 
 }  // namespace
@@ -128,39 +118,6 @@ bool InboundSession::refused_by_limit() {
   closing_ = true;
   conn_.close();
   return true;
-}
-
-void InboundSession::start_auth() {
-  const smtp::AuthRequest& req = session_->auth_request();
-  if (!shard_.auth) {  // AUTH is only offered with a users file; be safe anyway
-    act(session_->auth_done(smtp::AuthResult::TempFail));
-    return;
-  }
-  // The verdict comes back on this shard; the session may be gone by then.
-  ShardContext* shard = &shard_;
-  const uint64_t number = number_;
-  shard_.auth->check(shard_.reactor, client_.ip(), req.user, req.password, [shard, number](AuthVerdict v) {
-    auto it = shard->sessions.find(number);
-    if (it != shard->sessions.end()) it->second->auth_finished(std::move(v));
-  });
-}
-
-// A failure's throttling delay is a timer on this shard (nothing sleeps).
-void InboundSession::auth_finished(AuthVerdict v) {
-  if (closing_) return;
-  if (v.result == smtp::AuthResult::Invalid || v.result == smtp::AuthResult::TooManyFailures)
-    ++metrics::local().auth_failures;
-  if (v.delay.count() > 0) {
-    auth_timer_ = shard_.reactor.add_timer(v.delay, [this, result = v.result, senders = std::move(v.senders)]() mutable {
-      auth_timer_ = 0;
-      if (closing_) return;
-      last_activity_ = engine::Clock::now();
-      act(session_->auth_done(result, std::move(senders)));
-    });
-    return;
-  }
-  last_activity_ = engine::Clock::now();
-  act(session_->auth_done(v.result, std::move(v.senders)));
 }
 
 // A command line must be complete within command_timeout of its first byte:
@@ -275,54 +232,6 @@ void InboundSession::refuse_proxy(const std::string& why) {
   conn_.close();
 }
 
-bool InboundSession::start_tls() {
-  if (shard_.tls) tls_ = shard_.tls->new_session();
-  if (!tls_) {
-    spdlog::error("session {} [{}]: cannot start TLS (no usable certificate)", number_, client_.ip());
-    return false;
-  }
-  return true;
-}
-
-// Ciphertext in: handshake progress and/or decrypted commands for the session.
-// The plaintext buffer is per call, not per connection: idle connections
-// (thousands of them) should hold no read buffer.
-void InboundSession::on_ciphertext(std::string_view bytes) {
-  std::string plaintext;
-  const tls::Session::State state = tls_->feed(bytes, plaintext);
-  if (tls_->has_output()) conn_.send(tls_->take_output());
-  if (state == tls::Session::State::Failed) {
-    if (!tls_->handshake_done()) metrics::local().tls_handshake("inbound", "", false);
-    spdlog::info("session {} [{}]:{}: TLS {}failed: {}", number_, client_.ip(), client_.port(),
-                 tls_->handshake_done() ? "" : "handshake ", tls_->error());
-    closing_ = true;
-    conn_.close();  // the alert (if any) is already queued
-    return;
-  }
-  if (!tls_reported_ && tls_->handshake_done()) handshake_finished();
-  if (closing_) return;
-  if (!plaintext.empty()) act(session_->feed(plaintext));
-  if (!closing_ && state == tls::Session::State::Closed) {
-    closing_ = true;  // the client's close_notify was answered by tls_
-    if (tls_->has_output()) conn_.send(tls_->take_output());
-    conn_.close();
-  }
-}
-
-void InboundSession::handshake_finished() {
-  tls_reported_ = true;
-  metrics::local().tls_handshake("inbound", tls_->version(), true);
-  const std::string sni = tls_->server_name();
-  spdlog::info("session {} [{}]:{}: TLS {} {} ({} bits){}{}{}", number_, client_.ip(), client_.port(),
-               tls_->version(), tls_->cipher(), tls_->cipher_bits(), tls_->resumed() ? ", resumed" : "",
-               sni.empty() ? "" : ", sni=", sni);
-  act(session_->tls_started(tls::describe(*tls_)));
-  if (implicit_tls_ && !closing_) {
-    session_->start();
-    act(shard_.shutting_down ? session_->on_shutdown() : smtp::Action::NeedInput);
-  }
-}
-
 void InboundSession::on_closed(engine::Connection&, int error) {
   closing_ = true;
   if (error != 0) {
@@ -401,78 +310,6 @@ void InboundSession::flush() {
   if (!tls_->handshake_done()) return;
   tls_->write(out);
   if (tls_->has_output()) conn_.send(tls_->take_output());
-}
-
-void InboundSession::start_commit() {
-  smtp::Transaction& txn = session_->transaction();
-  const int64_t now_ms = unix_ms_now();
-  queue::Batch batch;
-  committing_size_ = txn.message.size();
-  // Build the envelope before the message is moved out (argument evaluation
-  // order is unspecified, so not in the same call).
-  queue::Envelope envelope = make_envelope(txn, now_ms);
-  envelope.client_address = client_.ip();
-  // The scheduler delivers fresh messages from memory (no queue read): keep
-  // the envelope and a copy of the body for it.
-  std::shared_ptr<const std::string> body;
-  std::shared_ptr<const queue::Envelope> env_copy;
-  if (shard_.scheduler && shard_.scheduler->has_room(txn.message.size())) {
-    body = std::make_shared<const std::string>(txn.message);
-    env_copy = std::make_shared<const queue::Envelope>(envelope);
-  }
-  batch.put_message(std::move(envelope), std::move(txn.message));
-  txn.message.clear();
-
-  // Completion runs on the commit thread: hop back to this shard, then find
-  // the session by number (it may have gone away meanwhile).
-  engine::Reactor* reactor = &shard_.reactor;
-  ShardContext* shard = &shard_;
-  const uint64_t number = number_;
-  shard_.queue.commit(std::move(batch), [reactor, shard, number, now_ms, body, env_copy](queue::Status status) {
-    reactor->post([shard, number, now_ms, status = std::move(status), body, env_copy] {
-      if (status.ok() && body && shard->scheduler) shard->scheduler->submit_new(*env_copy, body);
-      auto it = shard->sessions.find(number);
-      if (it == shard->sessions.end()) {
-        // The client vanished before hearing the result. The message is
-        // queued (or not) all the same; delivery is at-least-once.
-        if (!status.ok()) ++shard->counters.commit_failures;
-        return;
-      }
-      it->second->commit_finished(status, now_ms);
-    });
-  });
-
-  if (session_->buffered_input() > kMaxBufferedInput && !paused_) {
-    paused_ = true;
-    conn_.pause_reading();
-  }
-}
-
-void InboundSession::commit_finished(const queue::Status& status, int64_t started_ms) {
-  const smtp::Transaction& txn = session_->transaction();
-  if (status.ok()) {
-    ++shard_.counters.messages_accepted;
-    if (txn_started_ != engine::Clock::time_point{})
-      metrics::local().smtp_transaction.observe(
-          std::chrono::duration<double>(engine::Clock::now() - txn_started_).count());
-    txn_started_ = {};
-    std::string rcpts;
-    for (const auto& r : txn.recipients) {
-      if (!rcpts.empty()) rcpts += ',';
-      rcpts += '<';
-      rcpts += r.address;
-      rcpts += '>';
-    }
-    spdlog::info("{}: accepted client=[{}]:{}, from=<{}>, size={}, nrcpt={}, to={}, commit={}ms", txn.queue_id,
-                 client_.ip(), client_.port(), txn.sender, committing_size_,
-                 txn.recipients.size(), rcpts, unix_ms_now() - started_ms);
-  } else {
-    ++shard_.counters.commit_failures;
-    spdlog::error("{}: queue write failed for client [{}]: {}", txn.queue_id, client_.ip(), status.message);
-  }
-  if (closing_) return;
-  last_activity_ = engine::Clock::now();
-  act(session_->commit_done(status.ok(), status.ok() ? std::string_view{} : commit_error_reply(status)));
 }
 
 std::chrono::seconds InboundSession::current_timeout() const {

@@ -1,0 +1,113 @@
+// relay/inbound_commit.cpp — Action::Commit of an inbound session: the
+// message goes to the queue as one batch, the commit thread's completion is
+// posted back to this shard, and only then does the client get its 250 (or a
+// 451/452 — never a 250 for data not on disk).
+//
+// Its own file because it is the durability hand-off: the only part of the
+// inbound glue that crosses threads, builds the queue envelope and feeds the
+// scheduler's in-memory fast path.
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "relay/envelope.h"
+#include "relay/inbound.h"
+#include "relay/metrics.h"
+#include "relay/scheduler.h"
+
+namespace ringmta::relay {
+
+namespace {
+
+// While a commit is in flight the session buffers pipelined input; past this
+// much we stop reading so a client cannot make us hold unbounded data.
+constexpr size_t kMaxBufferedInput = 1 << 20;
+
+int64_t unix_ms_now() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// The reply for a failed durable write. Never a 250 for data not on disk.
+std::string commit_error_reply(const queue::Status& status) {
+  if (status.code == queue::Status::Code::NoSpace) return "452 4.3.1 Insufficient system storage";
+  return "451 4.3.0 Error: queue file write error";
+}
+
+}  // namespace
+
+void InboundSession::start_commit() {
+  smtp::Transaction& txn = session_->transaction();
+  const int64_t now_ms = unix_ms_now();
+  queue::Batch batch;
+  committing_size_ = txn.message.size();
+  // Build the envelope before the message is moved out (argument evaluation
+  // order is unspecified, so not in the same call).
+  queue::Envelope envelope = make_envelope(txn, now_ms);
+  envelope.client_address = client_.ip();
+  // The scheduler delivers fresh messages from memory (no queue read): keep
+  // the envelope and a copy of the body for it.
+  std::shared_ptr<const std::string> body;
+  std::shared_ptr<const queue::Envelope> env_copy;
+  if (shard_.scheduler && shard_.scheduler->has_room(txn.message.size())) {
+    body = std::make_shared<const std::string>(txn.message);
+    env_copy = std::make_shared<const queue::Envelope>(envelope);
+  }
+  batch.put_message(std::move(envelope), std::move(txn.message));
+  txn.message.clear();
+
+  // Completion runs on the commit thread: hop back to this shard, then find
+  // the session by number (it may have gone away meanwhile).
+  engine::Reactor* reactor = &shard_.reactor;
+  ShardContext* shard = &shard_;
+  const uint64_t number = number_;
+  shard_.queue.commit(std::move(batch), [reactor, shard, number, now_ms, body, env_copy](queue::Status status) {
+    reactor->post([shard, number, now_ms, status = std::move(status), body, env_copy] {
+      if (status.ok() && body && shard->scheduler) shard->scheduler->submit_new(*env_copy, body);
+      auto it = shard->sessions.find(number);
+      if (it == shard->sessions.end()) {
+        // The client vanished before hearing the result. The message is
+        // queued (or not) all the same; delivery is at-least-once.
+        if (!status.ok()) ++shard->counters.commit_failures;
+        return;
+      }
+      it->second->commit_finished(status, now_ms);
+    });
+  });
+
+  if (session_->buffered_input() > kMaxBufferedInput && !paused_) {
+    paused_ = true;
+    conn_.pause_reading();
+  }
+}
+
+void InboundSession::commit_finished(const queue::Status& status, int64_t started_ms) {
+  const smtp::Transaction& txn = session_->transaction();
+  if (status.ok()) {
+    ++shard_.counters.messages_accepted;
+    if (txn_started_ != engine::Clock::time_point{})
+      metrics::local().smtp_transaction.observe(
+          std::chrono::duration<double>(engine::Clock::now() - txn_started_).count());
+    txn_started_ = {};
+    std::string rcpts;
+    for (const auto& r : txn.recipients) {
+      if (!rcpts.empty()) rcpts += ',';
+      rcpts += '<';
+      rcpts += r.address;
+      rcpts += '>';
+    }
+    spdlog::info("{}: accepted client=[{}]:{}, from=<{}>, size={}, nrcpt={}, to={}, commit={}ms", txn.queue_id,
+                 client_.ip(), client_.port(), txn.sender, committing_size_,
+                 txn.recipients.size(), rcpts, unix_ms_now() - started_ms);
+  } else {
+    ++shard_.counters.commit_failures;
+    spdlog::error("{}: queue write failed for client [{}]: {}", txn.queue_id, client_.ip(), status.message);
+  }
+  if (closing_) return;
+  last_activity_ = engine::Clock::now();
+  act(session_->commit_done(status.ok(), status.ok() ? std::string_view{} : commit_error_reply(status)));
+}
+
+}  // namespace ringmta::relay
