@@ -274,6 +274,12 @@ void read_log(Validator& v, const toml::table& t, Config::Log& out) {
         v.expected(*n, "log.format", "\"text\" or \"json\"");
     }
   }
+  if (const auto* n = t.get("buffered")) {
+    if (const auto* b = n->as_boolean())
+      out.buffered = b->get();
+    else
+      v.expected(*n, "log.buffered", "true or false");
+  }
 }
 
 void read_metrics(Validator& v, const toml::table& t, Config::Metrics& out) {

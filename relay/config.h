@@ -147,6 +147,7 @@ struct Config {
   struct Log {
     std::string level = "info";                  // trace, debug, info, warn, error
     std::string format = "text";                 // "text" (Postfix-like lines) or "json" (JSON lines)
+    bool buffered = true;                        // batch lines (<= 100 ms late); false: each at once
   } log;
 
   // Prometheus /metrics (relay/metrics.h).

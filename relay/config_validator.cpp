@@ -38,7 +38,7 @@ const std::vector<TableSchema>& schema() {
                     "tls_ca_file"}},
       {"tls", {"certificate", "private_key", "sni", "resumption"}},
       {"tls.sni", {"names", "certificate", "private_key"}},
-      {"log", {"level", "format"}},
+      {"log", {"level", "format", "buffered"}},
       {"metrics", {"listen", "top_destinations"}},
       {"admin", {"listen", "token"}},
   };

@@ -40,11 +40,13 @@ class JsonFormatter final : public spdlog::formatter {
 
 }  // namespace
 
-void init_logging(const std::string& level, const std::string& format) {
+void init_logging(const std::string& level, const std::string& format, bool buffered) {
   // A plain (synchronous) logger over the batching sink: the shard formats
   // the line and appends it to a buffer; the sink's thread does the I/O (see
   // log_sink.h for why this replaced spdlog's async logger).
-  auto sink = std::make_shared<BatchingSink>();
+  BatchingSink::Options options;
+  if (!buffered) options.urgent = spdlog::level::trace;  // every line wakes the writer
+  auto sink = std::make_shared<BatchingSink>(options);
   auto logger = std::make_shared<spdlog::logger>("ringmta", sink);
   if (format == "json") {
     logger->set_formatter(std::make_unique<JsonFormatter>());

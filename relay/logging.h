@@ -13,7 +13,8 @@ namespace ringmta::relay {
 
 // Level names as in the config: trace, debug, info, warn, error.
 // Format: "text" (default) or "json".
-void init_logging(const std::string& level, const std::string& format = "text");
+// buffered = false: every line is handed to the writer at once (log.buffered).
+void init_logging(const std::string& level, const std::string& format = "text", bool buffered = true);
 // Flush and stop the logging thread (call before exit).
 void shutdown_logging();
 

@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  ringmta::relay::init_logging(result.config->log.level, result.config->log.format);
+  ringmta::relay::init_logging(result.config->log.level, result.config->log.format, result.config->log.buffered);
   spdlog::info("ringmta {} starting with {}", RINGMTA_VERSION, result.config->source);
   int rc = ringmta::relay::run_daemon(std::make_shared<const ringmta::relay::Config>(std::move(*result.config)));
   ringmta::relay::shutdown_logging();

@@ -113,6 +113,12 @@ def default_settings(port, data_dir):
         # Every daemon its own /metrics port: tests run in parallel, and the
         # default 127.0.0.1:9587 would let only one of them start.
         "metrics": {"listen": f"127.0.0.1:{free_port()}"},
+        # Tests read the log right after the SMTP reply they wait for; with
+        # the default batching a line shows up to 100 ms later. Unbuffered,
+        # each line is written as soon as it is logged. (A test that sets
+        # [log] keeps this unless it sets buffered itself; test_logs_buffered
+        # covers the default.)
+        "log": {"buffered": False},
     }
 
 

@@ -76,6 +76,7 @@ TEST(ConfigErrors, WrongTypes) {
   EXPECT_EQ(error_of("server.data_dir = true"), "ringmta.toml:1: server.data_dir: expected a string, got true");
   EXPECT_EQ(error_of("server = 5"), "ringmta.toml:1: server: expected a table, got 5");
   EXPECT_EQ(error_of("log.level = [\"info\"]"), "ringmta.toml:1: log.level: expected a string, got an array");
+  EXPECT_EQ(error_of("log.buffered = \"yes\""), "ringmta.toml:1: log.buffered: expected true or false, got \"yes\"");
   EXPECT_EQ(error_of("relay.trusted_networks = \"10.0.0.0/8\""),
             "ringmta.toml:1: relay.trusted_networks: expected an array of strings, got \"10.0.0.0/8\"");
   EXPECT_EQ(error_of("[relay]\ntrusted_networks = [\n  \"10.0.0.0/8\",\n  5,\n]\n"),

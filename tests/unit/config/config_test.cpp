@@ -83,6 +83,7 @@ void expect_defaults(const Config& c) {
   for (const auto& l : c.listeners) EXPECT_FALSE(l.allow_plaintext_auth);
   EXPECT_EQ(c.log.level, "info");
   EXPECT_EQ(c.log.format, "text");
+  EXPECT_TRUE(c.log.buffered);
   for (const auto& l : c.listeners) EXPECT_FALSE(l.proxy_protocol);
   EXPECT_EQ(c.metrics.listen, "127.0.0.1:9587");
   EXPECT_EQ(c.metrics.top_destinations, 10u);
@@ -151,7 +152,7 @@ TEST(Config, ReferenceConfigurationDocumentsEveryKey) {
                            "data_timeout = ", "destination_down_time = ", "tls = ", "#tls_ca_file = "}},
       {"\n[delivery.routes]\n", {}},
       {"\n[delivery.tls_policy]\n", {}},
-      {"\n[log]\n", {"level = ", "format = "}},
+      {"\n[log]\n", {"level = ", "format = ", "buffered = "}},
       {"\n[metrics]\n", {"listen = ", "top_destinations = "}},
       {"\n[admin]\n", {"listen = ", "token = "}},
   };
@@ -188,7 +189,7 @@ TEST(Config, ReferenceDefaultLinesMatchWrittenValues) {
       ++checked;
     }
   }
-  EXPECT_EQ(checked, 41);  // every key except those commented out (hostname, relayhost, tls files, tls_ca_file) and the listener's
+  EXPECT_EQ(checked, 42);  // every key except those commented out (hostname, relayhost, tls files, tls_ca_file) and the listener's
 }
 
 TEST(Config, EveryKeySet) {
@@ -416,6 +417,7 @@ TEST(Config, ValueForms) {
   for (auto level : {"trace", "debug", "info", "warn", "error"})
     EXPECT_EQ(parse_ok(std::string("log.level = \"") + level + "\"").log.level, level);
   EXPECT_EQ(parse_ok("queue.durability = \"fsync\"").queue.durability, Durability::Fsync);
+  EXPECT_FALSE(parse_ok("log.buffered = false").log.buffered);
 }
 
 TEST(Config, ListenerKindNames) {
