@@ -91,6 +91,14 @@ uint16_t SocketAddress::port() const {
   return 0;
 }
 
+bool SocketAddress::is_wildcard() const {
+  if (storage_.ss_family == AF_INET)
+    return reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr.s_addr == htonl(INADDR_ANY);
+  if (storage_.ss_family == AF_INET6)
+    return IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr);
+  return false;
+}
+
 std::string SocketAddress::ip() const {
   char buf[INET6_ADDRSTRLEN] = {0};
   if (storage_.ss_family == AF_INET) {

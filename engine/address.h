@@ -31,6 +31,9 @@ class SocketAddress {
   int family() const { return storage_.ss_family; }
   uint16_t port() const;
 
+  // 0.0.0.0 or :: (a listener bound to every address).
+  bool is_wildcard() const;
+
   std::string ip() const;         // "127.0.0.1" or "::1" (v4-mapped v6 printed as v4)
   std::string to_string() const;  // "127.0.0.1:25" or "[::1]:25"
 

@@ -29,14 +29,21 @@ unsigned ready_now(int fd, unsigned events) {
 }
 }  // namespace
 
+// Syscalls per accepted connection matter when clients open one connection
+// per message (smtp-source, many MTAs): TCP_NODELAY comes from the listener
+// (Linux copies it to accepted sockets), and the local address is the
+// listener's unless it is bound to the wildcard address.
 void ReactorImpl::accept_one(size_t index, int fd) {
-  int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  ConnImpl* c = new_conn(fd, listeners[index].tag);
+  const Listener& l = listeners[index];
+  ConnImpl* c = new_conn(fd, l.tag);
   *c->peer_.size_ptr() = sizeof(sockaddr_storage);
   ::getpeername(fd, c->peer_.data(), c->peer_.size_ptr());
-  *c->local_.size_ptr() = sizeof(sockaddr_storage);
-  ::getsockname(fd, c->local_.data(), c->local_.size_ptr());
+  if (l.bound.is_wildcard()) {
+    *c->local_.size_ptr() = sizeof(sockaddr_storage);
+    ::getsockname(fd, c->local_.data(), c->local_.size_ptr());
+  } else {
+    c->local_ = l.bound;
+  }
   c->handler_ = listeners[index].factory ? listeners[index].factory(*c) : nullptr;
   if (!c->handler_) {
     c->shut(0);  // refused by the factory: no handler, so no on_closed
@@ -127,6 +134,7 @@ int Reactor::add_listener(const ListenerSpec& spec) {
   if (fd < 0) return errno;
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));  // inherited by accepted sockets
   if (::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
       (family == AF_INET6 && ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
       ::bind(fd, spec.address.data(), spec.address.size()) < 0 ||

@@ -57,6 +57,15 @@ TEST(SocketAddress, FromIp) {
   EXPECT_FALSE(SocketAddress::from_ip("", 25));
 }
 
+TEST(SocketAddress, Wildcard) {
+  EXPECT_TRUE(SocketAddress::parse("0.0.0.0:25")->is_wildcard());
+  EXPECT_TRUE(SocketAddress::parse("[::]:25")->is_wildcard());
+  EXPECT_FALSE(SocketAddress::parse("127.0.0.1:25")->is_wildcard());
+  EXPECT_FALSE(SocketAddress::parse("[::1]:25")->is_wildcard());
+  EXPECT_FALSE(SocketAddress::parse("[::ffff:0.0.0.0]:25")->is_wildcard());
+  EXPECT_FALSE(SocketAddress().is_wildcard());
+}
+
 TEST(SocketAddress, FromSockaddr) {
   sockaddr_in sin{};
   sin.sin_family = AF_INET;

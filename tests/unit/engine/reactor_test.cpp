@@ -55,6 +55,31 @@ TEST(Reactor, ConnectionReportsAddressesAndTag) {
   ::close(fd);
 }
 
+// A listener on the wildcard address learns each connection's local address
+// from the socket (the others take the listener's own, without a syscall).
+TEST(Reactor, WildcardListenerReportsTheConnectionsOwnLocalAddress) {
+  SKIP_WITHOUT_URING();
+  std::string local;
+  bool opened = false;
+  ReactorThread rt;
+  uint16_t port = rt.call([&] {
+    ListenerSpec spec;
+    spec.address = *SocketAddress::parse("0.0.0.0:0");
+    spec.factory = [&](Connection& c) {
+      local = c.local().to_string();
+      opened = true;
+      return std::make_unique<FnHandler>();
+    };
+    EXPECT_EQ(rt.reactor().add_listener(spec), 0);
+    return rt.reactor().listening_addresses().back().port();
+  });
+  int fd = connect_client(port);  // to 127.0.0.1
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(wait_until([&] { return rt.call([&] { return opened; }); }));
+  rt.call([&] { EXPECT_EQ(local, "127.0.0.1:" + std::to_string(port)); });
+  ::close(fd);
+}
+
 TEST(Reactor, OneMiBEachDirection) {
   SKIP_WITHOUT_URING();
   Stats st;
