@@ -2,16 +2,24 @@
 # bench/accept-rate.sh — accept rate of ringmta under Postfix's smtp-source,
 # beside smtp-sink's rate for the same load (the load tool's own ceiling).
 #
-#   bench/accept-rate.sh [--messages N] [--sessions N] [--size BYTES] [--build DIR]
+#   bench/accept-rate.sh [--messages N] [--sessions N] [--size BYTES] [--build DIR] [--rounds N]
 #
-# Runs, one after the other, on loopback only, each bounded by N messages and a
-# time limit: smtp-source -> smtp-sink; smtp-source -> ringmta (durability=fsync);
-# smtp-source -> ringmta (durability=wal). Prints msgs/s and, for ringmta, the
-# number of messages per queue write/fsync (from the daemon's stop line).
+# Each round runs, one after the other, on loopback only, each bounded by N
+# messages and a time limit: smtp-source -> smtp-sink; smtp-source -> ringmta
+# (durability=fsync); smtp-source -> ringmta (durability=wal). Prints msgs/s,
+# ringmta's share of smtp-sink's rate in that round, the queue writes and
+# fsyncs (from the daemon's stop line), and the median share over the rounds.
+#
+# --threads LIST (default 0,1): ringmta's server.threads for each ringmta run,
+# comma-separated. 0 is the default (a shard per core). smtp-source is one
+# process and keeps one of the two cores busy, and smtp-sink is one process
+# too, so on the 2-core machine 1 shard is the like-for-like setting: with 2
+# shards plus the commit thread, four busy threads share two cores and every
+# batch (io_uring submissions, group commits) gets smaller. Both are printed.
 # Needs smtp-source/smtp-sink (Debian package postfix; Postfix itself need not run).
 set -euo pipefail
 
-messages=50000 sessions=50 size=4096 limit=600
+messages=50000 sessions=50 size=4096 limit=600 rounds=1 threads=(0 1)
 root="$(cd "$(dirname "$0")/.." && pwd)"
 source "$root/bench/lib.sh"
 build="$root/build"
@@ -22,7 +30,9 @@ while [[ $# -gt 0 ]]; do
     --size) size="$2"; shift 2 ;;
     --build) build="$2"; shift 2 ;;
     --time-limit) limit="$2"; shift 2 ;;
-    *) echo "usage: $0 [--messages N] [--sessions N] [--size BYTES] [--build DIR] [--time-limit SECONDS]" >&2; exit 2 ;;
+    --rounds) rounds="$2"; shift 2 ;;
+    --threads) IFS=, read -r -a threads <<<"$2"; shift 2 ;;
+    *) echo "usage: $0 [--messages N] [--sessions N] [--size BYTES] [--build DIR] [--time-limit SECONDS] [--rounds N] [--threads LIST]" >&2; exit 2 ;;
   esac
 done
 for tool in smtp-source smtp-sink; do
@@ -46,29 +56,33 @@ run_source() {  # port -> prints elapsed-rate
   rate "$messages" "$t0" "$t1"
 }
 
-echo "load: smtp-source -s $sessions -m $messages -l $size (loopback)"
+echo "load: smtp-source -s $sessions -m $messages -l $size (loopback), $rounds round(s)"
 
-port=$(free_port)
-smtp-sink -u "$(id -un)" "127.0.0.1:$port" 1024 & pids+=($!)
-wait_port "$port"
-sink_rate=$(run_source "$port")
-kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
-printf '%-28s %8s msgs/s\n' "smtp-sink (tool ceiling)" "$sink_rate"
-
+# Each mode keeps one configuration; every round starts a fresh daemon (empty
+# queue) so rounds are alike. Rounds alternate sink/fsync/wal so a noisy
+# neighbour hits all three alike; the ratio is taken within each round.
 for mode in fsync wal; do
-  port=$(free_port)
   mkdir -p "$work/$mode"
+done
+
+run_ringmta() {  # mode threads -> sets r (msgs/s) and line (queue-write figures)
+  local mode="$1" nthreads="$2" port pid queued stats writes syncs
+  port=$(free_port)
+  rm -rf "$work/$mode/data"
   cat >"$work/$mode/ringmta.toml" <<CONF
 [server]
 hostname = "bench.ringmta.test"
 data_dir = "$work/$mode/data"
+threads = $nthreads
 [[listener]]
 address = "127.0.0.1:$port"
 kind = "smtp"
 [queue]
 durability = "$mode"
 # Accept only: deliveries go to a loopback port nobody listens on and are
-# deferred, so every accepted message is still queued when we count.
+# deferred, so every accepted message is still queued when we count. The
+# first refused connection marks the relayhost down (delivery.
+# destination_down_time), so later messages are deferred without connecting.
 [delivery]
 relayhost = "[127.0.0.1]:$(free_port)"
 [log]
@@ -82,7 +96,31 @@ CONF
   # "stopped: C connection(s), M message(s) accepted, W queue write(s), S sync(s)"
   stats=$(grep -o 'stopped: .*' "$work/$mode/log" | tail -1)
   writes=$(sed -E 's/.* ([0-9]+) queue write.*/\1/' <<<"$stats")
-  per_write=$(/usr/bin/python3 -c "import sys; print(f'{int(sys.argv[1])/max(1,int(sys.argv[2])):.1f}')" "$queued" "$writes")
-  printf '%-28s %8s msgs/s   (%s queued, %s queue writes, %s msgs per write)\n' \
-    "ringmta durability=$mode" "$r" "$queued" "$writes" "$per_write"
+  syncs=$(sed -E 's/.* ([0-9]+) sync.*/\1/' <<<"$stats")
+  line="$queued queued, $writes queue writes, $syncs fsyncs"
+}
+
+declare -A ratios
+for ((round = 1; round <= rounds; round++)); do
+  port=$(free_port)
+  smtp-sink -u "$(id -un)" "127.0.0.1:$port" 1024 & pids+=($!)
+  wait_port "$port"
+  sink_rate=$(run_source "$port")
+  kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+  printf 'round %d  %-26s %8s msgs/s\n' "$round" "smtp-sink (tool ceiling)" "$sink_rate"
+  for mode in fsync wal; do
+    for t in "${threads[@]}"; do
+      run_ringmta "$mode" "$t"
+      ratio=$(/usr/bin/python3 -c "import sys; print(f'{100*float(sys.argv[1])/float(sys.argv[2]):.0f}')" "$r" "$sink_rate")
+      printf 'round %d  %-26s %8s msgs/s  %3s%% of sink  (%s)\n' "$round" "ringmta $mode threads=$t" "$r" "$ratio" "$line"
+      ratios[$mode,$t]+="$ratio "
+    done
+  done
+done
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+for mode in fsync wal; do
+  for t in "${threads[@]}"; do
+    # shellcheck disable=SC2086  # the list is space-separated numbers
+    echo "median share of smtp-sink's rate over $rounds round(s): ringmta $mode threads=$t: $(median ${ratios[$mode,$t]})%"
+  done
 done
