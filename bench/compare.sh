@@ -197,7 +197,7 @@ CONF
   server_pid=$!; pids+=("$server_pid")
   server_dir="$d"
   local deadline=$((SECONDS + 30))
-  until grep -q ready "$d/ringmta.log"; do
+  until grep -qs ready "$d/ringmta.log"; do
     kill -0 "$server_pid" 2>/dev/null || { cat "$d/ringmta.log" >&2; return 1; }
     (( SECONDS < deadline )) || { echo "ringmta never became ready" >&2; return 1; }
     sleep 0.05
