@@ -17,7 +17,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
-#include <future>
 
 #include "queue/queue_id.h"
 #include "relay/admin_server.h"
@@ -25,6 +24,7 @@
 #include "relay/loader.h"
 #include "relay/scheduler.h"
 #include "relay/shard.h"
+#include "relay/shard_ask.h"
 
 namespace ringmta::relay {
 
@@ -33,7 +33,6 @@ namespace {
 constexpr size_t kWindow = 256;             // changes in flight at once
 constexpr int kMaxTries = 20;               // reads per message when it keeps changing
 constexpr auto kOpTimeout = std::chrono::seconds(10);
-constexpr auto kShardAnswer = std::chrono::seconds(5);
 
 int64_t unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -68,17 +67,11 @@ struct Inbox {
 // waits for the answers, so the flush that follows finds them forgotten.
 // Returns how many were forgotten (shards that do not answer in time: 0).
 size_t forget_down_destinations(const std::vector<ShardContext*>& peers, const std::string& domain) {
-  std::vector<std::future<size_t>> answers;
-  for (ShardContext* ctx : peers) {
-    auto promise = std::make_shared<std::promise<size_t>>();
-    answers.push_back(promise->get_future());
-    ctx->reactor.post([ctx, promise, domain] {
-      promise->set_value(ctx->agent ? ctx->agent->forget_down_destinations(domain) : 0);
-    });
-  }
   size_t n = 0;
-  for (auto& f : answers)
-    if (f.wait_for(kShardAnswer) == std::future_status::ready) n += f.get();
+  for (const auto& answer : ask_shards(peers, [domain](ShardContext& ctx) {
+         return ctx.agent ? ctx.agent->forget_down_destinations(domain) : size_t{0};
+       }))
+    n += answer.value_or(0);
   return n;
 }
 
@@ -245,18 +238,12 @@ json::Value AdminServer::do_change(const admin::Request& req) {
 }
 
 json::Value AdminServer::do_suspend(const std::string& domain, bool suspend) {
-  std::vector<std::future<void>> answers;
-  for (ShardContext* ctx : *hooks_.peers) {
-    auto promise = std::make_shared<std::promise<void>>();
-    answers.push_back(promise->get_future());
-    ctx->reactor.post([ctx, promise, domain, suspend] {
-      if (ctx->scheduler) ctx->scheduler->set_suspended(domain, suspend);
-      promise->set_value();
-    });
-  }
-  for (auto& f : answers) {
-    if (f.wait_for(kShardAnswer) != std::future_status::ready)
-      return error_response("a shard did not answer within 5s; the change may be partial, repeat it");
+  const auto answers = ask_shards(*hooks_.peers, [domain, suspend](ShardContext& ctx) {
+    if (ctx.scheduler) ctx.scheduler->set_suspended(domain, suspend);
+    return true;
+  });
+  for (const auto& answer : answers) {
+    if (!answer) return error_response("a shard did not answer within 5s; the change may be partial, repeat it");
   }
   {
     std::lock_guard lock(mu_);

@@ -16,11 +16,11 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <future>
 
 #include "relay/admin_client.h"
 #include "relay/scheduler.h"
 #include "relay/shard.h"
+#include "relay/shard_ask.h"
 
 namespace ringmta::relay {
 
@@ -28,7 +28,6 @@ namespace {
 
 constexpr size_t kMaxRequestLine = 8u << 20;  // 100,000 queue IDs fit
 constexpr int kIdleTimeoutMs = 60'000;        // a client that says nothing is dropped
-constexpr auto kShardAnswer = std::chrono::seconds(5);
 
 int64_t unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -248,17 +247,12 @@ json::Value AdminServer::dispatch(const admin::Request& req) {
 std::set<std::string> AdminServer::in_flight() {
   std::set<std::string> out;
   if (!hooks_.peers) return out;
-  std::vector<std::future<std::vector<std::string>>> answers;
-  for (ShardContext* ctx : *hooks_.peers) {
-    auto promise = std::make_shared<std::promise<std::vector<std::string>>>();
-    answers.push_back(promise->get_future());
-    ctx->reactor.post([ctx, promise] {
-      promise->set_value(ctx->scheduler ? ctx->scheduler->in_flight() : std::vector<std::string>{});
-    });
-  }
-  for (auto& f : answers) {
-    if (f.wait_for(kShardAnswer) != std::future_status::ready) continue;
-    for (auto& id : f.get()) out.insert(std::move(id));
+  auto answers = ask_shards(*hooks_.peers, [](ShardContext& ctx) {
+    return ctx.scheduler ? ctx.scheduler->in_flight() : std::vector<std::string>{};
+  });
+  for (auto& answer : answers) {
+    if (!answer) continue;  // that shard's in-flight messages show as queued
+    for (auto& id : *answer) out.insert(std::move(id));
   }
   return out;
 }
