@@ -213,6 +213,8 @@ struct Core {
   std::string dest_key(const std::string& route, OutboundTls level) const {
     return level == config->delivery.tls ? route : route + "|tls=" + std::string(to_string(level));
   }
+  // The route key a destination key was made from (dest_key's inverse).
+  static std::string_view route_of(std::string_view key) { return key.substr(0, key.find("|tls=")); }
 
   // `map_key` is dest_key(key, level); `key` the route key.
   Destination* destination(const std::string& map_key, const std::string& key, const std::string& domain,
@@ -367,7 +369,7 @@ struct Core {
       n = down.forget_if(nullptr);
     } else {
       const std::string route = route_key(config->delivery, domain);
-      n = down.forget_if([&](const std::string& key) { return key == route || key.rfind(route + "|tls=", 0) == 0; });
+      n = down.forget_if([&](const std::string& key) { return route_of(key) == route; });
     }
     if (n) spdlog::info("delivery: {} down destination(s) forgotten by the administrator", n);
     return n;
