@@ -90,13 +90,6 @@ void BatchingSink::write_out(std::unique_lock<std::mutex>& buffer_lock) {
     off += static_cast<size_t>(n);
   }
   buffer_lock.lock();
-  // Keep a buffer of a typical size around instead of growing it from zero
-  // each interval, but never pin a burst's worth.
-  if (buffer_.capacity() < out.capacity() && out.capacity() <= 4 * options_.batch_bytes) {
-    out.clear();
-    out.append(buffer_);
-    buffer_.swap(out);
-  }
 }
 
 }  // namespace ringmta::relay
