@@ -16,12 +16,12 @@
 
 namespace ringmta::relay {
 
-// How long the admin thread waits for all shards together.
+// How long the admin thread waits for each shard's answer.
 inline constexpr auto kShardAnswerTimeout = std::chrono::seconds(5);
 
 // fn(ShardContext&) runs on each shard's thread. One entry per shard, in
-// `peers` order; nullopt for a shard that had not answered by the deadline
-// (its fn may still run later). fn must return a value (not void).
+// `peers` order; nullopt for a shard that did not answer within
+// kShardAnswerTimeout of the wait for it (its fn may still run later). fn must return a value (not void).
 template <class Fn, class R = std::invoke_result_t<Fn&, ShardContext&>>
 std::vector<std::optional<R>> ask_shards(const std::vector<ShardContext*>& peers, Fn fn) {
   std::vector<std::future<R>> answers;
@@ -31,11 +31,10 @@ std::vector<std::optional<R>> ask_shards(const std::vector<ShardContext*>& peers
     answers.push_back(promise->get_future());
     ctx->reactor.post([ctx, promise, fn] { promise->set_value(fn(*ctx)); });
   }
-  const auto deadline = std::chrono::steady_clock::now() + kShardAnswerTimeout;
   std::vector<std::optional<R>> out;
   out.reserve(answers.size());
   for (auto& f : answers) {
-    if (f.wait_until(deadline) == std::future_status::ready) {
+    if (f.wait_for(kShardAnswerTimeout) == std::future_status::ready) {
       out.emplace_back(f.get());
     } else {
       out.emplace_back(std::nullopt);
