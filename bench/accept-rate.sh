@@ -35,11 +35,7 @@ while [[ $# -gt 0 ]]; do
     *) echo "usage: $0 [--messages N] [--sessions N] [--size BYTES] [--build DIR] [--time-limit SECONDS] [--rounds N] [--threads LIST]" >&2; exit 2 ;;
   esac
 done
-for tool in smtp-source smtp-sink; do
-  command -v "$tool" >/dev/null || PATH="$PATH:/usr/sbin"
-  command -v "$tool" >/dev/null || { echo "$tool not found: apt-get install postfix" >&2; exit 2; }
-done
-[[ -x "$build/ringmta" ]] || { echo "no $build/ringmta: build first (scripts/setup.sh)" >&2; exit 2; }
+need_postfix_tools "$build"
 
 work="$(mktemp -d /tmp/ringmta-bench.XXXXXX)"
 pids=()

@@ -23,11 +23,7 @@ while [[ $# -gt 0 ]]; do
     *) echo "usage: $0 [--messages N] [--sessions N] [--size BYTES] [--durability fsync|wal] [--build DIR]" >&2; exit 2 ;;
   esac
 done
-PATH="$PATH:/usr/sbin"
-for tool in smtp-source smtp-sink; do
-  command -v "$tool" >/dev/null || { echo "$tool not found: apt-get install postfix" >&2; exit 2; }
-done
-[[ -x "$build/ringmta" ]] || { echo "no $build/ringmta: build first (scripts/setup.sh)" >&2; exit 2; }
+need_postfix_tools "$build"
 
 work="$(mktemp -d /tmp/ringmta-e2e.XXXXXX)"
 pids=()
