@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <utility>
 
+#include "relay/proto/command.h"  // iequals
+
 namespace ringmta::smtp {
 namespace {
 
@@ -29,16 +31,6 @@ constexpr std::array<int8_t, 256> decode_table() {
 }
 constexpr auto kDecode = decode_table();
 
-bool ascii_iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 32);
-    if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 32);
-    if (x != y) return false;
-  }
-  return true;
-}
 
 SaslExchange::Step fail(std::string_view reply) {
   SaslExchange::Step s;
@@ -124,7 +116,7 @@ std::optional<SaslCredentials> parse_plain(std::string_view message) {
 SaslExchange::Step SaslExchange::start(std::string_view mechanism, std::string_view initial) {
   stage_ = Stage::Idle;
   login_user_.clear();
-  if (ascii_iequals(mechanism, "PLAIN")) {
+  if (iequals(mechanism, "PLAIN")) {
     mech_ = Mech::Plain;
     if (initial.empty()) {
       stage_ = Stage::PlainResponse;
@@ -132,7 +124,7 @@ SaslExchange::Step SaslExchange::start(std::string_view mechanism, std::string_v
     }
     return plain_message(initial);
   }
-  if (ascii_iequals(mechanism, "LOGIN")) {
+  if (iequals(mechanism, "LOGIN")) {
     mech_ = Mech::Login;
     if (initial.empty()) {
       stage_ = Stage::LoginUser;
