@@ -57,7 +57,7 @@ class DeliveryMx : public ::testing::Test {
         "--mx-host=greet.test,mx1.greet.test,10", "--mx-host=greet.test,mx2.greet.test,20",
         "--host-record=mx1.greet.test,127.0.0.4", "--host-record=mx2.greet.test,127.0.0.2",
         // down.test: every MX refuses
-        "--mx-host=down.test,mx1.down.test,10", "--host-record=mx1.down.test,127.0.0.3"});
+        "--mx-host=down.test,mx1.down.test,10", "--host-record=mx1.down.test,127.0.0.3"}, /*quiet_stdout=*/true);
     ASSERT_TRUE(wait_for_dns(dns_port_)) << "dnsmasq did not come up";
   }
 
@@ -132,7 +132,7 @@ TEST_F(DeliveryMx, DnsServerUnreachableIsTemporary) {
 TEST(DeliverySmtpSink, RelayhostIsPostfixSmtpSink) {
   if (access(kSmtpSink, X_OK) != 0) GTEST_SKIP() << "smtp-sink not installed";
   uint16_t port = unused_port("127.0.0.5");
-  ChildProcess sink({kSmtpSink, "-u", "root", "127.0.0.5:" + std::to_string(port), "10"});
+  ChildProcess sink({kSmtpSink, "-u", "root", "127.0.0.5:" + std::to_string(port), "10"}, /*quiet_stdout=*/true);
   ASSERT_TRUE(wait_for_tcp("127.0.0.5", port));
   Config c = test_config();
   c.delivery.relayhost = literal_target("127.0.0.5", port);

@@ -30,6 +30,7 @@
 
 #include "../engine/test_util.h"
 #include "engine/reactor.h"
+#include "tests/unit/child_process.h"
 #include "relay/config.h"
 #include "relay/delivery_agent.h"
 #include "relay/proto/server_session.h"
@@ -391,38 +392,6 @@ class AgentHarness {
   std::unique_ptr<DeliveryAgent> agent_;
 };
 
-// A child process, stopped (by its own PID only) and reaped on destruction.
-class ChildProcess {
- public:
-  explicit ChildProcess(std::vector<std::string> argv) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      int devnull = open("/dev/null", O_RDWR);
-      dup2(devnull, 0);
-      dup2(devnull, 1);
-      std::vector<char*> args;
-      for (auto& a : argv) args.push_back(a.data());
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-  }
-  ~ChildProcess() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < 50; ++i) {
-      if (waitpid(pid_, &status, WNOHANG) == pid_) return;
-      std::this_thread::sleep_for(100ms);
-    }
-    kill(pid_, SIGKILL);
-    waitpid(pid_, &status, 0);
-  }
-  ChildProcess(const ChildProcess&) = delete;
-  ChildProcess& operator=(const ChildProcess&) = delete;
-
- private:
-  pid_t pid_ = -1;
-};
+using ringmta::testing::ChildProcess;
 
 }  // namespace ringmta::relay::testing

@@ -278,7 +278,7 @@ class DeliveryTlsDns : public ::testing::Test {
         "--mx-host=tls.test,mx.tls.test,10", "--host-record=mx.tls.test,127.0.0.2",
         "--mx-host=wrong.test,other.wrong.test,10", "--host-record=other.wrong.test,127.0.0.2",
         "--mx-host=fallback.test,mx1.fallback.test,10", "--mx-host=fallback.test,mx.tls.test,20",
-        "--host-record=mx1.fallback.test,127.0.0.3"});
+        "--host-record=mx1.fallback.test,127.0.0.3"}, /*quiet_stdout=*/true);
     ASSERT_TRUE(wait_for_dns(dns_port_)) << "dnsmasq did not come up";
   }
 

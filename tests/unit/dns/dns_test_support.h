@@ -25,6 +25,7 @@
 
 #include "dns/resolver.h"
 #include "engine/reactor.h"
+#include "tests/unit/child_process.h"
 
 namespace ringmta::dns::testing {
 
@@ -73,44 +74,7 @@ inline bool wait_for_dns(uint16_t port, const char* probe_name = "probe.invalid"
   return up;
 }
 
-// A child process, killed (by its own PID only) and reaped on destruction.
-class ChildProcess {
- public:
-  explicit ChildProcess(std::vector<std::string> argv) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      int devnull = open("/dev/null", O_RDWR);
-      dup2(devnull, 0);
-      std::vector<char*> args;
-      for (auto& a : argv) args.push_back(a.data());
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-  }
-  ~ChildProcess() { stop(); }
-  ChildProcess(const ChildProcess&) = delete;
-  ChildProcess& operator=(const ChildProcess&) = delete;
-  void stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < 50; ++i) {  // up to 5 s, then SIGKILL
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    kill(pid_, SIGKILL);
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-  pid_t pid() const { return pid_; }
-
- private:
-  pid_t pid_ = -1;
-};
+using ringmta::testing::ChildProcess;
 
 inline std::string read_file(const std::string& path) {
   std::ifstream in(path);
