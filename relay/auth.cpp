@@ -66,15 +66,21 @@ std::string AuthService::load() {
   if (::stat(opt_.users_file.c_str(), &st) != 0) return opt_.users_file + ": " + std::strerror(errno);
   std::string text, error;
   if (!read_file(opt_.users_file, text, error)) return error;
+  adopt(st, text, "");
+  return "";
+}
+
+// Parse `text` (the file as `st` describes it) and make it the users in force.
+void AuthService::adopt(const struct stat& st, const std::string& text, const char* what) {
   auto db = std::make_shared<UsersDb>(parse_users(text, opt_.users_file));
   for (const auto& p : db->problems) spdlog::warn("users file: {} (line skipped)", p);
-  spdlog::info("users file {}: {} user(s)", opt_.users_file, db->users.size());
+  spdlog::info("users file {}{}: {} user(s)", opt_.users_file, what, db->users.size());
   std::lock_guard lock(db_mu_);
   db_ = std::move(db);
   mtime_ = st.st_mtim;
   ino_ = st.st_ino;
   size_ = st.st_size;
-  return "";
+  reported_unreadable_ = false;
 }
 
 // On a worker. A stat per check is cheap next to the hash; the file is only
@@ -101,15 +107,7 @@ void AuthService::reload_if_changed() {
     spdlog::error("users file: {} (keeping the users read before)", error);
     return;
   }
-  auto db = std::make_shared<UsersDb>(parse_users(text, opt_.users_file));
-  for (const auto& p : db->problems) spdlog::warn("users file: {} (line skipped)", p);
-  spdlog::info("users file {} changed: {} user(s)", opt_.users_file, db->users.size());
-  std::lock_guard lock(db_mu_);
-  db_ = std::move(db);
-  mtime_ = st.st_mtim;
-  ino_ = st.st_ino;
-  size_ = st.st_size;
-  reported_unreadable_ = false;
+  adopt(st, text, " changed");
 }
 
 unsigned AuthService::count(std::unordered_map<std::string, Counter>& map, const std::string& key,

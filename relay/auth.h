@@ -19,6 +19,7 @@
 //  * a success resets both counts.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -79,6 +80,7 @@ class AuthService {
   };
   void worker();
   void reload_if_changed();
+  void adopt(const struct stat& st, const std::string& text, const char* what);
   unsigned count(std::unordered_map<std::string, Counter>& map, const std::string& key,
                  std::chrono::steady_clock::time_point now);
   void prune(std::chrono::steady_clock::time_point now);
