@@ -20,6 +20,7 @@
 
 #include "queue/queue_id.h"
 #include "relay/admin_server.h"
+#include "relay/clock.h"
 #include "relay/delivery_agent.h"
 #include "relay/loader.h"
 #include "relay/scheduler.h"
@@ -34,10 +35,6 @@ constexpr size_t kWindow = 256;             // changes in flight at once
 constexpr int kMaxTries = 20;               // reads per message when it keeps changing
 constexpr auto kOpTimeout = std::chrono::seconds(10);
 
-int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 json::Value error_response(const std::string& message) {
   json::Value v = json::Value::object();

@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "relay/admin_client.h"
+#include "relay/clock.h"
 #include "relay/scheduler.h"
 #include "relay/shard.h"
 #include "relay/shard_ask.h"
@@ -29,10 +30,6 @@ namespace {
 constexpr size_t kMaxRequestLine = 8u << 20;  // 100,000 queue IDs fit
 constexpr int kIdleTimeoutMs = 60'000;        // a client that says nothing is dropped
 
-int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Compare without an early exit, so the time taken says nothing about the token.
 bool same_token(std::string_view a, std::string_view b) {

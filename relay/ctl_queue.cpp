@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "queue/queue.h"
+#include "relay/clock.h"
 
 namespace ringmta::relay {
 
@@ -14,10 +15,6 @@ namespace {
 
 using admin::Command;
 
-int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 void out(const std::string& s) { std::fwrite(s.data(), 1, s.size(), stdout); }
 

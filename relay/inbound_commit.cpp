@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "relay/clock.h"
 #include "relay/envelope.h"
 #include "relay/inbound.h"
 #include "relay/metrics.h"
@@ -25,10 +26,6 @@ namespace {
 // much we stop reading so a client cannot make us hold unbounded data.
 constexpr size_t kMaxBufferedInput = 1 << 20;
 
-int64_t unix_ms_now() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 // The reply for a failed durable write. Never a 250 for data not on disk.
 std::string commit_error_reply(const queue::Status& status) {
@@ -40,7 +37,7 @@ std::string commit_error_reply(const queue::Status& status) {
 
 void InboundSession::start_commit() {
   smtp::Transaction& txn = session_->transaction();
-  const int64_t now_ms = unix_ms_now();
+  const int64_t now_ms = unix_ms();
   queue::Batch batch;
   committing_size_ = txn.message.size();
   // Build the envelope before the message is moved out (argument evaluation
@@ -100,7 +97,7 @@ void InboundSession::commit_finished(const queue::Status& status, int64_t starte
     }
     spdlog::info("{}: accepted client=[{}]:{}, from=<{}>, size={}, nrcpt={}, to={}, commit={}ms", txn.queue_id,
                  client_.ip(), client_.port(), txn.sender, committing_size_,
-                 txn.recipients.size(), rcpts, unix_ms_now() - started_ms);
+                 txn.recipients.size(), rcpts, unix_ms() - started_ms);
   } else {
     ++shard_.counters.commit_failures;
     spdlog::error("{}: queue write failed for client [{}]: {}", txn.queue_id, client_.ip(), status.message);

@@ -8,14 +8,11 @@
 
 #include "queue/queue_id.h"
 #include "relay/admin_action.h"
+#include "relay/clock.h"
 
 namespace ringmta::relay {
 
 namespace {
-int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 }  // namespace
 
 Loader::Loader(queue::Queue& queue, unsigned shard_count, Options options, Deliver deliver)

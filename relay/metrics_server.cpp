@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 
+#include "relay/clock.h"
 #include "relay/metrics_census.h"
 #include "relay/scheduler.h"
 #include "relay/shard.h"
@@ -28,10 +29,6 @@ using prometheus::MetricType;
 constexpr auto kShardWait = std::chrono::milliseconds(2000);  // per scrape, all shards together
 constexpr int64_t kCensusMaxAgeMs = 5000;                      // queue scan at most this often
 
-int64_t unix_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 // What one shard hands back: its metrics and counters, copied on its thread.
 struct ShardSnapshot {

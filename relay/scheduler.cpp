@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 
+#include "relay/clock.h"
 #include "relay/delivery_agent.h"
 #include "relay/loader.h"
 #include "relay/metrics.h"
@@ -17,10 +18,6 @@ namespace ringmta::relay {
 
 namespace {
 
-int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 smtp::BodyType to_smtp(queue::BodyType b) {
   switch (b) {

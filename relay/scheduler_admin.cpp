@@ -16,6 +16,7 @@
 
 #include <chrono>
 
+#include "relay/clock.h"
 #include "relay/loader.h"
 #include "relay/routing.h"
 #include "relay/scheduler.h"
@@ -30,10 +31,6 @@ int64_t steady_ms() {
 
 namespace {
 
-int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 uint64_t total_attempts(const queue::Envelope& env) {
   uint64_t n = 0;
