@@ -520,6 +520,9 @@ void DeliveryAgent::shutdown() { impl_->shutdown(); }
 
 size_t DeliveryAgent::forget_down_destinations(const std::string& domain) { return impl_->forget_down(domain); }
 size_t DeliveryAgent::down_destinations() const { return impl_->down.size(); }
+std::vector<DownDestinations::Live> DeliveryAgent::down_list() const {
+  return impl_->down.live(std::chrono::steady_clock::now());
+}
 
 size_t DeliveryAgent::queued_jobs() const {
   size_t n = 0;

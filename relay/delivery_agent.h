@@ -41,10 +41,12 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/reactor.h"
 #include "relay/config.h"
 #include "relay/delivery_job.h"
+#include "relay/down_destinations.h"
 #include "relay/outbound_tls.h"
 
 namespace ringmta::relay {
@@ -79,6 +81,8 @@ class DeliveryAgent {
   // and `destination resume`.
   size_t forget_down_destinations(const std::string& domain = {});
   size_t down_destinations() const;  // remembered now (an expired one counts until dropped)
+  // The destinations down now, for `ringmtactl destination list` and /metrics.
+  std::vector<DownDestinations::Live> down_list() const;
 
   size_t queued_jobs() const;        // waiting for a connection
   size_t open_connections() const;   // outbound connections (connecting, busy or idle)

@@ -49,6 +49,22 @@ size_t DownDestinations::forget_if(const std::function<bool(const std::string&)>
   return n;
 }
 
+std::vector<DownDestinations::Live> DownDestinations::live(Clock::time_point now) const {
+  std::vector<Live> out;
+  for (const auto& [key, e] : entries_) {
+    if (e.until <= now) continue;  // expired, not yet dropped
+    Live l;
+    l.key = key;
+    l.left = std::chrono::ceil<std::chrono::seconds>(e.until - now);
+    l.error = e.error.text;
+    l.host = e.host;
+    l.addr = e.addr;
+    out.push_back(std::move(l));
+  }
+  std::sort(out.begin(), out.end(), [](const Live& a, const Live& b) { return a.key < b.key; });
+  return out;
+}
+
 smtp::RecipientResult DownDestinations::suspended_result(const Entry& e) {
   smtp::RecipientResult r = e.error;
   r.outcome = smtp::Outcome::TempFail;  // only temporary failures are remembered; be sure

@@ -22,6 +22,7 @@
 #include <functional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "relay/proto/client_session.h"
 
@@ -57,6 +58,16 @@ class DownDestinations {
   size_t forget_if(const std::function<bool(const std::string&)>& pred);
 
   size_t size() const { return entries_.size(); }
+
+  // What `ringmtactl destination list` and /metrics show: the entries still
+  // down at `now`, sorted by key, with the time left (rounded up to a second).
+  struct Live {
+    std::string key;
+    std::chrono::seconds left{0};
+    std::string error;  // the remembered error's text
+    std::string host, addr;
+  };
+  std::vector<Live> live(Clock::time_point now) const;
 
   // What the jobs of a down destination get: a temporary failure with the
   // remembered error's codes and "delivery temporarily suspended: <its text>".
