@@ -19,6 +19,7 @@
 
 #include "relay/admin_client.h"
 #include "relay/clock.h"
+#include "relay/delivery_agent.h"
 #include "relay/scheduler.h"
 #include "relay/shard.h"
 #include "relay/shard_ask.h"
@@ -228,6 +229,7 @@ json::Value AdminServer::dispatch(const admin::Request& req) {
       json::Value v = json::Value::object();
       v.set("ok", true);
       v.set("suspended", std::move(list));
+      v.set("down", down_destinations());
       return v;
     }
     case Command::Reload: {
@@ -254,6 +256,27 @@ std::set<std::string> AdminServer::in_flight() {
   return out;
 }
 
+json::Value AdminServer::down_destinations() {
+  std::vector<std::vector<DownDestinations::Live>> per_shard;
+  if (hooks_.peers) {
+    for (auto& answer : ask_shards(*hooks_.peers, [](ShardContext& ctx) {
+           return ctx.agent ? ctx.agent->down_list() : std::vector<DownDestinations::Live>{};
+         })) {
+      if (answer) per_shard.push_back(std::move(*answer));  // a busy shard's entries are left out
+    }
+  }
+  json::Value list = json::Value::array();
+  for (const auto& d : DownDestinations::merge(per_shard)) {
+    json::Value o = json::Value::object();
+    o.set("destination", d.key);
+    o.set("seconds_left", static_cast<int64_t>(d.left.count()));
+    o.set("error", d.error);
+    o.set("host", d.host);
+    list.push(std::move(o));
+  }
+  return list;
+}
+
 json::Value AdminServer::do_summary() {
   const auto flying = in_flight();
   const int64_t now = unix_ms();
@@ -273,6 +296,7 @@ json::Value AdminServer::do_summary() {
     for (const auto& d : suspended_) list.push(d);
   }
   v.set("suspended", std::move(list));
+  v.set("down", down_destinations());
   return v;
 }
 

@@ -75,6 +75,7 @@ class AdminServer {
   json::Value do_suspend(const std::string& domain, bool suspend);
   // Every shard's in-flight ids (empty set if a shard does not answer in time).
   std::set<std::string> in_flight();
+  json::Value down_destinations();  // every shard's down destinations, merged
   // IDs matching a selector (scan) or the given ones; unknown given IDs go to *missing.
   std::vector<std::string> select(const admin::Selector& sel, std::vector<std::string>* missing, std::string* error);
 

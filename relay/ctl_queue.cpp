@@ -76,6 +76,10 @@ void print_summary(const json::Value& resp, bool as_json) {
   std::string suspended;
   for (const json::Value& s : items(resp, "suspended")) suspended += " " + (s.is_string() ? s.as_string() : "");
   if (!suspended.empty()) out("suspended destinations:" + suspended + "\n");
+  std::string down;
+  for (const json::Value& d : items(resp, "down"))
+    down += " " + str(d.get("destination")) + " (" + std::to_string(num(d.get("seconds_left"))) + "s)";
+  if (!down.empty()) out("down destinations:" + down + " (see destination list)\n");
 }
 
 void print_show(const json::Value& m, bool as_json) {
@@ -274,6 +278,13 @@ int run_ctl_request(const CtlTarget& target, const admin::Request& given, bool a
         out(json::dump(*resp) + "\n");
       } else {
         for (const json::Value& d : items(*resp, "suspended")) out(str(&d) + " suspended\n");
+        // Down (delivery.destination_down_time): its jobs fail at once until
+        // the time is up, then one probes. Keys are delivery routes:
+        // "relayhost", "mx:DOMAIN" or "route:NEXTHOP", with "|tls=LEVEL" when
+        // that route's TLS level differs from delivery.tls.
+        for (const json::Value& d : items(*resp, "down"))
+          out(str(d.get("destination")) + " down for " + std::to_string(num(d.get("seconds_left"))) + "s more: " +
+              str(d.get("error")) + "\n");
       }
       break;
     case Command::Reload: out("reloaded\n"); break;

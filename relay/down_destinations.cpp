@@ -2,6 +2,7 @@
 #include "relay/down_destinations.h"
 
 #include <algorithm>
+#include <map>
 
 namespace ringmta::relay {
 
@@ -62,6 +63,20 @@ std::vector<DownDestinations::Live> DownDestinations::live(Clock::time_point now
     out.push_back(std::move(l));
   }
   std::sort(out.begin(), out.end(), [](const Live& a, const Live& b) { return a.key < b.key; });
+  return out;
+}
+
+std::vector<DownDestinations::Live> DownDestinations::merge(const std::vector<std::vector<Live>>& per_shard) {
+  std::map<std::string, const Live*> best;
+  for (const auto& shard : per_shard) {
+    for (const Live& l : shard) {
+      const Live*& b = best[l.key];
+      if (!b || l.left > b->left) b = &l;
+    }
+  }
+  std::vector<Live> out;
+  out.reserve(best.size());
+  for (const auto& [key, l] : best) out.push_back(*l);
   return out;
 }
 

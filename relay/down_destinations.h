@@ -68,6 +68,10 @@ class DownDestinations {
     std::string host, addr;
   };
   std::vector<Live> live(Clock::time_point now) const;
+  // Every shard keeps its own memory (the relayhost is tracked by each shard
+  // that sends there): one entry per key, the one with the most time left,
+  // sorted by key.
+  static std::vector<Live> merge(const std::vector<std::vector<Live>>& per_shard);
 
   // What the jobs of a down destination get: a temporary failure with the
   // remembered error's codes and "delivery temporarily suspended: <its text>".

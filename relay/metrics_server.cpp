@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "relay/clock.h"
+#include "relay/delivery_agent.h"
 #include "relay/metrics_census.h"
 #include "relay/scheduler.h"
 #include "relay/shard.h"
@@ -35,6 +36,8 @@ struct ShardSnapshot {
   metrics::ShardMetrics m;
   ShardCounters counters;
   uint64_t in_memory = 0;  // messages its scheduler holds (in flight)
+  std::vector<DownDestinations::Live> down;  // its delivery agent's down destinations
+  size_t down_destinations = 0;              // in the sum: distinct keys over all shards
 };
 
 struct Gather {
@@ -109,6 +112,7 @@ class Collector final : public prometheus::Collectable {
         s.m = metrics::local();
         s.counters = ctx->counters;
         s.in_memory = ctx->scheduler ? ctx->scheduler->in_memory() : 0;
+        if (ctx->agent) s.down = ctx->agent->down_list();
         std::lock_guard l(g->mu);
         g->got[i] = std::move(s);
         ++g->answered;
@@ -139,6 +143,9 @@ class Collector final : public prometheus::Collectable {
       sum.counters.notices_generated += s.counters.notices_generated;
       sum.in_memory += s.in_memory;
     }
+    std::vector<std::vector<DownDestinations::Live>> down;
+    for (const auto& s : last_) down.push_back(s.down);
+    sum.down_destinations = DownDestinations::merge(down).size();
     return sum;
   }
 
@@ -243,6 +250,10 @@ class Collector final : public prometheus::Collectable {
       add_value(tls, static_cast<double>(n),
                 {{"direction", std::get<0>(key)}, {"version", std::get<1>(key)}, {"result", std::get<2>(key)}});
     out.push_back(std::move(tls));
+    out.push_back(scalar("ringmta_destinations_down",
+                         "Destinations marked down (delivery.destination_down_time): their mail is deferred "
+                         "without a connection until the time is up; `ringmtactl destination list` names them.",
+                         MetricType::Gauge, static_cast<double>(s.down_destinations)));
     out.push_back(scalar("ringmta_metrics_stale_shards",
                          "Shards that did not answer this scrape in time (their previous values are shown).",
                          MetricType::Gauge, static_cast<double>(stale)));

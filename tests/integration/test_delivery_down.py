@@ -18,6 +18,7 @@ import time
 from delivery_checks import SENDER, delivery_lines, message_with, queue_empty, send, wait_for, wait_lines
 from delivery_fixtures import (  # noqa: F401 - fixtures are found by name
     Recorder, dns_zone, mx_port, relay_settings)
+from metrics_checks import parse, scrape, value
 
 TIMEOUT = 20.0
 QUIET = 2.0
@@ -29,7 +30,6 @@ def down_relay(daemon_factory, dns_zone, mx_port):
                               delivery={"relayhost": f"[127.0.0.2]:{mx_port}"},
                               queue={"retry_schedule": ["1h"]})
     settings["server"] = {"threads": 1}
-    settings["metrics"] = {"listen": ""}
     return daemon_factory(settings)
 
 
@@ -60,6 +60,16 @@ def test_down_relayhost_suspends_then_flush_delivers_both(daemon_factory, dns_zo
     d = down_relay(daemon_factory, dns_zone, mx_port)
     a, b, mx = first_two_deferred(d, mx_port, tmp_path)
     try:
+        # The operator can see it: named by `destination list`, counted in /metrics.
+        listed = d.ctl("destination", "list").stdout.decode()
+        refused = f"connect to 127.0.0.2[127.0.0.2]:{mx_port}: Connection refused"
+        assert listed.startswith("relayhost down for "), listed
+        left = int(listed.split(" down for ")[1].split("s more: ")[0])
+        assert 0 < left <= 60, listed
+        assert listed.rstrip("\n").endswith("s more: " + refused), listed
+        assert value(parse(scrape(d)), "ringmta_destinations_down") == 1
+        summary = d.ctl("queue", "summary").stdout.decode()
+        assert "down destinations: relayhost (" in summary, summary
         # postqueue -f: the flush forgets the down relayhost, so both are tried.
         out = d.ctl("queue", "flush", "--all").stdout.decode()
         assert "2 matched, 2 changed" in out, out
@@ -71,6 +81,10 @@ def test_down_relayhost_suspends_then_flush_delivers_both(daemon_factory, dns_zo
             [sent] = wait_lines(d, 1, qid=qid, status="sent")
             assert sent["relay"] == f"127.0.0.2[127.0.0.2]:{mx_port}", sent["line"]
         assert "1 down destination(s) forgotten by the administrator" in d.log()
+        assert d.ctl("destination", "list").stdout.decode() == ""
+        after = parse(scrape(d))
+        assert ("ringmta_destinations_down", frozenset()) in after  # present, and now 0
+        assert value(after, "ringmta_destinations_down") == 0
     finally:
         mx.stop()
 

@@ -97,6 +97,51 @@ TEST(DownDestinations, ExpiredEntriesDoNotPileUp) {
   EXPECT_LE(most, 128u);
 }
 
+TEST(DownDestinations, LiveListsWhatIsStillDownWithTheTimeLeft) {
+  DownDestinations down(60s);
+  const auto t0 = Clock::now();
+  down.mark("relayhost", refused("connect to x: Connection refused"), "x", "127.0.0.2:25", t0);
+  down.mark("mx:a.example", refused("connect to a: timed out"), "a", "", t0 + 30s);
+  auto live = down.live(t0 + 500ms);
+  ASSERT_EQ(live.size(), 2u);
+  EXPECT_EQ(live[0].key, "mx:a.example");  // sorted by key
+  EXPECT_EQ(live[0].left, 90s);            // 89.5 s, rounded up
+  EXPECT_EQ(live[1].key, "relayhost");
+  EXPECT_EQ(live[1].left, 60s);
+  EXPECT_EQ(live[1].error, "connect to x: Connection refused");
+  EXPECT_EQ(live[1].host, "x");
+  EXPECT_EQ(live[1].addr, "127.0.0.2:25");
+  // Expired but not yet dropped (no find() since): not listed.
+  live = down.live(t0 + 60s);
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0].key, "mx:a.example");
+  EXPECT_EQ(down.size(), 2u);
+  EXPECT_TRUE(down.live(t0 + 90s).empty());
+}
+
+TEST(DownDestinations, MergeKeepsOneEntryPerKeyWithTheMostTimeLeft) {
+  using Live = DownDestinations::Live;
+  auto live = [](const char* key, int left, const char* error) {
+    Live l;
+    l.key = key;
+    l.left = std::chrono::seconds(left);
+    l.error = error;
+    return l;
+  };
+  // Each shard that sends to the relayhost remembers it on its own.
+  std::vector<std::vector<Live>> shards = {{live("relayhost", 10, "old"), live("mx:b.example", 5, "b")},
+                                           {live("mx:a.example", 7, "a"), live("relayhost", 40, "new")},
+                                           {}};
+  auto merged = DownDestinations::merge(shards);
+  ASSERT_EQ(merged.size(), 3u);
+  EXPECT_EQ(merged[0].key, "mx:a.example");
+  EXPECT_EQ(merged[1].key, "mx:b.example");
+  EXPECT_EQ(merged[2].key, "relayhost");
+  EXPECT_EQ(merged[2].left, 40s);
+  EXPECT_EQ(merged[2].error, "new");
+  EXPECT_TRUE(DownDestinations::merge({}).empty());
+}
+
 // ---------------------------------------------------------------- the agent
 
 Config relay_to(const std::string& ip, uint16_t port, std::chrono::seconds down_time) {
