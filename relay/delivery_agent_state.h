@@ -1,5 +1,11 @@
 // relay/delivery_agent_state.h — the delivery agent's bookkeeping types
-// (internal to delivery_agent.cpp; split out to keep that file readable).
+// (private to the delivery_agent*.cpp files, not part of the public API).
+//
+// Its own header because the agent is split over three files that all work
+// on the one Core below: delivery_agent.cpp (construction, job submission and
+// queueing, shutdown, the public calls), delivery_agent_connect.cpp (DNS
+// targets, opening connections, the connection events) and
+// delivery_agent_results.cpp (job results and down destinations).
 //
 // A Destination (one route key) holds the FIFO of waiting jobs and its Slots.
 // A Slot is one connection lane counted against the destination's cap: it
@@ -7,14 +13,19 @@
 // it walks through after connection-level failures.
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "dns/resolver.h"
 #include "relay/delivery_agent.h"
+#include "relay/down_destinations.h"
 #include "relay/outbound.h"
 
 namespace ringmta::relay::delivery_detail {
@@ -41,6 +52,13 @@ struct Target {
   std::string host;
   engine::SocketAddress address;
 };
+
+using smtp::Outcome;
+using smtp::RecipientResult;
+
+// delivery_agent_results.cpp: a result made here, not by a remote server.
+RecipientResult local_result(Outcome outcome, int code, std::string enhanced, std::string text);
+RecipientResult shutdown_result();
 
 struct Destination;
 struct Core;
@@ -81,6 +99,56 @@ struct Destination {
   bool has_established() const {
     return std::any_of(slots.begin(), slots.end(), [](const auto& s) { return s->ob && s->ob->established(); });
   }
+};
+
+// Everything the agent owns (DeliveryAgent::Impl is this; named here so Slot can see it).
+struct Core {
+  using Done = DeliveryAgent::Done;
+  engine::Reactor& reactor;
+  std::shared_ptr<const Config> config;
+  unsigned shard_count;
+  smtp::ClientConfig client;
+  Outbound::Timeouts timeouts;
+  std::unique_ptr<dns::Resolver> resolver;  // declared before dests: slots cancel their lookups
+  std::unordered_map<std::string, std::unique_ptr<Destination>> dests;
+  DownDestinations down;  // by destination key (dest_key)
+  bool shutting_down = false;
+  std::shared_ptr<int> alive = std::make_shared<int>(0);  // posted results check it
+  std::shared_ptr<const OutboundTlsContexts> tls;  // null: TLS unavailable (tls_error says why)
+  std::string tls_error;
+
+  Core(engine::Reactor& r, std::shared_ptr<const Config> c, unsigned shards,
+       std::shared_ptr<const OutboundTlsContexts> contexts);
+  ~Core();
+
+  // ---- delivery_agent_results.cpp: results, down destinations ----
+  void complete(Pending& p, const std::vector<RecipientResult>& results, const Outbound* ob, bool remote_dsn);
+  void fail(Pending& p, const RecipientResult& r, const std::string& host = {}, const std::string& addr = {});
+  void post_done(std::shared_ptr<Aggregate> agg);
+  void fail_waiting(Destination* d, const RecipientResult& r, const std::string& host = {},
+                    const std::string& addr = {});
+  void mark_down(Destination* d, const RecipientResult& res, const std::string& host, const std::string& addr);
+  size_t forget_down(const std::string& domain);
+
+  // ---- delivery_agent.cpp: jobs, shutdown ----
+  void submit(DeliveryJob job, Done done);
+  std::string dest_key(const std::string& route, OutboundTls level) const;
+  static std::string_view route_of(std::string_view key);
+  Destination* destination(const std::string& map_key, const std::string& key, const std::string& domain,
+                           OutboundTls level);
+  void settle(Destination* d);
+  void remove_slot(Slot* s);
+  void start_transaction(Slot* s);
+  void shutdown();
+
+  // ---- delivery_agent_connect.cpp: targets, connection events ----
+  void resolve(Slot* s);
+  void resolved(Slot* s, const dns::Result& r, uint16_t port);
+  void connect_next(Slot* s);
+  void open(Slot* s, const Target& t, OutboundTls level);
+  void on_ready(Slot* s);
+  void on_result(Slot* s, smtp::TransactionResult tr);
+  void on_closed(Slot* s);
 };
 
 }  // namespace ringmta::relay::delivery_detail

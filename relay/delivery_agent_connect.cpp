@@ -1,0 +1,212 @@
+// relay/delivery_agent_connect.cpp — the delivery agent's connection side:
+// a slot's targets from DNS (relayhost, route or MX hosts), opening an
+// Outbound to each in turn with the destination's TLS level (and the one
+// plaintext retry that "may" allows), and the connection events — ready,
+// transaction result, closed — that hand out jobs, idle, QUIT or move on to
+// the next target.
+//
+// Its own file because this is the per-connection state machine of a Slot;
+// job queueing (delivery_agent.cpp) and results (delivery_agent_results.cpp)
+// only meet it through settle(), fail() and mark_down().
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "dns/resolver.h"
+#include "relay/delivery_agent_state.h"
+#include "relay/metrics.h"
+#include "relay/outbound.h"
+
+namespace ringmta::relay::delivery_detail {
+namespace {
+
+// dns::ResultKind -> what the recipients get (resolver.h, RFC 7505 §3.2 for 556).
+RecipientResult dns_result(const dns::Result& r, const std::string& name) {
+  std::string text = r.error.empty() ? std::string(dns::to_string(r.kind)) + " for " + name : r.error;
+  switch (r.kind) {
+    case dns::ResultKind::kNxDomain: return local_result(Outcome::PermFail, 550, "5.1.2", std::move(text));
+    case dns::ResultKind::kNullMx: return local_result(Outcome::PermFail, 556, "5.1.10", std::move(text));
+    case dns::ResultKind::kNoAddress: return local_result(Outcome::PermFail, 550, "5.4.4", std::move(text));
+    default: return local_result(Outcome::TempFail, 451, "4.4.3", std::move(text));
+  }
+}
+
+// A reused connection that the remote had already dropped: the very first
+// command of the transaction failed temporarily and the session is over.
+bool died_before_start(const smtp::TransactionResult& tr) {
+  if (tr.recipients.empty()) return false;
+  for (const auto& r : tr.recipients)
+    if (r.outcome != Outcome::TempFail || (r.stage != smtp::Stage::Rset && r.stage != smtp::Stage::Mail)) return false;
+  return true;
+}
+
+}  // namespace
+
+void Core::resolve(Slot* s) {
+  Destination* d = s->dest;
+  s->resolving = true;
+  uint16_t port = config->delivery.port;
+  if (d->route && d->route->port) port = d->route->port;
+  std::string name = d->domain;
+  auto cb = [this, s, port, started = std::chrono::steady_clock::now()](const dns::Result& r) {
+    metrics::local().dns_lookup_done(r.kind, started);
+    s->resolving = false;
+    s->dns_request = 0;
+    resolved(s, r, port);
+  };
+  if (d->route) {
+    name = d->route->host;
+    s->dns_request = d->route->mx_lookup ? resolver->resolve_mx(name, cb) : resolver->resolve_host(name, cb);
+  } else {
+    s->dns_request = resolver->resolve_mx(name, cb);
+  }
+}
+
+void Core::resolved(Slot* s, const dns::Result& r, uint16_t port) {
+  Destination* d = s->dest;
+  if (r.kind == dns::ResultKind::kOk) {
+    for (const auto& h : r.hosts)
+      for (const auto& a : h.addresses)
+        if (auto addr = engine::SocketAddress::from_ip(a.ip(), port)) s->targets.push_back({h.name, *addr});
+  }
+  if (r.kind != dns::ResultKind::kOk || s->targets.empty()) {
+    std::string name = d->route ? d->route->host : d->domain;
+    RecipientResult res = dns_result(r, name);
+    if (r.kind == dns::ResultKind::kOk) res = local_result(Outcome::TempFail, 451, "4.4.3", "no usable address for " + name);
+    spdlog::debug("delivery: {}: {}", d->key, res.text);
+    fail(*s->job, res);
+    s->job.reset();
+    // Waiting jobs would get the same answer; unless live connections can take them.
+    if (!d->has_established()) fail_waiting(d, res);
+    remove_slot(s);
+    return settle(d);
+  }
+  connect_next(s);
+}
+
+// Try the slot's next target; when none is left the job fails with the last error.
+void Core::connect_next(Slot* s) {
+  Destination* d = s->dest;
+  if (shutting_down || s->next_target >= s->targets.size()) {
+    RecipientResult res = shutting_down || !s->last_error ? shutdown_result() : *s->last_error;
+    fail(*s->job, res, s->last_host, s->last_addr);
+    s->job.reset();
+    // The destination looks down: later jobs would only repeat every
+    // timeout; they fail now too unless another connection is working,
+    // and so do the next ones for destination_down_time (a temporary error
+    // from a host we tried; a 5xx greeting or a local TLS problem is not
+    // the destination being down).
+    if (!shutting_down && !d->has_established()) {
+      if (res.outcome == Outcome::TempFail && !s->last_addr.empty()) mark_down(d, res, s->last_host, s->last_addr);
+      fail_waiting(d, res, s->last_host, s->last_addr);
+    }
+    remove_slot(s);
+    return settle(d);
+  }
+  const Target& t = s->targets[s->next_target++];
+  open(s, t, d->tls);
+}
+
+void Core::open(Slot* s, const Target& t, OutboundTls level) {
+  Outbound::TlsSetup setup;
+  setup.level = level;
+  if (level != OutboundTls::None && tls) setup.context = level == OutboundTls::Verify ? tls->verified : tls->unverified;
+  if (!setup.context) {
+    if (tls_required(level)) {
+      // No TLS at all (bad CA file): every host would fail the same way.
+      s->last_error = local_result(Outcome::TempFail, 451, "4.7.5", "TLS is required but not available: " + tls_error);
+      s->next_target = s->targets.size();
+      return connect_next(s);
+    }
+    setup.level = OutboundTls::None;
+  }
+  s->ob = std::make_shared<Outbound>(reactor, s, client, timeouts, t.host, t.address, std::move(setup));
+  s->ob->start();
+}
+
+void Core::on_ready(Slot* s) {
+  Destination* d = s->dest;
+  if (s->job && !s->in_txn) {  // the connection opened for this job
+    start_transaction(s);
+    // It works: no longer down. After a probe, open the lanes the other jobs wait for.
+    down.forget(d->key);
+    if (d->probing) {
+      d->probing = false;
+      settle(d);
+    }
+    return;
+  }
+  if (shutting_down || s->messages >= config->delivery.max_messages_per_connection) {
+    s->quitting = true;
+    return s->ob->quit();
+  }
+  if (!d->waiting.empty()) {
+    s->job = std::move(d->waiting.front());
+    d->waiting.pop_front();
+    return start_transaction(s);
+  }
+  auto idle = config->delivery.connection_idle_timeout;
+  if (idle.count() <= 0) {
+    s->quitting = true;
+    return s->ob->quit();
+  }
+  s->idle_timer = reactor.add_timer(idle, [s] {
+    s->idle_timer = 0;
+    s->quitting = true;
+    s->ob->quit();
+  });
+}
+
+void Core::on_result(Slot* s, smtp::TransactionResult tr) {
+  s->in_txn = false;
+  if (!s->job) return;
+  Pending p = std::move(*s->job);
+  s->job.reset();
+  ++s->messages;
+  if (!shutting_down && s->messages > 1 && !p.retried && s->ob->closed() && died_before_start(tr)) {
+    spdlog::debug("delivery: reused connection to {} was dead; retrying {}", s->ob->address_text(), p.job.id);
+    p.retried = true;
+    s->dest->waiting.push_front(std::move(p));  // settle() runs when this connection is gone
+    return;
+  }
+  complete(p, tr.recipients, s->ob.get(), tr.remote_dsn);
+}
+
+void Core::on_closed(Slot* s) {
+  Destination* d = s->dest;
+  std::shared_ptr<Outbound> ob = std::move(s->ob);
+  if (s->idle_timer) reactor.cancel_timer(s->idle_timer);
+  s->idle_timer = 0;
+  if (s->job && !ob->established()) {  // connection-level failure: next target
+    s->last_error = ob->failure();
+    s->last_host = ob->host();
+    s->last_addr = ob->address_text();
+    if (ob->tls_fallback() && !shutting_down && s->next_target > 0) {
+      // "may": TLS broke during the handshake; this address once more in plaintext.
+      spdlog::info("delivery: TLS handshake with {} ({}) failed; connecting again without TLS", ob->host(),
+                   ob->address_text());
+      return open(s, s->targets[s->next_target - 1], OutboundTls::None);
+    }
+    return connect_next(s);
+  }
+  if (s->job)  // cannot happen (results come before the close); never lose a job
+    fail(*s->job, local_result(Outcome::TempFail, 421, "4.4.2", "lost connection with " + ob->host()),
+         ob->host(), ob->address_text());
+  remove_slot(s);
+  settle(d);
+}
+
+Slot::~Slot() {
+  if (ob) ob->detach();
+  if (idle_timer) impl->reactor.cancel_timer(idle_timer);
+  if (resolving && impl->resolver) impl->resolver->cancel(dns_request);
+}
+void Slot::outbound_ready(Outbound&) { impl->on_ready(this); }
+void Slot::outbound_result(Outbound&, smtp::TransactionResult tr) { impl->on_result(this, std::move(tr)); }
+void Slot::outbound_closed(Outbound&) { impl->on_closed(this); }
+
+}  // namespace ringmta::relay::delivery_detail
