@@ -154,7 +154,7 @@ struct RocksDbOptions {
   std::string path;                   // directory of the database
   Durability durability = Durability::Fsync;
   size_t max_batch_bytes = 64 << 20;  // cap on one group commit
-  CommitObserver on_commit;           // optional
+  CommitObserver on_commit = {};      // optional
 };
 
 // Open (creating if needed) the RocksDB queue and start its commit thread.
