@@ -36,7 +36,9 @@ std::optional<uint16_t> parse_port(std::string_view s) {
 
 std::optional<SocketAddress> SocketAddress::from_ip(std::string_view ip, uint16_t port) {
   // inet_pton needs a NUL-terminated string; addresses are short.
-  if (ip.empty() || ip.size() >= INET6_ADDRSTRLEN) return std::nullopt;
+  // An embedded NUL would end the copy early: "127.0.0.1\0junk" must not
+  // parse as 127.0.0.1.
+  if (ip.empty() || ip.size() >= INET6_ADDRSTRLEN || ip.find('\0') != std::string_view::npos) return std::nullopt;
   char buf[INET6_ADDRSTRLEN];
   std::memcpy(buf, ip.data(), ip.size());
   buf[ip.size()] = '\0';

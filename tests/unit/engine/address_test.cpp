@@ -55,6 +55,10 @@ TEST(SocketAddress, FromIp) {
   EXPECT_EQ(b->to_string(), "[::1]:1");
   EXPECT_FALSE(SocketAddress::from_ip("localhost", 25));
   EXPECT_FALSE(SocketAddress::from_ip("", 25));
+  using namespace std::string_view_literals;
+  EXPECT_FALSE(SocketAddress::from_ip("127.0.0.1\0junk"sv, 25));
+  EXPECT_FALSE(SocketAddress::from_ip("127.0.0.1\0"sv, 25));
+  EXPECT_FALSE(SocketAddress::parse("127.0.0.1\0:25"sv));
 }
 
 TEST(SocketAddress, Wildcard) {
