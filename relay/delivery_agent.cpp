@@ -240,6 +240,13 @@ void DeliveryAgent::shutdown() { impl_->shutdown(); }
 
 size_t DeliveryAgent::forget_down_destinations(const std::string& domain) { return impl_->forget_down(domain); }
 size_t DeliveryAgent::down_destinations() const { return impl_->down.size(); }
+std::optional<DownDestinations::Entry> DeliveryAgent::down_for(const std::string& domain) const {
+  if (impl_->down.size() == 0) return std::nullopt;  // the usual case
+  const Config::Delivery& delivery = impl_->config->delivery;
+  const std::string key = impl_->dest_key(route_key(delivery, domain), tls_level(delivery, domain));
+  if (const DownDestinations::Entry* e = impl_->down.peek(key, std::chrono::steady_clock::now())) return *e;
+  return std::nullopt;
+}
 std::vector<DownDestinations::Live> DeliveryAgent::down_list() const {
   return impl_->down.live(std::chrono::steady_clock::now());
 }

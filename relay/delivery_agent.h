@@ -40,6 +40,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,10 @@ class DeliveryAgent {
   // and `destination resume`.
   size_t forget_down_destinations(const std::string& domain = {});
   size_t down_destinations() const;  // remembered now (an expired one counts until dropped)
+  // Whether mail for `domain` (lower case) would be failed at once as
+  // "delivery temporarily suspended" by this agent now: its down entry, or
+  // nothing (not down, expired — the next job probes —, or off).
+  std::optional<DownDestinations::Entry> down_for(const std::string& domain) const;
   // The destinations down now, for `ringmtactl destination list` and /metrics.
   std::vector<DownDestinations::Live> down_list() const;
 

@@ -33,6 +33,12 @@ const DownDestinations::Entry* DownDestinations::find(const std::string& key, Cl
   return &it->second;
 }
 
+const DownDestinations::Entry* DownDestinations::peek(const std::string& key, Clock::time_point now) const {
+  if (entries_.empty()) return nullptr;
+  auto it = entries_.find(key);
+  return it != entries_.end() && it->second.until > now ? &it->second : nullptr;
+}
+
 bool DownDestinations::forget(const std::string& key) {
   return !entries_.empty() && entries_.erase(key) > 0;
 }

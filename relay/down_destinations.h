@@ -51,6 +51,11 @@ class DownDestinations {
   // dropped here and *expired set: the caller's job is the probe.
   const Entry* find(const std::string& key, Clock::time_point now, bool* expired = nullptr);
 
+  // The entry while `key` is down, without side effects: an expired entry is
+  // left for find() (whose caller then probes). For the inbound side, which
+  // only asks whether a fresh message can be deferred at once.
+  const Entry* peek(const std::string& key, Clock::time_point now) const;
+
   // Forget `key` (a connection to it worked). True if it was remembered.
   bool forget(const std::string& key);
 

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "relay/clock.h"
 #include "relay/envelope.h"
@@ -44,11 +45,16 @@ void InboundSession::start_commit() {
   // order is unspecified, so not in the same call).
   queue::Envelope envelope = make_envelope(txn, now_ms);
   envelope.client_address = client_.ip();
-  // The scheduler delivers fresh messages from memory (no queue read): keep
-  // the envelope and a copy of the body for it.
+  // Every destination known to be down here: the message is written already
+  // deferred (one queue write instead of an acceptance and then a deferral,
+  // no delivery job) — what the delivery agent would answer anyway.
+  auto deferred_lines = std::make_shared<std::vector<std::string>>();
+  const bool deferred = shard_.scheduler && shard_.scheduler->defer_if_down(envelope, *deferred_lines);
+  // Otherwise the scheduler delivers the fresh message from memory (no queue
+  // read): keep the envelope and a copy of the body for it.
   std::shared_ptr<const std::string> body;
   std::shared_ptr<const queue::Envelope> env_copy;
-  if (shard_.scheduler && shard_.scheduler->has_room(txn.message.size())) {
+  if (!deferred && shard_.scheduler && shard_.scheduler->has_room(txn.message.size())) {
     body = std::make_shared<const std::string>(txn.message);
     env_copy = std::make_shared<const queue::Envelope>(envelope);
   }
@@ -60,17 +66,21 @@ void InboundSession::start_commit() {
   engine::Reactor* reactor = &shard_.reactor;
   ShardContext* shard = &shard_;
   const uint64_t number = number_;
-  shard_.queue.commit(std::move(batch), [reactor, shard, number, now_ms, body, env_copy](queue::Status status) {
-    reactor->post([shard, number, now_ms, status = std::move(status), body, env_copy] {
+  shard_.queue.commit(std::move(batch), [reactor, shard, number, now_ms, body, env_copy,
+                                         deferred_lines](queue::Status status) {
+    reactor->post([shard, number, now_ms, status = std::move(status), body, env_copy, deferred_lines] {
       if (status.ok() && body && shard->scheduler) shard->scheduler->submit_new(*env_copy, body);
       auto it = shard->sessions.find(number);
-      if (it == shard->sessions.end()) {
+      if (it != shard->sessions.end()) {
+        it->second->commit_finished(status, now_ms);
+      } else if (!status.ok()) {
         // The client vanished before hearing the result. The message is
         // queued (or not) all the same; delivery is at-least-once.
-        if (!status.ok()) ++shard->counters.commit_failures;
-        return;
+        ++shard->counters.commit_failures;
       }
-      it->second->commit_finished(status, now_ms);
+      // After the "accepted" line, as if the attempt had followed it.
+      if (status.ok() && !deferred_lines->empty() && shard->scheduler)
+        shard->scheduler->deferred_at_accept(*deferred_lines);
     });
   });
 

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <random>
 
 #include "relay/clock.h"
 #include "relay/delivery_agent.h"
@@ -73,6 +74,16 @@ const char* status_word(queue::RecipientState s) {
     case queue::RecipientState::Failed: return "bounced";
     default: return "deferred";
   }
+}
+
+// The log line of one recipient's attempt, as Postfix writes it:
+// "ID: to=<rcpt>, relay=..., delay=..., dsn=4.4.1, status=deferred (reply)".
+std::string attempt_line(const queue::Envelope& env, const queue::Recipient& r, const std::string& relay,
+                         const std::string& tls, int64_t now_ms, const std::string& enhanced,
+                         queue::RecipientState state, const std::string& text) {
+  return fmt::format("{}: to=<{}>, relay={}{}, delay={:.2f}, dsn={}, status={} ({})", env.id, r.address, relay,
+                     tls.empty() ? "" : ", tls=" + tls, static_cast<double>(now_ms - env.arrival_ms) / 1000.0,
+                     enhanced, status_word(state), text);
 }
 
 std::string lifetime_text(std::chrono::seconds s) {
@@ -240,7 +251,6 @@ void Scheduler::on_result(JobResult result) {
 
 void Scheduler::complete(Active& a) {
   const int64_t now = unix_ms();
-  std::uniform_real_distribution<double> jitter(-1.0, 1.0);
   a.updated = a.env;
   std::vector<NoticeEntry> failed, delayed, relayed;
   for (const JobResult& jr : a.results) {
@@ -252,21 +262,7 @@ void Scheduler::complete(Active& a) {
       if (idx >= a.updated.recipients.size()) continue;
       const smtp::RecipientResult& rr = jr.results[k];
       queue::Recipient& r = a.updated.recipients[idx];
-      r.attempts++;
-      r.last_attempt_ms = now;
-      r.last_reply = rr.text;
-      r.remote_mta = relay == "none" ? std::string() : relay;
-      AttemptFacts facts;
-      facts.outcome = to_outcome(rr.outcome);
-      facts.relayed = rr.relayed;
-      facts.now_ms = now;
-      facts.arrival_ms = a.env.arrival_ms;
-      facts.null_sender = a.env.sender.empty() || (a.env.flags & queue::kFlagBounce);
-      facts.jitter = jitter(rng_);
-      const Decision d = decide(policy_, r, facts);
-      r.state = d.state;
-      if (d.state == queue::RecipientState::Pending) r.next_attempt_ms = d.next_attempt_ms;
-      if (d.notice == Notice::Delayed) r.delay_warned = true;
+      const Decision d = record_attempt(a.env, r, rr, relay, now);
 
       std::string text = rr.text;
       if (d.expired) text = "message lifetime of " + lifetime_text(policy_.max_lifetime) + " exceeded; last error: " + text;
@@ -278,9 +274,7 @@ void Scheduler::complete(Active& a) {
         case queue::RecipientState::Failed: ++shard_.counters.recipients_bounced; break;
         default: ++shard_.counters.recipients_deferred; break;
       }
-      spdlog::info("{}: to=<{}>, relay={}{}, delay={:.2f}, dsn={}, status={} ({})", a.env.id, r.address, relay,
-                   jr.tls.empty() ? "" : ", tls=" + jr.tls, static_cast<double>(now - a.env.arrival_ms) / 1000.0,
-                   rr.enhanced, status_word(d.state), text);
+      spdlog::info("{}", attempt_line(a.env, r, relay, jr.tls, now, rr.enhanced, d.state, text));
       if (d.notice == Notice::None) continue;
       NoticeEntry e;
       e.index = idx;
@@ -303,6 +297,66 @@ void Scheduler::complete(Active& a) {
   add_notice(a, Notice::Relayed, relayed, now);
   a.committing = true;
   commit(a.env.id);
+}
+
+Decision Scheduler::record_attempt(const queue::Envelope& env, queue::Recipient& r, const smtp::RecipientResult& rr,
+                                   const std::string& relay, int64_t now_ms) {
+  r.attempts++;
+  r.last_attempt_ms = now_ms;
+  r.last_reply = rr.text;
+  r.remote_mta = relay == "none" ? std::string() : relay;
+  AttemptFacts facts;
+  facts.outcome = to_outcome(rr.outcome);
+  facts.relayed = rr.relayed;
+  facts.now_ms = now_ms;
+  facts.arrival_ms = env.arrival_ms;
+  facts.null_sender = env.sender.empty() || (env.flags & queue::kFlagBounce);
+  facts.jitter = std::uniform_real_distribution<double>(-1.0, 1.0)(rng_);
+  const Decision d = decide(policy_, r, facts);
+  r.state = d.state;
+  if (d.state == queue::RecipientState::Pending) r.next_attempt_ms = d.next_attempt_ms;
+  if (d.notice == Notice::Delayed) r.delay_warned = true;
+  return d;
+}
+
+bool Scheduler::defer_if_down(queue::Envelope& env, std::vector<std::string>& lines) {
+  if (stopping_ || !shard_.agent || env.recipients.empty()) return false;
+  const unsigned self = shard_.reactor.shard_id();
+  const auto shards = static_cast<unsigned>(shard_.peers->size());
+  const int64_t now = unix_ms();
+  queue::Envelope deferred = env;
+  std::vector<std::string> out;
+  for (queue::Recipient& r : deferred.recipients) {
+    if (r.state != queue::RecipientState::Pending) return false;
+    const std::string domain = recipient_domain(r.address);
+    // Suspended domains are postponed by activate(); only destinations this
+    // shard delivers to itself can be asked without a hop.
+    if (suspended_.count(domain)) return false;
+    const std::string key = route_key(shard_.config->delivery, domain);
+    if (key != "relayhost" && destination_shard(key, shards) != self) return false;
+    const auto down = shard_.agent->down_for(domain);
+    if (!down) return false;
+    const smtp::RecipientResult rr = DownDestinations::suspended_result(*down);
+    JobResult where;
+    where.remote_host = down->host;
+    where.remote_addr = down->addr;
+    const std::string relay = relay_field(where);
+    const Decision d = record_attempt(deferred, r, rr, relay, now);
+    // Only the plain deferral: a notice (or a lifetime already over) takes
+    // the normal path, which knows how to write it.
+    if (d.state != queue::RecipientState::Pending || d.notice != Notice::None) return false;
+    out.push_back(attempt_line(deferred, r, relay, "", now, rr.enhanced, d.state, rr.text));
+  }
+  env = std::move(deferred);
+  lines = std::move(out);
+  return true;
+}
+
+void Scheduler::deferred_at_accept(const std::vector<std::string>& lines) {
+  for (const std::string& line : lines) {
+    ++shard_.counters.recipients_deferred;
+    spdlog::info("{}", line);
+  }
 }
 
 void Scheduler::add_notice(Active& a, Notice kind, const std::vector<NoticeEntry>& entries, int64_t now_ms) {

@@ -48,6 +48,16 @@ class Scheduler {
 
   // A message this shard has just committed. Every pending recipient is due.
   void submit_new(queue::Envelope env, std::shared_ptr<const std::string> body);
+  // A fresh message, before its acceptance is written: if every recipient
+  // goes to a destination this shard knows is down (delivery.
+  // destination_down_time), record the attempt in `env` now — deferred with
+  // "delivery temporarily suspended", next attempt per the retry schedule,
+  // as the delivery agent would answer — so the acceptance is the message's
+  // only write and no job runs. `lines` get the log lines for after that
+  // write. False (env untouched) when any recipient needs a real attempt.
+  bool defer_if_down(queue::Envelope& env, std::vector<std::string>& lines);
+  // That acceptance is durable: log the lines, count the deferrals.
+  void deferred_at_accept(const std::vector<std::string>& lines);
   // A message the loader read (at steady_ms() read_stamp_ms); recipients due
   // by horizon_ms are attempted. A copy read before our last write is dropped.
   void adopt(queue::Envelope env, std::shared_ptr<const std::string> body, int64_t horizon_ms,
@@ -105,6 +115,10 @@ class Scheduler {
   void activate(Active& a, int64_t horizon_ms);
   void dispatch(DeliveryJob job);
   void complete(Active& a);
+  // One attempt's result applied to r (attempts, reply, state, next attempt
+  // per retry.h); the decision says what else is due (a notice).
+  Decision record_attempt(const queue::Envelope& env, queue::Recipient& r, const smtp::RecipientResult& rr,
+                          const std::string& relay, int64_t now_ms);
   void commit(const std::string& id);
   void retry_commit(const std::string& id, uint64_t activation);
   void on_committed(const std::string& id, uint64_t activation, const queue::Status& status);

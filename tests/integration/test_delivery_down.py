@@ -102,3 +102,35 @@ def test_destination_resume_also_forgets_it(daemon_factory, dns_zone, mx_port, t
         assert delivery_lines(d, status="bounced") == []
     finally:
         mx.stop()
+
+
+def committed_batches(d):
+    """Queue write batches committed so far (the sum of the group-commit histogram)."""
+    return value(parse(scrape(d)), "ringmta_queue_commit_batch_size_sum")
+
+
+def test_fresh_mail_for_a_down_destination_is_written_once(daemon_factory, dns_zone, mx_port, tmp_path):
+    # While the relayhost is down, a new message is written already deferred
+    # (the acceptance is its only queue write; no delivery job runs), with
+    # the same log line, reply and retry time as an attempt would give it.
+    d = down_relay(daemon_factory, dns_zone, mx_port)
+    _, _, mx = first_two_deferred(d, mx_port, tmp_path)
+    try:
+        before = committed_batches(d)  # first_two_deferred waited QUIET: A's and B's writes are in
+        c = send(d, SENDER, ["c@dest.test"], message_with("third"))
+        [line] = wait_lines(d, 1, qid=c, status="deferred")
+        refused = f"connect to 127.0.0.2[127.0.0.2]:{mx_port}: Connection refused"
+        assert line["reply"] == SUSPENDED + refused, line["line"]
+        assert line["dsn"] == "4.4.1" and line["relay"] == f"127.0.0.2[127.0.0.2]:{mx_port}", line["line"]
+        log = d.log()
+        assert log.index(f"{c}: accepted") < log.index(line["line"]), "deferral logged before the acceptance"
+        time.sleep(QUIET)
+        assert committed_batches(d) - before == 1, "more than one queue write for a message to a down destination"
+        shown = d.ctl("queue", "show", c).stdout.decode()
+        assert "deferred" in shown and SUSPENDED in shown, shown
+        assert mx.connections() == 0
+        # The flush tries it like any deferred message: delivered.
+        d.ctl("queue", "flush", "--all")
+        wait_for(lambda: "c@dest.test" in mx.delivered_rcpts(), TIMEOUT, "C at the relayhost", d)
+    finally:
+        mx.stop()

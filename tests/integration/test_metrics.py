@@ -65,8 +65,10 @@ def test_counters_move_with_accepted_and_deferred_mail(daemon_factory):
     assert value(s, "ringmta_recipients_bounced_total") == 0
     assert value(s, "ringmta_smtp_transaction_seconds_count") == 2
     assert value(s, "ringmta_smtp_transaction_seconds_bucket", le="+Inf") == 2
-    # Two accepted messages and two deferral state writes: at least 4 batches.
-    assert value(s, "ringmta_queue_commit_batch_size_sum") >= 4
+    # Two accepted messages and the first one's deferral write; the second is
+    # written already deferred if the first attempt had marked the relayhost
+    # down by then (delivery.destination_down_time), else it too gets a write.
+    assert value(s, "ringmta_queue_commit_batch_size_sum") in (3, 4)
     assert value(s, "ringmta_queue_fsync_seconds_count") >= 1
     assert value(s, "ringmta_queue_messages", state="ready") == 0
     assert value(s, "ringmta_queue_messages", state="held") == 0
