@@ -320,7 +320,7 @@ Decision Scheduler::record_attempt(const queue::Envelope& env, queue::Recipient&
 }
 
 bool Scheduler::defer_if_down(queue::Envelope& env, std::vector<std::string>& lines) {
-  if (stopping_ || !shard_.agent || env.recipients.empty()) return false;
+  if (stopping_ || !shard_.agent || !shard_.peers || env.recipients.empty()) return false;
   const unsigned self = shard_.reactor.shard_id();
   const auto shards = static_cast<unsigned>(shard_.peers->size());
   const int64_t now = unix_ms();
