@@ -161,13 +161,18 @@ void Scheduler::activate(Active& a, int64_t horizon_ms) {
   for (DeliveryJob& job : jobs) dispatch(std::move(job));
 }
 
+unsigned Scheduler::delivering_shard(const std::string& domain) const {
+  // The relayhost is served by every shard itself (no hop); other
+  // destinations by the one shard that owns them (its cap needs no locks).
+  const std::string key = route_key(shard_.config->delivery, domain);
+  return key == "relayhost" ? shard_.reactor.shard_id()
+                            : destination_shard(key, static_cast<unsigned>(shard_.peers->size()));
+}
+
 void Scheduler::dispatch(DeliveryJob job) {
   const auto& peers = *shard_.peers;
   const unsigned self = shard_.reactor.shard_id();
-  const std::string key = route_key(shard_.config->delivery, job.domain);
-  // The relayhost is served by every shard itself (no hop); other
-  // destinations by the one shard that owns them (its cap needs no locks).
-  const unsigned target = key == "relayhost" ? self : destination_shard(key, static_cast<unsigned>(peers.size()));
+  const unsigned target = delivering_shard(job.domain);
   ShardContext* owner = peers[self];
   auto done = [owner](JobResult r) {
     owner->reactor.post([owner, r = std::move(r)]() mutable {

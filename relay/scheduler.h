@@ -113,6 +113,8 @@ class Scheduler {
   };
 
   void activate(Active& a, int64_t horizon_ms);
+  // The shard whose delivery agent takes `domain`'s jobs (routing.h).
+  unsigned delivering_shard(const std::string& domain) const;
   void dispatch(DeliveryJob job);
   void complete(Active& a);
   // One attempt's result applied to r (attempts, reply, state, next attempt

@@ -154,8 +154,6 @@ Decision Scheduler::record_attempt(const queue::Envelope& env, queue::Recipient&
 
 bool Scheduler::defer_if_down(queue::Envelope& env, std::vector<std::string>& lines) {
   if (stopping_ || !shard_.agent || !shard_.peers || env.recipients.empty()) return false;
-  const unsigned self = shard_.reactor.shard_id();
-  const auto shards = static_cast<unsigned>(shard_.peers->size());
   const int64_t now = unix_ms();
   queue::Envelope deferred = env;
   std::vector<std::string> out;
@@ -165,8 +163,7 @@ bool Scheduler::defer_if_down(queue::Envelope& env, std::vector<std::string>& li
     // Suspended domains are postponed by activate(); only destinations this
     // shard delivers to itself can be asked without a hop.
     if (suspended_.count(domain)) return false;
-    const std::string key = route_key(shard_.config->delivery, domain);
-    if (key != "relayhost" && destination_shard(key, shards) != self) return false;
+    if (delivering_shard(domain) != shard_.reactor.shard_id()) return false;
     const auto down = shard_.agent->down_for(domain);
     if (!down) return false;
     const smtp::RecipientResult rr = DownDestinations::suspended_result(*down);
