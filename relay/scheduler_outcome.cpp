@@ -45,13 +45,13 @@ void split_addr(const std::string& addr, std::string& ip, std::string& port) {
 }
 
 // Postfix's relay= field: "mx.example[192.0.2.1]:25", or "none".
-std::string relay_field(const JobResult& r) {
-  if (r.remote_addr.empty()) return "none";
+std::string relay_field(const std::string& remote_host, const std::string& remote_addr) {
+  if (remote_addr.empty()) return "none";
   std::string ip, port;
-  split_addr(r.remote_addr, ip, port);
+  split_addr(remote_addr, ip, port);
   // An address-literal destination ("[192.0.2.1]") has no name: show the IP.
-  const bool named = !r.remote_host.empty() && r.remote_host.front() != '[';
-  return (named ? r.remote_host : ip) + "[" + ip + "]:" + port;
+  const bool named = !remote_host.empty() && remote_host.front() != '[';
+  return (named ? remote_host : ip) + "[" + ip + "]:" + port;
 }
 
 const char* status_word(queue::RecipientState s) {
@@ -89,7 +89,7 @@ void Scheduler::complete(Active& a) {
   for (const JobResult& jr : a.results) {
     std::string ip, port;
     split_addr(jr.remote_addr, ip, port);
-    const std::string relay = relay_field(jr);
+    const std::string relay = relay_field(jr.remote_host, jr.remote_addr);
     for (size_t k = 0; k < jr.indices.size() && k < jr.results.size(); ++k) {
       const uint32_t idx = jr.indices[k];
       if (idx >= a.updated.recipients.size()) continue;
@@ -167,10 +167,7 @@ bool Scheduler::defer_if_down(queue::Envelope& env, std::vector<std::string>& li
     const auto down = shard_.agent->down_for(domain);
     if (!down) return false;
     const smtp::RecipientResult rr = DownDestinations::suspended_result(*down);
-    JobResult where;
-    where.remote_host = down->host;
-    where.remote_addr = down->addr;
-    const std::string relay = relay_field(where);
+    const std::string relay = relay_field(down->host, down->addr);
     const Decision d = record_attempt(deferred, r, rr, relay, now);
     // Only the plain deferral: a notice (or a lifetime already over) takes
     // the normal path, which knows how to write it.
