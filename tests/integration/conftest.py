@@ -256,6 +256,18 @@ class Daemon:
     def log_tail(self, lines=60):
         return "\n".join(self.log().splitlines()[-lines:])
 
+    def wait_log(self, needle, count=1, timeout=10.0):
+        """The log's text once `needle` occurs `count` times. A writer thread
+        writes the log, so a line may land just after the reply a client saw."""
+        deadline = time.monotonic() + timeout
+        while True:
+            log = self.log()
+            if log.count(needle) >= count:
+                return log
+            if time.monotonic() >= deadline:
+                pytest.fail(f"no {count}x {needle!r} in the log after {timeout}s\n{self.log_tail()}")
+            time.sleep(0.05)
+
     def ctl(self, *args, check=True, timeout=60):
         """Run `ringmtactl --data-dir DIR args...`; returns CompletedProcess (bytes)."""
         cp = subprocess.run([str(ringmtactl_bin()), "--data-dir", str(self.data_dir), *args],

@@ -57,8 +57,7 @@ def test_swaks_bad_password(daemon_factory, tmp_path):
     assert cp.returncode != 0
     assert "535 5.7.8" in cp.stdout
     assert d.queue_ids() == []
-    log = d.log()
-    assert "authentication failed: client=[127.0.0.2] user=<alice>" in log
+    log = d.wait_log("authentication failed: client=[127.0.0.2] user=<alice>")
     assert "wrong-guess" not in log
 
 
@@ -126,9 +125,9 @@ def test_failed_logins_are_throttled(daemon_factory, tmp_path):
     with RawSmtp(d.port, source=("127.0.0.3", 0)) as c:
         c.greet_ehlo()
         assert c.cmd("AUTH PLAIN " + plain("alice", USERS["alice"]))[0] == 235
-    log = d.log()
+    d.wait_log("too many failures from this address")
+    log = d.wait_log("authentication failed: client=[127.0.0.2] user=<alice>", count=3)
     assert log.count("authentication failed: client=[127.0.0.2] user=<alice>") == 3
-    assert "too many failures from this address" in log
     assert "guess" not in log
 
 

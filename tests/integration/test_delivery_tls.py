@@ -147,7 +147,7 @@ def test_verify_with_test_ca_and_right_name(relay, remote, certs):
     line = sent_line(d, qid, "f@dest.test")
     assert (tls_field(line) or "").startswith("TLSv1."), line["line"]
     assert len(mx.messages()) == 1
-    assert "certificate /CN=mx.dest.test trusted" in d.log()
+    d.wait_log("certificate /CN=mx.dest.test trusted")
 
 
 def test_verify_wrong_name_defers(relay, remote, certs):

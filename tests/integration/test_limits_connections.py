@@ -62,7 +62,7 @@ def test_max_connections_per_ip(daemon_factory):
     finally:
         for s in held:
             s.close()
-    assert "refused: too many connections from this address" in d.log()
+    d.wait_log("refused: too many connections from this address")
 
 
 def test_max_connections_total(daemon_factory):

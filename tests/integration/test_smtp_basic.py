@@ -29,7 +29,7 @@ def test_smtplib_send_is_queued(daemon):
     assert listed[0]["sender"] == "sender@client.test"
     assert listed[0]["recipients"] == ["rcpt@local.test"]
     # The log names each accepted message: queue ID, client, sender, size, recipients.
-    lines = [l for l in daemon.log().splitlines() if qid in l]
+    lines = [l for l in daemon.wait_log(qid).splitlines() if qid in l]
     assert lines, daemon.log_tail()
     assert any("127.0.0.1" in l and "sender@client.test" in l and "rcpt@local.test" in l
                and re.search(r"size\D{0,3}\d+", l) for l in lines), lines
