@@ -244,3 +244,19 @@ def test_send_over_tls_with_auth_to_ringmta(daemon_factory, tmp_path):
     r3 = send(d.extra_ports[0], "--sessions", "1", "--messages", "5", "--tls", "--auth", f"{user}:wrong",
               expect_rc=1)
     assert code(r3, "auth", 535) == 1 and r3["messages_accepted"] == 0
+
+
+SYNC_COST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench", "sync-cost.py")
+
+
+def test_sync_cost_measures_both_ways_and_cleans_up(tmp_path):
+    cp = subprocess.run([SYNC_COST, "--dir", str(tmp_path), "--syncs", "5", "--size", "512", "--rounds", "2"],
+                        capture_output=True, text=True, timeout=60)
+    assert cp.returncode == 0, cp.stderr
+    rows = [l.split() for l in cp.stdout.splitlines() if l.startswith("round ")]
+    assert [(r[1], r[2]) for r in rows] == [("1", "append"), ("1", "overwrite"), ("2", "append"), ("2", "overwrite")]
+    for r in rows:
+        assert float(r[3]) > 0, r  # wall µs per sync; no judgement on the figure
+    assert list(tmp_path.iterdir()) == [], "the scratch file was left behind"
+    bad = subprocess.run([SYNC_COST, "--dir", str(tmp_path / "missing")], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "not a directory" in bad.stderr, bad.stderr
