@@ -9,6 +9,8 @@
 # (durability=fsync); smtp-source -> ringmta (durability=wal). Prints msgs/s,
 # ringmta's share of smtp-sink's rate in that round, the queue writes and
 # fsyncs (from the daemon's stop line), and the median share over the rounds.
+# Each ringmta run's share is against the mean of the sink runs just before
+# and just after it (the sink runs between every two ringmta runs).
 #
 # --threads LIST (default 0,1): ringmta's server.threads for each ringmta run,
 # comma-separated. 0 is the default (a shard per core). smtp-source is one
@@ -96,20 +98,32 @@ CONF
   line="$queued queued, $writes queue writes, $syncs fsyncs"
 }
 
-declare -A ratios
-for ((round = 1; round <= rounds; round++)); do
+run_sink() {  # -> sets sink_r: smtp-sink's msgs/s for the same load
+  local port
   port=$(free_port)
   smtp-sink -u "$(id -un)" "127.0.0.1:$port" 1024 & pids+=($!)
   wait_port "$port"
-  sink_rate=$(run_source "$port")
+  sink_r=$(run_source "$port")
   kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+}
+
+# The host's speed drifts within a round (other tenants of the VM's host), so
+# every ringmta run is bracketed by a sink run just before and just after it,
+# and its share is taken against the mean of the two.
+declare -A ratios
+for ((round = 1; round <= rounds; round++)); do
+  run_sink; sink_rate=$sink_r
   printf 'round %d  %-26s %8s msgs/s\n' "$round" "smtp-sink (tool ceiling)" "$sink_rate"
   for mode in fsync wal; do
     for t in "${threads[@]}"; do
       run_ringmta "$mode" "$t"
-      ratio=$(/usr/bin/python3 -c "import sys; print(f'{100*float(sys.argv[1])/float(sys.argv[2]):.0f}')" "$r" "$sink_rate")
+      run_sink; sink_after=$sink_r
+      ratio=$(/usr/bin/python3 -c "import sys; r,a,b=map(float,sys.argv[1:]); print(f'{200*r/(a+b):.0f}')" \
+        "$r" "$sink_rate" "$sink_after")
       printf 'round %d  %-26s %8s msgs/s  %3s%% of sink  (%s)\n' "$round" "ringmta $mode threads=$t" "$r" "$ratio" "$line"
+      printf 'round %d  %-26s %8s msgs/s\n' "$round" "smtp-sink (tool ceiling)" "$sink_after"
       ratios[$mode,$t]+="$ratio "
+      sink_rate=$sink_after
     done
   done
 done
