@@ -221,15 +221,9 @@ json::Value AdminServer::dispatch(const admin::Request& req) {
     case Command::Suspend: return do_suspend(req.domain, true);
     case Command::Resume: return do_suspend(req.domain, false);
     case Command::Destinations: {
-      json::Value list = json::Value::array();
-      {
-        std::lock_guard lock(mu_);
-        for (const auto& d : suspended_) list.push(d);
-      }
       json::Value v = json::Value::object();
       v.set("ok", true);
-      v.set("suspended", std::move(list));
-      v.set("down", down_destinations());
+      add_destination_state(v);
       return v;
     }
     case Command::Reload: {
@@ -254,6 +248,16 @@ std::set<std::string> AdminServer::in_flight() {
     for (auto& id : *answer) out.insert(std::move(id));
   }
   return out;
+}
+
+void AdminServer::add_destination_state(json::Value& v) {
+  json::Value list = json::Value::array();
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& d : suspended_) list.push(d);
+  }
+  v.set("suspended", std::move(list));
+  v.set("down", down_destinations());
 }
 
 json::Value AdminServer::down_destinations() {
@@ -290,13 +294,7 @@ json::Value AdminServer::do_summary() {
   v.set("ok", true);
   v.set("total", builder.total_messages());
   v.set("destinations", admin::summary_json(builder.finish(), now));
-  json::Value list = json::Value::array();
-  {
-    std::lock_guard lock(mu_);
-    for (const auto& d : suspended_) list.push(d);
-  }
-  v.set("suspended", std::move(list));
-  v.set("down", down_destinations());
+  add_destination_state(v);
   return v;
 }
 

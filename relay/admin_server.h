@@ -76,6 +76,9 @@ class AdminServer {
   // Every shard's in-flight ids (empty set if a shard does not answer in time).
   std::set<std::string> in_flight();
   json::Value down_destinations();  // every shard's down destinations, merged
+  // Sets "suspended" (domains) and "down" (above) on v: `destination list`
+  // and `queue summary` both show them.
+  void add_destination_state(json::Value& v);
   // IDs matching a selector (scan) or the given ones; unknown given IDs go to *missing.
   std::vector<std::string> select(const admin::Selector& sel, std::vector<std::string>* missing, std::string* error);
 
