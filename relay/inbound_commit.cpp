@@ -48,8 +48,12 @@ void InboundSession::start_commit() {
   // Every destination known to be down here: the message is written already
   // deferred (one queue write instead of an acceptance and then a deferral,
   // no delivery job) — what the delivery agent would answer anyway.
-  auto deferred_lines = std::make_shared<std::vector<std::string>>();
-  const bool deferred = shard_.scheduler && shard_.scheduler->defer_if_down(envelope, *deferred_lines);
+  // (The lines are shared with the completion only then: no allocation for
+  // the usual message.)
+  std::shared_ptr<const std::vector<std::string>> deferred_lines;
+  std::vector<std::string> lines;
+  const bool deferred = shard_.scheduler && shard_.scheduler->defer_if_down(envelope, lines);
+  if (deferred) deferred_lines = std::make_shared<const std::vector<std::string>>(std::move(lines));
   // Otherwise the scheduler delivers the fresh message from memory (no queue
   // read): keep the envelope and a copy of the body for it.
   std::shared_ptr<const std::string> body;
@@ -79,7 +83,7 @@ void InboundSession::start_commit() {
         ++shard->counters.commit_failures;
       }
       // After the "accepted" line, as if the attempt had followed it.
-      if (status.ok() && !deferred_lines->empty() && shard->scheduler)
+      if (status.ok() && deferred_lines && shard->scheduler)
         shard->scheduler->deferred_at_accept(*deferred_lines);
     });
   });

@@ -22,7 +22,6 @@ namespace ringmta::relay {
 
 namespace {
 
-
 AttemptOutcome to_outcome(smtp::Outcome o) {
   switch (o) {
     case smtp::Outcome::Accepted: return AttemptOutcome::Accepted;
@@ -154,6 +153,8 @@ Decision Scheduler::record_attempt(const queue::Envelope& env, queue::Recipient&
 
 bool Scheduler::defer_if_down(queue::Envelope& env, std::vector<std::string>& lines) {
   if (stopping_ || !shard_.agent || !shard_.peers || env.recipients.empty()) return false;
+  // The usual case, nothing down: no envelope copy on the acceptance path.
+  if (shard_.agent->down_destinations() == 0) return false;
   const int64_t now = unix_ms();
   queue::Envelope deferred = env;
   std::vector<std::string> out;
