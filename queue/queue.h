@@ -10,6 +10,7 @@
 // many Batches from many shards are merged into one synced write (group commit).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -155,6 +156,13 @@ struct RocksDbOptions {
   Durability durability = Durability::Fsync;
   size_t max_batch_bytes = 64 << 20;  // cap on one group commit
   CommitObserver on_commit = {};      // optional
+  // Gathering (Fsync mode only; PostgreSQL's commit_delay, MySQL's
+  // binlog_group_commit_sync_delay): when the last synced round held at least
+  // two batches, the commit thread waits up to commit_wait for the round to
+  // reach commit_wait_batches before it writes. Fewer, fuller fsyncs cost
+  // less CPU; a lone sender (rounds of one) never waits. 0 = never wait.
+  std::chrono::microseconds commit_wait{0};
+  size_t commit_wait_batches = 16;
 };
 
 // Open (creating if needed) the RocksDB queue and start its commit thread.

@@ -38,6 +38,8 @@ RocksDbQueue::RocksDbQueue(Parts parts, const RocksDbOptions& options)
       secondary_dir_(std::move(parts.secondary_dir)),
       durability_(options.durability),
       max_batch_bytes_(options.max_batch_bytes),
+      commit_wait_(options.durability == Durability::Fsync ? options.commit_wait : std::chrono::microseconds(0)),
+      commit_wait_batches_(options.commit_wait_batches),
       on_commit_(options.on_commit) {
   if (!read_only_) thread_ = std::thread([this] { commit_loop(); });
 }

@@ -58,6 +58,8 @@ class RocksDbQueue final : public Queue {
 
   // rocksdb_commit.cpp
   void commit_loop();
+  void take_pending(std::vector<Pending>& group, size_t& bytes);
+  void gather(std::unique_lock<std::mutex>& lock, std::vector<Pending>& group, size_t& bytes);
   void write_group(std::vector<Pending>& group);
   rocksdb::Status append_op(rocksdb::WriteBatch& wb, const Batch::Op& op);
 
@@ -72,6 +74,8 @@ class RocksDbQueue final : public Queue {
   const std::string secondary_dir_;
   const Durability durability_;
   const size_t max_batch_bytes_;
+  const std::chrono::microseconds commit_wait_;
+  const size_t commit_wait_batches_;
   const CommitObserver on_commit_;
 
   // Submission queue, shared by callers and the commit thread.
@@ -82,8 +86,10 @@ class RocksDbQueue final : public Queue {
   uint64_t submitted_ = 0;  // batches accepted by commit()
   uint64_t finished_ = 0;   // batches whose done() has returned
   bool stopping_ = false;
+  size_t wake_at_ = 1;  // commit() wakes the commit thread at this many pending
 
   // Commit thread only.
+  size_t last_synced_round_ = 0;  // batches needing a sync in the last round
   rocksdb::WriteBatch write_batch_;  // reused: keeps its buffer between rounds
   bool need_resume_ = false;         // the last write failed: Resume() first
 

@@ -161,6 +161,12 @@ void read_queue(Validator& v, const toml::table& t, Config::Queue& out) {
     if (auto d = v.duration(*n, "queue.max_lifetime", false)) out.max_lifetime = *d;
   if (const auto* n = t.get("delay_warning"))
     if (auto d = v.duration(*n, "queue.delay_warning", true)) out.delay_warning = *d;
+  if (const auto* n = t.get("commit_wait_us"))
+    if (auto i = v.integer(*n, "queue.commit_wait_us", 0, 100000, "an integer from 0 (no wait) to 100000"))
+      out.commit_wait = std::chrono::microseconds(*i);
+  if (const auto* n = t.get("commit_wait_batches"))
+    if (auto i = v.integer(*n, "queue.commit_wait_batches", 2, 100000, "an integer from 2 to 100000"))
+      out.commit_wait_batches = static_cast<unsigned>(*i);
 }
 
 void read_dns(Validator& v, const toml::table& t, Config::Dns& out) {

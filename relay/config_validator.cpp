@@ -30,7 +30,7 @@ const std::vector<TableSchema>& schema() {
       {"limits", {"max_message_size", "max_recipients", "max_line_length", "max_errors",
                   "command_timeout", "data_timeout", "max_connections", "max_connections_per_ip"}},
       {"auth", {"users_file", "sender_login_match", "max_failures", "failure_delay", "failure_window"}},
-      {"queue", {"durability", "retry_schedule", "max_lifetime", "delay_warning"}},
+      {"queue", {"durability", "retry_schedule", "max_lifetime", "delay_warning", "commit_wait_us", "commit_wait_batches"}},
       {"dns", {"servers", "timeout"}},
       {"delivery", {"port", "relayhost", "routes", "max_connections_per_domain", "max_messages_per_connection",
                     "max_recipients_per_transaction", "connection_idle_timeout", "connect_timeout",

@@ -163,6 +163,8 @@ int run_daemon(std::shared_ptr<const Config> config) {
   qopts.path = (std::filesystem::path(config->server.data_dir) / "queue").string();
   qopts.durability =
       config->queue.durability == Durability::Fsync ? queue::Durability::Fsync : queue::Durability::Wal;
+  qopts.commit_wait = config->queue.commit_wait;
+  qopts.commit_wait_batches = config->queue.commit_wait_batches;
   metrics::CommitMetrics commit_metrics;  // outlives the queue (its commit thread writes it)
   qopts.on_commit = [&commit_metrics](size_t batches, double seconds) { commit_metrics.observe(batches, seconds); };
   std::unique_ptr<queue::Queue> queue;

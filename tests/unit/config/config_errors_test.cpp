@@ -283,6 +283,12 @@ TEST(ConfigErrors, QueueRetryPolicy) {
             "ringmta.toml:1: queue.delay_warning: expected a duration" + kDuration + "\"-1h\"");
   EXPECT_EQ(error_of("queue.delay_warning = false"),
             "ringmta.toml:1: queue.delay_warning: expected a duration" + kDuration + "false");
+  EXPECT_EQ(error_of("queue.commit_wait_us = 100001"),
+            "ringmta.toml:1: queue.commit_wait_us: expected an integer from 0 (no wait) to 100000, got 100001");
+  EXPECT_EQ(error_of("queue.commit_wait_us = \"500us\""),
+            "ringmta.toml:1: queue.commit_wait_us: expected an integer from 0 (no wait) to 100000, got \"500us\"");
+  EXPECT_EQ(error_of("queue.commit_wait_batches = 1"),
+            "ringmta.toml:1: queue.commit_wait_batches: expected an integer from 2 to 100000, got 1");
 }
 
 TEST(ConfigErrors, Dns) {

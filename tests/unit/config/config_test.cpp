@@ -53,6 +53,8 @@ void expect_defaults(const Config& c) {
                                                            hours(1), hours(2), hours(4)}));
   EXPECT_EQ(c.queue.max_lifetime, hours(48));
   EXPECT_EQ(c.queue.delay_warning, hours(4));
+  EXPECT_EQ(c.queue.commit_wait, std::chrono::microseconds(500));
+  EXPECT_EQ(c.queue.commit_wait_batches, 16u);
   EXPECT_TRUE(c.dns.servers.empty());
   EXPECT_EQ(c.dns.timeout, seconds(10));
   EXPECT_EQ(c.delivery.port, 25);
@@ -144,7 +146,8 @@ TEST(Config, ReferenceConfigurationDocumentsEveryKey) {
       {"\n[limits]\n", {"max_message_size = ", "max_recipients = ", "max_line_length = ", "max_errors = ",
                          "command_timeout = ", "data_timeout = ", "max_connections = ",
                          "max_connections_per_ip = "}},
-      {"\n[queue]\n", {"durability = ", "retry_schedule = ", "max_lifetime = ", "delay_warning = "}},
+      {"\n[queue]\n", {"durability = ", "retry_schedule = ", "max_lifetime = ", "delay_warning = ",
+                        "commit_wait_us = ", "commit_wait_batches = "}},
       {"\n[dns]\n", {"servers = ", "timeout = "}},
       {"\n[delivery]\n", {"port = ", "#relayhost = ", "max_connections_per_domain = ",
                            "max_messages_per_connection = ", "max_recipients_per_transaction = ",
@@ -189,7 +192,7 @@ TEST(Config, ReferenceDefaultLinesMatchWrittenValues) {
       ++checked;
     }
   }
-  EXPECT_EQ(checked, 42);  // every key except those commented out (hostname, relayhost, tls files, tls_ca_file) and the listener's
+  EXPECT_EQ(checked, 44);  // every key except those commented out (hostname, relayhost, tls files, tls_ca_file) and the listener's
 }
 
 TEST(Config, EveryKeySet) {
@@ -222,6 +225,8 @@ data_timeout = "1h30m"
 
 [queue]
 durability = "wal"
+commit_wait_us = 0
+commit_wait_batches = 64
 retry_schedule = ["1m", 90, "1h30m"]
 max_lifetime = "10s"
 delay_warning = "0"
@@ -272,6 +277,8 @@ level = "debug"
   EXPECT_EQ(c.queue.retry_schedule, (std::vector<seconds>{seconds(60), seconds(90), seconds(5400)}));
   EXPECT_EQ(c.queue.max_lifetime, seconds(10));
   EXPECT_EQ(c.queue.delay_warning, seconds(0));
+  EXPECT_EQ(c.queue.commit_wait, std::chrono::microseconds(0));
+  EXPECT_EQ(c.queue.commit_wait_batches, 64u);
   EXPECT_EQ(c.dns.servers, (std::vector<std::string>{"127.0.0.1", "127.0.0.1:5353", "[::1]:53", "::1"}));
   EXPECT_EQ(c.dns.timeout, seconds(3));
   EXPECT_EQ(c.delivery.port, 2525);
