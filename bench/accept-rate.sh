@@ -18,10 +18,16 @@
 # too, so on the 2-core machine 1 shard is the like-for-like setting: with 2
 # shards plus the commit thread, four busy threads share two cores and every
 # batch (io_uring submissions, group commits) gets smaller. Both are printed.
+# --commit-wait LIST (default: none, the configuration's default of 500):
+# queue.commit_wait_us for each fsync run, comma-separated, e.g. 0,500 for an
+# alternating A/B of group-commit gathering (wal runs never wait).
+# --quick: 300 messages, one round, 1 shard count, commit wait 0 and 500 — the
+# test suite runs it to prove the script works (no timing checks; exit 77 when
+# smtp-source is not installed). Every ringmta run must queue every message.
 # Needs smtp-source/smtp-sink (Debian package postfix; Postfix itself need not run).
 set -euo pipefail
 
-messages=50000 sessions=50 size=4096 limit=600 rounds=1 threads=(0 1)
+messages=50000 sessions=50 size=4096 limit=600 rounds=1 threads=(0 1) waits=(default) quick=0
 root="$(cd "$(dirname "$0")/.." && pwd)"
 source "$root/bench/lib.sh"
 build="$root/build"
@@ -34,9 +40,15 @@ while [[ $# -gt 0 ]]; do
     --time-limit) limit="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
     --threads) IFS=, read -r -a threads <<<"$2"; shift 2 ;;
-    *) echo "usage: $0 [--messages N] [--sessions N] [--size BYTES] [--build DIR] [--time-limit SECONDS] [--rounds N] [--threads LIST]" >&2; exit 2 ;;
+    --commit-wait) IFS=, read -r -a waits <<<"$2"; shift 2 ;;
+    --quick) quick=1 messages=300 rounds=1 limit=120 threads=(0) waits=(0 500); shift ;;
+    *) echo "usage: $0 [--messages N] [--sessions N] [--size BYTES] [--build DIR] [--time-limit SECONDS] [--rounds N] [--threads LIST] [--commit-wait LIST] [--quick]" >&2; exit 2 ;;
   esac
 done
+if [[ $quick == 1 ]] && ! PATH="$PATH:/usr/sbin" command -v smtp-source >/dev/null; then
+  echo "accept-rate.sh: smtp-source not installed (apt-get install postfix); skipped" >&2
+  exit 77
+fi
 need_postfix_tools "$build"
 
 work="$(mktemp -d /tmp/ringmta-bench.XXXXXX)"
@@ -63,9 +75,10 @@ for mode in fsync wal; do
   mkdir -p "$work/$mode"
 done
 
-run_ringmta() {  # mode threads -> sets r (msgs/s) and line (queue-write figures)
-  local mode="$1" nthreads="$2" port pid queued stats writes syncs
+run_ringmta() {  # mode threads wait -> sets r (msgs/s) and line (queue-write figures)
+  local mode="$1" nthreads="$2" wait="$3" port pid queued stats writes syncs wait_line=""
   port=$(free_port)
+  [[ "$wait" != default ]] && wait_line="commit_wait_us = $wait"
   rm -rf "$work/$mode/data"
   cat >"$work/$mode/ringmta.toml" <<CONF
 [server]
@@ -77,6 +90,7 @@ address = "127.0.0.1:$port"
 kind = "smtp"
 [queue]
 durability = "$mode"
+$wait_line
 # Accept only: deliveries go to a loopback port nobody listens on and are
 # deferred, so every accepted message is still queued when we count. The
 # first refused connection marks the relayhost down (delivery.
@@ -96,6 +110,8 @@ CONF
   writes=$(sed -E 's/.* ([0-9]+) queue write.*/\1/' <<<"$stats")
   syncs=$(sed -E 's/.* ([0-9]+) sync.*/\1/' <<<"$stats")
   line="$queued queued, $writes queue writes, $syncs fsyncs"
+  # The figure is only honest if every message was accepted and is there.
+  [[ $queued == "$messages" ]] || { echo "ringmta $mode: $queued of $messages messages queued" >&2; exit 1; }
 }
 
 run_sink() {  # -> sets sink_r: smtp-sink's msgs/s for the same load
@@ -111,26 +127,31 @@ run_sink() {  # -> sets sink_r: smtp-sink's msgs/s for the same load
 # every ringmta run is bracketed by a sink run just before and just after it,
 # and its share is taken against the mean of the two.
 declare -A ratios
+labels=()
 for ((round = 1; round <= rounds; round++)); do
   run_sink; sink_rate=$sink_r
-  printf 'round %d  %-26s %8s msgs/s\n' "$round" "smtp-sink (tool ceiling)" "$sink_rate"
+  printf 'round %d  %-33s %8s msgs/s\n' "$round" "smtp-sink (tool ceiling)" "$sink_rate"
   for mode in fsync wal; do
     for t in "${threads[@]}"; do
-      run_ringmta "$mode" "$t"
-      run_sink; sink_after=$sink_r
-      ratio=$(/usr/bin/python3 -c "import sys; r,a,b=map(float,sys.argv[1:]); print(f'{200*r/(a+b):.0f}')" \
-        "$r" "$sink_rate" "$sink_after")
-      printf 'round %d  %-26s %8s msgs/s  %3s%% of sink  (%s)\n' "$round" "ringmta $mode threads=$t" "$r" "$ratio" "$line"
-      printf 'round %d  %-26s %8s msgs/s\n' "$round" "smtp-sink (tool ceiling)" "$sink_after"
-      ratios[$mode,$t]+="$ratio "
-      sink_rate=$sink_after
+      for w in "${waits[@]}"; do
+        [[ $mode == wal && $w != "${waits[0]}" ]] && continue  # wal never waits: one run
+        label="ringmta $mode threads=$t"
+        [[ $mode == fsync && $w != default ]] && label+=" wait=$w"
+        run_ringmta "$mode" "$t" "$w"
+        run_sink; sink_after=$sink_r
+        ratio=$(/usr/bin/python3 -c "import sys; r,a,b=map(float,sys.argv[1:]); print(f'{200*r/(a+b):.0f}')" \
+          "$r" "$sink_rate" "$sink_after")
+        printf 'round %d  %-33s %8s msgs/s  %3s%% of sink  (%s)\n' "$round" "$label" "$r" "$ratio" "$line"
+        printf 'round %d  %-33s %8s msgs/s\n' "$round" "smtp-sink (tool ceiling)" "$sink_after"
+        [[ -v "ratios[$label]" ]] || labels+=("$label")
+        ratios[$label]+="$ratio "
+        sink_rate=$sink_after
+      done
     done
   done
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-for mode in fsync wal; do
-  for t in "${threads[@]}"; do
-    # shellcheck disable=SC2086  # the list is space-separated numbers
-    echo "median share of smtp-sink's rate over $rounds round(s): ringmta $mode threads=$t: $(median ${ratios[$mode,$t]})%"
-  done
+for label in "${labels[@]}"; do
+  # shellcheck disable=SC2086  # the list is space-separated numbers
+  echo "median share of smtp-sink's rate over $rounds round(s): $label: $(median ${ratios[$label]})%"
 done

@@ -3,7 +3,7 @@
 # peak accept rate (the issue's target: p99 <= 10 ms).
 #
 #   bench/latency-at-half.sh [--durability fsync|wal] [--sessions N] [--messages N]
-#                            [--duration SECONDS] [--build DIR]
+#                            [--duration SECONDS] [--commit-wait US] [--build DIR]
 #
 # 1. ringmta (fresh data dir) relaying to a `ringmta-bench sink`;
 # 2. peak: `ringmta-bench send --sessions N --messages M` as fast as it goes;
@@ -12,7 +12,7 @@
 # Loopback only; both runs bounded (--time-limit); everything started here is
 # stopped by PID at exit.
 set -euo pipefail
-durability=fsync sessions=50 messages=50000 duration=20
+durability=fsync sessions=50 messages=50000 duration=20 commit_wait=""
 root="$(cd "$(dirname "$0")/.." && pwd)"
 source "$root/bench/lib.sh"
 build="$root/build"
@@ -22,6 +22,7 @@ while [[ $# -gt 0 ]]; do
     --sessions) sessions="$2"; shift 2 ;;
     --messages) messages="$2"; shift 2 ;;
     --duration) duration="$2"; shift 2 ;;
+    --commit-wait) commit_wait="commit_wait_us = $2"; shift 2 ;;  # else the default (500)
     --build) build="$2"; shift 2 ;;
     *) sed -n '5,6p' "$0" >&2; exit 2 ;;
   esac
@@ -50,6 +51,7 @@ trusted_networks = ["127.0.0.0/8"]
 max_connections_per_ip = 1000
 [queue]
 durability = "$durability"
+$commit_wait
 [delivery]
 relayhost = "[127.0.0.1]:$sink_port"
 [metrics]
