@@ -3,7 +3,7 @@
 restart-to-serving time, and enqueue rate at N queued vs with an empty queue.
 
   bench/queue-restart.py [--queued 1000000] [--probe 50000] [--fill-durability wal|fsync]
-                         [--fill-time 600] [--sessions 50] [--build DIR] [--dir DIR]
+                         [--fill-time 600] [--sessions 50] [--commit-wait US] [--build DIR] [--dir DIR]
 
 Loopback only, every phase bounded. delivery.relayhost points at a port where
 nothing listens (connection refused), the retry schedule is 4 h and delay
@@ -17,7 +17,9 @@ notices are off, so every message is tried once, deferred, and stays queued.
   3. stop (timed), then start in fsync mode: time from spawn to the "ready"
      log line, and to the first 250 for a message sent by a client that
      retries from the moment of spawn (new connection every 10 ms);
-  4. the same probe runs again = the enqueue rate at ~N queued (medians).
+  4. the same probe runs again = the enqueue rate at ~N queued (medians),
+     each just after a probe of a second daemon with an empty queue, and
+     the ratio per pair (robust to the host's speed drifting meanwhile).
 Messages are 4 KiB; the data directory is a fresh one under --dir (default
 /var/tmp, a disk) and is removed at the end (unless --keep).
 """
@@ -38,7 +40,8 @@ from benchlib import free_port
 
 
 class Daemon:
-    def __init__(self, ringmta, work, port, dead_port):
+    def __init__(self, ringmta, work, port, dead_port, commit_wait=None):
+        self.commit_wait = "" if commit_wait is None else f"commit_wait_us = {commit_wait}\n"
         self.ringmta, self.work, self.port, self.dead_port = ringmta, work, port, dead_port
         self.proc = None
         self.log_path = None
@@ -61,7 +64,7 @@ durability = "{durability}"
 retry_schedule = ["4h"]
 max_lifetime = "5d"
 delay_warning = "0"
-[delivery]
+{self.commit_wait}[delivery]
 relayhost = "[127.0.0.1]:{self.dead_port}"
 [metrics]
 listen = ""
@@ -154,13 +157,15 @@ def main():
     p.add_argument("--fill-durability", choices=["wal", "fsync"], default="fsync")
     p.add_argument("--fill-time", type=int, default=600)
     p.add_argument("--sessions", type=int, default=50)
+    p.add_argument("--commit-wait", type=int, default=None, help="queue.commit_wait_us (default: the config's 500)")
     p.add_argument("--build", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build"))
     p.add_argument("--dir", default="/var/tmp")
     p.add_argument("--keep", action="store_true")
     a = p.parse_args()
     ringmta, bench = os.path.join(a.build, "ringmta"), os.path.join(a.build, "ringmta-bench")
     work = tempfile.mkdtemp(prefix="ringmta-queue-restart.", dir=a.dir)
-    d = Daemon(ringmta, work, free_port(), free_port())
+    d = Daemon(ringmta, work, free_port(), free_port(), a.commit_wait)
+    daemons = [d]
     report = {}
     try:
         d.start("fsync", "empty")
@@ -196,16 +201,34 @@ def main():
         report["ready_line"] = d.ready_line()
         report["rss_after_restart_kib"] = int(
             [l for l in open(f"/proc/{d.proc.pid}/status") if l.startswith("VmRSS")][0].split()[1])
-        report["rates_full"], report["p99s_full_ms"] = [], []
-        accepted = 0
+        # A VM's host can change speed by a third within minutes, so step 1's
+        # rate is not a fair reference this much later. Each probe of the full
+        # queue is paired with one, just before it, of a second daemon with an
+        # empty queue (own data dir, idle otherwise), and the ratio is taken
+        # per pair as well.
+        e_work = os.path.join(work, "empty")
+        os.makedirs(e_work)
+        e = Daemon(ringmta, e_work, free_port(), d.dead_port, a.commit_wait)
+        daemons.append(e)
+        e.start("fsync", "empty-beside")
+        e.wait_ready(30)
+        report["rates_full"], report["p99s_full_ms"], report["rates_empty_beside"] = [], [], []
+        # Warm both up alike (a fresh process's first run is slower), uncounted.
+        warm = min(a.probe, 5000)
+        send(bench, e.port, warm, a.sessions)
+        accepted = send(bench, d.port, warm, a.sessions)["messages_accepted"]
         for _ in range(a.probe_rounds):
+            report["rates_empty_beside"].append(send(bench, e.port, a.probe, a.sessions)["msgs_per_s"])
             r = send(bench, d.port, a.probe, a.sessions)
             report["rates_full"].append(r["msgs_per_s"])
             report["p99s_full_ms"].append(r["latency_ms"]["end_of_data"]["p99"])
             accepted += r["messages_accepted"]
         report["rate_full"] = statistics.median(report["rates_full"])
         report["p99_full_ms"] = statistics.median(report["p99s_full_ms"])
+        report["paired_ratios"] = [f / x for f, x in zip(report["rates_full"], report["rates_empty_beside"])]
+        report["paired_ratio"] = statistics.median(report["paired_ratios"])
         report["queued_at_end"] = queued + 1 + accepted
+        e.stop()
         d.stop()
         # Count independently: ringmtactl reads the stopped daemon's queue.
         ctl = os.path.join(a.build, "ringmtactl")
@@ -216,7 +239,8 @@ def main():
         except subprocess.TimeoutExpired:
             report["ringmtactl_summary"] = ["ringmtactl queue summary: timed out after 600 s"]
     finally:
-        d.stop()
+        for x in daemons:
+            x.stop()
         if a.keep:
             print(f"kept: {work} (config files and data/)")
         else:
@@ -237,6 +261,9 @@ def main():
           f"median {report['rate_full']:,.0f} msgs/s {[round(x) for x in report['rates_full']]}, "
           f"p99 DATA->250 {report['p99_full_ms']:.2f} ms = {report['rate_full'] / report['rate_empty']:.0%} "
           f"of the empty-queue rate")
+    print(f"  paired with a daemon with an empty queue beside it, probe by probe: "
+          f"{[round(x) for x in report['rates_empty_beside']]} msgs/s; full/empty "
+          f"{[f'{x:.0%}' for x in report['paired_ratios']]}, median {report['paired_ratio']:.0%}")
     print("ringmtactl queue summary (daemon stopped):")
     for line in report["ringmtactl_summary"]:
         print("  " + line)
