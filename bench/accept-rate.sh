@@ -45,11 +45,7 @@ while [[ $# -gt 0 ]]; do
     *) echo "usage: $0 [--messages N] [--sessions N] [--size BYTES] [--build DIR] [--time-limit SECONDS] [--rounds N] [--threads LIST] [--commit-wait LIST] [--quick]" >&2; exit 2 ;;
   esac
 done
-if [[ $quick == 1 ]] && ! PATH="$PATH:/usr/sbin" command -v smtp-source >/dev/null; then
-  echo "accept-rate.sh: smtp-source not installed (apt-get install postfix); skipped" >&2
-  exit 77
-fi
-need_postfix_tools "$build"
+need_postfix_tools "$build" "$( ((quick)) && echo 77 || echo 2)"
 
 work="$(mktemp -d /tmp/ringmta-bench.XXXXXX)"
 pids=()

@@ -17,13 +17,14 @@ wait_port() {
 # Wall-clock seconds with nanoseconds.
 now() { date +%s.%N; }
 
-# need_postfix_tools BUILD_DIR: smtp-source and smtp-sink on PATH (Debian puts
-# them in /usr/sbin) and a built ringmta, else a clear message and exit 2.
+# need_postfix_tools BUILD_DIR [RC]: smtp-source and smtp-sink on PATH (Debian
+# puts them in /usr/sbin) and a built ringmta, else a clear message and exit 2
+# (missing tools exit RC instead if given: 77 for a ctest that skips).
 need_postfix_tools() {
   PATH="$PATH:/usr/sbin"
   local tool
   for tool in smtp-source smtp-sink; do
-    command -v "$tool" >/dev/null || { echo "$tool not found: apt-get install postfix" >&2; exit 2; }
+    command -v "$tool" >/dev/null || { echo "$tool not found: apt-get install postfix" >&2; exit "${2:-2}"; }
   done
   [[ -x "$1/ringmta" ]] || { echo "no $1/ringmta: build first (scripts/setup.sh)" >&2; exit 2; }
 }
