@@ -20,7 +20,9 @@
 # batch (io_uring submissions, group commits) gets smaller. Both are printed.
 # --commit-wait LIST (default: none, the configuration's default of 500):
 # queue.commit_wait_us for each fsync run, comma-separated, e.g. 0,500 for an
-# alternating A/B of group-commit gathering (wal runs never wait).
+# alternating A/B of group-commit gathering (wal runs never wait). Each round
+# starts one value further along the list (0,500 then 500,0, ...), so no value
+# always runs first.
 # --quick: 300 messages, one round, 1 shard count, commit wait 0 and 500 — the
 # test suite runs it to prove the script works (no timing checks; exit 77 when
 # smtp-source is not installed). Every ringmta run must queue every message.
@@ -127,10 +129,13 @@ labels=()
 for ((round = 1; round <= rounds; round++)); do
   run_sink; sink_rate=$sink_r
   printf 'round %d  %-33s %8s msgs/s\n' "$round" "smtp-sink (tool ceiling)" "$sink_rate"
+  # This round's order of the waits: rotated by one per round.
+  shift_by=$(((round - 1) % ${#waits[@]}))
+  order=("${waits[@]:shift_by}" "${waits[@]:0:shift_by}")
   for mode in fsync wal; do
     for t in "${threads[@]}"; do
-      for w in "${waits[@]}"; do
-        [[ $mode == wal && $w != "${waits[0]}" ]] && continue  # wal never waits: one run
+      for w in "${order[@]}"; do
+        [[ $mode == wal && $w != "${order[0]}" ]] && continue  # wal never waits: one run
         label="ringmta $mode threads=$t"
         [[ $mode == fsync && $w != default ]] && label+=" wait=$w"
         run_ringmta "$mode" "$t" "$w"
