@@ -70,9 +70,12 @@ void InboundSession::start_commit() {
   engine::Reactor* reactor = &shard_.reactor;
   ShardContext* shard = &shard_;
   const uint64_t number = number_;
-  shard_.queue.commit(std::move(batch), [reactor, shard, number, now_ms, body, env_copy,
+  const engine::Clock::time_point handed = engine::Clock::now();
+  shard_.queue.commit(std::move(batch), [reactor, shard, number, now_ms, handed, body, env_copy,
                                          deferred_lines](queue::Status status) {
-    reactor->post([shard, number, now_ms, status = std::move(status), body, env_copy, deferred_lines] {
+    reactor->post([shard, number, now_ms, handed, status = std::move(status), body, env_copy, deferred_lines] {
+      if (status.ok())
+        metrics::local().smtp_commit.observe(std::chrono::duration<double>(engine::Clock::now() - handed).count());
       if (status.ok() && body && shard->scheduler) shard->scheduler->submit_new(*env_copy, body);
       auto it = shard->sessions.find(number);
       if (it != shard->sessions.end()) {

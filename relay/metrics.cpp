@@ -47,7 +47,10 @@ const char* dns_outcome_label(DnsOutcome o) {
 }
 
 ShardMetrics::ShardMetrics()
-    : smtp_transaction(kSmtpTransactionBuckets), delivery_duration(kDeliveryBuckets), dns_lookup(kDnsBuckets) {}
+    : smtp_transaction(kSmtpTransactionBuckets),
+      smtp_commit(kFsyncBuckets),
+      delivery_duration(kDeliveryBuckets),
+      dns_lookup(kDnsBuckets) {}
 
 void ShardMetrics::connection_opened(int listener) {
   if (listener < 0) return;
@@ -93,6 +96,7 @@ void ShardMetrics::merge(const ShardMetrics& other) {
     connections_active[i] += other.connections_active[i];
   }
   smtp_transaction.merge(other.smtp_transaction);
+  smtp_commit.merge(other.smtp_commit);
   delivery_duration.merge(other.delivery_duration);
   dns_lookup.merge(other.dns_lookup);
   for (size_t i = 0; i < kDnsOutcomes; ++i) dns_results[i] += other.dns_results[i];

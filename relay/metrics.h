@@ -66,6 +66,7 @@ struct ShardMetrics {
   std::vector<uint64_t> connections_total;
   std::vector<int64_t> connections_active;
   Histogram smtp_transaction;   // MAIL accepted -> final reply to the end of data
+  Histogram smtp_commit;        // end of data -> its queue write durable, back on the shard
   Histogram delivery_duration;  // accept -> recipient delivered
   Histogram dns_lookup;         // one delivery lookup (MX or host), cache hits included
   std::array<uint64_t, kDnsOutcomes> dns_results{};

@@ -65,6 +65,8 @@ def test_counters_move_with_accepted_and_deferred_mail(daemon_factory):
     assert value(s, "ringmta_recipients_bounced_total") == 0
     assert value(s, "ringmta_smtp_transaction_seconds_count") == 2
     assert value(s, "ringmta_smtp_transaction_seconds_bucket", le="+Inf") == 2
+    assert value(s, "ringmta_smtp_commit_seconds_count") == 2
+    assert 0 < value(s, "ringmta_smtp_commit_seconds_sum") < 5
     # Two accepted messages and the first one's deferral write; the second is
     # written already deferred if the first attempt had marked the relayhost
     # down by then (delivery.destination_down_time), else it too gets a write.
@@ -185,7 +187,7 @@ def test_scrape_names_the_documented_families(daemon_factory):
                    "ringmta_recipients_bounced_total", "ringmta_bounces_generated_total",
                    "ringmta_queue_messages", "ringmta_queue_oldest_age_seconds",
                    "ringmta_delivery_duration_seconds", "ringmta_smtp_transaction_seconds",
-                   "ringmta_queue_commit_batch_size", "ringmta_queue_fsync_seconds", "ringmta_dns_lookup_seconds",
+                   "ringmta_smtp_commit_seconds", "ringmta_queue_commit_batch_size", "ringmta_queue_fsync_seconds", "ringmta_dns_lookup_seconds",
                    "ringmta_dns_failures_total", "ringmta_tls_handshakes_total", "ringmta_auth_failures_total",
                    "ringmta_destination_queue_messages", "ringmta_destination_last_error_info",
                    "ringmta_destinations_down"]:
