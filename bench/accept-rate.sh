@@ -18,7 +18,7 @@
 # too, so on the 2-core machine 1 shard is the like-for-like setting: with 2
 # shards plus the commit thread, four busy threads share two cores and every
 # batch (io_uring submissions, group commits) gets smaller. Both are printed.
-# --commit-wait LIST (default: none, the configuration's default of 500):
+# --commit-wait LIST (default: none, the configuration's default of 1000):
 # queue.commit_wait_us for each fsync run, comma-separated, e.g. 0,500 for an
 # alternating A/B of group-commit gathering (wal runs never wait). Each round
 # starts one value further along the list (0,500 then 500,0, ...), so no value

@@ -22,7 +22,7 @@ while [[ $# -gt 0 ]]; do
     --sessions) sessions="$2"; shift 2 ;;
     --messages) messages="$2"; shift 2 ;;
     --duration) duration="$2"; shift 2 ;;
-    --commit-wait) commit_wait="commit_wait_us = $2"; shift 2 ;;  # else the default (500)
+    --commit-wait) commit_wait="commit_wait_us = $2"; shift 2 ;;  # else the default (1000)
     --build) build="$2"; shift 2 ;;
     *) sed -n '5,6p' "$0" >&2; exit 2 ;;
   esac

@@ -157,7 +157,7 @@ def main():
     p.add_argument("--fill-durability", choices=["wal", "fsync"], default="fsync")
     p.add_argument("--fill-time", type=int, default=600)
     p.add_argument("--sessions", type=int, default=50)
-    p.add_argument("--commit-wait", type=int, default=None, help="queue.commit_wait_us (default: the config's 500)")
+    p.add_argument("--commit-wait", type=int, default=None, help="queue.commit_wait_us (default: the config's 1000)")
     p.add_argument("--build", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build"))
     p.add_argument("--dir", default="/var/tmp")
     p.add_argument("--keep", action="store_true")

@@ -158,8 +158,10 @@ struct RocksDbOptions {
   CommitObserver on_commit = {};      // optional
   // Gathering (Fsync mode only; PostgreSQL's commit_delay, MySQL's
   // binlog_group_commit_sync_delay): when the last synced round held at least
-  // two batches, the commit thread waits up to commit_wait for the round to
-  // reach commit_wait_batches before it writes. Fewer, fuller fsyncs cost
+  // two batches, the commit thread waits for the round to reach
+  // commit_wait_batches, until its oldest batch is commit_wait old (counted
+  // from that batch's commit(), so no batch waits longer for company, however
+  // long it sat behind the previous round). Fewer, fuller fsyncs cost
   // less CPU; a lone sender (rounds of one) never waits. 0 = never wait.
   std::chrono::microseconds commit_wait{0};
   size_t commit_wait_batches = 16;

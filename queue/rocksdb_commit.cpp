@@ -12,9 +12,14 @@
 // several round trips per message (smtp-source: a connection per message),
 // and on a 2-core VM each appending fdatasync costs ~100 us of CPU beside the
 // sessions. So, like PostgreSQL's commit_delay, a round may first gather:
-// if the last synced round held >= 2 batches (others are active), wait up
-// to commit_wait for commit_wait_batches in all. commit() wakes the waiting
-// thread only when that count is reached, not on every submission.
+// if the last synced round held >= 2 batches (others are active), wait for
+// commit_wait_batches in all, until the round's oldest batch has waited
+// commit_wait since its commit() — not commit_wait from now: a batch that sat
+// behind a slow fsync has paid its wait already, so gathering adds nothing
+// to the tail. (Counted from "now", four alternating pairs at half of the
+// peak rate had p50 0.5-2 ms and p99 0-11 ms higher, at the same wait.)
+// commit() wakes the waiting thread only when that count is reached, not on
+// every submission.
 //
 // Failure rules: a batch that fails validation gets its own error and is left
 // out of the write; if the write fails, every batch in it gets that error
@@ -41,7 +46,7 @@ void RocksDbQueue::commit(Batch batch, Done done) {
   {
     std::lock_guard lock(mu_);
     if (!stopping_) {
-      pending_.push_back(Pending{std::move(batch), std::move(done), bytes});
+      pending_.push_back(Pending{std::move(batch), std::move(done), bytes, std::chrono::steady_clock::now()});
       submitted_++;
       if (pending_.size() >= wake_at_) work_cv_.notify_one();
       return;
@@ -103,7 +108,8 @@ void RocksDbQueue::gather(std::unique_lock<std::mutex>& lock, std::vector<Pendin
   if (commit_wait_.count() == 0 || last_synced_round_ < 2 || group.size() >= commit_wait_batches_) return;
   // A round of unsynced delivery outcomes gains nothing from waiting.
   if (std::none_of(group.begin(), group.end(), [](const Pending& p) { return p.batch.needs_sync(); })) return;
-  const auto until = std::chrono::steady_clock::now() + commit_wait_;
+  const auto until = group.front().submitted + commit_wait_;  // the oldest: take_pending keeps order
+  if (until <= std::chrono::steady_clock::now()) return;
   wake_at_ = commit_wait_batches_ - group.size();
   work_cv_.wait_until(lock, until, [&] { return stopping_ || pending_.size() >= wake_at_; });
   wake_at_ = 1;

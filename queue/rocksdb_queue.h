@@ -54,6 +54,7 @@ class RocksDbQueue final : public Queue {
     Batch batch;
     Done done;
     size_t bytes;
+    std::chrono::steady_clock::time_point submitted;  // bounds the gather wait (rocksdb_commit.cpp)
   };
 
   // rocksdb_commit.cpp

@@ -103,7 +103,7 @@ struct Config {
     std::chrono::seconds max_lifetime{48 * 3600};  // then bounce (RFC 5321 4.5.4.1: 4-5 days max)
     std::chrono::seconds delay_warning{4 * 3600};  // 0 = no delay DSNs
     // Group-commit gathering in fsync mode (queue::RocksDbOptions::commit_wait).
-    std::chrono::microseconds commit_wait{500};
+    std::chrono::microseconds commit_wait{1000};
     unsigned commit_wait_batches = 16;
   } queue;
 

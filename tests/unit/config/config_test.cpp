@@ -53,7 +53,7 @@ void expect_defaults(const Config& c) {
                                                            hours(1), hours(2), hours(4)}));
   EXPECT_EQ(c.queue.max_lifetime, hours(48));
   EXPECT_EQ(c.queue.delay_warning, hours(4));
-  EXPECT_EQ(c.queue.commit_wait, std::chrono::microseconds(500));
+  EXPECT_EQ(c.queue.commit_wait, std::chrono::microseconds(1000));
   EXPECT_EQ(c.queue.commit_wait_batches, 16u);
   EXPECT_TRUE(c.dns.servers.empty());
   EXPECT_EQ(c.dns.timeout, seconds(10));

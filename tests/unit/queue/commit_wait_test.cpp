@@ -116,12 +116,29 @@ TEST(CommitWait, RoundGathersUntilEnoughBatches) {
 TEST(CommitWait, RoundWaitsAtMostCommitWait) {
   Fixture fx(300ms, 100);
   fx.prime();
+  const auto submitted = Clock::now();  // the wait counts from D's commit()
   auto d = fx.submit("D");
-  const auto released = Clock::now();
   fx.rounds.release(SIZE_MAX);
   ASSERT_TRUE(done_within(d, 30s));
-  EXPECT_GE(Clock::now() - released, 300ms);  // it did wait for company
+  EXPECT_GE(Clock::now() - submitted, 300ms);  // it did wait for company
   EXPECT_EQ(fx.rounds.sizes(), (std::vector<size_t>{1, 2, 1}));
+}
+
+// The wait is bounded by the oldest batch's age, not restarted when its round
+// is taken: D sits behind a held (slow) round for longer than commit_wait, so
+// its round is written at once, and E, 200 ms later, gets a round of its own.
+// (Waiting from "now", D's round would still be gathering and take E in.)
+TEST(CommitWait, BatchThatWaitedBehindASlowRoundIsNotHeldAgain) {
+  Fixture fx(1s, 100);
+  fx.prime();
+  auto d = fx.submit("D");
+  std::this_thread::sleep_for(1200ms);  // the commit thread is held meanwhile
+  fx.rounds.release(SIZE_MAX);
+  std::this_thread::sleep_for(200ms);
+  auto e = fx.submit("E");
+  ASSERT_TRUE(done_within(d, 30s));
+  ASSERT_TRUE(done_within(e, 30s));
+  EXPECT_EQ(fx.rounds.sizes(), (std::vector<size_t>{1, 2, 1, 1}));
 }
 
 TEST(CommitWait, LoneSenderNeverWaits) {
