@@ -187,7 +187,8 @@ def test_scrape_names_the_documented_families(daemon_factory):
                    "ringmta_recipients_bounced_total", "ringmta_bounces_generated_total",
                    "ringmta_queue_messages", "ringmta_queue_oldest_age_seconds",
                    "ringmta_delivery_duration_seconds", "ringmta_smtp_transaction_seconds",
-                   "ringmta_smtp_commit_seconds", "ringmta_queue_commit_batch_size", "ringmta_queue_fsync_seconds", "ringmta_dns_lookup_seconds",
+                   "ringmta_smtp_commit_seconds", "ringmta_queue_commit_batch_size", "ringmta_queue_fsync_seconds",
+                   "ringmta_dns_lookup_seconds",
                    "ringmta_dns_failures_total", "ringmta_tls_handshakes_total", "ringmta_auth_failures_total",
                    "ringmta_destination_queue_messages", "ringmta_destination_last_error_info",
                    "ringmta_destinations_down"]:
