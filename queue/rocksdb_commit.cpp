@@ -16,8 +16,9 @@
 // commit_wait_batches in all, until the round's oldest batch has waited
 // commit_wait since its commit() — not commit_wait from now: a batch that sat
 // behind a slow fsync has paid its wait already and is not held again, so
-// gathering no longer stacks on the tail. (Counted from "now", four alternating pairs at half of the
-// peak rate had p50 0.5-2 ms and p99 0-11 ms higher, at the same wait.)
+// gathering no longer stacks on the tail. (Counted from "now", four
+// alternating pairs at half of the peak rate had p50 0.5-2 ms and p99 0-11 ms
+// higher, at the same wait.)
 // commit() wakes the waiting thread only when that count is reached, not on
 // every submission.
 //

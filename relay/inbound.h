@@ -36,7 +36,7 @@ class InboundSession final : public engine::ConnectionHandler {
   void act(smtp::Action action);
   void flush();
   void start_commit();
-  void commit_finished(const queue::Status& status, int64_t started_ms);
+  void commit_finished(const queue::Status& status, std::chrono::milliseconds waited);
   void arm_timer();
   void on_timer();
   std::chrono::seconds current_timeout() const;

@@ -71,15 +71,16 @@ void InboundSession::start_commit() {
   ShardContext* shard = &shard_;
   const uint64_t number = number_;
   const engine::Clock::time_point handed = engine::Clock::now();
-  shard_.queue.commit(std::move(batch), [reactor, shard, number, now_ms, handed, body, env_copy,
+  shard_.queue.commit(std::move(batch), [reactor, shard, number, handed, body, env_copy,
                                          deferred_lines](queue::Status status) {
-    reactor->post([shard, number, now_ms, handed, status = std::move(status), body, env_copy, deferred_lines] {
-      if (status.ok())
-        metrics::local().smtp_commit.observe(std::chrono::duration<double>(engine::Clock::now() - handed).count());
+    reactor->post([shard, number, handed, status = std::move(status), body, env_copy, deferred_lines] {
+      // One measurement for the metric and the "accepted" line's commit=.
+      const std::chrono::duration<double> waited = engine::Clock::now() - handed;
+      if (status.ok()) metrics::local().smtp_commit.observe(waited.count());
       if (status.ok() && body && shard->scheduler) shard->scheduler->submit_new(*env_copy, body);
       auto it = shard->sessions.find(number);
       if (it != shard->sessions.end()) {
-        it->second->commit_finished(status, now_ms);
+        it->second->commit_finished(status, std::chrono::duration_cast<std::chrono::milliseconds>(waited));
       } else if (!status.ok()) {
         // The client vanished before hearing the result. The message is
         // queued (or not) all the same; delivery is at-least-once.
@@ -97,7 +98,7 @@ void InboundSession::start_commit() {
   }
 }
 
-void InboundSession::commit_finished(const queue::Status& status, int64_t started_ms) {
+void InboundSession::commit_finished(const queue::Status& status, std::chrono::milliseconds waited) {
   const smtp::Transaction& txn = session_->transaction();
   if (status.ok()) {
     ++shard_.counters.messages_accepted;
@@ -114,7 +115,7 @@ void InboundSession::commit_finished(const queue::Status& status, int64_t starte
     }
     spdlog::info("{}: accepted client=[{}]:{}, from=<{}>, size={}, nrcpt={}, to={}, commit={}ms", txn.queue_id,
                  client_.ip(), client_.port(), txn.sender, committing_size_,
-                 txn.recipients.size(), rcpts, unix_ms() - started_ms);
+                 txn.recipients.size(), rcpts, waited.count());
   } else {
     ++shard_.counters.commit_failures;
     spdlog::error("{}: queue write failed for client [{}]: {}", txn.queue_id, client_.ip(), status.message);
