@@ -133,9 +133,10 @@ for ((round = 1; round <= rounds; round++)); do
   shift_by=$(((round - 1) % ${#waits[@]}))
   order=("${waits[@]:shift_by}" "${waits[@]:0:shift_by}")
   for mode in fsync wal; do
+    ws=("${order[@]}")
+    [[ $mode == wal ]] && ws=(default)  # wal never waits: one run, the default
     for t in "${threads[@]}"; do
-      for w in "${order[@]}"; do
-        [[ $mode == wal && $w != "${order[0]}" ]] && continue  # wal never waits: one run
+      for w in "${ws[@]}"; do
         label="ringmta $mode threads=$t"
         [[ $mode == fsync && $w != default ]] && label+=" wait=$w"
         run_ringmta "$mode" "$t" "$w"
