@@ -83,7 +83,8 @@ Stage ClientSession::Impl::stage() const {
     case Cmd::Mail: return Stage::Mail;
     case Cmd::Rcpt: return Stage::Rcpt;
     case Cmd::Data: return Stage::DataInit;
-    case Cmd::Dot: return data_flushed ? Stage::EndOfData : Stage::DataBlock;
+    case Cmd::Dot:
+    case Cmd::Bdat: return data_flushed ? Stage::EndOfData : Stage::DataBlock;
     case Cmd::Quit: return Stage::Quit;
   }
   return Stage::Idle;
@@ -108,10 +109,11 @@ ClientAction ClientSession::Impl::feed(std::string_view in) {
       break;
     }
     Expect e = expect.front();
-    if (e.cmd == Cmd::Dot && streaming) {
+    if ((e.cmd == Cmd::Dot || e.cmd == Cmd::Bdat) && streaming) {
       // A reply before the body is out: the server gave up on the message
       // (552 too big, 421...). What we would still send could be taken as
-      // commands, so the connection ends here.
+      // commands, so the connection ends here. (With BDAT, replies to MAIL
+      // and RCPT do arrive while the body streams; they are not this.)
       streaming = false;
       Stage st = stage();
       expect.pop_front();
@@ -127,7 +129,7 @@ ClientAction ClientSession::Impl::feed(std::string_view in) {
       }
       break;
     }
-    if (e.cmd == Cmd::Dot) data_flushed = true;  // a reply means the body went out
+    if (e.cmd == Cmd::Dot || e.cmd == Cmd::Bdat) data_flushed = true;  // a reply means the body went out
     Stage st = stage();
     expect.pop_front();
     if (r.code == 421 && e.cmd != Cmd::Quit) {
@@ -159,6 +161,7 @@ void ClientSession::Impl::handle(const Expect& e, const Reply& r, Stage st) {
     case Cmd::Rcpt: return on_rcpt(e.index, r);
     case Cmd::Data: return on_data(r);
     case Cmd::Dot: return on_dot(r);
+    case Cmd::Bdat: return on_bdat(r);
     case Cmd::Quit:
       expect.clear();
       mode = Mode::Closed;
@@ -294,6 +297,22 @@ void ClientSession::Impl::on_dot(const Reply& r) {
   finish();
 }
 
+// The reply to BDAT <n> LAST covers the whole message (RFC 3030 §2). The body
+// went out even if MAIL or every RCPT was refused (pipelined); those
+// recipients already have their result and the reply is only a formality.
+void ClientSession::Impl::on_bdat(const Reply& r) {
+  if (!txn) return protocol_error("reply without transaction");
+  if (r.intermediate()) return protocol_error("unexpected reply to BDAT " + r.str());
+  bool counts = !txn->mail_failed && txn->n_accepted > 0;
+  need_rset = !r.positive() || !counts;
+  if (counts) {
+    RecipientResult res = from_reply(r, Stage::EndOfData);
+    for (size_t i = 0; i < txn->res.size(); ++i)
+      if (txn->accepted[i] && !txn->res[i]) txn->res[i] = res;
+  }
+  finish();
+}
+
 ClientSession::ClientSession(ClientConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
 ClientSession::~ClientSession() = default;
 ClientSession::ClientSession(ClientSession&&) noexcept = default;
@@ -348,7 +367,9 @@ bool ClientSession::tls_active() const { return impl_->tls; }
 std::string ClientSession::take_output() {
   Impl& s = *impl_;
   if (s.streaming && s.txn && s.out.size() < s.cfg.data_piece) {
-    if (append_dot_stuffed(s.out, s.txn->message, s.body_pos, std::max<size_t>(s.cfg.data_piece, 1)))
+    size_t limit = std::max<size_t>(s.cfg.data_piece, 1);
+    if (s.txn->chunking ? append_crlf_normalized(s.out, s.txn->message, s.body_pos, limit)
+                        : append_dot_stuffed(s.out, s.txn->message, s.body_pos, limit))
       s.streaming = false;
   }
   return std::exchange(s.out, {});

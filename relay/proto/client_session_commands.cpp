@@ -1,8 +1,8 @@
 // relay/proto/client_session_commands.cpp — the sending side of an outbound
 // transaction: the local checks before anything is sent (addresses, SIZE,
 // SMTPUTF8, BINARYMIME), the MAIL and RCPT commands with their ESMTP/DSN
-// parameters, the (pipelined or step-by-step) command order, and the
-// dot-stuffed body.
+// parameters, the (pipelined or step-by-step) command order, and the body:
+// dot-stuffed after DATA, or counted and sent raw after BDAT.
 //
 // Its own file because it decides what goes on the wire — the part that must
 // never let an address or parameter inject a command — apart from the reply
@@ -65,14 +65,17 @@ std::string notify_param(uint8_t n) {
 
 namespace client_detail {
 
-// Append the next piece of `msg`, dot-stuffed (RFC 5321 §4.5.2) with CRLF
-// line ends, to `out` until it holds `limit` bytes; `pos` is where the
-// previous piece stopped. Returns true once the whole message and the final
-// "." are out. Pieces keep a connection's memory bounded for big messages;
-// the search window is bounded too, so a huge line stays linear.
-bool append_dot_stuffed(std::string& out, std::string_view msg, size_t& pos, size_t limit) {
+namespace {
+
+// The next piece of `msg` with CRLF line ends (bare LF becomes CRLF) and,
+// for DATA, dot-stuffing (RFC 5321 §4.5.2), appended to `out` until it holds
+// `limit` bytes; `pos` is where the previous piece stopped. Returns true once
+// the whole message is out, a missing final line end added. Pieces keep a
+// connection's memory bounded for big messages; the search window is bounded
+// too, so a huge line stays linear.
+bool append_piece(std::string& out, std::string_view msg, size_t& pos, size_t limit, bool dot_stuff) {
   while (out.size() < limit && pos < msg.size()) {
-    if ((pos == 0 || msg[pos - 1] == '\n') && msg[pos] == '.') out += '.';
+    if (dot_stuff && (pos == 0 || msg[pos - 1] == '\n') && msg[pos] == '.') out += '.';
     std::string_view window = msg.substr(pos, std::max<size_t>(limit - out.size(), 1));
     size_t nl = window.find('\n');
     if (nl == 0) {
@@ -87,8 +90,29 @@ bool append_dot_stuffed(std::string& out, std::string_view msg, size_t& pos, siz
   }
   if (pos < msg.size()) return false;
   if (!msg.empty() && msg.back() != '\n') out += msg.back() == '\r' ? "\n" : "\r\n";  // add a missing line end
+  return true;
+}
+
+}  // namespace
+
+bool append_dot_stuffed(std::string& out, std::string_view msg, size_t& pos, size_t limit) {
+  if (!append_piece(out, msg, pos, limit, true)) return false;
   out += ".\r\n";
   return true;
+}
+
+bool append_crlf_normalized(std::string& out, std::string_view msg, size_t& pos, size_t limit) {
+  return append_piece(out, msg, pos, limit, false);
+}
+
+// What append_crlf_normalized() will produce in all: every bare LF gains a
+// CR, and a missing final line end is added.
+uint64_t crlf_normalized_size(std::string_view msg) {
+  uint64_t n = msg.size();
+  for (size_t i = msg.find('\n'); i != std::string_view::npos; i = msg.find('\n', i + 1))
+    if (i == 0 || msg[i - 1] != '\r') ++n;
+  if (!msg.empty() && msg.back() != '\n') n += msg.back() == '\r' ? 1 : 2;
+  return n;
 }
 
 }  // namespace client_detail
@@ -135,9 +159,19 @@ void ClientSession::Impl::send_next_rcpt_or_data() {
     size_t i = txn->next_rcpt++;
     return send(rcpt_command(txn->env.recipients[i]), Cmd::Rcpt, i);
   }
-  if (txn->n_accepted > 0) return send("DATA", Cmd::Data);
+  if (txn->n_accepted > 0) return send_body_command();
   need_rset = true;
   finish();
+}
+
+// DATA, or BDAT <n> LAST with the body streamed right behind it (take_output
+// hands it out piece by piece, as after a 354).
+void ClientSession::Impl::send_body_command() {
+  if (!txn->chunking) return send("DATA", Cmd::Data);
+  send("BDAT " + std::to_string(crlf_normalized_size(txn->message)) + " LAST", Cmd::Bdat);
+  streaming = true;
+  body_pos = 0;
+  data_flushed = false;
 }
 
 ClientAction ClientSession::Impl::start(OutboundEnvelope env, std::string_view message) {
@@ -174,7 +208,7 @@ ClientAction ClientSession::Impl::start(OutboundEnvelope env, std::string_view m
   if (!safe_address(e.sender))
     return fail_all(Outcome::PermFail, 553, "5.1.7", "invalid sender address", Stage::Mail);
   if (e.body == BodyType::BinaryMime)
-    return fail_all(Outcome::PermFail, 554, "5.6.3", "BINARYMIME needs BDAT, not supported for relay",
+    return fail_all(Outcome::PermFail, 554, "5.6.3", "BINARYMIME is not supported for relay",
                     Stage::Mail);
   if (e.smtputf8 && !caps.smtputf8 && needs_smtputf8(e, message))
     return fail_all(Outcome::PermFail, 553, "5.6.7",
@@ -197,13 +231,15 @@ ClientAction ClientSession::Impl::start(OutboundEnvelope env, std::string_view m
   }
 
   txn->pipelined = caps.pipelining && cfg.use_pipelining;
+  txn->chunking = caps.chunking && cfg.use_chunking;
   if (txn->pipelined) {
-    // RFC 2920 §3.1: RSET, MAIL, every RCPT and DATA in one write.
+    // RFC 2920 §3.1: RSET, MAIL, every RCPT and DATA in one write; RFC 3030
+    // §4: with BDAT the body may follow in the same write too.
     if (need_rset) send("RSET", Cmd::Rset);
     send_mail();
     for (size_t i = 0; i < e.recipients.size(); ++i)
       if (!txn->res[i]) send(rcpt_command(e.recipients[i]), Cmd::Rcpt, i);
-    send("DATA", Cmd::Data);
+    send_body_command();
   } else if (need_rset) {
     send("RSET", Cmd::Rset);  // MAIL follows its 250
   } else {

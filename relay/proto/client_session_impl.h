@@ -23,7 +23,7 @@ namespace ringmta::smtp {
 
 namespace client_detail {
 
-enum class Cmd : uint8_t { Greeting, Ehlo, Helo, StartTls, Rset, Mail, Rcpt, Data, Dot, Quit };
+enum class Cmd : uint8_t { Greeting, Ehlo, Helo, StartTls, Rset, Mail, Rcpt, Data, Dot, Bdat, Quit };
 struct Expect {
   Cmd cmd;
   size_t index = 0;  // recipient index for Rcpt
@@ -32,8 +32,12 @@ struct Expect {
 // Where the session is between replies.
 enum class Mode : uint8_t { Handshake, TlsOffer, TlsHandshake, Idle, Txn, Quitting, Closed };
 
-// client_session_commands.cpp: the message body, piece by piece.
+// client_session_commands.cpp: the message body, piece by piece — for DATA
+// (dot-stuffed, with the final ".") or for BDAT (CRLF-normalized only), and
+// the byte count of the latter, which the BDAT command must state up front.
 bool append_dot_stuffed(std::string& out, std::string_view msg, size_t& pos, size_t limit);
+bool append_crlf_normalized(std::string& out, std::string_view msg, size_t& pos, size_t limit);
+uint64_t crlf_normalized_size(std::string_view msg);
 // client_session_results.cpp: a recipient result from a reply, or made here.
 RecipientResult from_reply(const Reply& r, Stage stage);
 RecipientResult local_result(Outcome o, int code, std::string enhanced, std::string text, Stage stage);
@@ -41,7 +45,9 @@ RecipientResult local_result(Outcome o, int code, std::string enhanced, std::str
 }  // namespace client_detail
 
 // Only the client_session*.cpp files include this header.
+using client_detail::append_crlf_normalized;
 using client_detail::append_dot_stuffed;
+using client_detail::crlf_normalized_size;
 using client_detail::Cmd;
 using client_detail::Expect;
 using client_detail::from_reply;
@@ -56,6 +62,7 @@ struct ClientSession::Impl {
     std::vector<bool> accepted;
     size_t n_accepted = 0;
     bool pipelined = false;
+    bool chunking = false;     // the body goes as BDAT <n> LAST, not DATA
     bool mail_failed = false;  // MAIL refused: later pipelined replies are ignored
     size_t next_rcpt = 0;      // non-pipelined: next recipient to send
     bool ignore_dot = false;   // "." sent alone after 354 with nobody accepted
@@ -112,12 +119,14 @@ struct ClientSession::Impl {
   void on_rcpt(size_t i, const Reply& r);
   void on_data(const Reply& r);
   void on_dot(const Reply& r);
+  void on_bdat(const Reply& r);
 
   // --- client_session_commands.cpp: a transaction's commands ----------------
   std::string mail_command() const;
   std::string rcpt_command(const Recipient& rc) const;
   void send_mail();
   void send_next_rcpt_or_data();
+  void send_body_command();
   ClientAction start(OutboundEnvelope env, std::string_view message);
 
   // --- client_session_results.cpp: results and failures ---------------------

@@ -223,3 +223,65 @@ TEST(ClientSession, Rfc5321Timeouts) {
   EXPECT_EQ(rfc5321_timeout_seconds(Stage::EndOfData), 600u);
   EXPECT_EQ(rfc5321_timeout_seconds(Stage::Idle), 0u);
 }
+
+// BDAT: the size sent up front is exactly the number of body bytes that
+// follow, whatever the line ends and however the body is cut into pieces.
+TEST(ClientSession, BdatSizeMatchesTheBytesSent) {
+  std::mt19937 rng(4242);
+  static const char* atoms[] = {"a", "\r\n", "\n", "\r", ".", "..", "line", "\r\n.\r\n", ""};
+  for (int iter = 0; iter < 500; ++iter) {
+    std::string body;
+    for (int k = rng() % 20; k > 0; --k) body += atoms[rng() % 9];
+    ClientConfig cfg;
+    cfg.data_piece = 1 + rng() % 8;
+    ClientSession s(cfg);
+    s.feed("220 mx\r\n");
+    s.feed("250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n");
+    s.take_output();
+    s.start_transaction(envelope(1), body);
+    std::string out;
+    while (s.has_output()) out += s.take_output();
+    const std::string head = "MAIL FROM:<a@relay.example>\r\nRCPT TO:<r0@dest.example>\r\nBDAT ";
+    ASSERT_EQ(out.compare(0, head.size(), head), 0) << out;
+    size_t eol = out.find(" LAST\r\n", head.size());
+    ASSERT_NE(eol, std::string::npos);
+    const size_t n = std::stoul(out.substr(head.size(), eol - head.size()));
+    const std::string sent = out.substr(eol + 7);
+    ASSERT_EQ(sent.size(), n) << iter;
+    // CRLF only, and nothing added but CRs before bare LFs and a final CRLF.
+    for (size_t i = 0; i < sent.size(); ++i)
+      if (sent[i] == '\n') ASSERT_TRUE(i > 0 && sent[i - 1] == '\r') << iter;
+    if (!sent.empty()) ASSERT_EQ(sent.substr(sent.size() - 2), "\r\n");
+    s.output_written();
+    EXPECT_EQ(s.feed("250 ok\r\n250 ok\r\n250 queued\r\n"), ClientAction::Ready);
+    EXPECT_EQ(s.take_result().recipients[0].outcome, Outcome::Accepted);
+  }
+}
+
+// BDAT: replies to MAIL and RCPT while the body streams are normal, but a
+// reply to BDAT itself before the whole chunk is out ends the connection
+// (the server lost count; the rest would be read as commands).
+TEST(ClientSession, BdatReplyBeforeTheChunkIsOut) {
+  ClientConfig cfg;
+  cfg.data_piece = 10;
+  ClientSession s(cfg);
+  s.feed("220 mx\r\n");
+  s.feed("250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n");
+  s.take_output();
+  std::string body(1000, 'a');
+  s.start_transaction(envelope(2), body);
+  EXPECT_EQ(s.take_output(),
+            "MAIL FROM:<a@relay.example>\r\nRCPT TO:<r0@dest.example>\r\nRCPT TO:<r1@dest.example>\r\n"
+            "BDAT 1002 LAST\r\n");
+  EXPECT_EQ(s.take_output(), std::string(10, 'a'));
+  EXPECT_EQ(s.feed("250 ok\r\n250 ok\r\n550 no\r\n"), ClientAction::NeedInput);
+  EXPECT_EQ(s.stage(), Stage::DataBlock);
+  EXPECT_TRUE(s.has_output());
+  EXPECT_EQ(s.feed("552 5.3.4 message too big\r\n"), ClientAction::Close);
+  EXPECT_FALSE(s.has_output());
+  auto r = s.take_result();
+  ASSERT_EQ(r.recipients.size(), 2u);
+  EXPECT_EQ(r.recipients[0].enhanced, "5.3.4");
+  EXPECT_EQ(r.recipients[0].stage, Stage::DataBlock);
+  EXPECT_EQ(r.recipients[1].code, 550);
+}

@@ -191,6 +191,7 @@ std::string run_script(const std::vector<ScriptItem>& items, long split_at, size
         std::string k = w.substr(0, eq), v = eq == std::string::npos ? "" : w.substr(eq + 1);
         if (k == "hostname") cfg.hostname = v;
         else if (k == "pipelining") cfg.use_pipelining = v != "off";
+        else if (k == "chunking") cfg.use_chunking = v != "off";
         else if (k == "starttls") cfg.offer_starttls = v == "on";
         else if (k == "max_line") cfg.reply_limits.max_line = std::stoul(v);
         else if (k == "max_lines") cfg.reply_limits.max_lines = std::stoul(v);

@@ -5,7 +5,7 @@
 //   S: text      server bytes, CRLF appended     S= text   same, no CRLF
 //   C: text      expected client bytes, CRLF appended       C= text  no CRLF
 //   M: text      message line for the next @start (CRLF)   M= text  no CRLF
-//   @config k=v  hostname=, pipelining=off, starttls=on, max_line=, max_lines=
+//   @config k=v  hostname=, pipelining=off, chunking=off, starttls=on, max_line=, max_lines=
 //   @env k=v     sender=, size=, body=7bit|8bit|binary, smtputf8, ret=full|hdrs, envid=
 //   @rcpt ADDR [notify=success,failure,delay|never] [orcpt=TYPE;ADDR]
 //   @start @quit @timeout @disconnect @written @starttls @skip_starttls @tls_established
