@@ -123,6 +123,7 @@ struct Config {
     std::chrono::seconds connect_timeout{30};
     std::chrono::seconds command_timeout{300};   // greeting, EHLO, MAIL, RCPT, RSET, QUIT
     std::chrono::seconds data_timeout{600};      // DATA, each body write, end of data
+    bool chunking = true;                        // BDAT (RFC 3030) when the server offers CHUNKING
     // A destination whose every host failed at the connection level (refused,
     // timeout, 4xx greeting) is not tried again for this long: its next jobs
     // fail at once ("delivery temporarily suspended: ..."). 0 = always try.

@@ -220,6 +220,12 @@ void read_delivery(Validator& v, const toml::table& t, Config::Delivery& out) {
     if (const auto* n = t.get(d.name))
       if (auto value = v.duration(*n, "delivery." + std::string(d.name), false)) *d.field = *value;
   }
+  if (const auto* n = t.get("chunking")) {
+    if (const auto* b = n->as_boolean())
+      out.chunking = b->get();
+    else
+      v.expected(*n, "delivery.chunking", "true or false");
+  }
   // 0 is allowed: it turns the memory of down destinations off.
   if (const auto* n = t.get("destination_down_time"))
     if (auto d = v.duration(*n, "delivery.destination_down_time", true)) out.destination_down_time = *d;

@@ -48,6 +48,7 @@ Core::Core(engine::Reactor& r, std::shared_ptr<const Config> c, unsigned shards,
       tls(std::move(contexts)) {
   client.hostname = config->server.hostname.empty() ? "localhost" : config->server.hostname;
   client.offer_starttls = false;  // per connection (Outbound::TlsSetup)
+  client.use_chunking = config->delivery.chunking;
   if (!tls) {
     tls = OutboundTlsContexts::create(config->delivery, &tls_error);
     if (!tls) spdlog::error("delivery: TLS unavailable: {}", tls_error);

@@ -331,6 +331,8 @@ TEST(ConfigErrors, DeliveryNumbersAndTimeouts) {
     EXPECT_EQ(error_of(std::string("[delivery]\ndestination_down_time = ") + bad + "\n"),
               std::string("ringmta.toml:2: delivery.destination_down_time: expected a duration") + kDuration + bad)
         << bad;
+  EXPECT_EQ(error_of("[delivery]\nchunking = \"yes\"\n"),
+            "ringmta.toml:2: delivery.chunking: expected true or false, got \"yes\"");
 }
 
 TEST(ConfigErrors, DestinationDownTimeZeroTurnsItOff) {
