@@ -92,6 +92,8 @@ int main(int argc, char** argv) {
   sink->add_option("--refuse", kc.refuse, "Percent of connections closed at once, without a greeting");
   sink->add_option("--tls", tls_pair, "CERT,KEY (PEM files): offer STARTTLS");
   sink->add_flag("--implicit-tls", kc.implicit_tls, "With --tls: TLS from the first byte instead of STARTTLS");
+  bool no_chunking = false;
+  sink->add_flag("--no-chunking", no_chunking, "Do not offer CHUNKING (BDAT); clients then use DATA");
   sink->add_option("--threads", kc.threads, "Reactor threads (default 1)");
   sink->add_option("--duration", kc.duration, "Seconds to run (default: until SIGINT/SIGTERM)");
   sink->add_option("--report-interval", kc.report_interval, "Seconds between progress lines on stderr (0: none)");
@@ -165,6 +167,7 @@ int main(int argc, char** argv) {
     kc.tls_key = tls_pair.substr(comma + 1);
   }
   if (kc.implicit_tls && kc.tls_cert.empty()) return usage("sink", "--implicit-tls needs --tls CERT,KEY");
+  kc.chunking = !no_chunking;
   if (kc.hostname.find_first_of("\r\n ") != std::string::npos) return usage("sink", "--hostname: no spaces, CR or LF");
   return ringmta::bench::run_sink(kc);
 }

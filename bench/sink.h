@@ -29,6 +29,7 @@ struct SinkConfig {
   unsigned greeting_delay_ms = 0;
   std::string tls_cert, tls_key;  // STARTTLS offered when set
   bool implicit_tls = false;      // TLS from the first byte (needs the certificate)
+  bool chunking = true;           // offer CHUNKING (BDAT, RFC 3030), as Postfix 3.4+ does
   unsigned threads = 1;
   double duration = 0;         // seconds; 0 = until SIGINT/SIGTERM
   double report_interval = 5;  // seconds between progress lines on stderr; 0 = none

@@ -1,11 +1,13 @@
 // bench/sink_conn.cpp — the sink's SMTP server side: a lean state machine
 // that answers pipelined commands in one write per read, finds the end of
-// DATA with memchr (no copy of the message is kept), and injects the
-// configured faults. It checks command order (MAIL before RCPT, a recipient
+// DATA with memchr (no copy of the message is kept), takes BDAT chunks
+// (RFC 3030) by count, and injects the configured faults. It checks command order (MAIL before RCPT, a recipient
 // before DATA) so that clients that get it wrong, and injected RCPT failures,
 // show up in the counts the way a real MTA would report them.
 #include <strings.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <deque>
 
@@ -41,12 +43,14 @@ class SinkConn final : public engine::ConnectionHandler {
   void on_closed(engine::Connection& conn, int error) override;
 
  private:
-  enum class State : uint8_t { Command, Data, AuthResponse, Closing };
+  enum class State : uint8_t { Command, Data, Bdat, AuthResponse, Closing };
 
   void greet();
   void process(std::string_view data);
   void command(std::string_view line);
-  void end_of_data();
+  void bdat(std::string_view line);
+  void chunk_done();
+  void end_of_data(uint64_t size);
   void reset_transaction();
   void reply(std::string_view text) {
     out_.append(text);
@@ -66,6 +70,10 @@ class SinkConn final : public engine::ConnectionHandler {
   uint8_t dstate_ = 1;        // end-of-DATA scanner (see process())
   unsigned rcpt_ok_ = 0, rcpt_rejected_ = 0;
   uint64_t data_bytes_ = 0;
+  uint64_t bdat_left_ = 0;    // chunk bytes still to read
+  bool bdat_last_ = false;    // the chunk being read is the LAST one
+  bool bdat_refused_ = false; // read the chunk, then refuse it (no MAIL/RCPT)
+  bool via_bdat_ = false;     // this message came by BDAT (for --record)
   std::string in_;            // partial command line
   std::string out_;           // replies of this read
   std::string auth_user_;
@@ -197,7 +205,15 @@ void SinkConn::process(std::string_view data) {
       }
       data_bytes_ += i;
       data.remove_prefix(i);
-      if (done) end_of_data();
+      if (done) end_of_data(data_bytes_ >= 3 ? data_bytes_ - 3 : 0);  // without the final ".\r\n"
+      continue;
+    }
+    if (state_ == State::Bdat) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(bdat_left_, data.size()));
+      bdat_left_ -= n;
+      data_bytes_ += n;
+      data.remove_prefix(n);
+      if (bdat_left_ == 0) chunk_done();
       continue;
     }
     const void* nl = std::memchr(data.data(), '\n', data.size());
@@ -230,6 +246,8 @@ void SinkConn::process(std::string_view data) {
 
 void SinkConn::reset_transaction() {
   has_mail_ = false;
+  data_bytes_ = 0;
+  via_bdat_ = false;
   rcpt_ok_ = rcpt_rejected_ = 0;
   from_.clear();
   rcpts_json_.clear();
@@ -284,9 +302,11 @@ void SinkConn::command(std::string_view line) {
     data_bytes_ = 0;
     return reply("354 End data with <CR><LF>.<CR><LF>");
   }
+  if (verb_is(line, "BDAT")) return bdat(line);
   if (verb_is(line, "EHLO")) {
     reset_transaction();
     std::string r = "250-" + cfg_.hostname + "\r\n250-PIPELINING\r\n250-SIZE 0\r\n250-8BITMIME\r\n";
+    if (cfg_.chunking) r += "250-CHUNKING\r\n";
     if (shard_.g.tls && !ch_.tls_active()) r += "250-STARTTLS\r\n";
     r += "250-AUTH PLAIN\r\n250 ENHANCEDSTATUSCODES";
     return reply(r);
@@ -332,10 +352,50 @@ void SinkConn::command(std::string_view line) {
   reply("502 5.5.2 Error: command not recognized");
 }
 
-void SinkConn::end_of_data() {
+// "BDAT <size> [LAST]" (RFC 3030 §2): the chunk is read whatever happens —
+// a refusal comes after it — so the byte stream stays in step.
+void SinkConn::bdat(std::string_view line) {
+  std::string_view args = line.substr(std::min<size_t>(line.size(), 5));
+  const size_t sp = args.find(' ');
+  const std::string_view num = args.substr(0, sp);
+  const std::string_view rest = sp == std::string_view::npos ? std::string_view{} : args.substr(sp + 1);
+  uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), n);
+  const bool last = strncasecmp(rest.data(), "LAST", 4) == 0 && rest.size() == 4;
+  if (!cfg_.chunking || num.empty() || ec != std::errc() || end != num.data() + num.size() ||
+      (!rest.empty() && !last)) {
+    // Without a size we cannot tell chunk from command: end the connection,
+    // as a real server must.
+    reply("501 5.5.4 Syntax: BDAT size [LAST]");
+    close_after_send_ = true;
+    state_ = State::Closing;
+    return;
+  }
+  bdat_refused_ = rcpt_ok_ == 0;
+  bdat_last_ = last;
+  via_bdat_ = true;
+  bdat_left_ = n;
+  state_ = State::Bdat;
+  if (n == 0) chunk_done();  // an empty chunk is complete at once
+}
+
+void SinkConn::chunk_done() {
   state_ = State::Command;
+  if (bdat_refused_) {
+    const bool had_mail = has_mail_;
+    reset_transaction();
+    reply(had_mail ? "554 5.5.1 Error: no valid recipients" : "503 5.5.1 Error: need RCPT command");
+  } else if (bdat_last_) {
+    end_of_data(data_bytes_);
+  } else {
+    reply("250 2.0.0 " + std::to_string(data_bytes_) + " octets received");
+  }
+}
+
+void SinkConn::end_of_data(uint64_t size) {
+  state_ = State::Command;
+  data_bytes_ = 0;
   const int64_t now = now_ns();
-  const uint64_t size = data_bytes_ >= 3 ? data_bytes_ - 3 : 0;  // without the final ".\r\n"
   const double roll = static_cast<double>(shard_.rng.next() >> 11) * 0x1.0p-53 * 100.0;
   int code = 250;
   char queued[64];
@@ -360,7 +420,8 @@ void SinkConn::end_of_data() {
     std::string rec = "{\"time_ms\":" + std::to_string(unix_ms()) + ",\"shard\":" + std::to_string(shard_.index) +
                       ",\"conn\":" + std::to_string(ch_.conn().id()) + ",\"from\":" + json_string(from_) +
                       ",\"rcpts\":[" + rcpts_json_ + "],\"rejected_rcpts\":" + std::to_string(rcpt_rejected_) +
-                      ",\"size\":" + std::to_string(size) + ",\"reply\":" + std::to_string(code) +
+                      ",\"size\":" + std::to_string(size) + ",\"bdat\":" + (via_bdat_ ? "true" : "false") +
+                      ",\"reply\":" + std::to_string(code) +
                       ",\"tls\":" + (ch_.tls_active() ? "true" : "false") +
                       ",\"auth\":" + json_string(auth_user_) + "}\n";
     shard_.add_record(rec);

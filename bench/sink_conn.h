@@ -59,7 +59,7 @@ class SinkShard {
   std::atomic<uint64_t> refused{0};
   std::atomic<uint64_t> messages{0};     // ends of DATA answered 250
   std::atomic<uint64_t> recipients{0};   // accepted recipients of those messages
-  std::atomic<uint64_t> bytes{0};        // their sizes (as received, dot-stuffed)
+  std::atomic<uint64_t> bytes{0};        // their sizes (as received: dot-stuffed after DATA, raw by BDAT)
   std::atomic<uint64_t> rcpt_temp{0}, rcpt_perm{0}, data_temp{0}, data_perm{0};
   std::atomic<uint64_t> tls_sessions{0}, tls_failures{0}, auths{0};
   std::atomic<int64_t> first_msg_ns{0}, last_msg_ns{0};
