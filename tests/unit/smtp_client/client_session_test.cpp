@@ -24,9 +24,11 @@ OutboundEnvelope envelope(size_t n) {
   return e;
 }
 
-ClientSession ready_session(std::string_view ehlo_reply) {
+// A session past EHLO; data_piece (if not 0) is the body piece size.
+ClientSession ready_session(std::string_view ehlo_reply, size_t data_piece = 0) {
   ClientConfig cfg;
   cfg.hostname = "relay.example";
+  if (data_piece) cfg.data_piece = data_piece;
   ClientSession s(cfg);
   EXPECT_EQ(s.stage(), Stage::Greeting);
   s.feed("220 mx ESMTP\r\n");
@@ -157,12 +159,7 @@ TEST(ClientSession, RandomServerBytesKeepResultInvariant) {
 // accepted recipients get that reply, nothing more of the body is sent, and
 // the connection is closed (the rest of the body would read as commands).
 TEST(ClientSession, ReplyWhileBodyStreaming) {
-  ClientConfig cfg;
-  cfg.data_piece = 10;
-  ClientSession s(cfg);
-  s.feed("220 mx\r\n");
-  s.feed("250-mx\r\n250 PIPELINING\r\n");
-  s.take_output();
+  ClientSession s = ready_session("250-mx\r\n250 PIPELINING\r\n", 10);
   std::string body(1000, 'a');
   s.start_transaction(envelope(2), body);
   s.take_output();
@@ -232,12 +229,7 @@ TEST(ClientSession, BdatSizeMatchesTheBytesSent) {
   for (int iter = 0; iter < 500; ++iter) {
     std::string body;
     for (int k = rng() % 20; k > 0; --k) body += atoms[rng() % 9];
-    ClientConfig cfg;
-    cfg.data_piece = 1 + rng() % 8;
-    ClientSession s(cfg);
-    s.feed("220 mx\r\n");
-    s.feed("250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n");
-    s.take_output();
+    ClientSession s = ready_session("250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n", 1 + rng() % 8);
     s.start_transaction(envelope(1), body);
     std::string out;
     while (s.has_output()) out += s.take_output();
@@ -262,12 +254,7 @@ TEST(ClientSession, BdatSizeMatchesTheBytesSent) {
 // reply to BDAT itself before the whole chunk is out ends the connection
 // (the server lost count; the rest would be read as commands).
 TEST(ClientSession, BdatReplyBeforeTheChunkIsOut) {
-  ClientConfig cfg;
-  cfg.data_piece = 10;
-  ClientSession s(cfg);
-  s.feed("220 mx\r\n");
-  s.feed("250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n");
-  s.take_output();
+  ClientSession s = ready_session("250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n", 10);
   std::string body(1000, 'a');
   s.start_transaction(envelope(2), body);
   EXPECT_EQ(s.take_output(),
