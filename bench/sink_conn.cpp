@@ -1,9 +1,10 @@
 // bench/sink_conn.cpp — the sink's SMTP server side: a lean state machine
 // that answers pipelined commands in one write per read, finds the end of
 // DATA with memchr (no copy of the message is kept), takes BDAT chunks
-// (RFC 3030) by count, and injects the configured faults. It checks command order (MAIL before RCPT, a recipient
-// before DATA) so that clients that get it wrong, and injected RCPT failures,
-// show up in the counts the way a real MTA would report them.
+// (RFC 3030) by count, and injects the configured faults. It checks command
+// order (MAIL before RCPT, a recipient before DATA or BDAT) so that clients
+// that get it wrong, and injected RCPT failures, show up in the counts the
+// way a real MTA would report them.
 #include <strings.h>
 
 #include <algorithm>
@@ -361,7 +362,7 @@ void SinkConn::bdat(std::string_view line) {
   const std::string_view rest = sp == std::string_view::npos ? std::string_view{} : args.substr(sp + 1);
   uint64_t n = 0;
   const auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), n);
-  const bool last = strncasecmp(rest.data(), "LAST", 4) == 0 && rest.size() == 4;
+  const bool last = rest.size() == 4 && strncasecmp(rest.data(), "LAST", 4) == 0;
   if (!cfg_.chunking || num.empty() || ec != std::errc() || end != num.data() + num.size() ||
       (!rest.empty() && !last)) {
     // Without a size we cannot tell chunk from command: end the connection,

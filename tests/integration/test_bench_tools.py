@@ -17,7 +17,7 @@ import time
 import pytest
 
 from auth_fixtures import USERS, auth_daemon
-from conftest import find_binary, free_port, render_toml
+from conftest import RawSmtp, find_binary, free_port, render_toml
 from test_tls import make_cert
 
 RUN_TIMEOUT = 120  # seconds for any single tool run (each also has its own --time-limit)
@@ -200,6 +200,44 @@ def test_message_files_are_sent_dot_stuffed(sink_factory, tmp_path):
     assert sizes <= {len(b"Subject: a\r\n\r\n..leading dot\r\nend\r\n"),
                      len(b"Subject: b\r\n\r\nno final line end\r\n")}
     assert len(sizes) == 2
+
+
+def test_sink_takes_bdat_chunks(sink_factory):
+    sink = sink_factory()
+    with RawSmtp(sink.port) as c:
+        _, ehlo = c.greet_ehlo()
+        assert "CHUNKING" in ehlo.split("\n")
+        # Two chunks, the last one empty; raw bytes, no dot-stuffing.
+        c.expect("MAIL FROM:<a@client.test>", 250)
+        c.expect("RCPT TO:<r@dest.test>", 250)
+        c.send(b"BDAT 8\r\n.a\r\n.\r\nb")
+        assert c.reply()[0] == 250
+        c.send(b"BDAT 0 LAST\r\n")
+        assert c.reply()[0] == 250
+        # No recipient: the chunk is read, then refused, and the stream stays in step.
+        c.expect("MAIL FROM:<a@client.test>", 250)
+        c.send(b"BDAT 4 LAST\r\nQUITNOOP\r\n")
+        assert c.reply()[0] == 554
+        assert c.reply()[0] == 250  # the NOOP after the chunk
+        # Pipelined in one write, as ringmta sends it.
+        c.send(b"MAIL FROM:<a@client.test>\r\nRCPT TO:<r@dest.test>\r\nBDAT 3 LAST\r\nxy\n")
+        assert [c.reply()[0] for _ in range(3)] == [250, 250, 250]
+        # A size that is not a number: the byte stream cannot be followed, so the sink hangs up.
+        c.expect("MAIL FROM:<a@client.test>", 250)
+        c.expect("RCPT TO:<r@dest.test>", 250)
+        assert c.cmd("BDAT x LAST")[0] == 501
+        assert c.closed_by_peer()
+    sink.stop()
+    assert [(r["size"], r["bdat"]) for r in sink.records()] == [(8, True), (3, True)]
+
+
+def test_sink_without_chunking_refuses_bdat(sink_factory):
+    sink = sink_factory("--no-chunking")
+    with RawSmtp(sink.port) as c:
+        _, ehlo = c.greet_ehlo()
+        assert "CHUNKING" not in ehlo.split("\n")
+        assert c.cmd("BDAT 3 LAST")[0] == 501
+    sink.stop()
 
 
 @pytest.mark.parametrize("mode", ["--starttls", "--tls"])
