@@ -5,11 +5,13 @@ offers CHUNKING (delivery.chunking, default on). Checked with real servers on
 loopback: a second ringmta as the next hop (its SMTP server takes BDAT and
 stores the bytes verbatim, so its queue shows exactly what arrived), and
 `ringmta-bench sink`, whose --record says whether a message came by BDAT or
-DATA — with CHUNKING offered, not offered, and turned off in ringmta.
+DATA — with CHUNKING offered (in clear text and inside STARTTLS), not
+offered, and turned off in ringmta.
 """
 
 from delivery_checks import send, wait_for, wait_lines
 from test_bench_tools import Sink
+from test_tls import make_cert
 
 TIMEOUT = 20.0
 
@@ -44,9 +46,11 @@ def test_bdat_to_ringmta_is_byte_exact(daemon_factory):
 
 
 def test_sink_sees_bdat_or_data_as_offered(daemon_factory, tmp_path):
+    cert, key = make_cert(tmp_path, "sink", "sink.test")
     cases = [("offered", [], {}, True),
              ("not offered", ["--no-chunking"], {}, False),
-             ("turned off", [], {"chunking": False}, False)]
+             ("turned off", [], {"chunking": False}, False),
+             ("offered, over STARTTLS", ["--tls", f"{cert},{key}"], {}, True)]
     for what, sink_args, delivery, want_bdat in cases:
         sink = Sink(tmp_path, *sink_args)
         try:
@@ -59,6 +63,7 @@ def test_sink_sees_bdat_or_data_as_offered(daemon_factory, tmp_path):
             assert len(records) == 3, (what, records)
             assert {r["bdat"] for r in records} == {want_bdat}, (what, records)
             assert {r["reply"] for r in records} == {250}, (what, records)
+            assert {r["tls"] for r in records} == {"--tls" in sink_args}, (what, records)
             # BDAT carries the stored bytes as they are; DATA adds one dot per
             # line that starts with one (three lines in TRICKY).
             sizes = {r["size"] for r in records}
