@@ -220,11 +220,13 @@ void read_delivery(Validator& v, const toml::table& t, Config::Delivery& out) {
     if (const auto* n = t.get(d.name))
       if (auto value = v.duration(*n, "delivery." + std::string(d.name), false)) *d.field = *value;
   }
-  if (const auto* n = t.get("chunking")) {
-    if (const auto* b = n->as_boolean())
-      out.chunking = b->get();
-    else
-      v.expected(*n, "delivery.chunking", "true or false");
+  for (auto [name, field] : {std::pair{"chunking", &out.chunking}, std::pair{"tls_resumption", &out.tls_resumption}}) {
+    if (const auto* n = t.get(name)) {
+      if (const auto* b = n->as_boolean())
+        *field = b->get();
+      else
+        v.expected(*n, "delivery." + std::string(name), "true or false");
+    }
   }
   // 0 is allowed: it turns the memory of down destinations off.
   if (const auto* n = t.get("destination_down_time"))

@@ -35,7 +35,7 @@ const std::vector<TableSchema>& schema() {
       {"delivery", {"port", "relayhost", "routes", "max_connections_per_domain", "max_messages_per_connection",
                     "max_recipients_per_transaction", "connection_idle_timeout", "connect_timeout",
                     "command_timeout", "data_timeout", "chunking", "destination_down_time", "tls", "tls_policy",
-                    "tls_ca_file"}},
+                    "tls_ca_file", "tls_resumption"}},
       {"tls", {"certificate", "private_key", "sni", "resumption"}},
       {"tls.sni", {"names", "certificate", "private_key"}},
       {"log", {"level", "format", "buffered"}},

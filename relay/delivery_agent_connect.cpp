@@ -124,12 +124,27 @@ void Core::open(Slot* s, const Target& t, OutboundTls level) {
     }
     setup.level = OutboundTls::None;
   }
+  s->tls_key.clear();
+  s->ticket_taken = false;
+  if (setup.context && config->delivery.tls_resumption) {
+    s->tls_key = std::to_string(static_cast<int>(setup.level)) + " " + t.host + " " + t.address.to_string();
+    if (auto it = tickets.find(s->tls_key); it != tickets.end()) setup.resume = it->second;
+  }
   s->ob = std::make_shared<Outbound>(reactor, s, client, timeouts, t.host, t.address, std::move(setup));
   s->ob->start();
 }
 
 void Core::on_ready(Slot* s) {
   Destination* d = s->dest;
+  // Once per connection, after EHLO: a TLS 1.3 server sends its tickets
+  // right after the handshake, so they are in by now.
+  if (!s->ticket_taken && !s->tls_key.empty()) {
+    s->ticket_taken = true;
+    if (auto ticket = s->ob->tls_ticket()) {
+      if (tickets.size() >= kMaxTickets && !tickets.count(s->tls_key)) tickets.clear();
+      tickets[s->tls_key] = std::move(ticket);
+    }
+  }
   if (s->job && !s->in_txn) {  // the connection opened for this job
     start_transaction(s);
     // It works: no longer down. After a probe, open the lanes the other jobs wait for.

@@ -78,6 +78,8 @@ struct Slot final : Outbound::Owner {
   std::string last_host, last_addr;
   unsigned messages = 0;
   engine::TimerId idle_timer = 0;
+  std::string tls_key;        // TLS session cache key of the connection (see Core::tickets)
+  bool ticket_taken = false;  // its session is in the cache
 
   Slot(Core* i, Destination* d) : impl(i), dest(d) {}
   ~Slot() override;
@@ -116,6 +118,13 @@ struct Core {
   std::shared_ptr<int> alive = std::make_shared<int>(0);  // posted results check it
   std::shared_ptr<const OutboundTlsContexts> tls;  // null: TLS unavailable (tls_error says why)
   std::string tls_error;
+  // TLS sessions to resume (delivery.tls_resumption), by "level host ip:port":
+  // the next connection to that host skips the full handshake (Postfix's
+  // smtp_tls_session_cache_database). Per shard, so no lock; the level is in
+  // the key so a session made without a certificate check is never reused
+  // where "verify" is required. Bounded: emptied when it reaches kMaxTickets.
+  static constexpr size_t kMaxTickets = 10000;
+  std::unordered_map<std::string, tls::TicketPtr> tickets;
 
   Core(engine::Reactor& r, std::shared_ptr<const Config> c, unsigned shards,
        std::shared_ptr<const OutboundTlsContexts> contexts);

@@ -43,6 +43,7 @@ namespace ringmta::relay {
 struct OutboundTlsSetup {
   OutboundTls level = OutboundTls::None;
   std::shared_ptr<tls::ClientContext> context;  // for the level; null with None
+  tls::TicketPtr resume;  // a session from an earlier connection to the same host, or null
 };
 
 class Outbound : public std::enable_shared_from_this<Outbound> {
@@ -98,6 +99,9 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
   const smtp::Capabilities& capabilities() const { return session_.capabilities(); }
   // "TLSv1.3 TLS_AES_256_GCM_SHA384" once TLS is up, else "".
   const std::string& tls_description() const { return tls_text_; }
+  // The TLS session to resume on the next connection to this host (null
+  // without TLS, or when the server issued none).
+  tls::TicketPtr tls_ticket() const { return tls_ ? tls_->ticket() : nullptr; }
   // "may" only: the TLS handshake failed (or the connection died during it);
   // the agent may retry this address in plaintext.
   bool tls_fallback() const { return tls_fallback_; }

@@ -217,3 +217,32 @@ def test_unreadable_ca_file_stops_the_start(daemon_factory, dns_zone, mx_port, t
     assert proc.returncode != 0
     assert ("cannot set up outbound TLS: delivery.tls_ca_file: cannot load trusted CAs from "
             + str(tmp_path / "missing-ca.pem")) in proc.stderr, proc.stderr
+
+
+def tls_log_lines(daemon):
+    """The daemon's "delivery: TLS to ..." lines (one per handshake)."""
+    return [x for x in daemon.log().splitlines() if "delivery: TLS to " in x]
+
+
+@pytest.mark.parametrize("level", ["may", "verify"])
+def test_sessions_are_resumed_on_the_next_connection(relay, remote, certs, level):
+    remote("127.0.0.2", tls=certs["good"])
+    d = relay(delivery={"tls": level, "tls_ca_file": certs["ca"], "max_messages_per_connection": 1})
+    for i in range(3):  # one connection each, one after the other
+        qid = deliver_one(d, f"r{i}@dest.test", f"resume {i}")
+        assert (tls_field(sent_line(d, qid, f"r{i}@dest.test")) or "").startswith("TLSv1.3 "), i
+    lines = tls_log_lines(d)
+    assert len(lines) == 3, lines
+    assert ", resumed" not in lines[0] and all(", resumed" in x for x in lines[1:]), lines
+    # A resumed session keeps the first handshake's certificate check.
+    assert all("certificate" in x and " trusted" in x for x in lines), lines
+
+
+def test_resumption_can_be_turned_off(relay, remote, certs):
+    remote("127.0.0.2", tls=certs["good"])
+    d = relay(delivery={"tls_resumption": False, "max_messages_per_connection": 1})
+    for i in range(2):
+        qid = deliver_one(d, f"n{i}@dest.test", f"no resume {i}")
+        sent_line(d, qid, f"n{i}@dest.test")
+    lines = tls_log_lines(d)
+    assert len(lines) == 2 and not any(", resumed" in x for x in lines), lines

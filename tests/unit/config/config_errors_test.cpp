@@ -333,6 +333,8 @@ TEST(ConfigErrors, DeliveryNumbersAndTimeouts) {
         << bad;
   EXPECT_EQ(error_of("[delivery]\nchunking = \"yes\"\n"),
             "ringmta.toml:2: delivery.chunking: expected true or false, got \"yes\"");
+  EXPECT_EQ(error_of("[delivery]\ntls_resumption = 1\n"),
+            "ringmta.toml:2: delivery.tls_resumption: expected true or false, got 1");
 }
 
 TEST(ConfigErrors, DestinationDownTimeZeroTurnsItOff) {

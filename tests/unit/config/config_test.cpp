@@ -68,6 +68,7 @@ void expect_defaults(const Config& c) {
   EXPECT_EQ(c.delivery.command_timeout, seconds(300));
   EXPECT_EQ(c.delivery.data_timeout, seconds(600));
   EXPECT_TRUE(c.delivery.chunking);
+  EXPECT_TRUE(c.delivery.tls_resumption);
   EXPECT_EQ(c.delivery.destination_down_time, seconds(60));
   EXPECT_EQ(c.delivery.tls, OutboundTls::May);
   EXPECT_TRUE(c.delivery.tls_policy.empty());
@@ -154,7 +155,7 @@ TEST(Config, ReferenceConfigurationDocumentsEveryKey) {
                            "max_messages_per_connection = ", "max_recipients_per_transaction = ",
                            "connection_idle_timeout = ", "connect_timeout = ", "command_timeout = ",
                            "data_timeout = ", "chunking = ", "destination_down_time = ", "tls = ",
-                           "#tls_ca_file = "}},
+                           "#tls_ca_file = ", "tls_resumption = "}},
       {"\n[delivery.routes]\n", {}},
       {"\n[delivery.tls_policy]\n", {}},
       {"\n[log]\n", {"level = ", "format = ", "buffered = "}},
@@ -194,7 +195,7 @@ TEST(Config, ReferenceDefaultLinesMatchWrittenValues) {
       ++checked;
     }
   }
-  EXPECT_EQ(checked, 45);  // every key except those commented out (hostname, relayhost, tls files, tls_ca_file) and the listener's
+  EXPECT_EQ(checked, 46);  // every key except those commented out (hostname, relayhost, tls files, tls_ca_file) and the listener's
 }
 
 TEST(Config, EveryKeySet) {
@@ -248,6 +249,7 @@ connect_timeout = "10s"
 command_timeout = "1m"
 data_timeout = "2m"
 chunking = false
+tls_resumption = false
 destination_down_time = "5m"
 
 [delivery.routes]
@@ -298,6 +300,7 @@ level = "debug"
   EXPECT_EQ(c.delivery.command_timeout, seconds(60));
   EXPECT_EQ(c.delivery.data_timeout, seconds(120));
   EXPECT_FALSE(c.delivery.chunking);
+  EXPECT_FALSE(c.delivery.tls_resumption);
   EXPECT_EQ(c.delivery.destination_down_time, seconds(300));
   ASSERT_EQ(c.delivery.routes.size(), 3u);
   EXPECT_EQ(c.delivery.routes.at("example.com").host, "127.0.0.2");  // key lower-cased
