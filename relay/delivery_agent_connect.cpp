@@ -196,6 +196,9 @@ void Core::on_closed(Slot* s) {
   std::shared_ptr<Outbound> ob = std::move(s->ob);
   if (s->idle_timer) reactor.cancel_timer(s->idle_timer);
   s->idle_timer = 0;
+  // A connection that never got ready may have failed on the session it
+  // offered (a server that mishandles resumption): the next one starts afresh.
+  if (!ob->established() && !s->tls_key.empty()) tickets.erase(s->tls_key);
   if (s->job && !ob->established()) {  // connection-level failure: next target
     s->last_error = ob->failure();
     s->last_host = ob->host();
