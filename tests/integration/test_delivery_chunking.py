@@ -57,6 +57,22 @@ def test_bdat_to_ringmta_is_byte_exact(daemon_factory):
     assert ids[0] in line["line"], line["line"]
 
 
+def test_big_message_by_bdat_goes_out_in_pieces(daemon_factory):
+    # 3 MB: the client hands the body out 64 KiB at a time behind one BDAT.
+    big = {"max_message_size": 4_000_000}
+    hop = daemon_factory({"metrics": {"listen": ""}, "limits": big}, name="hop")
+    first = daemon_factory({"delivery": {"relayhost": f"[127.0.0.1]:{hop.port}", "connect_timeout": "2s"},
+                            "metrics": {"listen": ""}, "limits": big})
+    body = b"".join(b".%06d " % i + b"z" * (i % 200) + b"\r\n" for i in range(30000))
+    message = b"Subject: big\r\n\r\n" + body
+    assert len(message) > 3_000_000
+    qid = send(first, "a@client.test", ["r@dest.test"], message)
+    [line] = wait_lines(first, 1, timeout=TIMEOUT, qid=qid)
+    assert line["status"] == "sent", line["line"]
+    ids = wait_for(lambda: hop.queue_ids(), TIMEOUT, "the message at the next hop", hop)
+    assert hop.queue_cat(ids[0]).endswith(message)
+
+
 def test_sink_sees_bdat_or_data_as_offered(daemon_factory, tmp_path):
     cert, key = make_cert(tmp_path, "sink", "sink.test")
     cases = [("offered", [], {}, True),
