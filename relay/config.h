@@ -124,6 +124,7 @@ struct Config {
     std::chrono::seconds command_timeout{300};   // greeting, EHLO, MAIL, RCPT, RSET, QUIT
     std::chrono::seconds data_timeout{600};      // DATA, each body write, end of data
     bool chunking = true;                        // BDAT (RFC 3030) when the server offers CHUNKING
+    std::vector<std::string> no_chunking_hosts;  // lower-case host names / IPs that get DATA anyway
     bool tls_resumption = true;                  // resume TLS sessions per host (see Core::tickets)
     // A destination whose every host failed at the connection level (refused,
     // timeout, 4xx greeting) is not tried again for this long: its next jobs

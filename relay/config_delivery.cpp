@@ -228,6 +228,19 @@ void read_delivery(Validator& v, const toml::table& t, Config::Delivery& out) {
         v.expected(*n, "delivery." + std::string(name), "true or false");
     }
   }
+  if (const auto* n = t.get("no_chunking_hosts")) {
+    auto each = [&](const std::string& s, const toml::node& item, const std::string& key) {
+      std::string lower = lower_ascii(s);
+      const bool ip = engine::SocketAddress::from_ip(lower, 0).has_value();
+      if (auto why = ip ? std::string() : domain_problem(lower); !why.empty())
+        v.error(Validator::line_of(item), key,
+                "expected a host name or an IP address, got " + describe(item) + ": " + why);
+      else if (std::find(out.no_chunking_hosts.begin(), out.no_chunking_hosts.end(), lower) ==
+               out.no_chunking_hosts.end())
+        out.no_chunking_hosts.push_back(lower);
+    };
+    v.strings(*n, "delivery.no_chunking_hosts", each);
+  }
   // 0 is allowed: it turns the memory of down destinations off.
   if (const auto* n = t.get("destination_down_time"))
     if (auto d = v.duration(*n, "delivery.destination_down_time", true)) out.destination_down_time = *d;

@@ -9,7 +9,9 @@
 // job queueing (delivery_agent.cpp) and results (delivery_agent_results.cpp)
 // only meet it through settle(), fail() and mark_down().
 #include <spdlog/spdlog.h>
+#include <strings.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -130,7 +132,19 @@ void Core::open(Slot* s, const Target& t, OutboundTls level) {
     s->tls_key = std::to_string(static_cast<int>(setup.level)) + " " + t.host + " " + t.address.to_string();
     if (auto it = tickets.find(s->tls_key); it != tickets.end()) setup.resume = it->second;
   }
-  s->ob = std::make_shared<Outbound>(reactor, s, client, timeouts, t.host, t.address, std::move(setup));
+  // delivery.no_chunking_hosts: a receiver whose CHUNKING is broken gets DATA
+  // (matched by the host's name, or the address connected to).
+  const auto& no_bdat = config->delivery.no_chunking_hosts;
+  const std::string ip = no_bdat.empty() ? std::string() : t.address.ip();
+  if (client.use_chunking && std::any_of(no_bdat.begin(), no_bdat.end(), [&](const std::string& h) {
+        return strcasecmp(h.c_str(), t.host.c_str()) == 0 || h == ip;
+      })) {
+    smtp::ClientConfig data_only = client;
+    data_only.use_chunking = false;
+    s->ob = std::make_shared<Outbound>(reactor, s, data_only, timeouts, t.host, t.address, std::move(setup));
+  } else {
+    s->ob = std::make_shared<Outbound>(reactor, s, client, timeouts, t.host, t.address, std::move(setup));
+  }
   s->ob->start();
 }
 

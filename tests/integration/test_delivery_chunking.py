@@ -78,6 +78,7 @@ def test_sink_sees_bdat_or_data_as_offered(daemon_factory, tmp_path):
     cases = [("offered", [], {}, True),
              ("not offered", ["--no-chunking"], {}, False),
              ("turned off", [], {"chunking": False}, False),
+             ("turned off for this host", [], {"no_chunking_hosts": ["127.0.0.1"]}, False),
              ("offered, over STARTTLS", ["--tls", f"{cert},{key}"], {}, True)]
     for what, sink_args, delivery, want_bdat in cases:
         sink = Sink(tmp_path, *sink_args)

@@ -333,6 +333,9 @@ TEST(ConfigErrors, DeliveryNumbersAndTimeouts) {
         << bad;
   EXPECT_EQ(error_of("[delivery]\nchunking = \"yes\"\n"),
             "ringmta.toml:2: delivery.chunking: expected true or false, got \"yes\"");
+  EXPECT_EQ(error_of("[delivery]\nno_chunking_hosts = [\"mx.example\", \"bad host\"]\n"),
+            "ringmta.toml:2: delivery.no_chunking_hosts[1]: expected a host name or an IP address, got \"bad host\": "
+            "it contains ' '");
   EXPECT_EQ(error_of("[delivery]\ntls_resumption = 1\n"),
             "ringmta.toml:2: delivery.tls_resumption: expected true or false, got 1");
 }

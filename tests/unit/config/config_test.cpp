@@ -68,6 +68,7 @@ void expect_defaults(const Config& c) {
   EXPECT_EQ(c.delivery.command_timeout, seconds(300));
   EXPECT_EQ(c.delivery.data_timeout, seconds(600));
   EXPECT_TRUE(c.delivery.chunking);
+  EXPECT_TRUE(c.delivery.no_chunking_hosts.empty());
   EXPECT_TRUE(c.delivery.tls_resumption);
   EXPECT_EQ(c.delivery.destination_down_time, seconds(60));
   EXPECT_EQ(c.delivery.tls, OutboundTls::May);
@@ -154,8 +155,8 @@ TEST(Config, ReferenceConfigurationDocumentsEveryKey) {
       {"\n[delivery]\n", {"port = ", "#relayhost = ", "max_connections_per_domain = ",
                            "max_messages_per_connection = ", "max_recipients_per_transaction = ",
                            "connection_idle_timeout = ", "connect_timeout = ", "command_timeout = ",
-                           "data_timeout = ", "chunking = ", "destination_down_time = ", "tls = ",
-                           "#tls_ca_file = ", "tls_resumption = "}},
+                           "data_timeout = ", "chunking = ", "no_chunking_hosts = ",
+                           "destination_down_time = ", "tls = ", "#tls_ca_file = ", "tls_resumption = "}},
       {"\n[delivery.routes]\n", {}},
       {"\n[delivery.tls_policy]\n", {}},
       {"\n[log]\n", {"level = ", "format = ", "buffered = "}},
@@ -195,7 +196,9 @@ TEST(Config, ReferenceDefaultLinesMatchWrittenValues) {
       ++checked;
     }
   }
-  EXPECT_EQ(checked, 46);  // every key except those commented out (hostname, relayhost, tls files, tls_ca_file) and the listener's
+  // Every key except those commented out (hostname, relayhost, tls files,
+  // tls_ca_file) and the listener's.
+  EXPECT_EQ(checked, 47);
 }
 
 TEST(Config, EveryKeySet) {
@@ -249,6 +252,7 @@ connect_timeout = "10s"
 command_timeout = "1m"
 data_timeout = "2m"
 chunking = false
+no_chunking_hosts = ["MX1.Example.net", "192.0.2.25", "2001:db8::25", "mx1.example.net"]
 tls_resumption = false
 destination_down_time = "5m"
 
@@ -300,6 +304,7 @@ level = "debug"
   EXPECT_EQ(c.delivery.command_timeout, seconds(60));
   EXPECT_EQ(c.delivery.data_timeout, seconds(120));
   EXPECT_FALSE(c.delivery.chunking);
+  EXPECT_EQ(c.delivery.no_chunking_hosts, (std::vector<std::string>{"mx1.example.net", "192.0.2.25", "2001:db8::25"}));
   EXPECT_FALSE(c.delivery.tls_resumption);
   EXPECT_EQ(c.delivery.destination_down_time, seconds(300));
   ASSERT_EQ(c.delivery.routes.size(), 3u);
