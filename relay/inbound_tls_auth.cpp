@@ -86,7 +86,7 @@ void InboundSession::on_ciphertext(std::string_view bytes) {
 
 void InboundSession::handshake_finished() {
   tls_reported_ = true;
-  metrics::local().tls_handshake("inbound", tls_->version(), true);
+  metrics::local().tls_handshake("inbound", tls_->version(), true, tls_->resumed());
   const std::string sni = tls_->server_name();
   spdlog::info("session {} [{}]:{}: TLS {} {} ({} bits){}{}{}", number_, client_.ip(), client_.port(),
                tls_->version(), tls_->cipher(), tls_->cipher_bits(), tls_->resumed() ? ", resumed" : "",

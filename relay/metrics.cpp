@@ -68,9 +68,10 @@ void ShardMetrics::connection_closed(int listener) {
   --connections_active[static_cast<size_t>(listener)];
 }
 
-void ShardMetrics::tls_handshake(std::string_view direction, std::string_view version, bool ok) {
+void ShardMetrics::tls_handshake(std::string_view direction, std::string_view version, bool ok, bool resumed) {
   ++tls_handshakes[{std::string(direction), std::string(version.empty() ? "unknown" : version),
                     ok ? "success" : "failure"}];
+  if (ok && resumed) ++tls_resumed[std::string(direction)];
 }
 
 void ShardMetrics::dns_lookup_done(dns::ResultKind kind, std::chrono::steady_clock::time_point started) {
@@ -101,6 +102,7 @@ void ShardMetrics::merge(const ShardMetrics& other) {
   dns_lookup.merge(other.dns_lookup);
   for (size_t i = 0; i < kDnsOutcomes; ++i) dns_results[i] += other.dns_results[i];
   for (const auto& [key, n] : other.tls_handshakes) tls_handshakes[key] += n;
+  for (const auto& [key, n] : other.tls_resumed) tls_resumed[key] += n;
   auth_failures += other.auth_failures;
   bounces_generated += other.bounces_generated;
   proxy_refused += other.proxy_refused;

@@ -72,14 +72,16 @@ struct ShardMetrics {
   std::array<uint64_t, kDnsOutcomes> dns_results{};
   // (direction, version, result) -> handshakes.
   std::map<std::tuple<std::string, std::string, std::string>, uint64_t> tls_handshakes;
+  std::map<std::string, uint64_t> tls_resumed;  // direction -> successful abbreviated handshakes
   uint64_t auth_failures = 0;
   uint64_t bounces_generated = 0;   // non-delivery notices (DSNs) queued
   uint64_t proxy_refused = 0;       // connections without a valid PROXY header
 
   void connection_opened(int listener);
   void connection_closed(int listener);
-  // direction: "inbound" / "outbound"; version e.g. "TLSv1.3" ("unknown" on failure).
-  void tls_handshake(std::string_view direction, std::string_view version, bool ok);
+  // direction: "inbound" / "outbound"; version e.g. "TLSv1.3" ("unknown" on failure);
+  // resumed: a session was resumed (counted in tls_resumed too).
+  void tls_handshake(std::string_view direction, std::string_view version, bool ok, bool resumed = false);
   void dns_lookup_done(dns::ResultKind kind, std::chrono::steady_clock::time_point started);
   void merge(const ShardMetrics& other);
 };

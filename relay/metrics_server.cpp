@@ -257,6 +257,16 @@ class Collector final : public prometheus::Collectable {
       add_value(tls, static_cast<double>(n),
                 {{"direction", std::get<0>(key)}, {"version", std::get<1>(key)}, {"result", std::get<2>(key)}});
     out.push_back(std::move(tls));
+    MetricFamily resumed = family("ringmta_tls_resumed_total",
+                                  "Successful TLS handshakes that resumed a session (no full handshake), by "
+                                  "direction (inbound: tls.resumption; outbound: delivery.tls_resumption).",
+                                  MetricType::Counter);
+    for (const char* direction : {"inbound", "outbound"}) {
+      auto it = s.m.tls_resumed.find(direction);
+      add_value(resumed, it == s.m.tls_resumed.end() ? 0.0 : static_cast<double>(it->second),
+                {{"direction", direction}});
+    }
+    out.push_back(std::move(resumed));
     out.push_back(scalar("ringmta_destinations_down",
                          "Destinations marked down (delivery.destination_down_time): their mail is deferred "
                          "without a connection until the time is up; `ringmtactl destination list` names them.",

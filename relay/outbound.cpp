@@ -122,7 +122,7 @@ void Outbound::on_tls_data(std::string_view bytes) {
 }
 
 void Outbound::tls_established() {
-  metrics::local().tls_handshake("outbound", tls_->version(), true);
+  metrics::local().tls_handshake("outbound", tls_->version(), true, tls_->resumed());
   tls_text_ = tls_->version() + " " + tls_->cipher();
   // With "verify" an untrusted certificate never gets here; with may/encrypt
   // the check still ran, and an operator wants to know its outcome.

@@ -18,9 +18,10 @@ import subprocess
 import pytest
 
 from conftest import ringmta_bin
-from delivery_checks import SENDER, delivery_lines, message_with, send, wait_lines
+from delivery_checks import SENDER, delivery_lines, message_with, send, wait_for, wait_lines
 from delivery_fixtures import (  # noqa: F401 - fixtures are found by name
     dns_zone, mx_port, relay, relay_settings, remote)
+from metrics_checks import parse, scrape, value
 
 DELIVERY_TIMEOUT = 20.0
 OPENSSL = "/usr/bin/openssl"
@@ -236,6 +237,8 @@ def test_sessions_are_resumed_on_the_next_connection(relay, remote, certs, level
     assert ", resumed" not in lines[0] and all(", resumed" in x for x in lines[1:]), lines
     # A resumed session keeps the first handshake's certificate check.
     assert all("certificate" in x and " trusted" in x for x in lines), lines
+    wait_for(lambda: value(parse(scrape(d)), "ringmta_tls_resumed_total", direction="outbound") == 2,
+             DELIVERY_TIMEOUT, "ringmta_tls_resumed_total{direction=outbound} == 2", d)
 
 
 def test_resumption_can_be_turned_off(relay, remote, certs):
@@ -246,3 +249,4 @@ def test_resumption_can_be_turned_off(relay, remote, certs):
         sent_line(d, qid, f"n{i}@dest.test")
     lines = tls_log_lines(d)
     assert len(lines) == 2 and not any(", resumed" in x for x in lines), lines
+    assert value(parse(scrape(d)), "ringmta_tls_resumed_total", direction="outbound") == 0

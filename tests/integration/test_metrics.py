@@ -135,6 +135,7 @@ def test_tls_and_auth_failure_counters(daemon_factory, tmp_path):
                                        result="failure") == 1, "the failed handshake counted")
     promtool_check(scrape(d))
     assert value(s, "ringmta_tls_handshakes_total", direction="inbound", version=version, result="success") == 1
+    assert value(s, "ringmta_tls_resumed_total", direction="inbound") == 0  # a first, full handshake
     assert value(s, "ringmta_auth_failures_total") == 1
 
 
@@ -189,7 +190,8 @@ def test_scrape_names_the_documented_families(daemon_factory):
                    "ringmta_delivery_duration_seconds", "ringmta_smtp_transaction_seconds",
                    "ringmta_smtp_commit_seconds", "ringmta_queue_commit_batch_size", "ringmta_queue_fsync_seconds",
                    "ringmta_dns_lookup_seconds",
-                   "ringmta_dns_failures_total", "ringmta_tls_handshakes_total", "ringmta_auth_failures_total",
+                   "ringmta_dns_failures_total", "ringmta_tls_handshakes_total", "ringmta_tls_resumed_total",
+                   "ringmta_auth_failures_total",
                    "ringmta_destination_queue_messages", "ringmta_destination_last_error_info",
                    "ringmta_destinations_down"]:
         assert family in names, (family, sorted(names))

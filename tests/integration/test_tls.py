@@ -4,7 +4,8 @@ STARTTLS on smtp/submission listeners and implicit TLS on submissions, driven
 by swaks (--tls, --tls-on-connect), `openssl s_client` and Python's smtplib /
 ssl; the STARTTLS command-injection case on a raw socket; TLS 1.0/1.1
 refused; SNI; certificate reload on SIGHUP (old connections keep working);
-the self-signed certificate made on first start. Certificates for the tests
+the self-signed certificate made on first start; session resumption (on and
+off, and ringmta_tls_resumed_total). Certificates for the tests
 are made with the openssl CLI in the test's temporary directory.
 
 AUTH is not used here: messages go through the smtp listener, and the
@@ -23,6 +24,7 @@ import time
 import pytest
 
 from conftest import IO_TIMEOUT, RawSmtp, free_port, make_message, render_toml, ringmta_bin, smtplib_send
+from metrics_checks import parse, scrape, value
 
 OPENSSL = shutil.which("openssl")
 
@@ -327,3 +329,39 @@ def test_bad_certificate_stops_start(daemon_factory, tmp_path):
         err = cp.stderr.decode(errors="replace")
         assert cp.returncode == 1, err
         assert "cannot load the TLS certificate" in err and why in err, err
+
+
+def tls_round(port, ctx, session=None):
+    """Implicit TLS, greeting, EHLO, QUIT -> (session_reused, the session to offer next time).
+    The EHLO reply is read first: a TLS 1.3 server sends its tickets after the handshake."""
+    raw = socket.create_connection(("127.0.0.1", port), timeout=IO_TIMEOUT)
+    with ctx.wrap_socket(raw, session=session) as s, s.makefile("rb") as f:
+        assert read_reply(f)[0] == 220
+        s.sendall(b"EHLO client.test\r\n")
+        assert read_reply(f)[0] == 250
+        s.sendall(b"QUIT\r\n")
+        assert read_reply(f)[0] == 221
+        return s.session_reused, s.session
+
+
+@pytest.mark.parametrize("resumption", [True, False])
+def test_sessions_resumed_and_counted(daemon_factory, tmp_path, resumption):
+    cert, key = make_cert(tmp_path, "main", "mx.test.example")
+    port = free_port()
+    d = daemon_factory(start=False, overrides=held_overrides(
+        {"tls": {"certificate": str(cert), "private_key": str(key), "resumption": resumption}}))
+    d.settings["listener"] += [{"address": f"127.0.0.1:{port}", "kind": "submissions"}]
+    d.config_path.write_text(render_toml(d.settings))
+    d.start()
+    ctx = client_context()
+    reused, session = tls_round(port, ctx)
+    assert not reused and session is not None
+    reused, _ = tls_round(port, ctx, session)
+    assert reused == resumption
+    want = 1 if resumption else 0
+    deadline = time.monotonic() + 10
+    while value(parse(scrape(d)), "ringmta_tls_resumed_total", direction="inbound") != want:
+        assert time.monotonic() < deadline, "ringmta_tls_resumed_total{direction=inbound} != %d" % want
+        time.sleep(0.2)
+    assert value(parse(scrape(d)), "ringmta_tls_handshakes_total", direction="inbound", version="TLSv1.3",
+                 result="success") == 2

@@ -47,6 +47,9 @@ TEST(ShardMetrics, MergeAddsEverything) {
   b.tls_handshake("inbound", "TLSv1.3", true);
   b.tls_handshake("inbound", "", false);
   a.tls_handshake("inbound", "TLSv1.3", true);
+  a.tls_handshake("outbound", "TLSv1.3", true, true);
+  b.tls_handshake("outbound", "TLSv1.3", true, true);
+  b.tls_handshake("outbound", "", false, true);  // a failure is never "resumed"
   a.dns_lookup_done(dns::ResultKind::kNxDomain, std::chrono::steady_clock::now());
   b.dns_lookup_done(dns::ResultKind::kTempFail, std::chrono::steady_clock::now());
   b.bounces_generated = 3;
@@ -58,6 +61,8 @@ TEST(ShardMetrics, MergeAddsEverything) {
   EXPECT_EQ(a.connections_active[2], 1);
   EXPECT_EQ((a.tls_handshakes[{"inbound", "TLSv1.3", "success"}]), 2u);
   EXPECT_EQ((a.tls_handshakes[{"inbound", "unknown", "failure"}]), 1u);
+  EXPECT_EQ(a.tls_resumed["outbound"], 2u);
+  EXPECT_EQ(a.tls_resumed.count("inbound"), 0u);
   EXPECT_EQ(a.dns_results[static_cast<size_t>(DnsOutcome::NxDomain)], 1u);
   EXPECT_EQ(a.dns_results[static_cast<size_t>(DnsOutcome::TempFail)], 1u);
   EXPECT_EQ(a.dns_lookup.count(), 2u);
