@@ -159,18 +159,10 @@ void read_listeners(Validator& v, const toml::node& node, std::vector<ListenerCo
     } else {
       ok = false;
     }
-    if (const auto* n = t.get("allow_plaintext_auth")) {
-      if (const auto* b = n->as_boolean())
-        listener.allow_plaintext_auth = b->get();
-      else
-        v.expected(*n, prefix + ".allow_plaintext_auth", "true or false");
-    }
-    if (const auto* n = t.get("proxy_protocol")) {
-      if (const auto* b = n->as_boolean())
-        listener.proxy_protocol = b->get();
-      else
-        v.expected(*n, prefix + ".proxy_protocol", "true or false");
-    }
+    if (const auto* n = t.get("allow_plaintext_auth"))
+      if (auto b = v.boolean(*n, prefix + ".allow_plaintext_auth")) listener.allow_plaintext_auth = *b;
+    if (const auto* n = t.get("proxy_protocol"))
+      if (auto b = v.boolean(*n, prefix + ".proxy_protocol")) listener.proxy_protocol = *b;
     if (!ok) continue;
 
     // Two sockets on one address (or a wildcard plus a specific address of the
@@ -274,12 +266,8 @@ void read_log(Validator& v, const toml::table& t, Config::Log& out) {
         v.expected(*n, "log.format", "\"text\" or \"json\"");
     }
   }
-  if (const auto* n = t.get("buffered")) {
-    if (const auto* b = n->as_boolean())
-      out.buffered = b->get();
-    else
-      v.expected(*n, "log.buffered", "true or false");
-  }
+  if (const auto* n = t.get("buffered"))
+    if (auto b = v.boolean(*n, "log.buffered")) out.buffered = *b;
 }
 
 void read_metrics(Validator& v, const toml::table& t, Config::Metrics& out) {

@@ -15,12 +15,8 @@ void read_auth(Validator& v, const toml::table& t, Config::Auth& out) {
         out.users_file = *s;
     }
   }
-  if (const auto* n = t.get("sender_login_match")) {
-    if (const auto* b = n->as_boolean())
-      out.sender_login_match = b->get();
-    else
-      v.expected(*n, "auth.sender_login_match", "true or false");
-  }
+  if (const auto* n = t.get("sender_login_match"))
+    if (auto b = v.boolean(*n, "auth.sender_login_match")) out.sender_login_match = *b;
   if (const auto* n = t.get("max_failures"))
     if (auto i = v.integer(*n, "auth.max_failures", 1, kMaxCount, "a positive integer (at most 1000000)"))
       out.max_failures = static_cast<unsigned>(*i);

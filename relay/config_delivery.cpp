@@ -220,14 +220,10 @@ void read_delivery(Validator& v, const toml::table& t, Config::Delivery& out) {
     if (const auto* n = t.get(d.name))
       if (auto value = v.duration(*n, "delivery." + std::string(d.name), false)) *d.field = *value;
   }
-  for (auto [name, field] : {std::pair{"chunking", &out.chunking}, std::pair{"tls_resumption", &out.tls_resumption}}) {
-    if (const auto* n = t.get(name)) {
-      if (const auto* b = n->as_boolean())
-        *field = b->get();
-      else
-        v.expected(*n, "delivery." + std::string(name), "true or false");
-    }
-  }
+  if (const auto* n = t.get("chunking"))
+    if (auto b = v.boolean(*n, "delivery.chunking")) out.chunking = *b;
+  if (const auto* n = t.get("tls_resumption"))
+    if (auto b = v.boolean(*n, "delivery.tls_resumption")) out.tls_resumption = *b;
   if (const auto* n = t.get("no_chunking_hosts")) {
     auto each = [&](const std::string& s, const toml::node& item, const std::string& key) {
       std::string lower = lower_ascii(s);

@@ -64,6 +64,11 @@ class Validator {
   const toml::table* table(const toml::table& root, std::string_view name);
 
   std::optional<std::string> string(const toml::node& node, std::string_view key);
+  std::optional<bool> boolean(const toml::node& node, std::string_view key) {
+    if (const auto* b = node.as_boolean()) return b->get();
+    expected(node, key, "true or false");
+    return std::nullopt;
+  }
   std::optional<int64_t> integer(const toml::node& node, std::string_view key, int64_t min, int64_t max,
                                  std::string_view what);
   // A duration string ("5m") or a non-negative integer number of seconds.

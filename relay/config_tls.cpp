@@ -74,12 +74,8 @@ void read_sni(Validator& v, const toml::node& node, std::vector<Config::Tls::Sni
 void read_tls(Validator& v, const toml::table& t, Config::Tls& out) {
   read_pair(v, t, "tls", false, out.certificate, out.private_key);
   if (const auto* n = t.get("sni")) read_sni(v, *n, out.sni);
-  if (const auto* n = t.get("resumption")) {
-    if (const auto* b = n->as_boolean())
-      out.resumption = b->get();
-    else
-      v.expected(*n, "tls.resumption", "true or false");
-  }
+  if (const auto* n = t.get("resumption"))
+    if (auto b = v.boolean(*n, "tls.resumption")) out.resumption = *b;
 }
 
 }  // namespace ringmta::relay::config_detail
