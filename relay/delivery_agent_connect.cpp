@@ -127,37 +127,36 @@ void Core::open(Slot* s, const Target& t, OutboundTls level) {
     setup.level = OutboundTls::None;
   }
   s->tls_key.clear();
-  s->ticket_taken = false;
   if (setup.context && config->delivery.tls_resumption) {
     s->tls_key = std::to_string(static_cast<int>(setup.level)) + " " + t.host + " " + t.address.to_string();
     if (auto it = tickets.find(s->tls_key); it != tickets.end()) setup.resume = it->second;
   }
   // delivery.no_chunking_hosts: a receiver whose CHUNKING is broken gets DATA
   // (matched by the host's name, or the address connected to).
+  // (The Outbound takes its ClientConfig by value: this is its one copy.)
+  smtp::ClientConfig cc = client;
   const auto& no_bdat = config->delivery.no_chunking_hosts;
-  const std::string ip = no_bdat.empty() ? std::string() : t.address.ip();
-  if (client.use_chunking && std::any_of(no_bdat.begin(), no_bdat.end(), [&](const std::string& h) {
-        return strcasecmp(h.c_str(), t.host.c_str()) == 0 || h == ip;
-      })) {
-    smtp::ClientConfig data_only = client;
-    data_only.use_chunking = false;
-    s->ob = std::make_shared<Outbound>(reactor, s, data_only, timeouts, t.host, t.address, std::move(setup));
-  } else {
-    s->ob = std::make_shared<Outbound>(reactor, s, client, timeouts, t.host, t.address, std::move(setup));
+  if (cc.use_chunking && !no_bdat.empty()) {
+    const std::string ip = t.address.ip();
+    cc.use_chunking = std::none_of(no_bdat.begin(), no_bdat.end(), [&](const std::string& h) {
+      return strcasecmp(h.c_str(), t.host.c_str()) == 0 || h == ip;
+    });
   }
+  s->ob = std::make_shared<Outbound>(reactor, s, std::move(cc), timeouts, t.host, t.address, std::move(setup));
   s->ob->start();
 }
 
 void Core::on_ready(Slot* s) {
   Destination* d = s->dest;
-  // Once per connection, after EHLO: a TLS 1.3 server sends its tickets
-  // right after the handshake, so they are in by now.
-  if (!s->ticket_taken && !s->tls_key.empty()) {
-    s->ticket_taken = true;
+  // Once per connection, after EHLO (a TLS 1.3 server sends its tickets
+  // right after the handshake, so they are in by now); the key is cleared
+  // once used.
+  if (!s->tls_key.empty()) {
     if (auto ticket = s->ob->tls_ticket()) {
       if (tickets.size() >= kMaxTickets && !tickets.count(s->tls_key)) tickets.clear();
       tickets[s->tls_key] = std::move(ticket);
     }
+    s->tls_key.clear();
   }
   if (s->job && !s->in_txn) {  // the connection opened for this job
     start_transaction(s);
@@ -210,8 +209,9 @@ void Core::on_closed(Slot* s) {
   std::shared_ptr<Outbound> ob = std::move(s->ob);
   if (s->idle_timer) reactor.cancel_timer(s->idle_timer);
   s->idle_timer = 0;
-  // A connection that never got ready may have failed on the session it
-  // offered (a server that mishandles resumption): the next one starts afresh.
+  // A connection that never got ready (so its key is still set) may have
+  // failed on the session it offered (a server that mishandles resumption):
+  // the next one starts afresh.
   if (!ob->established() && !s->tls_key.empty()) tickets.erase(s->tls_key);
   if (s->job && !ob->established()) {  // connection-level failure: next target
     s->last_error = ob->failure();

@@ -78,8 +78,9 @@ struct Slot final : Outbound::Owner {
   std::string last_host, last_addr;
   unsigned messages = 0;
   engine::TimerId idle_timer = 0;
-  std::string tls_key;        // TLS session cache key of the connection (see Core::tickets)
-  bool ticket_taken = false;  // its session is in the cache
+  // TLS session cache key of the connection (see Core::tickets); cleared
+  // once the connection is ready and its session was taken.
+  std::string tls_key;
 
   Slot(Core* i, Destination* d) : impl(i), dest(d) {}
   ~Slot() override;
