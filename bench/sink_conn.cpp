@@ -395,7 +395,6 @@ void SinkConn::chunk_done() {
 
 void SinkConn::end_of_data(uint64_t size) {
   state_ = State::Command;
-  data_bytes_ = 0;
   const int64_t now = now_ns();
   const double roll = static_cast<double>(shard_.rng.next() >> 11) * 0x1.0p-53 * 100.0;
   int code = 250;
