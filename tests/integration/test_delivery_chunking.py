@@ -33,10 +33,10 @@ TRICKY = (b"From: a@client.test\r\nTo: r@dest.test\r\nSubject: bdat relay\r\n\r\
           b".leading dot\r\n.\r\n..two dots\r\n\r\ncaf\xc3\xa9 8-bit\r\n" + b"x" * 3000 + b"\r\nend\r\n")
 
 
-def relay_to(daemon_factory, port, **delivery):
+def relay_to(daemon_factory, port, limits=None, **delivery):
     return daemon_factory({"delivery": {"relayhost": f"[127.0.0.1]:{port}", "connect_timeout": "2s",
                                         "connection_idle_timeout": "1s", **delivery},
-                           "metrics": {"listen": ""}})
+                           "limits": limits or {}, "metrics": {"listen": ""}})
 
 
 def test_bdat_to_ringmta_is_byte_exact(daemon_factory):
@@ -61,8 +61,7 @@ def test_big_message_by_bdat_goes_out_in_pieces(daemon_factory):
     # 3 MB: the client hands the body out 64 KiB at a time behind one BDAT.
     big = {"max_message_size": 4_000_000}
     hop = daemon_factory({"metrics": {"listen": ""}, "limits": big}, name="hop")
-    first = daemon_factory({"delivery": {"relayhost": f"[127.0.0.1]:{hop.port}", "connect_timeout": "2s"},
-                            "metrics": {"listen": ""}, "limits": big})
+    first = relay_to(daemon_factory, hop.port, limits=big)
     body = b"".join(b".%06d " % i + b"z" * (i % 200) + b"\r\n" for i in range(30000))
     message = b"Subject: big\r\n\r\n" + body
     assert len(message) > 3_000_000
