@@ -79,9 +79,16 @@ struct Config {
     size_t max_line_length = 4096;
     unsigned max_errors = 20;
     std::chrono::seconds command_timeout{300};
+    // A message body (DATA, or BDAT from the first chunk to LAST) must
+    // arrive within data_timeout plus one second per min_data_rate bytes
+    // received, and no read may be further apart than data_timeout.
     std::chrono::seconds data_timeout{600};
+    uint64_t min_data_rate = 500;            // bytes per second; 0 = only the inactivity timeout
+    // Message bodies held in memory before their queue commit, all sessions
+    // together; past it sessions wait (relay/inflight_budget.h).
+    uint64_t inflight_memory = 256ull << 20;
     unsigned max_connections = 10000;        // inbound SMTP connections in total; 0 = no limit
-    unsigned max_connections_per_ip = 100;   // from one client address; 0 = no limit
+    unsigned max_connections_per_ip = 100;   // from one client address (IPv6: one /64); 0 = no limit
   } limits;
 
   // SMTP AUTH (relay/auth.h). No users_file: AUTH is not offered.

@@ -19,6 +19,7 @@
 #include "relay/admin_server.h"
 #include "relay/auth.h"
 #include "relay/conn_limits.h"
+#include "relay/inflight_budget.h"
 #include "relay/delivery_agent.h"
 #include "relay/inbound.h"
 #include "relay/loader.h"
@@ -227,6 +228,7 @@ int run_daemon(std::shared_ptr<const Config> config) {
   }
   // Outlives the shards: sessions release their slot when they are destroyed.
   ConnectionLimiter limiter(config->limits.max_connections, config->limits.max_connections_per_ip);
+  InflightBudget inflight(config->limits.inflight_memory);
 
   auto smtp_config = make_smtp_config(*config);
   auto shards = std::make_unique<engine::ShardGroup>(config->server.threads);
@@ -253,6 +255,7 @@ int run_daemon(std::shared_ptr<const Config> config) {
     contexts[i]->loader = &loader;
     contexts[i]->auth = auth.get();
     contexts[i]->limiter = &limiter;
+    contexts[i]->inflight = &inflight;
     contexts[i]->tls = tls_context;
     peers[i] = contexts[i].get();
   }

@@ -70,8 +70,7 @@ void InboundSession::on_ciphertext(std::string_view bytes) {
     if (!tls_->handshake_done()) metrics::local().tls_handshake("inbound", "", false);
     spdlog::info("session {} [{}]:{}: TLS {}failed: {}", number_, client_.ip(), client_.port(),
                  tls_->handshake_done() ? "" : "handshake ", tls_->error());
-    closing_ = true;
-    conn_.close();  // the alert (if any) is already queued
+    close_connection();  // the alert (if any) is already queued
     return;
   }
   if (!tls_reported_ && tls_->handshake_done()) handshake_finished();
@@ -80,7 +79,7 @@ void InboundSession::on_ciphertext(std::string_view bytes) {
   if (!closing_ && state == tls::Session::State::Closed) {
     closing_ = true;  // the client's close_notify was answered by tls_
     if (tls_->has_output()) conn_.send(tls_->take_output());
-    conn_.close();
+    close_connection();
   }
 }
 

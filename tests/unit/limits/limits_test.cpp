@@ -1,0 +1,93 @@
+// tests/unit/limits/limits_test.cpp — client_key() and ConnectionLimiter by
+// /64, and InflightBudget: charge, wait, the single overdraft, release.
+#include <gtest/gtest.h>
+
+#include <thread>
+#include <vector>
+
+#include "relay/conn_limits.h"
+#include "relay/inflight_budget.h"
+
+namespace ringmta::relay {
+namespace {
+
+TEST(ClientKey, Ipv4AsIsIpv6ByPrefix) {
+  EXPECT_EQ(client_key("192.0.2.7"), "192.0.2.7");
+  EXPECT_EQ(client_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::/64");
+  EXPECT_EQ(client_key("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+  EXPECT_EQ(client_key("2001:db8:1:3::1"), "2001:db8:1:3::/64");
+  EXPECT_EQ(client_key("::1"), "::/64");
+  EXPECT_EQ(client_key("::ffff:192.0.2.9"), "192.0.2.9");  // IPv4-mapped: the IPv4 client
+  EXPECT_EQ(client_key("not an address"), "not an address");
+  EXPECT_EQ(client_key(""), "");
+}
+
+TEST(ConnectionLimiter, Ipv6CountedPerSlash64) {
+  ConnectionLimiter l(0, 2);
+  EXPECT_EQ(l.acquire("2001:db8:0:1::1"), ConnectionLimiter::Verdict::Ok);
+  EXPECT_EQ(l.acquire("2001:db8:0:1::2"), ConnectionLimiter::Verdict::Ok);
+  // A third address of the same /64 is the same client.
+  EXPECT_EQ(l.acquire("2001:db8:0:1:ffff::3"), ConnectionLimiter::Verdict::TooManyFromAddress);
+  // Another /64 is another client.
+  EXPECT_EQ(l.acquire("2001:db8:0:2::1"), ConnectionLimiter::Verdict::Ok);
+  l.release("2001:db8:0:1::2");  // released under any address of the prefix
+  EXPECT_EQ(l.acquire("2001:db8:0:1::9"), ConnectionLimiter::Verdict::Ok);
+  // IPv4 keeps per-address counting.
+  EXPECT_EQ(l.acquire("192.0.2.1"), ConnectionLimiter::Verdict::Ok);
+  EXPECT_EQ(l.acquire("192.0.2.1"), ConnectionLimiter::Verdict::Ok);
+  EXPECT_EQ(l.acquire("192.0.2.1"), ConnectionLimiter::Verdict::TooManyFromAddress);
+  EXPECT_EQ(l.acquire("192.0.2.2"), ConnectionLimiter::Verdict::Ok);
+}
+
+TEST(InflightBudget, WaitsPastTheLimitWithOneOverdraft) {
+  InflightBudget b(1000);
+  uint64_t a = 0, c = 0, d = 0;
+  EXPECT_TRUE(b.update(1, a, 600));
+  EXPECT_TRUE(b.update(2, c, 300));
+  EXPECT_EQ(b.used(), 900u);
+  // Holder 2 grows past the budget: it is the first to wait, so it may overdraw.
+  EXPECT_TRUE(b.update(2, c, 500));
+  EXPECT_EQ(b.used(), 1100u);
+  // Holder 3 would pass it too: it waits, and keeps waiting while nothing changes.
+  EXPECT_FALSE(b.update(3, d, 10));
+  EXPECT_FALSE(b.update(3, d, 10));
+  // Holder 1 stays where it is (no growth) but is over too: the overdraft is taken.
+  EXPECT_FALSE(b.update(1, a, 600));
+  EXPECT_EQ(b.used(), 1110u);
+  // Holder 2's message is written: its bytes and the overdraft are released.
+  EXPECT_TRUE(b.update(2, c, 0));
+  EXPECT_EQ(c, 0u);
+  EXPECT_EQ(b.used(), 610u);
+  EXPECT_TRUE(b.update(3, d, 10));
+  EXPECT_TRUE(b.update(1, a, 600));
+  EXPECT_TRUE(b.update(1, a, 0));
+  EXPECT_TRUE(b.update(3, d, 0));
+  EXPECT_EQ(b.used(), 0u);
+}
+
+TEST(InflightBudget, OverdraftPassesOnWhenItsHolderFinishes) {
+  InflightBudget b(100);
+  uint64_t x = 0, y = 0;
+  EXPECT_TRUE(b.update(1, x, 150));   // overdraft to 1
+  EXPECT_FALSE(b.update(2, y, 50));   // waits
+  EXPECT_TRUE(b.update(1, x, 0));     // 1 done: 50 in use, under the budget
+  EXPECT_TRUE(b.update(2, y, 120));   // over again: 2 takes the free overdraft
+  EXPECT_TRUE(b.update(2, y, 0));
+  EXPECT_EQ(b.used(), 0u);
+}
+
+TEST(InflightBudget, ConcurrentChargesBalance) {
+  InflightBudget b(1ull << 40);
+  std::vector<std::thread> threads;
+  for (int t = 1; t <= 4; ++t)
+    threads.emplace_back([&b, t] {
+      uint64_t charged = 0;
+      for (int i = 1; i <= 10000; ++i) b.update(static_cast<uint64_t>(t), charged, static_cast<uint64_t>(i % 97) * 1000);
+      b.update(static_cast<uint64_t>(t), charged, 0);
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(b.used(), 0u);
+}
+
+}  // namespace
+}  // namespace ringmta::relay
