@@ -18,6 +18,7 @@
 
 #include "relay/inbound.h"
 #include "relay/inflight_budget.h"
+#include "relay/metrics.h"
 
 namespace ringmta::relay {
 
@@ -67,6 +68,7 @@ void InboundSession::update_flow() {
   if (shard_.inflight && (held != charged_ || budget_wait_))  // no shared write when nothing changed
     budget_wait_ = !shard_.inflight->update(reinterpret_cast<uintptr_t>(this), charged_, held);
   if (budget_wait_ && !was_waiting) {
+    ++metrics::local().paused_inflight;
     budget_wait_since_ = engine::Clock::now();
     spdlog::debug("session {} [{}]: waiting for in-flight memory ({} bytes in use, limits.inflight_memory {})",
                   number_, client_.ip(), shard_.inflight->used(), shard_.inflight->limit());
@@ -79,7 +81,10 @@ void InboundSession::update_flow() {
       update_flow();
     });
   const size_t cap = shard_.smtp->output_limit;
-  if (conn_.pending_output() >= cap) output_blocked_ = true;
+  if (conn_.pending_output() >= cap && !output_blocked_) {
+    output_blocked_ = true;
+    ++metrics::local().paused_output;
+  }
   set_reading(!budget_wait_ && !output_blocked_ && session_->buffered_input() <= cap);
 }
 

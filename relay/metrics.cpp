@@ -106,6 +106,8 @@ void ShardMetrics::merge(const ShardMetrics& other) {
   auth_failures += other.auth_failures;
   bounces_generated += other.bounces_generated;
   proxy_refused += other.proxy_refused;
+  paused_output += other.paused_output;
+  paused_inflight += other.paused_inflight;
 }
 
 ShardMetrics& local() {
