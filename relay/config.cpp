@@ -248,6 +248,13 @@ void read_limits(Validator& v, const toml::table& t, Config::Limits& out) {
     if (auto d = v.duration(*n, "limits.command_timeout", false)) out.command_timeout = *d;
   if (const auto* n = t.get("data_timeout"))
     if (auto d = v.duration(*n, "limits.data_timeout", false)) out.data_timeout = *d;
+  if (const auto* n = t.get("tls_handshake_rate"))
+    if (auto i = v.integer(*n, "limits.tls_handshake_rate", 0, kMaxCount, "an integer from 0 (no limit) to 1000000"))
+      out.tls_handshake_rate = static_cast<unsigned>(*i);
+  if (const auto* n = t.get("tls_handshake_rate_per_ip"))
+    if (auto i = v.integer(*n, "limits.tls_handshake_rate_per_ip", 0, kMaxCount,
+                           "an integer from 0 (no limit) to 1000000"))
+      out.tls_handshake_rate_per_ip = static_cast<unsigned>(*i);
   if (const auto* n = t.get("max_connections"))
     if (auto i = v.integer(*n, "limits.max_connections", 0, kMaxCount, "an integer from 0 (no limit) to 1000000"))
       out.max_connections = static_cast<unsigned>(*i);

@@ -87,6 +87,10 @@ struct Config {
     // Message bodies held in memory before their queue commit, all sessions
     // together; past it sessions wait (relay/inflight_budget.h).
     uint64_t inflight_memory = 256ull << 20;
+    // TLS handshakes that may start (STARTTLS or implicit TLS), per second in
+    // total and per minute from one client (trusted networks exempt); 0 = no limit.
+    unsigned tls_handshake_rate = 1000;
+    unsigned tls_handshake_rate_per_ip = 120;
     unsigned max_connections = 10000;        // inbound SMTP connections in total; 0 = no limit
     unsigned max_connections_per_ip = 100;   // from one client address (IPv6: one /64); 0 = no limit
   } limits;

@@ -95,7 +95,9 @@ InboundSession::~InboundSession() {
 
 // The client address is settled (the peer, or the PROXY header's source).
 void InboundSession::client_known() {
-  session_ = std::make_unique<smtp::ServerSession>(shard_.smtp, client_info(shard_, conn_, client_), session_hooks(shard_));
+  smtp::Hooks hooks = session_hooks(shard_);
+  hooks.admit_tls = [this] { return admit_handshake(); };
+  session_ = std::make_unique<smtp::ServerSession>(shard_.smtp, client_info(shard_, conn_, client_), std::move(hooks));
   if (shard_.limiter) {
     limit_ = shard_.limiter->acquire(client_.ip());
     counted_ = limit_ == ConnectionLimiter::Verdict::Ok;
@@ -175,7 +177,7 @@ void InboundSession::begin() {
   if (refused_by_limit()) return;
   if (implicit_tls_) {
     // RFC 8314: the handshake comes first, the greeting after it (handshake_finished()).
-    if (shard_.shutting_down || !start_tls()) {
+    if (shard_.shutting_down || !admit_handshake() || !start_tls()) {
       close_connection();
       return;
     }

@@ -61,6 +61,8 @@ class InboundSession final : public engine::ConnectionHandler {
   // TLS: start a server session (after STARTTLS's 220, or at connect for
   // implicit TLS); take ciphertext in; log the handshake.
   bool start_tls();
+  // limits.tls_handshake_rate(_per_ip): may a handshake start now?
+  bool admit_handshake();
   void on_ciphertext(std::string_view bytes);
   void handshake_finished();
   // The client address is settled: create the SMTP session, take a limit slot.

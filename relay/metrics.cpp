@@ -108,6 +108,8 @@ void ShardMetrics::merge(const ShardMetrics& other) {
   proxy_refused += other.proxy_refused;
   paused_output += other.paused_output;
   paused_inflight += other.paused_inflight;
+  tls_refused_total += other.tls_refused_total;
+  tls_refused_client += other.tls_refused_client;
 }
 
 ShardMetrics& local() {

@@ -80,6 +80,9 @@ struct ShardMetrics {
   // replies (output), or limits.inflight_memory was exhausted (inflight).
   uint64_t paused_output = 0;
   uint64_t paused_inflight = 0;
+  // TLS handshakes not started: the total or the client's budget was spent.
+  uint64_t tls_refused_total = 0;
+  uint64_t tls_refused_client = 0;
 
   void connection_opened(int listener);
   void connection_closed(int listener);

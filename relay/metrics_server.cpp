@@ -206,6 +206,14 @@ class Collector final : public prometheus::Collectable {
     add_value(paused, static_cast<double>(s.m.paused_output), {{"reason", "output"}});
     add_value(paused, static_cast<double>(s.m.paused_inflight), {{"reason", "inflight"}});
     out.push_back(std::move(paused));
+    MetricFamily tls_refused = family("ringmta_tls_handshakes_refused_total",
+                                      "TLS handshakes not started (STARTTLS answered 454, implicit TLS closed): "
+                                      "reason=total (limits.tls_handshake_rate), reason=client "
+                                      "(limits.tls_handshake_rate_per_ip).",
+                                      MetricType::Counter);
+    add_value(tls_refused, static_cast<double>(s.m.tls_refused_total), {{"reason", "total"}});
+    add_value(tls_refused, static_cast<double>(s.m.tls_refused_client), {{"reason", "client"}});
+    out.push_back(std::move(tls_refused));
     if (!src_.shards.empty() && src_.shards.front()->inflight) {
       const InflightBudget& b = *src_.shards.front()->inflight;
       out.push_back(scalar("ringmta_inflight_memory_bytes",

@@ -27,6 +27,7 @@ class Loader;
 class AuthService;
 class ConnectionLimiter;
 class InflightBudget;
+class HandshakeBudget;
 
 // Counters kept per shard without atomics; read by the daemon only after the
 // shard stopped (later: merged at scrape time for /metrics).
@@ -70,6 +71,7 @@ struct ShardContext {
   AuthService* auth = nullptr;
   ConnectionLimiter* limiter = nullptr;
   InflightBudget* inflight = nullptr;  // limits.inflight_memory
+  HandshakeBudget* handshakes = nullptr;  // limits.tls_handshake_rate(_per_ip)
   // Inbound TLS (STARTTLS, implicit TLS), shared by all shards: new_session()
   // is thread-safe and SIGHUP's reload() swaps certificates under it. Null =
   // no TLS (STARTTLS not offered, submissions connections refused).

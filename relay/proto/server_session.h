@@ -53,6 +53,9 @@ struct ClientInfo {
 struct Hooks {
   std::function<std::string()> new_queue_id;  // called once per message, at DATA/BDAT start
   std::function<int64_t()> now_unix;          // seconds since the epoch (Received: date)
+  // Asked at STARTTLS before the 220: false (the TLS handshake budget is
+  // spent) answers 454 4.7.0 instead. Unset = always allowed.
+  std::function<bool()> admit_tls;
 };
 
 // DSN NOTIFY bits (RFC 3461); 0 = not given.

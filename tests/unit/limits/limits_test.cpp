@@ -1,11 +1,13 @@
 // tests/unit/limits/limits_test.cpp — client_key() and ConnectionLimiter by
-// /64, and InflightBudget: charge, wait, the single overdraft, release.
+// /64, InflightBudget (charge, wait, the single overdraft, release) and
+// HandshakeBudget (total and per-client token buckets).
 #include <gtest/gtest.h>
 
 #include <thread>
 #include <vector>
 
 #include "relay/conn_limits.h"
+#include "relay/handshake_budget.h"
 #include "relay/inflight_budget.h"
 
 namespace ringmta::relay {
@@ -87,6 +89,60 @@ TEST(InflightBudget, ConcurrentChargesBalance) {
     });
   for (auto& th : threads) th.join();
   EXPECT_EQ(b.used(), 0u);
+}
+
+}  // namespace
+}  // namespace ringmta::relay
+
+namespace ringmta::relay {
+namespace {
+
+using HClock = HandshakeBudget::Clock;
+
+TEST(HandshakeBudget, PerClientBucketRefillsPerMinute) {
+  HandshakeBudget b(0, 3);
+  const auto t0 = HClock::now();
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(b.admit("192.0.2.1", false, t0), HandshakeBudget::Verdict::Ok);
+  EXPECT_EQ(b.admit("192.0.2.1", false, t0), HandshakeBudget::Verdict::TooManyFromClient);
+  // Another client, the same client trusted: unaffected.
+  EXPECT_EQ(b.admit("192.0.2.2", false, t0), HandshakeBudget::Verdict::Ok);
+  EXPECT_EQ(b.admit("192.0.2.1", true, t0), HandshakeBudget::Verdict::Ok);
+  // Three per minute: one token back after 20 s.
+  EXPECT_EQ(b.admit("192.0.2.1", false, t0 + std::chrono::seconds(19)), HandshakeBudget::Verdict::TooManyFromClient);
+  EXPECT_EQ(b.admit("192.0.2.1", false, t0 + std::chrono::seconds(21)), HandshakeBudget::Verdict::Ok);
+  // IPv6: the whole /64 is one client.
+  EXPECT_EQ(b.admit("2001:db8::1", false, t0), HandshakeBudget::Verdict::Ok);
+  EXPECT_EQ(b.admit("2001:db8::2", false, t0), HandshakeBudget::Verdict::Ok);
+  EXPECT_EQ(b.admit("2001:db8::3", false, t0), HandshakeBudget::Verdict::Ok);
+  EXPECT_EQ(b.admit("2001:db8::ffff:4", false, t0), HandshakeBudget::Verdict::TooManyFromClient);
+  EXPECT_EQ(b.admit("2001:db8:0:1::1", false, t0), HandshakeBudget::Verdict::Ok);
+}
+
+TEST(HandshakeBudget, TotalBucketAndTokenReturnedOnRefusal) {
+  HandshakeBudget b(2, 2);
+  const auto t0 = HClock::now() + std::chrono::seconds(5);  // the total bucket starts full
+  EXPECT_EQ(b.admit("192.0.2.1", true, t0), HandshakeBudget::Verdict::Ok);
+  EXPECT_EQ(b.admit("192.0.2.1", true, t0), HandshakeBudget::Verdict::Ok);
+  // The total is spent: an untrusted client is refused and keeps its own tokens.
+  EXPECT_EQ(b.admit("192.0.2.9", false, t0), HandshakeBudget::Verdict::TooManyInTotal);
+  EXPECT_EQ(b.admit("192.0.2.9", false, t0), HandshakeBudget::Verdict::TooManyInTotal);
+  const auto t1 = t0 + std::chrono::seconds(1);  // two more in total
+  EXPECT_EQ(b.admit("192.0.2.9", false, t1), HandshakeBudget::Verdict::Ok);
+  EXPECT_EQ(b.admit("192.0.2.9", false, t1), HandshakeBudget::Verdict::Ok);
+  EXPECT_EQ(b.admit("192.0.2.9", false, t1 + std::chrono::seconds(1)), HandshakeBudget::Verdict::TooManyFromClient);
+  HandshakeBudget unlimited(0, 0);
+  for (int i = 0; i < 10000; ++i) EXPECT_EQ(unlimited.admit("192.0.2.1", false), HandshakeBudget::Verdict::Ok);
+  EXPECT_EQ(unlimited.tracked_clients(), 0u);
+}
+
+TEST(HandshakeBudget, RefilledClientsAreForgotten) {
+  HandshakeBudget b(0, 60);
+  const auto t0 = HClock::now();
+  for (int i = 0; i < 5000; ++i) b.admit("10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256), false, t0);
+  EXPECT_EQ(b.tracked_clients(), 5000u);
+  // A minute later every bucket is full again; the next admission sweeps them.
+  b.admit("192.0.2.1", false, t0 + std::chrono::seconds(61));
+  EXPECT_EQ(b.tracked_clients(), 1u);
 }
 
 }  // namespace
