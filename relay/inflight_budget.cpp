@@ -15,7 +15,7 @@ bool InflightBudget::update(uint64_t holder, uint64_t& charged, uint64_t now) {
     overdraft_.compare_exchange_strong(mine, 0, std::memory_order_relaxed);
     return true;
   }
-  if (total <= limit_) return true;
+  if (total <= limit_ || now <= small_) return true;
   uint64_t none = 0;
   if (overdraft_.load(std::memory_order_relaxed) == holder) return true;
   return overdraft_.compare_exchange_strong(none, holder, std::memory_order_relaxed);

@@ -9,6 +9,12 @@
 // body always makes progress: memory stays within the budget plus one
 // message (limits.max_message_size) plus one read per session.
 //
+// A body's first `small` bytes (64 KiB) never wait: most mail is smaller than
+// that, and it must not queue behind large bodies that stalled clients keep
+// open (those are ended by the body deadline, limits.min_data_rate). So the
+// bound is the budget plus 64 KiB per connection in the worst case — the same
+// order as the per-connection input and output caps (relay/inbound_flow.cpp).
+//
 // The alternative the issue offered — spilling bodies to the queue's blob
 // storage while they arrive — would cost a RocksDB write (off the shard,
 // through the commit thread) per piece of every large message, where the
@@ -23,7 +29,8 @@ namespace ringmta::relay {
 
 class InflightBudget {
  public:
-  explicit InflightBudget(uint64_t limit) : limit_(limit) {}
+  static constexpr uint64_t kSmallBody = 64 * 1024;
+  explicit InflightBudget(uint64_t limit, uint64_t small = kSmallBody) : limit_(limit), small_(small) {}
 
   // `holder` (a unique non-zero id) now holds `now` bytes; `charged` is what
   // it held before and is updated. Returns true if the holder may go on
@@ -36,6 +43,7 @@ class InflightBudget {
 
  private:
   const uint64_t limit_;
+  const uint64_t small_;  // bodies up to this size never wait
   std::atomic<uint64_t> used_{0};
   std::atomic<uint64_t> overdraft_{0};  // holder allowed past the limit; 0 = none
 };

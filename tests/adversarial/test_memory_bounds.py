@@ -7,8 +7,9 @@
   even though it never reads the last reply.
 - A body dripped below limits.min_data_rate ends with 421 4.4.2 at the body's
   total deadline, however often a byte arrives.
-- limits.inflight_memory: a second body waits while the first holds the
-  budget and is finished after it, both are queued (nothing acknowledged lost).
+- limits.inflight_memory: a second large body waits while the first holds
+  the budget and is finished after it, a small one (64 KiB or less) passes at
+  once; all are queued (nothing acknowledged lost).
 
 Memory is read from /proc/PID/status of the daemon this test started. No
 timing is asserted: waits are bounded, and only outcomes are checked.
@@ -142,22 +143,34 @@ def test_body_dripped_below_min_data_rate_hits_the_total_deadline(daemon_factory
 def test_inflight_budget_makes_a_second_body_wait_and_loses_nothing(daemon_factory):
     d = daemon_factory({"limits": {"inflight_memory": "1M", "max_message_size": 8 << 20,
                                    "data_timeout": "60s", "command_timeout": "60s"}})
-    big_head = b"Subject: first\r\n\r\n" + (b"y" * 78 + b"\r\n") * 20000   # ~1.6 MB
-    a = RawSmtp(d.port, timeout=60)
-    b = RawSmtp(d.port, timeout=60)
+    lines = (b"y" * 78 + b"\r\n")
+    big_head = b"Subject: first\r\n\r\n" + lines * 20000            # ~1.6 MB, unfinished
+    second = b"Subject: second\r\n\r\n" + lines * 2500 + b".\r\n"   # ~200 KB
+    small = b"Subject: small\r\n\r\nsmall body\r\n.\r\n"
+    a, b, c = (RawSmtp(d.port, timeout=60) for _ in range(3))
     try:
-        for c in (a, b):
-            c.greet_ehlo()
-            c.expect("MAIL FROM:<a@client.test>", 250)
-            c.expect("RCPT TO:<b@local.test>", 250)
+        for s in (a, b, c):
+            s.greet_ehlo()
+            s.expect("MAIL FROM:<a@client.test>", 250)
+            s.expect("RCPT TO:<b@local.test>", 250)
         a.expect("DATA", 354)
         a.send(big_head)
         # A holds more than the whole budget (it may: the first to pass it).
         wait_for(lambda: value(parse(scrape(d)), "ringmta_inflight_memory_bytes") >= 1.5e6, 30,
                  "the first body is held in memory")
+        # Small bodies (up to 64 KiB) never wait.
+        c.expect("DATA", 354)
+        c.send(small)
+        code_c, text_c = c.reply()
+        assert code_c == 250, text_c
+        # A large second body must wait for A: no reply to its end of data meanwhile.
         b.expect("DATA", 354)
-        b.send(b"Subject: second\r\n\r\nsmall body\r\n.\r\n")
-        # B must wait for A: no reply to its end of data while A is unfinished.
+        b.sock.setblocking(False)
+        try:
+            handed = b.sock.send(second)  # as much as the kernel takes; the rest follows below
+        except BlockingIOError:
+            handed = 0
+        b.sock.setblocking(True)
         b.sock.settimeout(1.5)
         try:
             early = b.sock.recv(4096)
@@ -168,13 +181,14 @@ def test_inflight_budget_makes_a_second_body_wait_and_loses_nothing(daemon_facto
         a.send(b"tail\r\n.\r\n")
         code_a, text_a = a.reply()
         b.sock.settimeout(60)
+        b.send(second[handed:])
         code_b, text_b = b.reply()
         assert (code_a, code_b) == (250, 250), (text_a, text_b)
-        ids = {queue_id_of(text_a), queue_id_of(text_b)}
+        ids = {queue_id_of(text_a), queue_id_of(text_b), queue_id_of(text_c)}
         assert ids <= set(d.queue_ids())
         assert d.queue_cat(queue_id_of(text_a)).endswith(b"tail\r\n")
         wait_for(lambda: value(parse(scrape(d)), "ringmta_inflight_memory_bytes") == 0, 30,
-                 "the budget is released after both commits")
+                 "the budget is released after the commits")
     finally:
-        a.close()
-        b.close()
+        for s in (a, b, c):
+            s.close()

@@ -42,7 +42,7 @@ TEST(ConnectionLimiter, Ipv6CountedPerSlash64) {
 }
 
 TEST(InflightBudget, WaitsPastTheLimitWithOneOverdraft) {
-  InflightBudget b(1000);
+  InflightBudget b(1000, 0);
   uint64_t a = 0, c = 0, d = 0;
   EXPECT_TRUE(b.update(1, a, 600));
   EXPECT_TRUE(b.update(2, c, 300));
@@ -68,13 +68,26 @@ TEST(InflightBudget, WaitsPastTheLimitWithOneOverdraft) {
 }
 
 TEST(InflightBudget, OverdraftPassesOnWhenItsHolderFinishes) {
-  InflightBudget b(100);
+  InflightBudget b(100, 0);
   uint64_t x = 0, y = 0;
   EXPECT_TRUE(b.update(1, x, 150));   // overdraft to 1
   EXPECT_FALSE(b.update(2, y, 50));   // waits
   EXPECT_TRUE(b.update(1, x, 0));     // 1 done: 50 in use, under the budget
   EXPECT_TRUE(b.update(2, y, 120));   // over again: 2 takes the free overdraft
   EXPECT_TRUE(b.update(2, y, 0));
+  EXPECT_EQ(b.used(), 0u);
+}
+
+TEST(InflightBudget, SmallBodiesNeverWait) {
+  InflightBudget b(100 << 10);  // 64 KiB bodies pass whatever the total
+  uint64_t big = 0, small = 0, large = 0;
+  EXPECT_TRUE(b.update(1, big, 200 << 10));      // takes the overdraft
+  EXPECT_TRUE(b.update(2, small, 64 << 10));     // small: passes
+  EXPECT_FALSE(b.update(3, large, 65 << 10));    // large: waits
+  EXPECT_TRUE(b.update(1, big, 0));
+  EXPECT_TRUE(b.update(3, large, 65 << 10));
+  b.update(2, small, 0);
+  b.update(3, large, 0);
   EXPECT_EQ(b.used(), 0u);
 }
 
