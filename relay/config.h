@@ -81,7 +81,8 @@ struct Config {
     std::chrono::seconds command_timeout{300};
     // A message body (DATA, or BDAT from the first chunk to LAST) must
     // arrive within data_timeout plus one second per min_data_rate bytes
-    // received, and no read may be further apart than data_timeout.
+    // received, each data_timeout of it must bring data_timeout x
+    // min_data_rate bytes, and no read may be further apart than data_timeout.
     std::chrono::seconds data_timeout{600};
     uint64_t min_data_rate = 500;            // bytes per second; 0 = only the inactivity timeout
     // Message bodies held in memory before their queue commit, all sessions

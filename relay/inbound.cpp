@@ -145,15 +145,9 @@ engine::Clock::time_point InboundSession::deadline() const {
   auto d = last_activity_ + current_timeout();
   if (partial_since_ != engine::Clock::time_point{})
     d = std::min(d, partial_since_ + shard_.config->limits.command_timeout);
-  // The whole body: data_timeout plus a second per min_data_rate bytes, so a
-  // client dripping a byte now and then cannot hold a large body open for hours.
-  const auto& limits = shard_.config->limits;
-  if (body_started_ != engine::Clock::time_point{} && limits.min_data_rate > 0) {
-    const uint64_t received = session_->transaction().message.size();
-    d = std::min(d, body_started_ + limits.data_timeout +
-                        std::chrono::seconds(received / limits.min_data_rate));
-  }
-  return d;
+  // The body as a whole, so a client dripping a byte now and then cannot
+  // hold a large body open for hours (inbound_flow.cpp).
+  return std::min(d, body_deadline());
 }
 
 void InboundSession::on_open(engine::Connection&) {
@@ -204,6 +198,7 @@ void InboundSession::on_data(engine::Connection&, std::string_view bytes) {
     on_ciphertext(bytes);
     return;
   }
+  reserve_body(bytes.size());
   act(session_->feed(bytes));
 }
 
@@ -354,7 +349,8 @@ void InboundSession::on_timer() {
     arm_timer();
     return;
   }
-  if (engine::Clock::now() < deadline()) {
+  if (engine::Clock::now() < deadline() ||
+      (engine::Clock::now() < last_activity_ + current_timeout() && next_rate_window())) {
     arm_timer();
     return;
   }

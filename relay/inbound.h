@@ -42,7 +42,14 @@ class InboundSession final : public engine::ConnectionHandler {
   void update_flow();
   void set_reading(bool on);
   uint64_t body_held() const;      // body bytes this session holds in memory
+  void reserve_body(size_t incoming);  // grow the body by a quarter, not double it
   void track_body();               // start/end of the body deadline
+  // The body's deadlines (limits.data_timeout, limits.min_data_rate): the
+  // total one, and the end of the current rate window; max() if none.
+  engine::Clock::time_point body_deadline() const;
+  // At the end of a rate window: true (and a new window) if the client sent
+  // at least min_data_rate in it, false if the body is too slow.
+  bool next_rate_window();
   void retry_budget();             // budget wait: look again shortly
   void release_budget();
   // closing_ and an orderly close; a client that never reads the last
@@ -90,6 +97,12 @@ class InboundSession final : public engine::ConnectionHandler {
   // The current body's start for its total deadline (limits.data_timeout +
   // received / min_data_rate), moved later by time spent waiting on us.
   engine::Clock::time_point body_started_{};
+  // Every data_timeout of a body must bring data_timeout x min_data_rate
+  // bytes: the window's start and the body size then. Without it a client
+  // could send a large body fast, earning a long total deadline, and then
+  // hold it (and its memory) with a byte every few minutes.
+  engine::Clock::time_point rate_window_{};
+  uint64_t rate_window_bytes_ = 0;
   engine::TimerId close_timer_ = 0;
   engine::TimerId timer_ = 0;
   uint64_t committing_size_ = 0;  // stored size of the message being committed

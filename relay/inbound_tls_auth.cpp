@@ -97,7 +97,10 @@ void InboundSession::on_ciphertext(std::string_view bytes) {
   }
   if (!tls_reported_ && tls_->handshake_done()) handshake_finished();
   if (closing_) return;
-  if (!plaintext.empty()) act(session_->feed(plaintext));
+  if (!plaintext.empty()) {
+    reserve_body(plaintext.size());
+    act(session_->feed(plaintext));
+  }
   if (!closing_ && state == tls::Session::State::Closed) {
     closing_ = true;  // the client's close_notify was answered by tls_
     if (tls_->has_output()) conn_.send(tls_->take_output());

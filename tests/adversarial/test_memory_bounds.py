@@ -6,7 +6,8 @@
 - Such a client is cut off by the command timeout, and its connection is gone
   even though it never reads the last reply.
 - A body dripped below limits.min_data_rate ends with 421 4.4.2 at the body's
-  total deadline, however often a byte arrives.
+  total deadline, however often a byte arrives; so does one that came fast
+  and then slows to a drip (every data_timeout window must bring its share).
 - limits.inflight_memory: a second large body waits while the first holds
   the budget and is finished after it, a small one (64 KiB or less) passes at
   once; all are queued (nothing acknowledged lost).
@@ -107,36 +108,63 @@ def test_client_that_never_reads_is_cut_off(daemon_factory):
         hostile.close()
 
 
+def drip_until_reply(c, max_bytes):
+    """One body byte every ~0.5 s (never idle for data_timeout) until the
+    server replies or closes; returns what it said. Bounded by max_bytes."""
+    c.sock.settimeout(0.5)
+    got = b""
+    for _ in range(max_bytes):
+        try:
+            c.sock.sendall(b"x")
+        except (BrokenPipeError, ConnectionResetError):
+            break
+        try:
+            chunk = c.sock.recv(4096)
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            break
+        if not chunk:
+            break
+        got += chunk
+        if b"\r\n" in got:
+            break
+    return got
+
+
+def open_body(d):
+    c = RawSmtp(d.port)
+    c.greet_ehlo()
+    c.expect("MAIL FROM:<a@client.test>", 250)
+    c.expect("RCPT TO:<b@local.test>", 250)
+    c.expect("DATA", 354)
+    return c
+
+
+RATE_LIMITS = {"limits": {"data_timeout": "2s", "min_data_rate": 1000, "max_message_size": 1 << 20}}
+
+
 def test_body_dripped_below_min_data_rate_hits_the_total_deadline(daemon_factory):
-    d = daemon_factory({"limits": {"data_timeout": "2s", "min_data_rate": 1000, "max_message_size": 1 << 20}})
-    with RawSmtp(d.port) as c:
-        c.greet_ehlo()
-        c.expect("MAIL FROM:<a@client.test>", 250)
-        c.expect("RCPT TO:<b@local.test>", 250)
-        c.expect("DATA", 354)
-        c.sock.settimeout(0.5)
-        got = b""
-        # One byte every 0.1 s: never idle for data_timeout, but far below
-        # 1000 bytes/s. Bounded: 300 bytes (30 s) at most.
-        for _ in range(300):
-            try:
-                c.sock.sendall(b"x")
-            except (BrokenPipeError, ConnectionResetError):
-                break
-            try:
-                chunk = c.sock.recv(4096)
-            except socket.timeout:
-                continue
-            except ConnectionResetError:
-                break
-            if not chunk:
-                break
-            got += chunk
-            if b"\r\n" in got:
-                break
+    d = daemon_factory(RATE_LIMITS)
+    with open_body(d) as c:
+        # Far below 1000 bytes/s, never idle for 2 s. Bounded: 60 bytes (30 s).
+        got = drip_until_reply(c, 60)
         assert got.startswith(b"421 4.4.2"), got
     log = d.wait_log("timeout after data")
     assert "slower than limits.min_data_rate" in log
+    assert d.queue_ids() == []
+
+
+def test_fast_burst_then_drip_is_cut_at_the_next_rate_window(daemon_factory):
+    d = daemon_factory(RATE_LIMITS)
+    with open_body(d) as c:
+        # 200 KB at once would earn a total deadline of 2 s + 200 s; the rate
+        # window (every 2 s must bring 2,000 bytes) ends it at the first
+        # window without them. Bounded: 60 bytes (30 s), far below 200 s.
+        c.send(b"Subject: burst\r\n\r\n" + (b"b" * 98 + b"\r\n") * 2000)
+        got = drip_until_reply(c, 60)
+        assert got.startswith(b"421 4.4.2"), got
+    assert "slower than limits.min_data_rate" in d.wait_log("timeout after data")
     assert d.queue_ids() == []
 
 

@@ -1,0 +1,360 @@
+#!/usr/bin/python3
+"""bench/hostile.py — ringmta under 1,000 hostile connections beside a normal sender.
+
+  bench/hostile.py [--connections 1000] [--messages 20000] [--sessions 50]
+                   [--inflight 64M] [--tls-threads 2] [--build DIR] [--time-limit SECONDS]
+
+A benchmark, not a test (issue 15): it measures, prints figures and exits 1
+only when a target is missed. Loopback only; every loop is bounded by
+--time-limit; it ends only the processes it started.
+
+Steps:
+  1. start a `ringmta-bench sink` (the next hop) and ringmta (fresh data dir,
+     durability fsync, relayhost = the sink, trusted_networks 127.0.0.1/32
+     only, a users file for AUTH, limits.inflight_memory = --inflight, an smtp
+     listener with plaintext AUTH allowed and a submissions listener);
+  2. baseline: `ringmta-bench send` from 127.0.0.1 (trusted) without hostile load;
+  3. hostile load from 127.0.0.2-127.0.0.9 (untrusted), --connections at once:
+       pipeline  EHLO pipelined without ever reading a reply;
+       drip      MAIL FROM SIZE=<max>, DATA, then one body byte a second;
+       bulk      DATA, 8 MiB of body as fast as the socket takes it, then one
+                 byte a second (these fill limits.inflight_memory);
+       auth      AUTH PLAIN guesses for a real user, reconnecting when cut off;
+     plus --tls-threads threads doing full TLS handshakes on the submissions
+     listener as fast as they can (a handshake flood), and the same send run
+     as in step 2 beside all of it;
+  4. ringmta's VmRSS is sampled every 0.5 s throughout; after the load the
+     queue must drain into the sink: every message the sender got a 250 for
+     is delivered (ringmta_recipients_delivered_total == accepted).
+Targets: RSS peak <= inflight_memory + 200 MiB; the sender keeps >= 80% of
+its baseline rate; nothing acknowledged is lost.
+Needs build/ringmta, build/ringmta-bench, build/ringmtactl and curl.
+"""
+import argparse
+import base64
+import json
+import os
+import random
+import resource
+import selectors
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from benchlib import free_port, wait_port
+
+SOURCES = [f"127.0.0.{i}" for i in range(2, 10)]
+MIB = 1 << 20
+
+
+def vmrss_kb(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except FileNotFoundError:
+        pass
+    return 0
+
+
+def metrics(port):
+    out = subprocess.run(["curl", "-sS", "--max-time", "10", f"http://127.0.0.1:{port}/metrics"],
+                         capture_output=True, text=True, timeout=20).stdout
+    values = {}
+    for line in out.splitlines():
+        if line and not line.startswith("#"):
+            name, _, v = line.rpartition(" ")
+            try:
+                values[name] = float(v)
+            except ValueError:
+                pass
+    return values
+
+
+def send_run(bench, port, args):
+    cmd = [bench, "send", "--target", f"127.0.0.1:{port}", "--sessions", str(args.sessions),
+           "--messages", str(args.messages), "--size", "4096", "--json", "--no-progress",
+           "--time-limit", str(args.time_limit)]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=args.time_limit + 30)
+    if out.returncode != 0:
+        raise SystemExit(f"ringmta-bench send failed: {out.stderr[-500:]}")
+    r = json.loads(out.stdout)
+    return r["msgs_per_s"], r["latency_ms"]["end_of_data"]["p99"], r["messages_accepted"]
+
+
+class Hostile:
+    """The hostile connections, driven by one selector loop in a thread."""
+
+    KINDS = ("pipeline", "drip", "bulk", "auth")
+
+    def __init__(self, port, n, max_size, user):
+        self.port, self.n, self.max_size = port, n, max_size
+        self.guess = base64.b64encode(f"\0{user}\0wrong-password".encode()).decode()
+        self.sel = selectors.DefaultSelector()
+        self.stop = threading.Event()
+        self.stats = {k: 0 for k in ("opened", "reconnects", "bytes_sent", "auth_replies", "closed_by_server")}
+        self.conns = {}
+
+    def _open(self, kind, i):
+        s = socket.socket()
+        s.setblocking(False)
+        s.bind((SOURCES[i % len(SOURCES)], 0))
+        s.connect_ex(("127.0.0.1", self.port))
+        st = {"kind": kind, "i": i, "out": b"", "sent": 0, "stage": 0, "next": 0.0, "in": b""}
+        if kind == "pipeline":
+            st["out"] = b"EHLO a\r\n" * 8192
+        elif kind == "drip":
+            st["out"] = (f"EHLO drip\r\nMAIL FROM:<d{i}@hostile.test> SIZE={self.max_size}\r\n"
+                         f"RCPT TO:<x@hostile.test>\r\nDATA\r\n").encode()
+        elif kind == "bulk":
+            st["out"] = (f"EHLO bulk\r\nMAIL FROM:<b{i}@hostile.test>\r\n"
+                         f"RCPT TO:<x@hostile.test>\r\nDATA\r\n").encode() + (b"z" * 1022 + b"\r\n") * 8192
+        else:
+            st["out"] = f"EHLO guess\r\nAUTH PLAIN {self.guess}\r\n".encode()
+        self.conns[s] = st
+        self.sel.register(s, selectors.EVENT_READ | selectors.EVENT_WRITE)
+        self.stats["opened"] += 1
+
+    def _close(self, s, reopen):
+        st = self.conns.pop(s)
+        self.sel.unregister(s)
+        s.close()
+        if reopen and not self.stop.is_set():
+            self.stats["reconnects"] += 1
+            self._open(st["kind"], st["i"])
+
+    def run(self):
+        for i in range(self.n):
+            self._open(self.KINDS[i % len(self.KINDS)], i)
+        while not self.stop.is_set():
+            now = time.monotonic()
+            for key, ev in self.sel.select(timeout=0.2):
+                s, st = key.fileobj, self.conns.get(key.fileobj)
+                if st is None:
+                    continue
+                if ev & selectors.EVENT_READ:
+                    try:
+                        data = s.recv(65536) if st["kind"] == "auth" else b"x"
+                    except (BlockingIOError, InterruptedError):
+                        data = b"x"
+                    except OSError:
+                        data = b""
+                    if st["kind"] == "auth":
+                        if not data:
+                            self.stats["closed_by_server"] += 1
+                            self._close(s, reopen=True)
+                            continue
+                        st["in"] += data
+                        # One guess per 535: send the next one (the server delays each failure).
+                        while b"\r\n" in st["in"]:
+                            line, st["in"] = st["in"].split(b"\r\n", 1)
+                            if line.startswith(b"535"):
+                                self.stats["auth_replies"] += 1
+                                st["out"] += f"AUTH PLAIN {self.guess}\r\n".encode()
+                    elif ev == selectors.EVENT_READ:
+                        # The others never read: stop watching input so the
+                        # selector does not spin on it (EOF shows up on write).
+                        self.sel.modify(s, selectors.EVENT_WRITE)
+                if ev & selectors.EVENT_WRITE and st["out"] and now >= st["next"]:
+                    try:
+                        n = s.send(st["out"][:65536])
+                    except (BlockingIOError, InterruptedError):
+                        n = 0
+                    except OSError:
+                        self.stats["closed_by_server"] += 1
+                        self._close(s, reopen=True)
+                        continue
+                    self.stats["bytes_sent"] += n
+                    if st["kind"] == "pipeline":
+                        st["out"] = st["out"][n:] + st["out"][:n]  # endless
+                    else:
+                        st["out"] = st["out"][n:]
+                if not st["out"] and st["kind"] in ("drip", "bulk") and now >= st["next"]:
+                    st["out"], st["next"] = b"y", now + 1.0  # one byte a second from here on
+            # Connections waiting for their next drip byte: only watch for input/EOF.
+            for s, st in list(self.conns.items()):
+                want = selectors.EVENT_READ if st["kind"] == "auth" else 0
+                if st["out"] and time.monotonic() >= st["next"]:
+                    want |= selectors.EVENT_WRITE
+                want = want or selectors.EVENT_READ
+                if self.sel.get_key(s).events != want:
+                    self.sel.modify(s, want)
+        for s in list(self.conns):
+            self._close(s, reopen=False)
+
+
+def handshake_flood(port, stop, counts):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    while not stop.is_set():
+        try:
+            raw = socket.create_connection(("127.0.0.1", port), timeout=5,
+                                           source_address=(random.choice(SOURCES), 0))
+            with ctx.wrap_socket(raw, server_hostname="hostile.bench.test"):
+                counts["ok"] += 1
+        except (OSError, ssl.SSLError):
+            counts["refused"] += 1
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--connections", type=int, default=1000)
+    p.add_argument("--messages", type=int, default=20000)
+    p.add_argument("--sessions", type=int, default=50)
+    p.add_argument("--inflight", default="64M", help="limits.inflight_memory (default 64M)")
+    p.add_argument("--tls-threads", type=int, default=2)
+    p.add_argument("--build", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build"))
+    p.add_argument("--time-limit", type=int, default=600)
+    args = p.parse_args()
+    ringmta, bench, ctl = (os.path.join(args.build, b) for b in ("ringmta", "ringmta-bench", "ringmtactl"))
+    for b in (ringmta, bench, ctl):
+        if not os.access(b, os.X_OK):
+            raise SystemExit(f"{b} missing: build it first")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    inflight = int(args.inflight[:-1]) * units[args.inflight[-1]] if args.inflight[-1] in units else int(args.inflight)
+    max_size = 52428800
+
+    work = tempfile.mkdtemp(prefix="ringmta-hostile.")
+    procs = []
+    started = time.monotonic()
+    try:
+        sink_port, port, subs_port, metrics_port = free_port(), free_port(), free_port(), free_port()
+        procs.append(subprocess.Popen([bench, "sink", "--listen", f"127.0.0.1:{sink_port}",
+                                       "--duration", str(args.time_limit + 60)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        wait_port(sink_port, 20)
+        users = os.path.join(work, "users")
+        subprocess.run([ctl, "user", "add", "victim", "--users-file", users], input=b"correct-horse-battery\n",
+                       check=True, capture_output=True, timeout=60)
+        conf = os.path.join(work, "ringmta.toml")
+        with open(conf, "w") as f:
+            f.write(f"""[server]
+hostname = "hostile.bench.test"
+data_dir = "{work}/data"
+[[listener]]
+address = "127.0.0.1:{port}"
+kind = "smtp"
+allow_plaintext_auth = true
+[[listener]]
+address = "127.0.0.1:{subs_port}"
+kind = "submissions"
+[relay]
+trusted_networks = ["127.0.0.1/32"]
+local_domains = ["hostile.test"]
+[limits]
+max_message_size = {max_size}
+inflight_memory = {inflight}
+max_connections = {args.connections + 2000}
+max_connections_per_ip = {args.connections + 2000}
+[auth]
+users_file = "{users}"
+[delivery]
+relayhost = "[127.0.0.1]:{sink_port}"
+[metrics]
+listen = "127.0.0.1:{metrics_port}"
+""")
+        log = open(os.path.join(work, "ringmta.log"), "w")
+        server = subprocess.Popen([ringmta, "--config", conf], stderr=log)
+        procs.append(server)
+        wait_port(port, 20)
+
+        rate0, p99_0, n0 = send_run(bench, port, args)
+        rss_base = vmrss_kb(server.pid)
+
+        peak = [rss_base]
+        sampling = threading.Event()
+
+        def sample():
+            while not sampling.is_set():
+                peak[0] = max(peak[0], vmrss_kb(server.pid))
+                time.sleep(0.5)
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+
+        hostile = Hostile(port, args.connections, max_size, "victim")
+        ht = threading.Thread(target=hostile.run, daemon=True)
+        ht.start()
+        tls_stop, tls_counts = threading.Event(), {"ok": 0, "refused": 0}
+        flooders = [threading.Thread(target=handshake_flood, args=(subs_port, tls_stop, tls_counts), daemon=True)
+                    for _ in range(args.tls_threads)]
+        for t in flooders:
+            t.start()
+        time.sleep(5)  # let the hostile connections open and settle
+        m_before = metrics(metrics_port)
+        t_load = time.monotonic()
+        rate1, p99_1, n1 = send_run(bench, port, args)
+        load_s = time.monotonic() - t_load
+        m_during = metrics(metrics_port)
+        tls_stop.set()
+        hostile.stop.set()
+        ht.join(timeout=60)
+        for t in flooders:
+            t.join(timeout=30)
+        sampling.set()
+        sampler.join(timeout=5)
+
+        # Nothing acknowledged is lost: everything accepted reaches the sink.
+        accepted = n0 + n1
+        deadline = time.monotonic() + 120
+        delivered = 0
+        while time.monotonic() < deadline:
+            m = metrics(metrics_port)
+            delivered = m.get("ringmta_recipients_delivered_total", 0)
+            if delivered >= accepted:
+                break
+            time.sleep(0.5)
+        received = m.get("ringmta_messages_received_total", 0)
+
+        def delta(name):
+            return m_during.get(name, 0) - m_before.get(name, 0)
+        limit_kib = inflight // 1024 + 200 * 1024
+        print(f"hostile load: {args.connections} connections from {len(SOURCES)} untrusted addresses "
+              f"({', '.join(Hostile.KINDS)}), {hostile.stats['opened']} opened "
+              f"({hostile.stats['reconnects']} reconnects), {hostile.stats['bytes_sent'] / MIB:,.1f} MiB sent, "
+              f"{hostile.stats['auth_replies']} AUTH guesses answered 535; TLS flood: "
+              f"{tls_counts['ok']} handshakes done, {tls_counts['refused']} refused "
+              f"({(tls_counts['ok'] + tls_counts['refused']) / max(load_s, 1):,.0f}/s attempted)")
+        paused_out = delta('ringmta_smtp_reads_paused_total{reason="output"}')
+        paused_in = delta('ringmta_smtp_reads_paused_total{reason="inflight"}')
+        tls_total = delta('ringmta_tls_handshakes_refused_total{reason="total"}')
+        tls_client = delta('ringmta_tls_handshakes_refused_total{reason="client"}')
+        held = m_during.get("ringmta_inflight_memory_bytes", 0) / MIB
+        print(f"during the send run: reads paused output={paused_out:.0f} inflight={paused_in:.0f}; "
+              f"TLS refused total={tls_total:.0f} client={tls_client:.0f}; "
+              f"in-flight bodies at its end {held:.1f} MiB")
+        print(f"ringmta VmRSS: {rss_base / 1024:.0f} MiB after the baseline run, peak {peak[0] / 1024:.0f} MiB "
+              f"under hostile load; target <= inflight_memory + 200 MiB = {limit_kib / 1024:.0f} MiB")
+        print(f"ringmta-bench send --sessions {args.sessions} --messages {args.messages} --size 4096: "
+              f"{rate0:,.0f} msgs/s (p99 {p99_0:.2f} ms) alone, {rate1:,.0f} msgs/s (p99 {p99_1:.2f} ms) beside "
+              f"the hostile load ({rate1 / rate0:.0%}; target >= 80%)")
+        print(f"acknowledged {accepted:.0f}, received (metric) {received:.0f}, delivered to the sink "
+              f"{delivered:.0f}")
+        ok = peak[0] <= limit_kib and rate1 >= 0.8 * rate0 and delivered >= accepted == args.messages * 2
+        print("targets met" if ok else "TARGET MISSED")
+        return 0 if ok else 1
+    finally:
+        for pr in reversed(procs):
+            if pr.poll() is None:
+                pr.send_signal(signal.SIGTERM)
+                try:
+                    pr.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    pr.kill()
+                    pr.wait()
+        shutil.rmtree(work, ignore_errors=True)
+        if time.monotonic() - started > args.time_limit:
+            print("time limit passed", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
