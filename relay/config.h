@@ -80,9 +80,20 @@ struct Config {
     unsigned max_errors = 20;
     unsigned max_hops = 50;                  // Received: fields a message may arrive with; more -> 554 5.4.6
     std::chrono::seconds command_timeout{300};
+    // A message body (DATA, or BDAT from the first chunk to LAST) must
+    // arrive within data_timeout plus one second per min_data_rate bytes
+    // received, and no read may be further apart than data_timeout.
     std::chrono::seconds data_timeout{600};
+    uint64_t min_data_rate = 500;            // bytes per second; 0 = only the inactivity timeout
+    // Message bodies held in memory before their queue commit, all sessions
+    // together; past it sessions wait (relay/inflight_budget.h).
+    uint64_t inflight_memory = 256ull << 20;
+    // TLS handshakes that may start (STARTTLS or implicit TLS), per second in
+    // total and per minute from one client (trusted networks exempt); 0 = no limit.
+    unsigned tls_handshake_rate = 1000;
+    unsigned tls_handshake_rate_per_ip = 120;
     unsigned max_connections = 10000;        // inbound SMTP connections in total; 0 = no limit
-    unsigned max_connections_per_ip = 100;   // from one client address; 0 = no limit
+    unsigned max_connections_per_ip = 100;   // from one client address (IPv6: one /64); 0 = no limit
   } limits;
 
   // SMTP AUTH (relay/auth.h). No users_file: AUTH is not offered.

@@ -19,6 +19,8 @@
 #include "relay/admin_server.h"
 #include "relay/auth.h"
 #include "relay/conn_limits.h"
+#include "relay/handshake_budget.h"
+#include "relay/inflight_budget.h"
 #include "relay/delivery_agent.h"
 #include "relay/inbound.h"
 #include "relay/loader.h"
@@ -228,6 +230,8 @@ int run_daemon(std::shared_ptr<const Config> config) {
   }
   // Outlives the shards: sessions release their slot when they are destroyed.
   ConnectionLimiter limiter(config->limits.max_connections, config->limits.max_connections_per_ip);
+  InflightBudget inflight(config->limits.inflight_memory);
+  HandshakeBudget handshakes(config->limits.tls_handshake_rate, config->limits.tls_handshake_rate_per_ip);
 
   auto smtp_config = make_smtp_config(*config);
   auto shards = std::make_unique<engine::ShardGroup>(config->server.threads);
@@ -254,6 +258,8 @@ int run_daemon(std::shared_ptr<const Config> config) {
     contexts[i]->loader = &loader;
     contexts[i]->auth = auth.get();
     contexts[i]->limiter = &limiter;
+    contexts[i]->inflight = &inflight;
+    contexts[i]->handshakes = &handshakes;
     contexts[i]->tls = tls_context;
     peers[i] = contexts[i].get();
   }

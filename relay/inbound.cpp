@@ -86,6 +86,8 @@ InboundSession::InboundSession(ShardContext& shard, engine::Connection& conn)
 InboundSession::~InboundSession() {
   if (timer_ != 0) shard_.reactor.cancel_timer(timer_);
   if (auth_timer_ != 0) shard_.reactor.cancel_timer(auth_timer_);
+  if (close_timer_ != 0) shard_.reactor.cancel_timer(close_timer_);
+  release_budget();
   shard_.sessions.erase(number_);
   if (counted_) shard_.limiter->release(client_.ip());
   metrics::local().connection_closed(conn_.listener_tag());
@@ -93,7 +95,9 @@ InboundSession::~InboundSession() {
 
 // The client address is settled (the peer, or the PROXY header's source).
 void InboundSession::client_known() {
-  session_ = std::make_unique<smtp::ServerSession>(shard_.smtp, client_info(shard_, conn_, client_), session_hooks(shard_));
+  smtp::Hooks hooks = session_hooks(shard_);
+  hooks.admit_tls = [this] { return admit_handshake(); };
+  session_ = std::make_unique<smtp::ServerSession>(shard_.smtp, client_info(shard_, conn_, client_), std::move(hooks));
   if (shard_.limiter) {
     limit_ = shard_.limiter->acquire(client_.ip());
     counted_ = limit_ == ConnectionLimiter::Verdict::Ok;
@@ -115,8 +119,7 @@ bool InboundSession::refused_by_limit() {
   if (!implicit_tls)
     conn_.send("421 4.7.0 " + shard_.config->server.hostname + " Error: too many connections" +
                (per_address ? " from your address" : "") + "\r\n");
-  closing_ = true;
-  conn_.close();
+  close_connection();
   return true;
 }
 
@@ -142,6 +145,14 @@ engine::Clock::time_point InboundSession::deadline() const {
   auto d = last_activity_ + current_timeout();
   if (partial_since_ != engine::Clock::time_point{})
     d = std::min(d, partial_since_ + shard_.config->limits.command_timeout);
+  // The whole body: data_timeout plus a second per min_data_rate bytes, so a
+  // client dripping a byte now and then cannot hold a large body open for hours.
+  const auto& limits = shard_.config->limits;
+  if (body_started_ != engine::Clock::time_point{} && limits.min_data_rate > 0) {
+    const uint64_t received = session_->transaction().message.size();
+    d = std::min(d, body_started_ + limits.data_timeout +
+                        std::chrono::seconds(received / limits.min_data_rate));
+  }
   return d;
 }
 
@@ -149,8 +160,7 @@ void InboundSession::on_open(engine::Connection&) {
   last_activity_ = engine::Clock::now();
   if (awaiting_proxy_) {
     if (shard_.shutting_down) {
-      closing_ = true;
-      conn_.close();
+      close_connection();
       return;
     }
     arm_timer();  // the header must arrive within command_timeout
@@ -167,9 +177,8 @@ void InboundSession::begin() {
   if (refused_by_limit()) return;
   if (implicit_tls_) {
     // RFC 8314: the handshake comes first, the greeting after it (handshake_finished()).
-    if (shard_.shutting_down || !start_tls()) {
-      closing_ = true;
-      conn_.close();
+    if (shard_.shutting_down || !admit_handshake() || !start_tls()) {
+      close_connection();
       return;
     }
     arm_timer();
@@ -228,8 +237,7 @@ void InboundSession::refuse_proxy(const std::string& why) {
   ++metrics::local().proxy_refused;
   spdlog::warn("PROXY protocol: connection refused: client=[{}]:{} listener={} ({})", conn_.peer().ip(),
                conn_.peer().port(), listener_text(shard_, conn_), why);
-  closing_ = true;
-  conn_.close();
+  close_connection();
 }
 
 void InboundSession::on_closed(engine::Connection&, int error) {
@@ -241,13 +249,17 @@ void InboundSession::on_closed(engine::Connection&, int error) {
     shard_.reactor.cancel_timer(timer_);
     timer_ = 0;
   }
+  if (close_timer_ != 0) {
+    shard_.reactor.cancel_timer(close_timer_);
+    close_timer_ = 0;
+  }
+  release_budget();
 }
 
 void InboundSession::shutdown() {
   if (closing_) return;
   if (!session_) {  // still waiting for a PROXY header: nothing to finish
-    closing_ = true;
-    conn_.close();
+    close_connection();
     return;
   }
   act(session_->on_shutdown());
@@ -268,10 +280,6 @@ void InboundSession::act(smtp::Action action) {
   note_partial_command();
   switch (action) {
     case smtp::Action::NeedInput:
-      if (paused_) {
-        paused_ = false;
-        conn_.resume_reading();
-      }
       break;
     case smtp::Action::Commit:
       start_commit();
@@ -280,22 +288,22 @@ void InboundSession::act(smtp::Action action) {
       start_auth();
       break;
     case smtp::Action::Close:
-      closing_ = true;
       if (tls_ && tls_->handshake_done()) {
         tls_->close();  // close_notify after the last reply
         if (tls_->has_output()) conn_.send(tls_->take_output());
       }
-      conn_.close();
-      break;
+      close_connection();
+      return;
     case smtp::Action::StartTls:
       // The 220 went out in plaintext just above; from here on every byte
       // is TLS. The session already dropped anything pipelined after STARTTLS.
       if (!start_tls()) {
-        closing_ = true;
-        conn_.close();
+        close_connection();
+        return;
       }
       break;
   }
+  update_flow();
 }
 
 void InboundSession::flush() {
@@ -338,8 +346,10 @@ void InboundSession::on_timer() {
     if (engine::Clock::now() < deadline()) return arm_timer();
     return refuse_proxy("no PROXY header within " + std::to_string(shard_.config->limits.command_timeout.count()) + "s");
   }
-  if (session_->phase() == smtp::Phase::AwaitCommit || session_->phase() == smtp::Phase::AwaitAuth) {
-    // The queue (or the password check) owes us an answer; the client is not idle, we are.
+  if (session_->phase() == smtp::Phase::AwaitCommit || session_->phase() == smtp::Phase::AwaitAuth ||
+      budget_wait_) {
+    // The queue (or the password check, or the in-flight budget) owes us an
+    // answer; the client is not idle, we are.
     last_activity_ = engine::Clock::now();
     arm_timer();
     return;
@@ -348,8 +358,10 @@ void InboundSession::on_timer() {
     arm_timer();
     return;
   }
-  spdlog::info("timeout after {} from [{}]", session_->phase() == smtp::Phase::Command ? "command" : "data",
-               client_.ip());
+  const bool body = body_started_ != engine::Clock::time_point{};
+  spdlog::info("timeout after {} from [{}]{}", body ? "data" : session_->phase() == smtp::Phase::Command ? "command" : "data",
+               client_.ip(), body && engine::Clock::now() < last_activity_ + current_timeout()
+                                 ? " (body slower than limits.min_data_rate)" : "");
   act(session_->on_timeout());
 }
 

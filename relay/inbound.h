@@ -25,6 +25,7 @@ class InboundSession final : public engine::ConnectionHandler {
 
   void on_open(engine::Connection& conn) override;
   void on_data(engine::Connection& conn, std::string_view bytes) override;
+  void on_drained(engine::Connection& conn) override;
   void on_closed(engine::Connection& conn, int error) override;
 
   // The daemon is stopping: finish the current transaction, then 421 and close.
@@ -35,6 +36,18 @@ class InboundSession final : public engine::ConnectionHandler {
  private:
   void act(smtp::Action action);
   void flush();
+  // Flow control (inbound_flow.cpp): stop reading while this session holds
+  // too much unsent output or unprocessed input, or while the in-flight body
+  // budget is exhausted; resume when that changes.
+  void update_flow();
+  void set_reading(bool on);
+  uint64_t body_held() const;      // body bytes this session holds in memory
+  void track_body();               // start/end of the body deadline
+  void retry_budget();             // budget wait: look again shortly
+  void release_budget();
+  // closing_ and an orderly close; a client that never reads the last
+  // replies is cut off after kCloseGrace instead of holding the socket.
+  void close_connection();
   void start_commit();
   void commit_finished(const queue::Status& status, std::chrono::milliseconds waited);
   void arm_timer();
@@ -48,6 +61,8 @@ class InboundSession final : public engine::ConnectionHandler {
   // TLS: start a server session (after STARTTLS's 220, or at connect for
   // implicit TLS); take ciphertext in; log the handshake.
   bool start_tls();
+  // limits.tls_handshake_rate(_per_ip): may a handshake start now?
+  bool admit_handshake();
   void on_ciphertext(std::string_view bytes);
   void handshake_finished();
   // The client address is settled: create the SMTP session, take a limit slot.
@@ -66,7 +81,16 @@ class InboundSession final : public engine::ConnectionHandler {
   std::unique_ptr<smtp::ServerSession> session_;
   uint64_t number_;
   bool closing_ = false;
-  bool paused_ = false;
+  bool paused_ = false;             // reading paused (any reason below)
+  bool output_blocked_ = false;     // paused until the client reads our output
+  bool budget_wait_ = false;        // paused for limits.inflight_memory
+  uint64_t charged_ = 0;            // body bytes charged to the in-flight budget
+  engine::TimerId budget_timer_ = 0;
+  engine::Clock::time_point budget_wait_since_{};
+  // The current body's start for its total deadline (limits.data_timeout +
+  // received / min_data_rate), moved later by time spent waiting on us.
+  engine::Clock::time_point body_started_{};
+  engine::TimerId close_timer_ = 0;
   engine::TimerId timer_ = 0;
   uint64_t committing_size_ = 0;  // stored size of the message being committed
   engine::Clock::time_point last_activity_;

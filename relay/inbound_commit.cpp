@@ -23,11 +23,6 @@ namespace ringmta::relay {
 
 namespace {
 
-// While a commit is in flight the session buffers pipelined input; past this
-// much we stop reading so a client cannot make us hold unbounded data.
-constexpr size_t kMaxBufferedInput = 1 << 20;
-
-
 // The reply for a failed durable write. Never a 250 for data not on disk.
 std::string commit_error_reply(const queue::Status& status) {
   if (status.code == queue::Status::Code::NoSpace) return "452 4.3.1 Insufficient system storage";
@@ -91,11 +86,6 @@ void InboundSession::start_commit() {
         shard->scheduler->deferred_at_accept(*deferred_lines);
     });
   });
-
-  if (session_->buffered_input() > kMaxBufferedInput && !paused_) {
-    paused_ = true;
-    conn_.pause_reading();
-  }
 }
 
 void InboundSession::commit_finished(const queue::Status& status, std::chrono::milliseconds waited) {

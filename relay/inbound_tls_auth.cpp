@@ -12,6 +12,8 @@
 #include <utility>
 
 #include "relay/auth.h"
+#include "relay/cidr.h"
+#include "relay/handshake_budget.h"
 #include "relay/inbound.h"
 #include "relay/metrics.h"
 
@@ -50,6 +52,26 @@ void InboundSession::auth_finished(AuthVerdict v) {
   act(session_->auth_done(v.result, std::move(v.senders)));
 }
 
+bool InboundSession::admit_handshake() {
+  if (!shard_.handshakes) return true;
+  const bool trusted = any_contains(shard_.config->relay.trusted_networks, client_);
+  const auto verdict = shard_.handshakes->admit(client_.ip(), trusted);
+  if (verdict == HandshakeBudget::Verdict::Ok) return true;
+  const bool client = verdict == HandshakeBudget::Verdict::TooManyFromClient;
+  ++(client ? metrics::local().tls_refused_client : metrics::local().tls_refused_total);
+  // A flood would write a line per handshake: one line a second per shard, the metric counts all.
+  static thread_local engine::Clock::time_point last_line{};
+  const auto now = engine::Clock::now();
+  if (now - last_line >= std::chrono::seconds(1)) {
+    last_line = now;
+    spdlog::warn("TLS handshake refused for [{}]: {} (further refusals this second are only counted)",
+                 client_.ip(),
+                 client ? "too many from this client (limits.tls_handshake_rate_per_ip)"
+                        : "too many in total (limits.tls_handshake_rate)");
+  }
+  return false;
+}
+
 bool InboundSession::start_tls() {
   if (shard_.tls) tls_ = shard_.tls->new_session();
   if (!tls_) {
@@ -70,8 +92,7 @@ void InboundSession::on_ciphertext(std::string_view bytes) {
     if (!tls_->handshake_done()) metrics::local().tls_handshake("inbound", "", false);
     spdlog::info("session {} [{}]:{}: TLS {}failed: {}", number_, client_.ip(), client_.port(),
                  tls_->handshake_done() ? "" : "handshake ", tls_->error());
-    closing_ = true;
-    conn_.close();  // the alert (if any) is already queued
+    close_connection();  // the alert (if any) is already queued
     return;
   }
   if (!tls_reported_ && tls_->handshake_done()) handshake_finished();
@@ -80,7 +101,7 @@ void InboundSession::on_ciphertext(std::string_view bytes) {
   if (!closing_ && state == tls::Session::State::Closed) {
     closing_ = true;  // the client's close_notify was answered by tls_
     if (tls_->has_output()) conn_.send(tls_->take_output());
-    conn_.close();
+    close_connection();
   }
 }
 

@@ -106,6 +106,10 @@ void ShardMetrics::merge(const ShardMetrics& other) {
   auth_failures += other.auth_failures;
   bounces_generated += other.bounces_generated;
   proxy_refused += other.proxy_refused;
+  paused_output += other.paused_output;
+  paused_inflight += other.paused_inflight;
+  tls_refused_total += other.tls_refused_total;
+  tls_refused_client += other.tls_refused_client;
 }
 
 ShardMetrics& local() {

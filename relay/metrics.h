@@ -76,6 +76,13 @@ struct ShardMetrics {
   uint64_t auth_failures = 0;
   uint64_t bounces_generated = 0;   // non-delivery notices (DSNs) queued
   uint64_t proxy_refused = 0;       // connections without a valid PROXY header
+  // Inbound sessions that stopped reading: the client did not read our
+  // replies (output), or limits.inflight_memory was exhausted (inflight).
+  uint64_t paused_output = 0;
+  uint64_t paused_inflight = 0;
+  // TLS handshakes not started: the total or the client's budget was spent.
+  uint64_t tls_refused_total = 0;
+  uint64_t tls_refused_client = 0;
 
   void connection_opened(int listener);
   void connection_closed(int listener);

@@ -2,6 +2,8 @@
 // and help texts operators see are all here, in Collector::Collect().
 #include "relay/metrics_server.h"
 
+#include "relay/inflight_budget.h"
+
 #include <prometheus/collectable.h>
 #include <prometheus/exposer.h>
 #include <prometheus/metric_family.h>
@@ -15,6 +17,7 @@
 
 #include "relay/clock.h"
 #include "relay/delivery_agent.h"
+#include "relay/inflight_budget.h"
 #include "relay/metrics_census.h"
 #include "relay/scheduler.h"
 #include "relay/shard.h"
@@ -196,6 +199,29 @@ class Collector final : public prometheus::Collectable {
     counter("ringmta_proxy_protocol_refused_total",
             "Connections closed on proxy_protocol listeners for a missing or invalid PROXY header.",
             static_cast<double>(s.m.proxy_refused));
+    MetricFamily paused = family("ringmta_smtp_reads_paused_total",
+                                 "Times an inbound session stopped reading its client: reason=output (the client "
+                                 "does not read our replies), reason=inflight (limits.inflight_memory reached).",
+                                 MetricType::Counter);
+    add_value(paused, static_cast<double>(s.m.paused_output), {{"reason", "output"}});
+    add_value(paused, static_cast<double>(s.m.paused_inflight), {{"reason", "inflight"}});
+    out.push_back(std::move(paused));
+    MetricFamily tls_refused = family("ringmta_tls_handshakes_refused_total",
+                                      "TLS handshakes not started (STARTTLS answered 454, implicit TLS closed): "
+                                      "reason=total (limits.tls_handshake_rate), reason=client "
+                                      "(limits.tls_handshake_rate_per_ip).",
+                                      MetricType::Counter);
+    add_value(tls_refused, static_cast<double>(s.m.tls_refused_total), {{"reason", "total"}});
+    add_value(tls_refused, static_cast<double>(s.m.tls_refused_client), {{"reason", "client"}});
+    out.push_back(std::move(tls_refused));
+    if (!src_.shards.empty() && src_.shards.front()->inflight) {
+      const InflightBudget& b = *src_.shards.front()->inflight;
+      out.push_back(scalar("ringmta_inflight_memory_bytes",
+                           "Message bodies held in memory before their queue write, all sessions.",
+                           MetricType::Gauge, static_cast<double>(b.used())));
+      out.push_back(scalar("ringmta_inflight_memory_limit_bytes", "limits.inflight_memory.", MetricType::Gauge,
+                           static_cast<double>(b.limit())));
+    }
 
     MetricFamily q = family("ringmta_queue_messages",
                             "Messages in the queue by state: ready (due now), scheduled (waiting for a retry time), "

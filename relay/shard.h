@@ -26,6 +26,8 @@ class DeliveryAgent;
 class Loader;
 class AuthService;
 class ConnectionLimiter;
+class InflightBudget;
+class HandshakeBudget;
 
 // Counters kept per shard without atomics; read by the daemon only after the
 // shard stopped (later: merged at scrape time for /metrics).
@@ -68,6 +70,8 @@ struct ShardContext {
   // Shared by all shards (thread-safe); null when AUTH / limits are not in use.
   AuthService* auth = nullptr;
   ConnectionLimiter* limiter = nullptr;
+  InflightBudget* inflight = nullptr;  // limits.inflight_memory
+  HandshakeBudget* handshakes = nullptr;  // limits.tls_handshake_rate(_per_ip)
   // Inbound TLS (STARTTLS, implicit TLS), shared by all shards: new_session()
   // is thread-safe and SIGHUP's reload() swaps certificates under it. Null =
   // no TLS (STARTTLS not offered, submissions connections refused).

@@ -23,6 +23,10 @@
 //    "452 4.5.3 too many recipients" (a server limit RFC 5321 §4.5.3.1.10
 //    tells clients to expect; a big pipelined RCPT list must not get a
 //    client disconnected) and queue failures from commit_done().
+//  * Output back-pressure: once ServerConfig::output_limit bytes of replies
+//    wait to be taken, no further command is processed; its input stays in
+//    `in` until resume(). Bodies (DATA/BDAT) produce no replies, so they are
+//    never held back by this.
 //  * feed() returns Action::Commit once per message; further feed()s while
 //    the commit is pending buffer input and return NeedInput. The glue should
 //    stop reading while phase() == AwaitCommit (buffered_input() says how
@@ -88,6 +92,8 @@ size_t ServerSession::Impl::process(std::string_view data) {
         return data.size();
       case Phase::Auth:
       case Phase::Command: {
+        // Back-pressure: enough replies are waiting for the client to read.
+        if (out.size() >= cfg->output_limit) return pos;
         const char* base = data.data() + pos;
         const size_t avail = data.size() - pos;
         const char* lf = static_cast<const char*>(std::memchr(base, '\n', avail));
@@ -216,6 +222,13 @@ Action ServerSession::feed(std::string_view bytes) {
   // Fast path: use the caller's bytes in place, keep only the remainder.
   const size_t used = s.process(bytes);
   if (s.phase != Phase::Closed && used < bytes.size()) s.in.assign(bytes.substr(used));
+  return s.result();
+}
+
+Action ServerSession::resume() {
+  Impl& s = *impl_;
+  if (s.phase == Phase::Closed) return Action::Close;
+  if (!s.awaiting() && s.phase != Phase::TlsHandshake) s.run_buffered();
   return s.result();
 }
 

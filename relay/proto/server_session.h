@@ -30,6 +30,11 @@ struct ServerConfig {
   std::vector<std::string> local_domains;   // lower-case; relay allowed to these for anyone
   bool auth_enabled = false;                // a users file is configured: AUTH can be offered
   bool sender_login_match = false;          // authenticated users may only use their own MAIL FROM
+  // Replies held (not yet taken) before command processing pauses: a client
+  // that pipelines commands without reading the replies makes us stop
+  // working on its input, not buffer replies without limit. The rest of
+  // its input waits in buffered_input() until resume().
+  size_t output_limit = 64 * 1024;
 };
 
 struct ClientInfo {
@@ -49,6 +54,9 @@ struct ClientInfo {
 struct Hooks {
   std::function<std::string()> new_queue_id;  // called once per message, at DATA/BDAT start
   std::function<int64_t()> now_unix;          // seconds since the epoch (Received: date)
+  // Asked at STARTTLS before the 220: false (the TLS handshake budget is
+  // spent) answers 454 4.7.0 instead. Unset = always allowed.
+  std::function<bool()> admit_tls;
 };
 
 // DSN NOTIFY bits (RFC 3461); 0 = not given.
@@ -116,7 +124,12 @@ class ServerSession {
   // Queue the 220 greeting.
   void start();
   // Process received bytes (any split; pipelined commands welcome).
+  // Command processing stops once ServerConfig::output_limit bytes of replies
+  // are waiting; the unprocessed rest is buffered (buffered_input()).
   Action feed(std::string_view bytes);
+  // Process input buffered while the output was over output_limit (call
+  // after taking the output, once the client has read it).
+  Action resume();
   // The transaction handed out with Action::Commit is durable (ok) or failed
   // with `error_reply` (a full reply line without CRLF, e.g.
   // "451 4.3.0 Queue write failed"). Resumes processing of buffered input.

@@ -77,6 +77,8 @@ void ServerSession::Impl::cmd_starttls(const CommandLine& c) {
   if (client.tls_active) return error("503 5.5.1 Error: TLS already active");
   if (!client.starttls_available) return error("454 4.7.0 TLS not available due to temporary reason");
   if (mail_ok) return error("503 5.5.1 Error: MAIL transaction in progress");
+  // Our limit, not the client's error: not counted toward max_errors.
+  if (hooks.admit_tls && !hooks.admit_tls()) return reply("454 4.7.0 TLS not available due to temporary reason");
   reply("220 2.0.0 Ready to start TLS");
   phase = Phase::TlsHandshake;
   starttls_announced = false;

@@ -121,6 +121,13 @@ TEST(ConfigErrors, OutOfRange) {
   EXPECT_NE(e.find("ambiguous"), std::string::npos) << e;
   e = error_of("limits.max_message_size = -5");
   EXPECT_NE(e.find("got -5"), std::string::npos) << e;
+  EXPECT_EQ(error_of("limits.inflight_memory = \"10MB\""),
+            "ringmta.toml:1: limits.inflight_memory: expected a positive size in bytes (268435456) or with a "
+            "binary unit (\"50M\", \"50MiB\"), at most 1 TiB; \"KB\"/\"MB\"/\"GB\" are ambiguous, write "
+            "\"M\" or \"MiB\" (2^20 bytes), got \"10MB\"");
+  EXPECT_EQ(error_of("limits.min_data_rate = -1"),
+            "ringmta.toml:1: limits.min_data_rate: expected an integer number of bytes per second from 0 (no "
+            "minimum) to 1073741824, got -1");
 }
 
 TEST(ConfigErrors, BadDurations) {

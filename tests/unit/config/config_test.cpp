@@ -147,8 +147,10 @@ TEST(Config, ReferenceConfigurationDocumentsEveryKey) {
                        "failure_window = "}},
       {"\n[tls]\n", {"#certificate = ", "#private_key = ", "resumption = ", "# [[tls.sni]]\n# names = "}},
       {"\n[relay]\n", {"trusted_networks = ", "local_domains = "}},
-      {"\n[limits]\n", {"max_message_size = ", "max_recipients = ", "max_line_length = ", "max_errors = ", "max_hops = ",
-                         "command_timeout = ", "data_timeout = ", "max_connections = ",
+      {"\n[limits]\n", {"max_message_size = ", "max_recipients = ", "max_line_length = ", "max_errors = ",
+                         "max_hops = ", "command_timeout = ", "data_timeout = ", "min_data_rate = ",
+                         "inflight_memory = ", "tls_handshake_rate = ", "tls_handshake_rate_per_ip = ",
+                         "max_connections = ",
                          "max_connections_per_ip = "}},
       {"\n[queue]\n", {"durability = ", "retry_schedule = ", "max_lifetime = ", "delay_warning = ",
                         "commit_wait_us = ", "commit_wait_batches = "}},
@@ -199,7 +201,7 @@ TEST(Config, ReferenceDefaultLinesMatchWrittenValues) {
   }
   // Every key except those commented out (hostname, relayhost, tls files,
   // tls_ca_file) and the listener's.
-  EXPECT_EQ(checked, 48);
+  EXPECT_EQ(checked, 52);
 }
 
 TEST(Config, EveryKeySet) {
@@ -230,6 +232,10 @@ max_errors = 5
 max_hops = 30
 command_timeout = "2m"
 data_timeout = "1h30m"
+min_data_rate = 2000
+tls_handshake_rate = 50
+tls_handshake_rate_per_ip = 0
+inflight_memory = "1G"
 
 [queue]
 durability = "wal"
@@ -285,6 +291,10 @@ level = "debug"
   EXPECT_EQ(c.limits.max_hops, 30u);
   EXPECT_EQ(c.limits.command_timeout, seconds(120));
   EXPECT_EQ(c.limits.data_timeout, seconds(5400));
+  EXPECT_EQ(c.limits.min_data_rate, 2000u);
+  EXPECT_EQ(c.limits.tls_handshake_rate, 50u);
+  EXPECT_EQ(c.limits.tls_handshake_rate_per_ip, 0u);
+  EXPECT_EQ(c.limits.inflight_memory, 1ull << 30);
   EXPECT_EQ(c.queue.durability, Durability::Wal);
   EXPECT_EQ(c.queue.retry_schedule, (std::vector<seconds>{seconds(60), seconds(90), seconds(5400)}));
   EXPECT_EQ(c.queue.max_lifetime, seconds(10));
