@@ -245,8 +245,12 @@ TEST(ClientSession, BdatSizeMatchesTheBytesSent) {
     // CRLF only: nothing added but CRs before bare LFs, LFs after bare CRs
     // and a final CRLF.
     for (size_t i = 0; i < sent.size(); ++i) {
-      if (sent[i] == '\n') ASSERT_TRUE(i > 0 && sent[i - 1] == '\r') << iter;
-      if (sent[i] == '\r') ASSERT_TRUE(i + 1 < sent.size() && sent[i + 1] == '\n') << iter;
+      if (sent[i] == '\n') {
+        ASSERT_TRUE(i > 0 && sent[i - 1] == '\r') << iter;
+      }
+      if (sent[i] == '\r') {
+        ASSERT_TRUE(i + 1 < sent.size() && sent[i + 1] == '\n') << iter;
+      }
     }
     if (!sent.empty()) ASSERT_EQ(sent.substr(sent.size() - 2), "\r\n");
     s.output_written();
@@ -334,8 +338,12 @@ TEST(ClientSession, DataBodyHasOneEndWhateverTheStoredLineEnds) {
         }
         // Canonical: CR and LF only as CRLF.
         for (size_t i = 0; i < w.size(); ++i) {
-          if (w[i] == '\n') ASSERT_TRUE(i > 0 && w[i - 1] == '\r') << testing::PrintToString(w);
-          if (w[i] == '\r') ASSERT_TRUE(i + 1 < w.size() && w[i + 1] == '\n') << testing::PrintToString(w);
+          if (w[i] == '\n') {
+            ASSERT_TRUE(i > 0 && w[i - 1] == '\r') << testing::PrintToString(w);
+          }
+          if (w[i] == '\r') {
+            ASSERT_TRUE(i + 1 < w.size() && w[i + 1] == '\n') << testing::PrintToString(w);
+          }
         }
         // A standard receiver (our own DATA decoder) gets the stored message
         // back with only its line ends made CRLF — one message, all of it.
