@@ -274,7 +274,8 @@ PathResult parse_path(std::string_view in, const PathOptions& opts) {
     return r;
   }
   size_t i = 1;
-  if (i < in.size() && in[i] == '@') {
+  const bool route = i < in.size() && in[i] == '@';
+  if (route) {
     // A-d-l = At-domain *( "," At-domain ) ":" — checked, then dropped.
     while (true) {
       if (i >= in.size() || in[i] != '@') return r;
@@ -308,8 +309,15 @@ PathResult parse_path(std::string_view in, const PathOptions& opts) {
     }
     r.non_ascii = has_8bit(in.substr(0, gt));
     r.address.assign(m);
+    r.source_route = route;
   }
   return r;
+}
+
+bool has_routing_local_part(std::string_view address) {
+  // The local part is everything before the last '@' (domains hold no '@'),
+  // quotes included, so a quoted '@' shows up here too.
+  return local_part_of(address).find_first_of("%!@") != std::string_view::npos;
 }
 
 std::string_view domain_of(std::string_view address) {

@@ -45,6 +45,7 @@ struct PathResult {
   size_t consumed = 0;   // bytes of the input that formed the path
   bool is_null = false;
   bool non_ascii = false;  // the address contains 8-bit (UTF-8) bytes
+  bool source_route = false;  // "<@a,@b:...>" was given (and dropped from `address`)
 };
 
 // Parse a path at the start of `in`. The path must be followed by the end of
@@ -63,6 +64,13 @@ bool valid_ipv6(std::string_view s);
 
 // True when `s` is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
 bool valid_utf8(std::string_view s);
+
+// Sender-specified routing in a mailbox's local part: '%' ("user%host@relay"),
+// '!' (UUCP "host!user@relay") or an '@' inside a quoted local part
+// ("\"user@host\"@relay"). Each asks the receiving host to forward the mail
+// elsewhere; the SMTP server refuses them from untrusted clients (Postfix's
+// allow_untrusted_routing = no), together with PathResult::source_route.
+bool has_routing_local_part(std::string_view address);
 
 // The part after the last '@' ("" if none). Postmaster without a domain has none.
 std::string_view domain_of(std::string_view address);

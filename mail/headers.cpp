@@ -118,6 +118,22 @@ bool header_name_equals(std::string_view a, std::string_view b) {
   return true;
 }
 
+size_t count_header_fields(std::string_view message, std::string_view name, size_t stop_after) {
+  size_t count = 0;
+  size_t pos = 0;
+  while (pos < message.size() && count <= stop_after) {
+    Line l = line_at(message, pos);
+    if (l.content_end == l.begin && l.end > l.content_end) break;  // the empty line: body follows
+    pos = l.end;
+    std::string_view text = message.substr(l.begin, l.content_end - l.begin);
+    if (text.size() <= name.size() || !header_name_equals(text.substr(0, name.size()), name)) continue;
+    size_t i = name.size();
+    while (i < text.size() && is_wsp(text[i])) ++i;  // obs-syntax "Received :"
+    if (i < text.size() && text[i] == ':') ++count;
+  }
+  return count;
+}
+
 std::optional<std::string> header_value(std::string_view header_block, std::string_view name) {
   // One linear walk; the field list is small next to the message itself.
   for (const HeaderField& f : header_fields(header_block))

@@ -64,6 +64,14 @@ std::optional<std::string> header_value(std::string_view header_block, std::stri
 // ASCII case-insensitive comparison of header names.
 bool header_name_equals(std::string_view a, std::string_view b);
 
+// How many fields named `name` (ASCII case-insensitive) the header section of
+// `message` holds — the lines before the first empty line that start with
+// `name`, optional whitespace and ':' (continuation lines are not fields).
+// Counting stops at `stop_after` + 1, so a hostile header section of millions
+// of fields costs no more than reaching the limit (mail-loop hop counting:
+// "Received" with limits.max_hops).
+size_t count_header_fields(std::string_view message, std::string_view name, size_t stop_after);
+
 // A header block cut to at most `max_bytes`, at a field boundary so no field
 // is split: the result holds the longest prefix of whole fields that fits.
 // When even the first field is larger than `max_bytes`, the result is empty.

@@ -244,6 +244,9 @@ void read_limits(Validator& v, const toml::table& t, Config::Limits& out) {
   if (const auto* n = t.get("max_errors"))
     if (auto i = v.integer(*n, "limits.max_errors", 1, kMaxCount, "a positive integer (at most 1000000)"))
       out.max_errors = static_cast<unsigned>(*i);
+  if (const auto* n = t.get("max_hops"))
+    if (auto i = v.integer(*n, "limits.max_hops", 1, 1000, "an integer from 1 to 1000"))
+      out.max_hops = static_cast<unsigned>(*i);
   if (const auto* n = t.get("command_timeout"))
     if (auto d = v.duration(*n, "limits.command_timeout", false)) out.command_timeout = *d;
   if (const auto* n = t.get("data_timeout"))

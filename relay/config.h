@@ -78,6 +78,7 @@ struct Config {
     unsigned max_recipients = 1000;
     size_t max_line_length = 4096;
     unsigned max_errors = 20;
+    unsigned max_hops = 50;                  // Received: fields a message may arrive with; more -> 554 5.4.6
     std::chrono::seconds command_timeout{300};
     // A message body (DATA, or BDAT from the first chunk to LAST) must
     // arrive within data_timeout plus one second per min_data_rate bytes

@@ -42,6 +42,7 @@ std::shared_ptr<const smtp::ServerConfig> make_smtp_config(const Config& config)
   s->max_recipients = config.limits.max_recipients;
   s->max_line_length = config.limits.max_line_length;
   s->max_errors = config.limits.max_errors;
+  s->max_hops = config.limits.max_hops;
   s->local_domains = config.relay.local_domains;
   s->auth_enabled = !config.auth.users_file.empty();
   s->sender_login_match = config.auth.sender_login_match;

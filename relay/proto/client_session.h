@@ -22,9 +22,9 @@
 //    is in the same write as MAIL and the RCPTs, so a transaction costs one
 //    round trip instead of two (no 354 to wait for) — the cost that matters
 //    when a relay hands thousands of messages a second to a smart host, and
-//    what Exim does by default. No dot-stuffing; bare LF still becomes CRLF
-//    and a missing final line end is added, counted before the size is sent.
-//    The body is sent even when every RCPT is refused (the server must read
+//    what Exim does by default. No dot-stuffing; bare LF and bare CR still
+//    become CRLF and a missing final line end is added, counted before the
+//    size is sent. The body is sent even when every RCPT is refused (the server must read
 //    it; the BDAT reply is then ignored, as for a lone "." after 354);
 //  - remote SIZE smaller than the message: permanent 5.3.4, nothing sent;
 //  - SMTPUTF8 message, remote without SMTPUTF8: permanent 5.6.7 (RFC 6531 §3.2)
@@ -43,9 +43,10 @@
 //    recipients are not tried and fail temporarily with the same reply;
 //  - no recipient accepted: the message is not sent (a 354 from a pipelining
 //    server gets a lone "." and its reply is ignored, RFC 2920 §3.1);
-//  - the message is dot-stuffed, bare LF becomes CRLF, a missing final CRLF
-//    is added; it leaves in pieces (ClientConfig::data_piece) so a big body
-//    is never copied whole; a reply that arrives before the body is out ends
+//  - the message is dot-stuffed, bare LF and bare CR become CRLF (so the
+//    only "." line is ours, whatever the receiver takes as a line end), a
+//    missing final CRLF is added; it leaves in pieces
+//    (ClientConfig::data_piece) so a big body is never copied whole; a reply that arrives before the body is out ends
 //    the connection (the rest would be read as commands);
 //  - after a failed transaction RSET is sent before the next MAIL (lazily,
 //    with the next transaction, so a QUIT needs none);

@@ -67,29 +67,49 @@ namespace client_detail {
 
 namespace {
 
-// The next piece of `msg` with CRLF line ends (bare LF becomes CRLF) and,
-// for DATA, dot-stuffing (RFC 5321 §4.5.2), appended to `out` until it holds
-// `limit` bytes; `pos` is where the previous piece stopped. Returns true once
-// the whole message is out, a missing final line end added. Pieces keep a
+// Where a line of `msg` begins as we send it: at the start, after an LF, or
+// after a bare CR (which goes out as CRLF). The middle of a CRLF is not one.
+bool at_line_start(std::string_view msg, size_t pos) {
+  if (pos == 0 || msg[pos - 1] == '\n') return true;
+  return msg[pos - 1] == '\r' && msg[pos] != '\n';
+}
+
+// The next piece of `msg` as a canonical SMTP body, appended to `out` until
+// it holds `limit` bytes; `pos` is where the previous piece stopped. Returns
+// true once the whole message is out. Canonical whatever the stored bytes:
+//  * every line ends in CRLF — a bare LF and a bare CR each become CRLF, so
+//    no receiver can find a line end (and so an end-of-data ".") where we
+//    sent none, whichever of CR, LF or CRLF it takes as one (SMTP smuggling);
+//  * for DATA, dot-stuffing (RFC 5321 §4.5.2) at every such line start, and a
+//    line that starts with NUL is stuffed too: a receiver that drops NULs
+//    must not see a lone "." where "\0." was sent;
+//  * a missing final line end is added.
+// The server side refuses non-canonical bodies on the way in, so this matters
+// for bytes that reached the queue another way; it is cheap for canonical
+// mail (memchr for LF, then for CR within the line). Pieces keep a
 // connection's memory bounded for big messages; the search window is bounded
 // too, so a huge line stays linear.
 bool append_piece(std::string& out, std::string_view msg, size_t& pos, size_t limit, bool dot_stuff) {
   while (out.size() < limit && pos < msg.size()) {
-    if (dot_stuff && (pos == 0 || msg[pos - 1] == '\n') && msg[pos] == '.') out += '.';
+    if (dot_stuff && at_line_start(msg, pos) && (msg[pos] == '.' || msg[pos] == '\0')) out += '.';
     std::string_view window = msg.substr(pos, std::max<size_t>(limit - out.size(), 1));
-    size_t nl = window.find('\n');
-    if (nl == 0) {
-      if (pos == 0 || msg[pos - 1] != '\r') out += '\r';  // bare LF becomes CRLF
-      out += '\n';
-      ++pos;
+    size_t end = window.find('\n');
+    const size_t cr = window.substr(0, end).find('\r');
+    if (cr != std::string_view::npos) end = cr;
+    if (end == std::string_view::npos) {  // no line end in the window
+      out.append(window);
+      pos += window.size();
       continue;
     }
-    size_t n = nl == std::string_view::npos ? window.size() : nl;
-    out.append(window.substr(0, n));
-    pos += n;
+    out.append(window.substr(0, end));
+    pos += end;
+    // msg[pos] is CR or LF; look past the window for the LF of a CRLF.
+    if (msg[pos] == '\r' && pos + 1 < msg.size() && msg[pos + 1] == '\n') ++pos;
+    ++pos;
+    out += "\r\n";
   }
   if (pos < msg.size()) return false;
-  if (!msg.empty() && msg.back() != '\n') out += msg.back() == '\r' ? "\n" : "\r\n";  // add a missing line end
+  if (!msg.empty() && msg.back() != '\n' && msg.back() != '\r') out += "\r\n";  // add a missing line end
   return true;
 }
 
@@ -106,12 +126,14 @@ bool append_crlf_normalized(std::string& out, std::string_view msg, size_t& pos,
 }
 
 // What append_crlf_normalized() will produce in all: every bare LF gains a
-// CR, and a missing final line end is added.
+// CR, every bare CR an LF, and a missing final line end is added.
 uint64_t crlf_normalized_size(std::string_view msg) {
   uint64_t n = msg.size();
   for (size_t i = msg.find('\n'); i != std::string_view::npos; i = msg.find('\n', i + 1))
     if (i == 0 || msg[i - 1] != '\r') ++n;
-  if (!msg.empty() && msg.back() != '\n') n += msg.back() == '\r' ? 1 : 2;
+  for (size_t i = msg.find('\r'); i != std::string_view::npos; i = msg.find('\r', i + 1))
+    if (i + 1 == msg.size() || msg[i + 1] != '\n') ++n;
+  if (!msg.empty() && msg.back() != '\n' && msg.back() != '\r') n += 2;
   return n;
 }
 

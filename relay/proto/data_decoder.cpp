@@ -1,4 +1,5 @@
-// relay/proto/data_decoder.cpp — DATA body decoding (see data_decoder.h).
+// relay/proto/data_decoder.cpp — DATA body decoding and the BDAT line-end
+// check (see data_decoder.h).
 #include "relay/proto/data_decoder.h"
 
 #include <cstring>
@@ -93,6 +94,37 @@ DataDecoder::Result DataDecoder::feed(std::string_view in, std::string& out) {
     }
   }
   return Result{n, false};
+}
+
+void LineEndCheck::feed(std::string_view chunk) {
+  if (chunk.empty()) return;
+  const char* p = chunk.data();
+  const size_t n = chunk.size();
+  if (!nul_ && std::memchr(p, '\0', n)) nul_ = true;
+  if (bare_) return;  // already refused; only NUL still matters for the reply
+  size_t i = 0;
+  if (pending_cr_) {
+    if (p[0] != '\n') bare_ = true;
+    pending_cr_ = false;
+    i = 1;  // the LF completing the CRLF (or irrelevant once bare_)
+  }
+  // Walk CRs and LFs with memchr: each CR needs an LF right after it (or at
+  // the start of the next chunk), each LF a CR right before it.
+  while (i < n && !bare_) {
+    const char* cr = static_cast<const char*>(std::memchr(p + i, '\r', n - i));
+    const size_t stop = cr ? static_cast<size_t>(cr - p) : n;
+    if (std::memchr(p + i, '\n', stop - i)) {  // an LF before the next CR: bare
+      bare_ = true;
+      break;
+    }
+    if (!cr) break;
+    if (stop + 1 == n) {
+      pending_cr_ = true;
+      break;
+    }
+    if (p[stop + 1] != '\n') bare_ = true;
+    i = stop + 2;
+  }
 }
 
 }  // namespace ringmta::smtp

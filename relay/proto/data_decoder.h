@@ -1,4 +1,5 @@
-// relay/proto/data_decoder.h — incremental decoder for the SMTP DATA body.
+// relay/proto/data_decoder.h — incremental decoder for the SMTP DATA body,
+// and the line-end check for BDAT bodies.
 //
 // Feeds on arbitrary slices of the byte stream (a split may fall anywhere,
 // including inside CRLF.CRLF or inside the "CRLF.." of a stuffed line) and
@@ -48,6 +49,30 @@ class DataDecoder {
   uint64_t max_ = 0;
   uint64_t size_ = 0;
   bool oversize_ = false;
+  bool bare_ = false;
+  bool nul_ = false;
+};
+
+// The same smuggling rule for BDAT (RFC 3030) bodies, which are stored as
+// sent: every CR must be followed by LF and every LF preceded by CR, and no
+// NUL — across chunk boundaries (a chunk may end between CR and LF). BDAT
+// needs no end-of-data line itself, but the message may later leave by DATA
+// to a server that takes a bare CR or LF as a line end, so a body that is not
+// canonical is refused the same way as in DATA (one rule for both).
+class LineEndCheck {
+ public:
+  void reset() { *this = LineEndCheck{}; }
+  void feed(std::string_view chunk);
+  // The body is complete (BDAT LAST): a CR as the very last byte is bare.
+  void finish() {
+    if (pending_cr_) bare_ = true;
+    pending_cr_ = false;
+  }
+  bool bare_newline() const { return bare_; }
+  bool has_nul() const { return nul_; }
+
+ private:
+  bool pending_cr_ = false;  // the previous chunk ended in CR
   bool bare_ = false;
   bool nul_ = false;
 };

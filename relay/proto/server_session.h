@@ -26,6 +26,7 @@ struct ServerConfig {
   unsigned max_recipients = 1000;           // 452 4.5.3 beyond
   size_t max_line_length = 4096;            // command line incl. CRLF; 500 5.5.2 beyond
   unsigned max_errors = 20;                 // bad commands before 421 4.7.0 and close
+  unsigned max_hops = 50;                   // client's Received: fields; more -> 554 5.4.6 (mail loop)
   std::vector<std::string> local_domains;   // lower-case; relay allowed to these for anyone
   bool auth_enabled = false;                // a users file is configured: AUTH can be offered
   bool sender_login_match = false;          // authenticated users may only use their own MAIL FROM

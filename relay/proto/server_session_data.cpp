@@ -12,16 +12,26 @@
 //    after consuming its chunk.
 //  * Bare CR / bare LF / NUL in DATA: the body is read to CRLF.CRLF (a bare
 //    LF never ends it) and then rejected with 554 5.6.0 (SMTP smuggling
-//    defence, cf. Postfix 3.9 smtpd_forbid_bare_newline). BDAT bodies are
-//    not checked: their length is explicit, so there is nothing to smuggle.
+//    defence, cf. Postfix 3.9 smtpd_forbid_bare_newline). BDAT bodies get
+//    the same rule and the same replies, at BDAT LAST (earlier chunks are
+//    answered 250 as usual): their length is explicit here, but a stored
+//    body leaves by DATA when the next hop has no CHUNKING, and a bare CR or
+//    LF there is exactly the ambiguity smuggling uses. One rule for both
+//    means every queued body has CRLF line ends only and no NUL.
+//  * Mail loops: at the end of DATA / BDAT LAST the client's header section
+//    (txn.message after our own Received:, which is not counted) may hold at
+//    most max_hops Received: fields; more is "554 5.4.6 Too many hops" and
+//    nothing is queued (RFC 5321 §6.3; Postfix's hopcount_limit).
 //  * BDAT with a malformed size: 501 5.5.4 and Close — the chunk length is
 //    unknown, so the byte stream cannot be resynchronised.
 //  * The Received: header is built when DATA/BDAT starts (queue id and date
 //    are taken then), so the body is appended once and never moved.
+#include <algorithm>
 #include <string>
 #include <utility>
 
 #include "mail/datetime.h"
+#include "mail/headers.h"
 #include "relay/proto/server_session_impl.h"
 
 namespace ringmta::smtp {
@@ -69,6 +79,8 @@ void ServerSession::Impl::begin_message() {
   m += "; ";
   m += mail::rfc5322_date(now);
   m += "\r\n";
+  client_start = m.size();
+  bdat_check.reset();
 }
 
 // The reply for DATA/BDAT when no recipient was accepted ("" if some were).
@@ -115,6 +127,18 @@ void ServerSession::Impl::cmd_bdat(const CommandLine& c) {
   if (bdat_remaining == 0) finish_bdat();
 }
 
+// The reply refusing a complete body, or nullptr to commit it. Checked in
+// this order: content (NUL, bare CR/LF), then the hop count.
+const char* ServerSession::Impl::end_of_body_reject(bool nul, bool bare_newline) const {
+  if (nul) return "554 5.6.0 Message contains NUL characters";
+  if (bare_newline) return "554 5.6.0 Message contains bare CR or LF (lines must end with CRLF)";
+  std::string_view client_part(txn.message);
+  client_part.remove_prefix(std::min(client_start, client_part.size()));
+  if (mail::count_header_fields(client_part, "Received", cfg->max_hops) > cfg->max_hops)
+    return "554 5.4.6 Too many hops";
+  return nullptr;
+}
+
 void ServerSession::Impl::finish_bdat() {
   phase = Phase::Command;
   if (!bdat_reject.empty()) {
@@ -124,7 +148,15 @@ void ServerSession::Impl::finish_bdat() {
     error(r);
     return;
   }
+  // The chunk is the last chunk_size_ bytes of the message.
+  bdat_check.feed(std::string_view(txn.message).substr(txn.message.size() - chunk_size_));
   if (bdat_last) {
+    bdat_check.finish();
+    if (const char* reject = end_of_body_reject(bdat_check.has_nul(), bdat_check.bare_newline())) {
+      reset_transaction();
+      error(reject);
+      return;
+    }
     phase = Phase::AwaitCommit;
     return;
   }
@@ -136,9 +168,7 @@ void ServerSession::Impl::finish_data() {
   phase = Phase::Command;
   const char* reject = nullptr;
   if (decoder.oversize()) reject = "552 5.3.4 Message size exceeds fixed maximum message size";
-  else if (decoder.has_nul()) reject = "554 5.6.0 Message contains NUL characters";
-  else if (decoder.bare_newline())
-    reject = "554 5.6.0 Message contains bare CR or LF (lines must end with CRLF)";
+  else reject = end_of_body_reject(decoder.has_nul(), decoder.bare_newline());
   if (reject) {
     reset_transaction();
     error(reject);

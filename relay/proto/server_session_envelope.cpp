@@ -1,7 +1,8 @@
 // relay/proto/server_session_envelope.cpp — the envelope commands of the SMTP
 // server session: EHLO/HELO (and the extensions it advertises), MAIL FROM and
 // RCPT TO with their checks (syntax, SMTPUTF8, sender ownership, relaying,
-// recipient limit).
+// sender-specified routing from strangers, recipient limit) and what the
+// domainless <postmaster> means.
 //
 // Its own file because these are the policy decisions about who may send
 // what to whom; the byte loop in server_session.cpp only dispatches to them.
@@ -62,6 +63,9 @@ void ServerSession::Impl::cmd_mail(const CommandLine& c) {
   mail::PathOptions po;
   po.allow_null = true;
   po.allow_utf8 = true;  // decided below, once SMTPUTF8 is known
+  // A source route (<@a,@b:user@dom>) is accepted and ignored, from anyone:
+  // parse_path() checks and drops it and the mailbox alone is the sender
+  // (RFC 5321 §4.1.2 and appendix C: servers SHOULD ignore the route).
   mail::PathResult path = mail::parse_path(*rest, po);
   if (path.status != mail::AddressStatus::Ok) return error("501 5.1.7 Bad sender address syntax");
   MailParams mp;
@@ -86,12 +90,32 @@ void ServerSession::Impl::cmd_mail(const CommandLine& c) {
   reply("250 2.1.0 Ok");
 }
 
+// Neither inside relay.trusted_networks nor authenticated: the strict
+// address policy applies.
+bool ServerSession::Impl::stranger() const { return !client.trusted && auth_user.empty(); }
+
 bool ServerSession::Impl::relay_allowed(std::string_view address) const {
-  if (client.trusted || !auth_user.empty()) return true;
+  if (!stranger()) return true;
   std::string_view domain = mail::domain_of(address);
   for (const auto& d : cfg->local_domains)
     if (mail::domain_equal(domain, d)) return true;
   return false;
+}
+
+// What RCPT TO:<postmaster> (no domain; RFC 5321 §4.5.1 says it must be
+// accepted, from anyone) is delivered to. Documented choice:
+//  * postmaster@<server.hostname> when the hostname is one of the local domains;
+//  * else postmaster@<the first relay.local_domains entry> — a domain this
+//    relay accepts mail for, so it reaches the organisation's postmaster. The
+//    hostname alone would usually resolve (MX/A) to this relay itself and
+//    loop, or go to whatever the hostname's DNS names;
+//  * with no local domains at all, postmaster@<server.hostname>, routed like
+//    any other mail (a relayhost or route decides where it goes).
+std::string ServerSession::Impl::postmaster_address() const {
+  const auto& locals = cfg->local_domains;
+  for (const auto& d : locals)
+    if (mail::domain_equal(d, cfg->hostname)) return "postmaster@" + cfg->hostname;
+  return "postmaster@" + (locals.empty() ? cfg->hostname : locals.front());
 }
 
 void ServerSession::Impl::cmd_rcpt(const CommandLine& c) {
@@ -107,13 +131,14 @@ void ServerSession::Impl::cmd_rcpt(const CommandLine& c) {
   size_t consumed;
   bool postmaster = false;
   bool non_ascii = false;
+  bool routed = false;  // sender-specified routing: a source route, or %, ! or a quoted @
   // RFC 5321 §4.1.1.3: "<Postmaster>" without a domain, any case.
   constexpr std::string_view kPm = "<postmaster>";
   if (rest->size() >= kPm.size() && iequals(rest->substr(0, kPm.size()), kPm) &&
       (rest->size() == kPm.size() || (*rest)[kPm.size()] == ' ')) {
     postmaster = true;
     consumed = kPm.size();
-    r.address = "postmaster@" + cfg->hostname;
+    r.address = postmaster_address();
   } else {
     mail::PathOptions po;
     po.allow_utf8 = true;
@@ -122,6 +147,7 @@ void ServerSession::Impl::cmd_rcpt(const CommandLine& c) {
       return fail("501 5.1.3 Bad recipient address syntax");
     consumed = path.consumed;
     non_ascii = path.non_ascii;
+    routed = path.source_route || mail::has_routing_local_part(path.address);
     r.address = std::move(path.address);
   }
   std::string err = parse_rcpt_params(rest->substr(consumed), esmtp, r);
@@ -133,6 +159,14 @@ void ServerSession::Impl::cmd_rcpt(const CommandLine& c) {
     reply("452 4.5.3 Error: too many recipients");  // not counted: a server limit
     return;
   }
+  // Postfix's allow_untrusted_routing = no: a stranger may not ask us to
+  // forward mail by the address's own routing, even at a local domain — a
+  // downstream host that honours the "%" hack, a UUCP path, a quoted "@" or a
+  // source route would send it anywhere, making us an open relay by proxy.
+  // Trusted and authenticated clients keep them (the route is dropped).
+  if (routed && stranger())
+    return fail("550 5.7.1 <" + r.address +
+                ">: Relay access denied: sender-specified routing is not allowed");
   if (!postmaster && !relay_allowed(r.address))
     return fail("550 5.7.1 <" + r.address + ">: Relay access denied");
   txn.recipients.push_back(std::move(r));

@@ -66,6 +66,8 @@ struct ServerSession::Impl {
   std::string bdat_reject;     // reply to send once the chunk is consumed ("" = accept)
   bool bdat_reset = false;     // the reject ends the transaction
   DataDecoder decoder;
+  LineEndCheck bdat_check;     // bare CR/LF/NUL in the BDAT body (DATA: the decoder's flags)
+  size_t client_start = 0;     // where the client's bytes begin in txn.message (after our Received:)
 
   // --- output -------------------------------------------------------------
   void reply(std::string_view line) {
@@ -108,7 +110,9 @@ struct ServerSession::Impl {
   void cmd_hello(const CommandLine& c, bool extended);
   void cmd_mail(const CommandLine& c);
   void cmd_rcpt(const CommandLine& c);
+  bool stranger() const;
   bool relay_allowed(std::string_view address) const;
+  std::string postmaster_address() const;
 
   // --- server_session_data.cpp: DATA, BDAT, Received: -----------------------
   static std::string sanitize(std::string_view s);
@@ -118,6 +122,7 @@ struct ServerSession::Impl {
   void cmd_bdat(const CommandLine& c);
   void finish_bdat();
   void finish_data();
+  const char* end_of_body_reject(bool nul, bool bare_newline) const;
 
   // --- server_session_auth.cpp: AUTH, STARTTLS ------------------------------
   bool auth_offered() const;

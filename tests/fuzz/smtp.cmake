@@ -14,6 +14,7 @@ ringmta_fuzz_target(smtp_session
     mail/address.cpp
     mail/xtext.cpp
     mail/datetime.cpp
+    mail/headers.cpp
   CORPUS tests/fuzz/corpus/smtp_session)
 ringmta_fuzz_target(mail_address
   SOURCES

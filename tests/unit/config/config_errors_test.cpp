@@ -104,6 +104,12 @@ TEST(ConfigErrors, OutOfRange) {
             "ringmta.toml:1: limits.max_recipients: expected a positive integer (at most 1000000), got 0");
   EXPECT_EQ(error_of("limits.max_errors = -3"),
             "ringmta.toml:1: limits.max_errors: expected a positive integer (at most 1000000), got -3");
+  EXPECT_EQ(error_of("limits.max_hops = 0"),
+            "ringmta.toml:1: limits.max_hops: expected an integer from 1 to 1000, got 0");
+  EXPECT_EQ(error_of("limits.max_hops = 1001"),
+            "ringmta.toml:1: limits.max_hops: expected an integer from 1 to 1000, got 1001");
+  EXPECT_EQ(error_of("hopcount_limit = 50"),
+            "ringmta.toml:1: unknown key 'hopcount_limit'; did you mean 'limits.max_hops'?");
   EXPECT_EQ(error_of("limits.max_line_length = 511"),
             "ringmta.toml:1: limits.max_line_length: expected an integer from 512 (the RFC 5321 minimum) to "
             "1048576, got 511");

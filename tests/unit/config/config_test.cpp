@@ -46,6 +46,7 @@ void expect_defaults(const Config& c) {
   EXPECT_EQ(c.limits.max_recipients, 1000u);
   EXPECT_EQ(c.limits.max_line_length, 4096u);
   EXPECT_EQ(c.limits.max_errors, 20u);
+  EXPECT_EQ(c.limits.max_hops, 50u);
   EXPECT_EQ(c.limits.command_timeout, seconds(300));
   EXPECT_EQ(c.limits.data_timeout, seconds(600));
   EXPECT_EQ(c.queue.durability, Durability::Fsync);
@@ -147,8 +148,8 @@ TEST(Config, ReferenceConfigurationDocumentsEveryKey) {
       {"\n[tls]\n", {"#certificate = ", "#private_key = ", "resumption = ", "# [[tls.sni]]\n# names = "}},
       {"\n[relay]\n", {"trusted_networks = ", "local_domains = "}},
       {"\n[limits]\n", {"max_message_size = ", "max_recipients = ", "max_line_length = ", "max_errors = ",
-                         "command_timeout = ", "data_timeout = ", "min_data_rate = ", "inflight_memory = ",
-                         "tls_handshake_rate = ", "tls_handshake_rate_per_ip = ",
+                         "max_hops = ", "command_timeout = ", "data_timeout = ", "min_data_rate = ",
+                         "inflight_memory = ", "tls_handshake_rate = ", "tls_handshake_rate_per_ip = ",
                          "max_connections = ",
                          "max_connections_per_ip = "}},
       {"\n[queue]\n", {"durability = ", "retry_schedule = ", "max_lifetime = ", "delay_warning = ",
@@ -200,7 +201,7 @@ TEST(Config, ReferenceDefaultLinesMatchWrittenValues) {
   }
   // Every key except those commented out (hostname, relayhost, tls files,
   // tls_ca_file) and the listener's.
-  EXPECT_EQ(checked, 51);
+  EXPECT_EQ(checked, 52);
 }
 
 TEST(Config, EveryKeySet) {
@@ -228,6 +229,7 @@ max_message_size = 10485760
 max_recipients = 50
 max_line_length = 512
 max_errors = 5
+max_hops = 30
 command_timeout = "2m"
 data_timeout = "1h30m"
 min_data_rate = 2000
@@ -286,6 +288,7 @@ level = "debug"
   EXPECT_EQ(c.limits.max_recipients, 50u);
   EXPECT_EQ(c.limits.max_line_length, 512u);
   EXPECT_EQ(c.limits.max_errors, 5u);
+  EXPECT_EQ(c.limits.max_hops, 30u);
   EXPECT_EQ(c.limits.command_timeout, seconds(120));
   EXPECT_EQ(c.limits.data_timeout, seconds(5400));
   EXPECT_EQ(c.limits.min_data_rate, 2000u);

@@ -1,8 +1,11 @@
 // tests/unit/dsn/fuzz_mail_headers.cpp — libFuzzer harness (target
-// fuzz_mail_headers, see tests/fuzz/dsn.cmake): split/list/unfold/get/limit on
-// arbitrary bytes must not crash and must keep their documented invariants.
+// fuzz_mail_headers, see tests/fuzz/dsn.cmake): split/list/unfold/get/limit/
+// count on arbitrary bytes must not crash and must keep their documented
+// invariants; count_header_fields() (the hop count) must agree with
+// header_fields() on the same header section.
 #include <cstdint>
 #include <cstdio>
+#include <algorithm>
 #include <cstdlib>
 #include <string_view>
 
@@ -29,7 +32,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t gap = in.size() - p.header_block.size() - p.body.size();
   CHECK(p.has_separator ? (gap == 1 || gap == 2) : (gap == 0 && p.body.empty()));
 
-  for (const HeaderField& f : header_fields(p.header_block)) {
+  size_t received = 0;
+  const auto fields = header_fields(p.header_block);
+  for (const HeaderField& f : fields) {
+    if (header_name_equals(f.name, "Received")) ++received;
     CHECK(!f.name.empty() && f.name.find(':') == std::string_view::npos);
     CHECK(f.raw_value.data() >= p.header_block.data() &&
           f.raw_value.data() + f.raw_value.size() <= p.header_block.data() + p.header_block.size());
@@ -37,6 +43,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     CHECK(u.find('\n') == std::string::npos);
   }
   (void)header_value(p.header_block, "Subject");
+  if (fields.size() < 10000) {  // header_fields() stops at 10000 fields
+    CHECK(count_header_fields(in, "Received", 1000000) == received);
+    const size_t k = size ? data[size - 1] % 8u : 0;
+    CHECK(count_header_fields(in, "Received", k) == std::min(received, k + 1));
+  }
   size_t max = size ? data[0] * 4u : 0;
   LimitedHeaders l = limit_header_block(p.header_block, max);
   CHECK(l.header_block.size() <= p.header_block.size());

@@ -124,3 +124,23 @@ TEST(LimitHeaderBlock, HugeSingleFoldedField) {
   r = limit_header_block(h, h.size() - 1);
   EXPECT_EQ(r.header_block, h.substr(0, h.size() - 6));
 }
+
+// Hop counting (limits.max_hops): fields of the header section only, any
+// case, obsolete "Name :" too; look-alike names, continuation lines and
+// anything after the empty line do not count.
+TEST(CountHeaderFields, HeaderSectionOnly) {
+  std::string m = "Received: a\r\n\tfolded Received: x\r\nRECEIVED : b\r\nReceived-SPF: pass\r\n"
+                  "X-Received: c\r\nreceived:d\r\nReceived\r\n\r\nReceived: in the body\r\n";
+  EXPECT_EQ(count_header_fields(m, "Received", 100), 3u);
+  EXPECT_EQ(count_header_fields("\r\nReceived: x\r\n", "Received", 100), 0u);  // no headers at all
+  EXPECT_EQ(count_header_fields("Received: x", "Received", 100), 1u);          // no line end, no body
+  EXPECT_EQ(count_header_fields("Received: a\nReceived: b\n\nReceived: c\n", "Received", 100), 2u);
+  EXPECT_EQ(count_header_fields("", "Received", 100), 0u);
+}
+
+TEST(CountHeaderFields, StopsJustPastTheLimit) {
+  std::string m;
+  for (int i = 0; i < 1000; ++i) m += "Received: hop\r\n";
+  EXPECT_EQ(count_header_fields(m, "Received", 50), 51u);
+  EXPECT_EQ(count_header_fields(m, "Received", 5000), 1000u);
+}

@@ -102,6 +102,26 @@ TEST(Address, SourceRoutesAreStripped) {
   EXPECT_EQ(P("<@a.example,b.example:joe@c.example>").status, AddressStatus::Syntax);
   EXPECT_EQ(P("<@a.example>").status, AddressStatus::Syntax);
   EXPECT_EQ(P("<@a.example:>").status, AddressStatus::Syntax);
+  // The route is reported, so policy can refuse it from strangers.
+  EXPECT_TRUE(r.source_route);
+  EXPECT_TRUE(P("<@a.example:joe@c.example>").source_route);
+  EXPECT_FALSE(P("<joe@c.example>").source_route);
+  EXPECT_FALSE(P("joe@c.example").source_route);
+}
+
+// Sender-specified routing hidden in the local part (allow_untrusted_routing).
+TEST(Address, RoutingLocalParts) {
+  EXPECT_TRUE(has_routing_local_part("victim%target.example@local.test"));
+  EXPECT_TRUE(has_routing_local_part("target.example!victim@local.test"));
+  EXPECT_TRUE(has_routing_local_part("\"v@target.example\"@local.test"));
+  EXPECT_TRUE(has_routing_local_part("\"v\\@target.example\"@local.test"));
+  EXPECT_TRUE(has_routing_local_part("\"a%b\"@local.test"));
+  EXPECT_FALSE(has_routing_local_part("plain.user+tag@local.test"));
+  EXPECT_FALSE(has_routing_local_part("\"quoted user\"@local.test"));
+  EXPECT_FALSE(has_routing_local_part("user@[IPv6:2001:db8::1]"));
+  // What parse_path gives for the addresses of the issue.
+  EXPECT_TRUE(has_routing_local_part(P("<\"v@target.example\"@local.test>").address));
+  EXPECT_FALSE(has_routing_local_part(P("<@evil.test:v@local.test>").address));
 }
 
 TEST(Address, Lengths) {

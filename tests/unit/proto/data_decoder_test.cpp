@@ -128,3 +128,67 @@ TEST(DataDecoder, RandomSplitsMatchReference) {
 }
 
 }  // namespace
+
+// LineEndCheck (BDAT bodies) against a whole-buffer reference, with the body
+// cut into chunks at random points: a chunk boundary between CR and LF is
+// still a CRLF; a CR ending the whole body is bare.
+namespace {
+
+struct Flags {
+  bool bare = false, nul = false;
+  bool operator==(const Flags& o) const { return bare == o.bare && nul == o.nul; }
+};
+
+Flags reference_flags(std::string_view b) {
+  Flags f;
+  for (size_t i = 0; i < b.size(); ++i) {
+    if (b[i] == '\0') f.nul = true;
+    if (b[i] == '\r' && (i + 1 == b.size() || b[i + 1] != '\n')) f.bare = true;
+    if (b[i] == '\n' && (i == 0 || b[i - 1] != '\r')) f.bare = true;
+  }
+  return f;
+}
+
+Flags checked_flags(std::string_view b, const std::vector<size_t>& cuts) {
+  ringmta::smtp::LineEndCheck c;
+  c.reset();
+  size_t prev = 0;
+  for (size_t cut : cuts) {
+    c.feed(b.substr(prev, cut - prev));
+    prev = cut;
+  }
+  c.feed(b.substr(prev));
+  c.finish();
+  return {c.bare_newline(), c.has_nul()};
+}
+
+}  // namespace
+
+TEST(LineEndCheck, SmugglingEndingsAndChunkBoundaries) {
+  for (std::string_view ending : {std::string_view("\n.\n"), std::string_view("\n.\r\n"),
+                                  std::string_view("\r.\r\n"), std::string_view("\r\n.\r")}) {
+    std::string body = "a" + std::string(ending) + "b\r\n";
+    EXPECT_TRUE(checked_flags(body, {}).bare) << body;
+  }
+  EXPECT_TRUE(checked_flags(std::string_view("a\r\n\0.\r\n", 7), {}).nul);
+  EXPECT_FALSE(checked_flags(std::string_view("a\r\n\0.\r\n", 7), {}).bare);
+  EXPECT_FALSE(checked_flags("x\r\ny\r\n", {2}).bare);  // "x\r" | "\ny\r\n"
+  EXPECT_TRUE(checked_flags("x\r\ny\r", {3}).bare);     // ends in CR
+  EXPECT_TRUE(checked_flags("x\ry\r\n", {2}).bare);     // "x\r" | "y..."
+  EXPECT_FALSE(checked_flags("", {}).bare);
+  EXPECT_FALSE(checked_flags("no line end", {}).bare);
+}
+
+TEST(LineEndCheck, RandomChunksMatchReference) {
+  std::mt19937 rng(15);
+  static const char* atoms[] = {"a", "\r\n", "\n", "\r", ".", "\r\n.\r\n", "xyz", "\r\r\n"};
+  for (int iter = 0; iter < 3000; ++iter) {
+    std::string body;
+    for (int k = rng() % 12; k > 0; --k) body += atoms[rng() % 8];
+    if (rng() % 10 == 0) body.insert(body.size() / 2, 1, '\0');
+    std::vector<size_t> cuts;
+    for (size_t i = 1; i < body.size(); ++i)
+      if (rng() % 3 == 0) cuts.push_back(i);
+    ASSERT_TRUE(checked_flags(body, cuts) == reference_flags(body)) << testing::PrintToString(body);
+  }
+}

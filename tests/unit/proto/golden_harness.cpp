@@ -80,6 +80,7 @@ GoldenConfig golden_config(std::string_view overrides) {
     else if (key == "max_recipients") c.max_recipients = static_cast<unsigned>(std::stoul(value));
     else if (key == "max_line_length") c.max_line_length = std::stoull(value);
     else if (key == "max_errors") c.max_errors = static_cast<unsigned>(std::stoul(value));
+    else if (key == "max_hops") c.max_hops = static_cast<unsigned>(std::stoul(value));
     else if (key == "local_domains") c.local_domains = split_list(value);
     else if (key == "client") g.client.address = value;
     else if (key == "trusted") g.client.trusted = value == "1";

@@ -8,6 +8,8 @@
 
 #include <random>
 
+#include "relay/proto/data_decoder.h"
+
 using namespace ringmta::smtp;
 
 namespace {
@@ -240,9 +242,16 @@ TEST(ClientSession, BdatSizeMatchesTheBytesSent) {
     const size_t n = std::stoul(out.substr(head.size(), eol - head.size()));
     const std::string sent = out.substr(eol + 7);
     ASSERT_EQ(sent.size(), n) << iter;
-    // CRLF only, and nothing added but CRs before bare LFs and a final CRLF.
-    for (size_t i = 0; i < sent.size(); ++i)
-      if (sent[i] == '\n') ASSERT_TRUE(i > 0 && sent[i - 1] == '\r') << iter;
+    // CRLF only: nothing added but CRs before bare LFs, LFs after bare CRs
+    // and a final CRLF.
+    for (size_t i = 0; i < sent.size(); ++i) {
+      if (sent[i] == '\n') {
+        ASSERT_TRUE(i > 0 && sent[i - 1] == '\r') << iter;
+      }
+      if (sent[i] == '\r') {
+        ASSERT_TRUE(i + 1 < sent.size() && sent[i + 1] == '\n') << iter;
+      }
+    }
     if (!sent.empty()) ASSERT_EQ(sent.substr(sent.size() - 2), "\r\n");
     s.output_written();
     EXPECT_EQ(s.feed("250 ok\r\n250 ok\r\n250 queued\r\n"), ClientAction::Ready);
@@ -271,4 +280,92 @@ TEST(ClientSession, BdatReplyBeforeTheChunkIsOut) {
   EXPECT_EQ(r.recipients[0].enhanced, "5.3.4");
   EXPECT_EQ(r.recipients[0].stage, Stage::DataBlock);
   EXPECT_EQ(r.recipients[1].code, 550);
+}
+
+namespace {
+
+// The DATA body a session sends for `message` (everything after the 354).
+std::string data_body_sent(std::string_view message, size_t piece) {
+  ClientSession s = ready_session("250-mx\r\n250 PIPELINING\r\n", piece);
+  s.start_transaction(envelope(1), message);  // must outlive the session: it is not copied
+  s.take_output();
+  s.feed("250 ok\r\n250 ok\r\n354 go\r\n");
+  std::string out;
+  for (int guard = 0; s.has_output() && guard < 100000; ++guard) out += s.take_output();
+  return out;
+}
+
+// The lines of `wire` as a receiver that ends lines at CRLF, bare CR or bare
+// LF sees them (each of these has been used to smuggle a second message).
+std::vector<std::string> lenient_lines(std::string_view wire) {
+  std::vector<std::string> lines(1);
+  for (size_t i = 0; i < wire.size(); ++i) {
+    if (wire[i] == '\r' || wire[i] == '\n') {
+      if (wire[i] == '\r' && i + 1 < wire.size() && wire[i + 1] == '\n') ++i;
+      lines.emplace_back();
+    } else {
+      lines.back() += wire[i];
+    }
+  }
+  return lines;
+}
+
+}  // namespace
+
+// The smuggling endings of issue 15, stored as they are (as if they had
+// reached the queue): whatever a receiver takes as a line end, and even if it
+// drops NULs, the only "." line it sees is our end of data.
+TEST(ClientSession, DataBodyHasOneEndWhateverTheStoredLineEnds) {
+  const std::string_view list[] = {{"\n.\n", 3}, {"\n.\r\n", 4}, {"\r.\r\n", 4}, {"\r\n.\r", 4},
+                                   {"\r\n\0.\r\n", 6}, {"\r.\r", 3}, {"\r\n.\n", 4}};
+  for (std::string_view ending : list) {
+    std::string message = "Subject: s\r\n\r\nbody";
+    message += ending;
+    message += "MAIL FROM:<evil@x.example>\r\nRCPT TO:<v@dest.example>\r\nDATA\r\nforged\r\n";
+    for (size_t piece : {size_t{1}, size_t{3}, size_t{64 * 1024}}) {
+      const std::string w = data_body_sent(message, piece);
+      {
+        std::string no_nul;
+        for (char c : w)
+          if (c != '\0') no_nul += c;
+        for (const std::string& seen : {w, no_nul}) {
+          auto lines = lenient_lines(seen);
+          ASSERT_GE(lines.size(), 2u);
+          EXPECT_EQ(lines[lines.size() - 2], ".") << testing::PrintToString(seen);
+          EXPECT_EQ(lines.back(), "");
+          for (size_t i = 0; i + 2 < lines.size(); ++i)
+            EXPECT_NE(lines[i], ".") << i << " " << testing::PrintToString(seen);
+        }
+        // Canonical: CR and LF only as CRLF.
+        for (size_t i = 0; i < w.size(); ++i) {
+          if (w[i] == '\n') {
+            ASSERT_TRUE(i > 0 && w[i - 1] == '\r') << testing::PrintToString(w);
+          }
+          if (w[i] == '\r') {
+            ASSERT_TRUE(i + 1 < w.size() && w[i + 1] == '\n') << testing::PrintToString(w);
+          }
+        }
+        // A standard receiver (our own DATA decoder) gets the stored message
+        // back with only its line ends made CRLF — one message, all of it.
+        DataDecoder d;
+        d.reset(1 << 20);
+        std::string got;
+        auto r = d.feed(w, got);
+        EXPECT_TRUE(r.done);
+        EXPECT_EQ(r.consumed, w.size());
+        EXPECT_FALSE(d.bare_newline());
+        EXPECT_NE(got.find("forged\r\n"), std::string::npos);
+        EXPECT_EQ(got.substr(0, 16), "Subject: s\r\n\r\nbo");
+      }
+    }
+  }
+}
+
+// Bare CR and bare LF each become CRLF, and the line after them is stuffed.
+TEST(ClientSession, DataBodyNormalisesBareCrAndLf) {
+  EXPECT_EQ(data_body_sent(std::string_view("a\rb\nc\r\n.d\r.e\n.f\r\0g\r", 19), 0),
+            std::string_view("a\r\nb\r\nc\r\n..d\r\n..e\r\n..f\r\n.\0g\r\n.\r\n", 32));
+  EXPECT_EQ(data_body_sent("x\r", 0), "x\r\n.\r\n");
+  EXPECT_EQ(data_body_sent("x", 0), "x\r\n.\r\n");
+  EXPECT_EQ(data_body_sent(".\r", 0), "..\r\n.\r\n");
 }
