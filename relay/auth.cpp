@@ -155,8 +155,8 @@ AuthVerdict AuthService::check_now(const std::string& client, const std::string&
   {
     std::lock_guard lock(throttle_mu_);
     if (count(by_client_, key, now) >= opt_.max_failures) {
-      spdlog::warn("authentication refused: client=[{}] user=<{}>: too many failures from this address",
-                   client, loggable(user));
+      spdlog::warn("authentication refused: client=[{}] user=<{}>: too many failures from {}", client,
+                   loggable(user), key == client ? "this address" : key);
       v.result = smtp::AuthResult::TooManyFailures;
       return v;
     }
@@ -198,9 +198,9 @@ AuthVerdict AuthService::check_now(const std::string& client, const std::string&
   by_user_[user] = Counter{for_user, now};
   prune(now);
   const unsigned n = std::max(from_client, for_user);
-  spdlog::warn("authentication failed: client=[{}] user=<{}>{}: {} failure(s) from this address, {} for this user",
-               client, loggable(user), !known ? " (unknown user)" : usable ? "" : " (locked user)", from_client,
-               for_user);
+  spdlog::warn("authentication failed: client=[{}] user=<{}>{}: {} failure(s) from {}, {} for this user", client,
+               loggable(user), !known ? " (unknown user)" : usable ? "" : " (locked user)", from_client,
+               key == client ? "this address" : key, for_user);
   if (n >= opt_.max_failures) {
     v.result = smtp::AuthResult::TooManyFailures;
   } else {
