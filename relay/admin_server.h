@@ -80,7 +80,7 @@ class AdminServer {
 
   // Whether a partial request line (no newline yet) may be read further: ""
   // when so, else the error to answer (wrong or missing token at its start,
-  // or over the size limit). Public for the unit tests.
+  // or over the size limit). No I/O.
   std::string check_partial_request(std::string_view partial) const;
 
  private:
