@@ -3,7 +3,7 @@ reaches an operator's screen raw (issue 15, item 7).
 
 A client puts ESC, CR and other control bytes wherever SMTP lets them through:
 an EHLO name, an xtext-encoded ENVID and ORCPT (+1B is ESC, +0D CR), header
-values. A remote server answers with an ESC colour sequence in its reply. The
+values, the TLS SNI name. A remote server answers with an ESC colour sequence in its reply. The
 daemon's log (text and JSON formats) and `ringmtactl queue show/list/summary`
 (text and --json) must then hold no raw control byte: every one comes out as
 a printable escape (\\x1b, \\r), and the JSON formats escape them as JSON does.
@@ -201,3 +201,24 @@ def test_escaped_also_without_the_daemon(daemon_factory, esc_server):
         out = d.ctl(*args).stdout
         assert_screen_safe(out, " ".join(args), allowed=b"\n\t")
     assert REPLY_ESCAPED in d.ctl("queue", "show", qid).stdout
+
+
+def test_tls_sni_is_escaped(daemon_factory):
+    import ssl
+
+    d = daemon_factory({"metrics": {"listen": ""}})
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE  # the test daemon's certificate is self-signed
+    sni = "evil\x1b[31m\x7f.example"
+    with RawSmtp(d.port) as c:
+        c.greet_ehlo()
+        c.expect("STARTTLS", 220)
+        tls = ctx.wrap_socket(c.sock, server_hostname=sni)
+        tls.settimeout(TIMEOUT)
+        tls.sendall(b"QUIT\r\n")
+        assert tls.recv(1024).startswith(b"221")
+        tls.close()
+    log = d.wait_log("sni=", timeout=TIMEOUT)
+    assert "sni=evil\\x1b[31m\\x7f.example" in log, log
+    assert_screen_safe(d.log_path.read_bytes(), "daemon log")
