@@ -204,8 +204,9 @@ void AdminServer::run() {
 std::string AdminServer::check_partial_request(std::string_view partial) const {
   const std::string& token = config_->admin.token;
   if (!token.empty()) {
-    // ringmtactl writes {"cmd":..} small, and the token first when it is not:
-    // {"token":"...","cmd":...}. JSON whitespace is allowed around the parts.
+    // ringmtactl writes the token first: {"token":"...","cmd":...}. JSON
+    // whitespace is allowed around the parts; the token must be written as
+    // json::quote writes it (it is printable ASCII: as it is, or \" and \\).
     const std::string quoted = json::quote(token);
     if (partial.size() > std::max(kTokenFirstBytes, quoted.size() + 64)) {
       size_t i = 0;
