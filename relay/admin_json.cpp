@@ -5,6 +5,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <unordered_map>
+
+#include "mail/text_escape.h"
 
 namespace ringmta::relay::json {
 
@@ -52,32 +55,7 @@ void append_utf8(std::string& out, uint32_t cp) {
   }
 }
 
-// Length of the valid UTF-8 sequence at s[i], or 0 if it is not one
-// (overlong forms, surrogates and code points above U+10FFFF refused).
-size_t utf8_length(std::string_view s, size_t i) {
-  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
-  const unsigned char c = b(0);
-  if (c < 0x80) return 1;
-  size_t n;
-  uint32_t cp;
-  if ((c & 0xE0) == 0xC0) {
-    n = 2, cp = c & 0x1F;
-  } else if ((c & 0xF0) == 0xE0) {
-    n = 3, cp = c & 0x0F;
-  } else if ((c & 0xF8) == 0xF0) {
-    n = 4, cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    if ((b(k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b(k) & 0x3F);
-  }
-  static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
-}
+using mail::utf8_sequence_length;
 
 class Parser {
  public:
@@ -126,11 +104,14 @@ class Parser {
 
   std::optional<Value> object(int depth) {
     ++pos_;  // {
-    Value out = Value::object();
+    // A repeated key replaces the earlier value in its place (as set() does);
+    // found through a map, so a request of many members parses in linear time.
+    std::vector<std::pair<std::string, Value>> members;
+    std::unordered_map<std::string, size_t> where;
     skip_ws();
     if (pos_ < s_.size() && s_[pos_] == '}') {
       ++pos_;
-      return out;
+      return Value::object();
     }
     for (;;) {
       skip_ws();
@@ -143,7 +124,11 @@ class Parser {
       skip_ws();
       auto v = value(depth + 1);
       if (!v) return std::nullopt;
-      out.set(*key, std::move(*v));
+      if (auto [it, fresh] = where.try_emplace(*key, members.size()); fresh) {
+        members.emplace_back(std::move(*key), std::move(*v));
+      } else {
+        members[it->second].second = std::move(*v);
+      }
       skip_ws();
       if (pos_ < s_.size() && s_[pos_] == ',') {
         ++pos_;
@@ -151,7 +136,7 @@ class Parser {
       }
       if (pos_ < s_.size() && s_[pos_] == '}') {
         ++pos_;
-        return out;
+        return Value::object(std::move(members));
       }
       return fail("expected ',' or '}'");
     }
@@ -238,7 +223,7 @@ class Parser {
         }
         continue;
       }
-      const size_t n = utf8_length(s_, pos_);
+      const size_t n = utf8_sequence_length(s_, pos_);
       if (n == 0) return fail("invalid UTF-8 in a string");
       out.append(s_.substr(pos_, n));
       pos_ += n;
@@ -295,6 +280,8 @@ void dump_to(std::string& out, const Value& v) {
       char buf[32];
       std::snprintf(buf, sizeof buf, "%.17g", std::isfinite(v.as_double()) ? v.as_double() : 0.0);
       out += buf;
+      // "3" or "-0" would read back as an integer (and -0 as 0): keep it a double.
+      if (std::string_view(buf).find_first_of(".e") == std::string_view::npos) out += ".0";
       break;
     }
     case Value::Type::String: out += quote(v.as_string()); break;
@@ -359,10 +346,18 @@ std::string quote(std::string_view s) {
     }
     // Queue data (remote replies, 8-bit addresses) may hold bytes that are
     // not UTF-8; JSON must be, so such a byte becomes U+FFFD.
-    const size_t n = utf8_length(s, i);
+    const size_t n = utf8_sequence_length(s, i);
     if (n == 0) {
       out += "\\ufffd";
       ++i;
+    } else if (n == 2 && c == 0xC2 && static_cast<unsigned char>(s[i + 1]) < 0xA0) {
+      // C1 controls (U+0080..U+009F): valid JSON as they are, but escaped so
+      // the JSON text itself, shown on a terminal (cat, less), holds none
+      // (a terminal may take U+009B for CSI).
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(s[i + 1]));
+      out += buf;
+      i += 2;
     } else {
       out.append(s.substr(i, n));
       i += n;

@@ -304,8 +304,10 @@ std::optional<Request> parse_request(const json::Value& v, std::string* error) {
 
 json::Value encode_request(const Request& req) {
   json::Value v = json::Value::object();
-  v.set("cmd", to_string(req.command));
+  // The token first: the server checks the start of a long request (many
+  // IDs) before reading the rest of it (admin_server.h).
   if (!req.token.empty()) v.set("token", req.token);
+  v.set("cmd", to_string(req.command));
   const Selector& sel = req.selector;
   if (!sel.ids.empty()) {
     json::Value ids = json::Value::array();

@@ -13,6 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -28,9 +29,14 @@ namespace ringmta::relay {
 
 namespace {
 
-constexpr size_t kMaxRequestLine = 8u << 20;  // 100,000 queue IDs fit
-constexpr int kIdleTimeoutMs = 60'000;        // a client that says nothing is dropped
-
+// Limits against broken or hostile clients (README, "Queue administration").
+constexpr size_t kMaxRequestBytes = 8u << 20;  // one request line; 100,000 queue IDs fit
+constexpr size_t kTokenFirstBytes = 4096;      // past this, a line must begin with its token
+constexpr int kIdleTimeoutMs = 60'000;         // a client that says nothing is dropped
+constexpr int kRequestTimeoutMs = 60'000;      // a request's first byte to its newline
+constexpr size_t kMaxClients = 8;              // served at once; more are told to retry
+constexpr int kLingerMs = 2'000;               // reading what a refused client still sends
+constexpr size_t kLingerBytes = 16u << 20;
 
 // Compare without an early exit, so the time taken says nothing about the token.
 bool same_token(std::string_view a, std::string_view b) {
@@ -44,6 +50,25 @@ json::Value error_response(const std::string& message) {
   v.set("ok", false);
   v.set("error", message);
   return v;
+}
+
+// After refusing a request: stop sending, and read (and drop) what the client
+// still sends for a short while before the close, so the refusal is not lost
+// to a TCP reset for unread data. Bounded in time and bytes.
+void linger_close(int fd, int wake_fd) {
+  ::shutdown(fd, SHUT_WR);
+  const int64_t deadline = steady_ms() + kLingerMs;
+  size_t dropped = 0;
+  char buf[65536];
+  while (dropped < kLingerBytes) {
+    const int64_t left = deadline - steady_ms();
+    if (left <= 0) break;
+    pollfd fds[2] = {{fd, POLLIN, 0}, {wake_fd, POLLIN, 0}};
+    if (::poll(fds, 2, static_cast<int>(left)) <= 0 || !(fds[0].revents & (POLLIN | POLLHUP))) break;
+    const ssize_t got = ::recv(fd, buf, sizeof buf, 0);
+    if (got <= 0) break;
+    dropped += static_cast<size_t>(got);
+  }
 }
 
 bool send_all(int fd, const std::string& data) {
@@ -110,14 +135,28 @@ void AdminServer::stop() {
   stopping_.store(true);
   if (wake_fd_ >= 0) {
     uint64_t one = 1;
-    (void)!::write(wake_fd_, &one, sizeof one);
+    (void)!::write(wake_fd_, &one, sizeof one);  // never read: wakes every poll for good
   }
   if (thread_.joinable()) thread_.join();
+  reap_clients(/*all=*/true);
   if (listen_fd_ >= 0) ::close(listen_fd_);
   if (wake_fd_ >= 0) ::close(wake_fd_);
   listen_fd_ = wake_fd_ = -1;
   if (!unix_path_.empty()) ::unlink(unix_path_.c_str());
   unix_path_.clear();
+}
+
+// Join the client threads that ended (all of them with all = true; they
+// notice stopping_ through wake_fd_).
+void AdminServer::reap_clients(bool all) {
+  for (auto it = clients_.begin(); it != clients_.end();) {
+    if (all || it->done.load()) {
+      if (it->thread.joinable()) it->thread.join();
+      it = clients_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 void AdminServer::run() {
@@ -142,32 +181,98 @@ void AdminServer::run() {
         continue;
       }
     }
-    serve(fd);
-    ::close(fd);
+    reap_clients(/*all=*/false);
+    if (clients_.size() >= kMaxClients) {
+      spdlog::warn("admin API: {} clients already connected; refused another", kMaxClients);
+      timeval tv{1, 0};  // the accept thread must not wait on this client
+      ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+      send_all(fd, json::dump(error_response("too many admin clients at once (" + std::to_string(kMaxClients) +
+                                             "); try again")) + "\n");
+      ::close(fd);
+      continue;
+    }
+    Client& c = clients_.emplace_back();
+    c.thread = std::thread([this, fd, &c] {
+      pthread_setname_np(pthread_self(), "ringmta-adminc");
+      serve(fd);
+      ::close(fd);
+      c.done.store(true);
+    });
   }
 }
 
-// One client at a time: admin requests are rare, and serial handling means
-// two operators' changes never interleave on the admin side.
+std::string AdminServer::check_partial_request(std::string_view partial) const {
+  const std::string& token = config_->admin.token;
+  if (!token.empty()) {
+    // ringmtactl writes the token first: {"token":"...","cmd":...}. JSON
+    // whitespace is allowed around the parts; the token must be written as
+    // json::quote writes it (it is printable ASCII: as it is, or \" and \\).
+    const std::string quoted = json::quote(token);
+    if (partial.size() > std::max(kTokenFirstBytes, quoted.size() + 64)) {
+      size_t i = 0;
+      auto ws = [&] {
+        while (i < partial.size() && (partial[i] == ' ' || partial[i] == '\t' || partial[i] == '\r')) ++i;
+      };
+      auto take = [&](std::string_view word) {
+        ws();
+        if (partial.substr(i, word.size()) != word) return false;
+        i += word.size();
+        return true;
+      };
+      const bool shaped = take("{") && take("\"token\"") && take(":");
+      ws();
+      if (!shaped || !same_token(partial.substr(i, quoted.size()), quoted)) {
+        return "permission denied: admin.token missing or wrong (a request longer than " +
+               std::to_string(kTokenFirstBytes) + " bytes must begin with {\"token\":...})";
+      }
+    }
+  }
+  if (partial.size() > kMaxRequestBytes)
+    return "request too large: an admin request is one line of JSON of at most " + std::to_string(kMaxRequestBytes) +
+           " bytes";
+  return "";
+}
+
+// One client, on its own thread. Reads a request line, answers it, and so on
+// until the client closes, idles, breaks a limit or the server stops.
 void AdminServer::serve(int fd) {
   std::string buffer;
   timeval tv{30, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  int64_t line_started = 0;  // when the partial line in buffer began (0: none)
+  auto refuse = [&](const std::string& why) {
+    spdlog::warn("admin API: request refused: {}", why);
+    send_all(fd, json::dump(error_response(why)) + "\n");
+    linger_close(fd, wake_fd_);
+  };
   while (!stopping_.load()) {
     size_t nl;
+    bool consumed = false;
     while ((nl = buffer.find('\n')) != std::string::npos) {
       std::string line = buffer.substr(0, nl);
       buffer.erase(0, nl + 1);
+      consumed = true;
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (line.empty()) continue;
+      // A whole line that arrived at once gets the same checks as a partial one.
+      if (std::string why = check_partial_request(line); !why.empty()) return refuse(why);
       if (!send_all(fd, handle_line(line) + "\n")) return;
     }
-    if (buffer.size() > kMaxRequestLine) {
-      send_all(fd, json::dump(error_response("request line too long")) + "\n");
-      return;
+    int timeout = kIdleTimeoutMs;
+    if (buffer.empty()) {
+      line_started = 0;
+    } else {
+      if (std::string why = check_partial_request(buffer); !why.empty()) return refuse(why);
+      if (line_started == 0 || consumed) line_started = steady_ms();
+      const int64_t left = line_started + kRequestTimeoutMs - steady_ms();
+      if (left <= 0)
+        return refuse("request not complete within " + std::to_string(kRequestTimeoutMs / 1000) + " s");
+      timeout = static_cast<int>(left);
     }
     pollfd fds[2] = {{fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-    int n = ::poll(fds, 2, kIdleTimeoutMs);
+    int n = ::poll(fds, 2, timeout);
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0 && !buffer.empty()) continue;  // the request deadline: refused above
     if (n <= 0 || !(fds[0].revents & (POLLIN | POLLHUP))) return;
     char buf[65536];
     ssize_t got = ::recv(fd, buf, sizeof buf, 0);
@@ -191,6 +296,10 @@ std::string AdminServer::handle_line(std::string_view line) {
     }
   }
   if (!req) return json::dump(error_response(why));
+  // Changes (and reload) one at a time, whichever client sends them.
+  std::unique_lock<std::mutex> one_change;
+  if (admin::mutates(req->command) || req->command == admin::Command::Reload)
+    one_change = std::unique_lock<std::mutex>(changes_mu_);
   json::Value out = dispatch(*req);
   if (admin::mutates(req->command)) {
     const json::Value* ok = out.get("ok");

@@ -1,7 +1,6 @@
 // relay/admin_server.h — the daemon's admin API (what `ringmtactl queue ...`,
-// `destination ...` and `reload` talk to): one thread, blocking sockets, one
-// JSON request per line and one JSON response per line
-// (relay/admin_protocol.h lists the commands).
+// `destination ...` and `reload` talk to): one JSON request per line and one
+// JSON response per line (relay/admin_protocol.h lists the commands).
 //
 // Where it listens (admin.listen, deploy/ringmta.toml):
 //   ""                 a Unix socket admin.sock in server.data_dir (default)
@@ -12,8 +11,22 @@
 // (or root) are served (SO_PEERCRED), which also covers the moment between
 // bind() and chmod(). With admin.token set, every request must carry it.
 //
-// The thread never blocks a shard: it reads the queue itself (listing,
-// summary, show, and the copy a change starts from), and hands each change
+// Clients: one thread accepts; each client gets its own thread (at most
+// kMaxClients at once; more are told to try again), so one that stalls
+// mid-request holds only its own thread, never the others or a shard.
+// Changes (flush, delete, hold, ...) still run one at a time, so two
+// operators' changes never interleave; reads run side by side.
+//
+// Hostile or broken clients (limits in admin_server.cpp, documented in the
+// README): a request line is at most kMaxRequestBytes (8 MiB; more gets
+// "request too large" and the connection closes); with a token, a line that
+// grows past kTokenFirstBytes (4 KiB) before its end must begin with
+// {"token":"..."} (ringmtactl sends it first) and is refused as soon as it
+// does not, before the rest of it is read; a request must be complete
+// within kRequestTimeoutMs of its first byte.
+//
+// The threads never block a shard: they read the queue themselves (listing,
+// summary, show, and the copy a change starts from), and hand each change
 // to the message's owner shard (Scheduler::admin_apply), waiting for the
 // answer with a timeout. Up to kWindow changes are in flight at once, so a
 // `flush --all` of a big queue shares group commits. A change still waiting
@@ -23,6 +36,7 @@
 
 #include <atomic>
 #include <functional>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -64,9 +78,19 @@ class AdminServer {
   // so tests can drive it without a socket.
   std::string handle_line(std::string_view line);
 
+  // Whether a partial request line (no newline yet) may be read further: ""
+  // when so, else the error to answer (wrong or missing token at its start,
+  // or over the size limit). No I/O.
+  std::string check_partial_request(std::string_view partial) const;
+
  private:
+  struct Client {
+    std::thread thread;
+    std::atomic<bool> done{false};
+  };
   void run();
   void serve(int fd);
+  void reap_clients(bool all);
   json::Value dispatch(const admin::Request& req);
   json::Value do_summary();
   json::Value do_list(const admin::Selector& sel);
@@ -90,6 +114,8 @@ class AdminServer {
   int wake_fd_ = -1;       // eventfd: stop() wakes the thread's poll
   std::atomic<bool> stopping_{false};
   std::thread thread_;
+  std::list<Client> clients_;  // the accept thread's own; each ends by setting done
+  std::mutex changes_mu_;      // one change at a time (see the file comment)
   std::mutex mu_;
   std::set<std::string> suspended_;  // what the shards were told (for `destinations`)
 };

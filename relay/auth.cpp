@@ -1,6 +1,7 @@
 // relay/auth.cpp — see auth.h.
 #include "relay/auth.h"
 
+#include <arpa/inet.h>
 #include <sys/stat.h>
 #include <spdlog/spdlog.h>
 
@@ -42,11 +43,25 @@ bool read_file(const std::string& path, std::string& out, std::string& error) {
 
 }  // namespace
 
+std::string auth_throttle_key(std::string_view client) {
+  const std::string ip(client);
+  in6_addr a{};
+  if (::inet_pton(AF_INET6, ip.c_str(), &a) != 1) return ip;  // IPv4: the address itself
+  char buf[INET6_ADDRSTRLEN];
+  if (IN6_IS_ADDR_V4MAPPED(&a)) {  // an IPv4 client on a dual-stack socket
+    return ::inet_ntop(AF_INET, a.s6_addr + 12, buf, sizeof buf) ? std::string(buf) : ip;
+  }
+  std::memset(a.s6_addr + 8, 0, 8);  // keep the /64
+  if (!::inet_ntop(AF_INET6, &a, buf, sizeof buf)) return ip;
+  return std::string(buf) + "/64";
+}
+
 AuthService::AuthService(AuthOptions options) : opt_(std::move(options)) {
-  // Unknown users are checked against a real hash of the same kind, so a
-  // reply's timing does not tell which user names exist.
+  // Used when the users file has no real hash to model the dummy on (never an
+  // empty hash: that would be checked without any hash work).
   std::string ignored;
-  dummy_hash_ = hash_password("ringmta unknown user", &ignored).value_or("");
+  fallback_hash_ = hash_password("ringmta unknown user", &ignored).value_or("");
+  dummy_hash_ = fallback_hash_;
   const unsigned n = std::max(1u, opt_.threads);
   for (unsigned i = 0; i < n; ++i) workers_.emplace_back([this] { worker(); });
 }
@@ -75,8 +90,11 @@ void AuthService::adopt(const struct stat& st, const std::string& text, const ch
   auto db = std::make_shared<UsersDb>(parse_users(text, opt_.users_file));
   for (const auto& p : db->problems) spdlog::warn("users file: {} (line skipped)", p);
   spdlog::info("users file {}{}: {} user(s)", opt_.users_file, what, db->users.size());
+  // One hash computation per (re)load, on this thread (start-up or a worker).
+  std::string dummy = dummy_hash_like(db->first_hash).value_or(fallback_hash_);
   std::lock_guard lock(db_mu_);
   db_ = std::move(db);
+  dummy_hash_ = std::move(dummy);
   mtime_ = st.st_mtim;
   ino_ = st.st_ino;
   size_ = st.st_size;
@@ -133,20 +151,23 @@ AuthVerdict AuthService::check_now(const std::string& client, const std::string&
                                    const std::string& password) {
   AuthVerdict v;
   const auto now = std::chrono::steady_clock::now();
+  const std::string key = auth_throttle_key(client);
   {
     std::lock_guard lock(throttle_mu_);
-    if (count(by_client_, client, now) >= opt_.max_failures) {
-      spdlog::warn("authentication refused: client=[{}] user=<{}>: too many failures from this address",
-                   client, loggable(user));
+    if (count(by_client_, key, now) >= opt_.max_failures) {
+      spdlog::warn("authentication refused: client=[{}] user=<{}>: too many failures from {}", client,
+                   loggable(user), key == client ? "this address" : key);
       v.result = smtp::AuthResult::TooManyFailures;
       return v;
     }
   }
   reload_if_changed();
   std::shared_ptr<const UsersDb> db;
+  std::string dummy;
   {
     std::lock_guard lock(db_mu_);
     db = db_;
+    dummy = dummy_hash_;
   }
   if (!db) {
     spdlog::error("authentication: no users file loaded; client=[{}] user=<{}>", client, loggable(user));
@@ -155,25 +176,31 @@ AuthVerdict AuthService::check_now(const std::string& client, const std::string&
   }
   auto it = db->users.find(user);
   const bool known = it != db->users.end();
-  const bool ok = verify_password(password, known ? it->second.hash : dummy_hash_) && known;
+  // A locked user ("!$y$...", "*") would fail in verify_password without any
+  // hash work; like an unknown one, it is checked against the dummy instead.
+  const bool usable = known && !it->second.hash.empty() && it->second.hash.front() == '$';
+  const std::string& hash = usable ? it->second.hash : dummy;
+  const bool matched = opt_.verify ? opt_.verify(password, hash) : verify_password(password, hash);
+  const bool ok = matched && usable;
 
   std::lock_guard lock(throttle_mu_);
   if (ok) {
-    by_client_.erase(client);
+    by_client_.erase(key);
     by_user_.erase(user);
     v.result = smtp::AuthResult::Ok;
     v.senders = it->second.senders;
     spdlog::info("authenticated: client=[{}] user=<{}>", client, loggable(user));
     return v;
   }
-  const unsigned from_client = count(by_client_, client, now) + 1;
+  const unsigned from_client = count(by_client_, key, now) + 1;
   const unsigned for_user = count(by_user_, user, now) + 1;
-  by_client_[client] = Counter{from_client, now};
+  by_client_[key] = Counter{from_client, now};
   by_user_[user] = Counter{for_user, now};
   prune(now);
   const unsigned n = std::max(from_client, for_user);
-  spdlog::warn("authentication failed: client=[{}] user=<{}>{}: {} failure(s) from this address, {} for this user",
-               client, loggable(user), known ? "" : " (unknown user)", from_client, for_user);
+  spdlog::warn("authentication failed: client=[{}] user=<{}>{}: {} failure(s) from {}, {} for this user", client,
+               loggable(user), !known ? " (unknown user)" : usable ? "" : " (locked user)", from_client,
+               key == client ? "this address" : key, for_user);
   if (n >= opt_.max_failures) {
     v.result = smtp::AuthResult::TooManyFailures;
   } else {

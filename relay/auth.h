@@ -10,13 +10,19 @@
 //
 // Throttling policy (operator view in deploy/ringmta.toml, [auth]):
 //  * each failure counts for its client address and its user name, and is
-//    forgotten after failure_window;
+//    forgotten after failure_window; an IPv6 client counts by its /64 (one
+//    attacker gets a whole /64 and could otherwise rotate addresses in it);
 //  * the n-th failure (n = the larger count) waits n x failure_delay, and the
 //    max_failures-th answers TooManyFailures (421 and close);
 //  * an address already at the limit gets TooManyFailures at once, without a
 //    hash check; a user at the limit does not (no lock-out of a real user by
 //    someone guessing from elsewhere), but its failures still close at once;
 //  * a success resets both counts.
+//
+// Unknown users and locked ones ("!..." / "*" hashes) are checked against a
+// dummy hash made with the scheme, cost and salt of the users file's first
+// real hash, so every answer costs the same hash work and its timing does not
+// tell which user names exist or are locked.
 #pragma once
 
 #include <sys/stat.h>
@@ -46,7 +52,14 @@ struct AuthOptions {
   std::chrono::seconds failure_window{900};
   unsigned threads = 2;
   size_t max_pending = 1000;  // queued checks beyond this get TempFail (overload)
+  // Tests only: called instead of verify_password (to see which hash each
+  // check runs against). Empty: verify_password.
+  std::function<bool(std::string_view password, const std::string& hash)> verify;
 };
+
+// The key failures from `client` (an IP address as text) count under: the
+// address itself for IPv4 (v4-mapped IPv6 included), "PREFIX::/64" for IPv6.
+std::string auth_throttle_key(std::string_view client);
 
 struct AuthVerdict {
   smtp::AuthResult result = smtp::AuthResult::TempFail;
@@ -86,10 +99,13 @@ class AuthService {
   void prune(std::chrono::steady_clock::time_point now);
 
   AuthOptions opt_;
-  std::string dummy_hash_;  // checked for unknown users, so they cost the same time
 
   std::mutex db_mu_;
   std::shared_ptr<const UsersDb> db_;
+  // Checked for unknown and locked users, so they cost the same time: made
+  // like db_->first_hash (or a default yescrypt hash when it has none).
+  std::string dummy_hash_;
+  std::string fallback_hash_;  // the default yescrypt one, made at start
   struct timespec mtime_ {};
   ino_t ino_ = 0;
   off_t size_ = -1;

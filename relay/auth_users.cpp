@@ -2,7 +2,9 @@
 #include "relay/auth_users.h"
 
 #include <crypt.h>
+#include <sys/random.h>
 
+#include <algorithm>
 #include <memory>
 
 namespace ringmta::relay {
@@ -112,6 +114,7 @@ UsersDb parse_users(std::string_view text, std::string_view source) {
     }
     if (db.users.count(std::string(name)))
       return problem("user '" + std::string(name) + "' appears again (the first line counts)");
+    if (db.first_hash.empty() && rec.hash.front() == '$') db.first_hash = rec.hash;
     db.users.emplace(std::string(name), std::move(rec));
   });
   return db;
@@ -152,6 +155,29 @@ std::optional<std::string> hash_password(std::string_view password, std::string*
   std::string result(out);
   volatile char* p = reinterpret_cast<volatile char*>(data.get());
   for (size_t i = 0; i < sizeof(crypt_data); ++i) p[i] = 0;
+  return result;
+}
+
+std::optional<std::string> dummy_hash_like(const std::string& model) {
+  if (model.empty() || model.front() != '$') return std::nullopt;
+  // A password nobody knows: 24 random bytes as hex (crypt needs no NUL).
+  unsigned char random[24];
+  if (::getrandom(random, sizeof random, 0) != static_cast<ssize_t>(sizeof random)) return std::nullopt;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string phrase;
+  for (unsigned char b : random) {
+    phrase += kHex[b >> 4];
+    phrase += kHex[b & 15];
+  }
+  // crypt(3) takes the scheme, cost parameters and salt from a full hash
+  // given as the setting, so the result is a hash of the same kind and cost.
+  auto data = std::make_unique<crypt_data>();
+  const char* out = crypt_rn(phrase.c_str(), model.c_str(), data.get(), sizeof(crypt_data));
+  std::optional<std::string> result;
+  if (out && out[0] == '$') result = std::string(out);
+  volatile char* p = reinterpret_cast<volatile char*>(data.get());
+  for (size_t i = 0; i < sizeof(crypt_data); ++i) p[i] = 0;
+  std::fill(phrase.begin(), phrase.end(), '\0');
   return result;
 }
 

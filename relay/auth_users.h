@@ -27,6 +27,9 @@ struct UserRecord {
 
 struct UsersDb {
   std::unordered_map<std::string, UserRecord> users;
+  // The first usable crypt(3) hash in file order (not locked): the model for
+  // the dummy hash unknown and locked users are checked against. "" if none.
+  std::string first_hash;
   std::vector<std::string> problems;  // "FILE:LINE: message" for each skipped line
 };
 
@@ -44,6 +47,12 @@ bool verify_password(std::string_view password, const std::string& hash);
 // A new yescrypt hash of `password` with a random salt; nullopt (and `error`
 // set) when libcrypt refuses.
 std::optional<std::string> hash_password(std::string_view password, std::string* error);
+
+// A hash of a random, thrown-away password made with the settings (scheme,
+// cost, salt) of `model`, a real user's hash: checking a password against it
+// costs what checking against `model` costs, and it matches nothing anyone
+// knows. nullopt when `model` is not a hash libcrypt can compute.
+std::optional<std::string> dummy_hash_like(const std::string& model);
 
 // Replace the line of `name` (keeping its SENDERS and further fields) or append
 // "name:hash" when absent. Other lines, comments included, stay as they are.

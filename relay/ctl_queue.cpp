@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "mail/text_escape.h"
 #include "queue/queue.h"
 #include "relay/clock.h"
 
@@ -31,7 +32,13 @@ std::string age_text(int64_t seconds) {
   return std::to_string(seconds / 86400) + "d";
 }
 
-std::string str(const json::Value* v) { return v && v->is_string() ? v->as_string() : std::string(); }
+// A string field for the terminal. Queue data holds what clients and remote
+// servers sent (addresses, HELO, ENVID, replies, headers): control bytes and
+// bad UTF-8 come out escaped (mail/text_escape.h), never raw. --json output
+// is escaped by the JSON writer instead.
+std::string str(const json::Value* v) {
+  return v && v->is_string() ? mail::escape_for_log(v->as_string()) : std::string();
+}
 int64_t num(const json::Value* v) { return v && v->is_number() ? v->as_int() : 0; }
 
 const std::vector<json::Value>& items(const json::Value& v, std::string_view key) {
@@ -51,7 +58,7 @@ void print_list(const json::Value& resp, bool as_json) {
     }
     std::string line = str(m.get("id")) + "  " + std::to_string(num(m.get("size"))) + "  " + str(m.get("arrival")) +
                        "  <" + str(m.get("sender")) + ">";
-    for (const json::Value& r : items(m, "recipients")) line += " <" + (r.is_string() ? r.as_string() : "") + ">";
+    for (const json::Value& r : items(m, "recipients")) line += " <" + str(&r) + ">";
     out(line + "\n");
   }
 }
@@ -70,11 +77,13 @@ void print_summary(const json::Value& resp, bool as_json) {
                   static_cast<long long>(num(d.get("messages"))), static_cast<long long>(num(d.get("recipients"))),
                   static_cast<long long>(num(d.get("deferred"))), static_cast<long long>(num(d.get("held"))),
                   age_text(num(d.get("oldest_age_seconds"))).c_str());
-    out(std::string(buf) + str(d.get("last_error")).substr(0, 200) + "\n");
+    const json::Value* e = d.get("last_error");
+    const std::string error = e && e->is_string() ? e->as_string().substr(0, 200) : std::string();
+    out(std::string(buf) + mail::escape_for_log(error) + "\n");
   }
   out("total: " + std::to_string(num(resp.get("total"))) + " message(s)\n");
   std::string suspended;
-  for (const json::Value& s : items(resp, "suspended")) suspended += " " + (s.is_string() ? s.as_string() : "");
+  for (const json::Value& s : items(resp, "suspended")) suspended += " " + str(&s);
   if (!suspended.empty()) out("suspended destinations:" + suspended + "\n");
   std::string down;
   for (const json::Value& d : items(resp, "down"))
@@ -109,13 +118,14 @@ void print_show(const json::Value& m, bool as_json) {
     if (!str(r.get("remote_mta")).empty()) out("      remote: " + str(r.get("remote_mta")) + "\n");
   }
   out("headers:\n");
-  std::string headers = str(m.get("headers"));
+  const json::Value* h = m.get("headers");
+  const std::string headers = h && h->is_string() ? h->as_string() : std::string();
   size_t pos = 0;
   while (pos < headers.size()) {
     size_t nl = headers.find('\n', pos);
     std::string line = headers.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (!line.empty()) out("  " + line + "\n");
+    if (!line.empty()) out("  " + mail::escape_for_log(line, /*keep_tabs=*/true) + "\n");
     if (nl == std::string::npos) break;
     pos = nl + 1;
   }

@@ -1,9 +1,10 @@
 // relay/log_json.cpp — see log_json.h.
 #include "relay/log_json.h"
 
-#include <cstdio>
 #include <utility>
 #include <vector>
+
+#include "relay/admin_json.h"
 
 namespace ringmta::relay {
 
@@ -12,19 +13,6 @@ namespace {
 using Fields = std::vector<std::pair<std::string, std::string>>;
 
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-
-// Length of a valid UTF-8 sequence at s[i], or 0.
-size_t utf8_length(std::string_view s, size_t i) {
-  const auto b = static_cast<unsigned char>(s[i]);
-  size_t n = b >= 0xF0 && b <= 0xF4 ? 4 : b >= 0xE0 ? 3 : b >= 0xC2 && b < 0xE0 ? 2 : 0;
-  if (n == 0 || i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k)
-    if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
-  const auto b1 = static_cast<unsigned char>(s[i + 1]);
-  if ((b == 0xE0 && b1 < 0xA0) || (b == 0xED && b1 >= 0xA0) || (b == 0xF0 && b1 < 0x90) || (b == 0xF4 && b1 >= 0x90))
-    return 0;  // overlong, surrogate, beyond U+10FFFF
-  return n;
-}
 
 // "ID: " at the start: 16 Crockford base32 characters (queue_id.h), upper case.
 size_t queue_id_length(std::string_view s) {
@@ -150,42 +138,9 @@ std::string classify(std::string_view s, Fields& f) {
 
 }  // namespace
 
-std::string json_string(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  out.push_back('"');
-  for (size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x80) {
-      if (size_t n = utf8_length(s, i)) {
-        out.append(s.substr(i, n));
-        i += n;
-      } else {
-        out.append("\\ufffd");
-        ++i;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out.append(buf);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-    ++i;
-  }
-  out.push_back('"');
-  return out;
-}
+// The admin API's JSON escaper: every control byte (C0, DEL, C1) escaped,
+// bad UTF-8 as U+FFFD. One escaper for every JSON the daemon writes.
+std::string json_string(std::string_view s) { return json::quote(s); }
 
 std::string json_log_line(std::string_view ts, std::string_view level, std::string_view msg) {
   Fields fields;

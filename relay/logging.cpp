@@ -3,11 +3,13 @@
 
 #include <fmt/format.h>
 #include <spdlog/formatter.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <ctime>
 
+#include "mail/text_escape.h"
 #include "relay/log_json.h"
 #include "relay/log_sink.h"
 
@@ -38,6 +40,32 @@ class JsonFormatter final : public spdlog::formatter {
   std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonFormatter>(); }
 };
 
+// log.format = "text": the line pattern around the message, with the message
+// escaped first (mail/text_escape.h). Messages carry client and remote text
+// (HELO names, addresses, ENVID, SNI, SMTP replies, header values); escaping
+// here, once for every line, means no call site can forget it and no byte a
+// client sends can end the line, forge another or drive the operator's
+// terminal. Plain lines (the common case) are checked in one scan, not copied.
+class EscapingFormatter final : public spdlog::formatter {
+ public:
+  explicit EscapingFormatter(std::string pattern)
+      : pattern_(std::move(pattern)),
+        inner_(std::make_unique<spdlog::pattern_formatter>(pattern_, spdlog::pattern_time_type::utc)) {}
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    const std::string_view payload(msg.payload.data(), msg.payload.size());
+    if (!mail::needs_log_escape(payload)) return inner_->format(msg, dest);
+    const std::string escaped = mail::escape_for_log(payload);
+    spdlog::details::log_msg copy = msg;
+    copy.payload = spdlog::string_view_t(escaped.data(), escaped.size());
+    inner_->format(copy, dest);
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<EscapingFormatter>(pattern_); }
+
+ private:
+  std::string pattern_;
+  std::unique_ptr<spdlog::pattern_formatter> inner_;
+};
+
 }  // namespace
 
 void init_logging(const std::string& level, const std::string& format, bool buffered) {
@@ -52,8 +80,8 @@ void init_logging(const std::string& level, const std::string& format, bool buff
     logger->set_formatter(std::make_unique<JsonFormatter>());
   } else {
     // The pid goes in as text: spdlog's %P calls getpid() for every line.
-    logger->set_pattern(fmt::format("%Y-%m-%dT%H:%M:%S.%fZ ringmta[{}]: %l: %v", ::getpid()),
-                        spdlog::pattern_time_type::utc);
+    logger->set_formatter(
+        std::make_unique<EscapingFormatter>(fmt::format("%Y-%m-%dT%H:%M:%S.%fZ ringmta[{}]: %l: %v", ::getpid())));
   }
   logger->set_level(spdlog::level::from_str(level));
   spdlog::set_default_logger(logger);

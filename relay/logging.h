@@ -4,7 +4,9 @@
 // buffer and a writer thread writes batches every 100 ms, at once for a
 // warning or worse (log_sink.h).
 // log.format = "json" swaps the line format for JSON objects (log_json.h);
-// the messages themselves are the same in both formats.
+// the messages themselves are the same in both formats. In both, control
+// bytes from clients never reach the log raw: text lines escape them
+// (mail/text_escape.h), JSON escapes every control character.
 #pragma once
 
 #include <string>

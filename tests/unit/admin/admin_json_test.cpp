@@ -69,5 +69,33 @@ TEST(Json, Refusals) {
   EXPECT_EQ(error_of("\"abc"), "at byte 4: unterminated string");
 }
 
+TEST(Json, EveryControlCharacterEscaped) {
+  // C0, DEL and the C1 controls (U+009B is CSI on some terminals); NBSP is text.
+  EXPECT_EQ(dump(Value("a\x1b[31m\x7f\xc2\x9b\xc2\xa0")), "\"a\\u001b[31m\\u007f\\u009b\xc2\xa0\"");
+  EXPECT_EQ(parse_ok(dump(Value("\xc2\x85x"))).as_string(), "\xc2\x85x");
+}
+
+TEST(Json, DoublesStayDoubles) {
+  EXPECT_EQ(dump(Value(3.0)), "3.0");
+  EXPECT_EQ(dump(Value(-0.0)), "-0.0");
+  EXPECT_EQ(dump(Value(1.5)), "1.5");
+  EXPECT_TRUE(parse_ok(dump(Value(3.0))).type() == Value::Type::Double);
+}
+
+TEST(Json, RepeatedKeysAndManyMembers) {
+  Value v = parse_ok(R"({"a":1,"b":2,"a":3})");
+  ASSERT_EQ(v.members().size(), 2u);
+  EXPECT_EQ(v.members()[0].first, "a");
+  EXPECT_EQ(v.get("a")->as_int(), 3);
+  EXPECT_EQ(dump(v), R"({"a":3,"b":2})");
+  // 200,000 members (a 3 MB request): parsed in linear time, each kept.
+  std::string text = "{";
+  for (int i = 0; i < 200000; ++i) text += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":" + std::to_string(i);
+  text += "}";
+  Value big = parse_ok(text);
+  EXPECT_EQ(big.members().size(), 200000u);
+  EXPECT_EQ(big.members().back().second.as_int(), 199999);
+}
+
 }  // namespace
 }  // namespace ringmta::relay::json
