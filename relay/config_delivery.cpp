@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "relay/config_internal.h"
+#include "relay/self_addresses.h"
 
 namespace ringmta::relay::config_detail {
 namespace {
@@ -252,6 +253,33 @@ void read_delivery(Validator& v, const toml::table& t, Config::Delivery& out) {
                 "system store)");
       else
         out.tls_ca_file = *s;
+    }
+  }
+}
+
+// A relayhost or route given as an IP literal that is one of our own mail
+// listeners (relay/self_addresses.h) would hand every message back to this
+// daemon: refused at start. Names are not resolved here (that would be DNS
+// at start); the delivery agent checks what they resolve to at run time.
+void check_self_targets(Validator& v, const toml::table& t, const Config& config) {
+  const SelfAddresses self = SelfAddresses::of(config);
+  auto check = [&](const RouteTarget& target, const toml::node& node, const std::string& key) {
+    if (target.mx_lookup) return;
+    auto address = engine::SocketAddress::from_ip(target.host, target.port ? target.port : config.delivery.port);
+    if (!address) return;  // a host name
+    if (const ListenerConfig* l = self.listener_for(*address))
+      v.error(Validator::line_of(node), key,
+              describe(node) + " is this daemon's own listener " + l->address_text +
+                  ": mail sent there would loop back to ringmta itself");
+  };
+  if (const auto* n = t.get("relayhost"); n && config.delivery.relayhost)
+    check(*config.delivery.relayhost, *n, "delivery.relayhost");
+  if (const auto* routes = t.get_as<toml::table>("routes")) {
+    for (const auto& [key, value] : *routes) {
+      auto it = config.delivery.routes.find(lower_ascii(key.str()));
+      if (it == config.delivery.routes.end()) continue;
+      const toml::value<std::string> key_text{std::string(key.str())};
+      check(it->second, value, "delivery.routes." + describe(key_text));
     }
   }
 }

@@ -3,6 +3,7 @@
 
 #include <signal.h>
 #include <sys/resource.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -25,6 +26,7 @@
 #include "relay/metrics.h"
 #include "relay/metrics_server.h"
 #include "relay/scheduler.h"
+#include "relay/self_addresses.h"
 #include "relay/sd_notify.h"
 #include "relay/shard.h"
 #include "tls/tls.h"
@@ -225,6 +227,9 @@ int run_daemon(std::shared_ptr<const Config> config) {
       spdlog::warn("listener {} ({}) requires AUTH but auth.users_file is not set: it will refuse all mail",
                    l.address_text, to_string(l.kind));
   }
+  // This host's addresses, for the delivery agents' loop check
+  // (self_addresses.h): read once here, so no shard thread asks the kernel.
+  spdlog::debug("host addresses: {}", fmt::join(host_addresses(), ", "));
   // Outlives the shards: sessions release their slot when they are destroyed.
   ConnectionLimiter limiter(config->limits.max_connections, config->limits.max_connections_per_ip);
 

@@ -423,6 +423,32 @@ TEST(ConfigErrors, Routes) {
                 kForms);
 }
 
+// A relayhost or route that is one of our own mail listeners is a mail loop
+// (relay/self_addresses.h): refused at start. The default listener is
+// 127.0.0.1:2525; delivery.port applies when the target has no port.
+TEST(ConfigErrors, TargetsThatAreOwnListeners) {
+  EXPECT_EQ(error_of("[delivery]\nrelayhost = \"[127.0.0.1]:2525\"\n"),
+            "ringmta.toml:2: delivery.relayhost: \"[127.0.0.1]:2525\" is this daemon's own listener 127.0.0.1:2525: "
+            "mail sent there would loop back to ringmta itself");
+  EXPECT_EQ(error_of("[delivery]\nport = 2525\nrelayhost = \"127.0.0.1\"\n"),
+            "ringmta.toml:3: delivery.relayhost: \"127.0.0.1\" is this daemon's own listener 127.0.0.1:2525: "
+            "mail sent there would loop back to ringmta itself");
+  // A wildcard listener takes every local address (all of 127.0.0.0/8) on its port.
+  const std::string wildcard = "[[listener]]\naddress = \"0.0.0.0:25\"\nkind = \"smtp\"\n";
+  EXPECT_EQ(error_of(wildcard + "[delivery.routes]\n\"ok.example\" = \"[198.51.100.1]\"\n"
+                                "\"Loop.example\" = \"[127.0.0.2]:25\"\n"),
+            "ringmta.toml:6: delivery.routes.\"Loop.example\": \"[127.0.0.2]:25\" is this daemon's own listener "
+            "0.0.0.0:25: mail sent there would loop back to ringmta itself");
+  // Not loops: another port, an address the listener is not bound to, and
+  // names (resolved, and checked, at delivery time).
+  for (const char* ok : {"[delivery]\nrelayhost = \"[127.0.0.1]:2526\"\n",
+                         "[delivery]\nrelayhost = \"[127.0.0.2]:2525\"\n",
+                         "[delivery]\nrelayhost = \"[localhost]:2525\"\n"}) {
+    auto r = parse_config(ok, "ringmta.toml");
+    EXPECT_TRUE(r.config.has_value()) << ok << "\n" << r.error;
+  }
+}
+
 TEST(ConfigErrors, OutboundUnknownKeys) {
   EXPECT_EQ(error_of("[delivery]\nrelay_host = \"x\"\n"),
             "ringmta.toml:2: unknown key 'delivery.relay_host'; did you mean 'delivery.relayhost'?");

@@ -257,7 +257,7 @@ tls_resumption = false
 destination_down_time = "5m"
 
 [delivery.routes]
-"Example.COM" = "127.0.0.2:25"
+"Example.COM" = "198.51.100.2:25"
 "example.org" = "[::1]:2526"
 "b.example" = "mx.example.net"
 
@@ -308,7 +308,7 @@ level = "debug"
   EXPECT_FALSE(c.delivery.tls_resumption);
   EXPECT_EQ(c.delivery.destination_down_time, seconds(300));
   ASSERT_EQ(c.delivery.routes.size(), 3u);
-  EXPECT_EQ(c.delivery.routes.at("example.com").host, "127.0.0.2");  // key lower-cased
+  EXPECT_EQ(c.delivery.routes.at("example.com").host, "198.51.100.2");  // key lower-cased (not 127.0.0.2: a loop with listener 0.0.0.0:25)
   EXPECT_EQ(c.delivery.routes.at("example.com").port, 25);
   EXPECT_EQ(c.delivery.routes.at("example.org").host, "::1");
   EXPECT_EQ(c.delivery.routes.at("example.org").port, 2526);

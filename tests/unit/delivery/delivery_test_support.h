@@ -86,6 +86,7 @@ inline bool wait_for_dns(uint16_t port) {
 struct ServerOptions {
   std::string ip = "127.0.0.2";
   uint16_t port = 0;                 // 0: any free port
+  std::string hostname = "sink.test"; // in the 220 greeting and the EHLO reply
   std::string greeting;              // set: sent instead of the 220; then "221" to anything and close
   std::chrono::milliseconds greeting_delay{0};  // with `greeting`: sent this long after the accept
   bool silent = false;               // accept, never say a word
@@ -110,7 +111,7 @@ class TestServer {
  public:
   explicit TestServer(ServerOptions o) : opts_(std::move(o)) {
     config_ = std::make_shared<smtp::ServerConfig>();
-    config_->hostname = "sink.test";
+    config_->hostname = opts_.hostname;
     config_->local_domains = opts_.local_domains;
     port_ = rt_.call([this] {
       engine::ListenerSpec spec;
