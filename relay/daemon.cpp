@@ -21,6 +21,7 @@
 #include "relay/auth.h"
 #include "relay/conn_limits.h"
 #include "relay/delivery_agent.h"
+#include "relay/disk_guard.h"
 #include "relay/inbound.h"
 #include "relay/loader.h"
 #include "relay/metrics.h"
@@ -182,6 +183,11 @@ int run_daemon(std::shared_ptr<const Config> config) {
     return 1;
   }
   const uint64_t id_floor_ms = queue::queue_id_time_ms(newest).value_or(0);
+  // queue.min_free_space: checked now and then every second on its own
+  // thread (statvfs never runs on a shard). Declared before the shards, so
+  // it outlives them and the metrics server.
+  DiskGuard disk_guard(config->server.data_dir, config->queue.min_free_space);
+  disk_guard.start();
   raise_fd_limit();
 
   // Certificates are loaded before any listener opens: a bad file is a
@@ -258,6 +264,7 @@ int run_daemon(std::shared_ptr<const Config> config) {
     contexts[i]->loader = &loader;
     contexts[i]->auth = auth.get();
     contexts[i]->limiter = &limiter;
+    contexts[i]->disk = &disk_guard;
     contexts[i]->tls = tls_context;
     peers[i] = contexts[i].get();
   }
@@ -266,7 +273,7 @@ int run_daemon(std::shared_ptr<const Config> config) {
   std::unique_ptr<MetricsServer> metrics_server;
   if (!config->metrics.listen.empty()) {
     std::string error;
-    metrics_server = MetricsServer::start({peers, queue.get(), config, &commit_metrics}, &error);
+    metrics_server = MetricsServer::start({peers, queue.get(), config, &commit_metrics, &disk_guard}, &error);
     if (!metrics_server) {
       spdlog::critical("{}", error);
       return 1;

@@ -26,6 +26,7 @@ class DeliveryAgent;
 class Loader;
 class AuthService;
 class ConnectionLimiter;
+class DiskGuard;
 
 // Counters kept per shard without atomics; read by the daemon only after the
 // shard stopped (later: merged at scrape time for /metrics).
@@ -68,6 +69,8 @@ struct ShardContext {
   // Shared by all shards (thread-safe); null when AUTH / limits are not in use.
   AuthService* auth = nullptr;
   ConnectionLimiter* limiter = nullptr;
+  // queue.min_free_space (thread-safe reads); null = no guard (tests).
+  DiskGuard* disk = nullptr;
   // Inbound TLS (STARTTLS, implicit TLS), shared by all shards: new_session()
   // is thread-safe and SIGHUP's reload() swaps certificates under it. Null =
   // no TLS (STARTTLS not offered, submissions connections refused).

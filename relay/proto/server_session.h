@@ -48,6 +48,9 @@ struct ClientInfo {
 struct Hooks {
   std::function<std::string()> new_queue_id;  // called once per message, at DATA/BDAT start
   std::function<int64_t()> now_unix;          // seconds since the epoch (Received: date)
+  // True while the queue's disk is nearly full (queue.min_free_space): MAIL
+  // gets "452 4.3.1 Insufficient system storage". Unset = never.
+  std::function<bool()> storage_low;
 };
 
 // DSN NOTIFY bits (RFC 3461); 0 = not given.

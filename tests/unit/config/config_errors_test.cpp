@@ -117,6 +117,30 @@ TEST(ConfigErrors, OutOfRange) {
   EXPECT_NE(e.find("got -5"), std::string::npos) << e;
 }
 
+// queue.min_free_space (relay/disk_guard.h): the size syntax of
+// max_message_size, and 0 = no guard.
+TEST(ConfigErrors, MinFreeSpace) {
+  auto parsed = [](const std::string& text) {
+    auto r = parse_config("[queue]\nmin_free_space = " + text + "\n", "ringmta.toml");
+    EXPECT_TRUE(r.config) << text << ": " << r.error;
+    return r.config ? r.config->queue.min_free_space : ~uint64_t{0};
+  };
+  EXPECT_EQ(parsed("0"), 0u);
+  EXPECT_EQ(parsed("104857600"), 104857600u);
+  EXPECT_EQ(parsed("\"2G\""), uint64_t{2} << 30);
+  EXPECT_EQ(parsed("\"512MiB\""), uint64_t{512} << 20);
+  const std::string what =
+      "ringmta.toml:1: queue.min_free_space: expected a size in bytes (104857600) or with a binary unit (\"100M\", "
+      "\"1GiB\"), 0 for no guard, at most 1 PiB";
+  EXPECT_EQ(error_of("queue.min_free_space = -1"), what + ", got -1");
+  EXPECT_EQ(error_of("queue.min_free_space = \"100MB\""),
+            what + "; \"KB\"/\"MB\"/\"GB\" are ambiguous, write \"M\" or \"MiB\" (2^20 bytes), got \"100MB\"");
+  EXPECT_EQ(error_of("queue.min_free_space = \"2048T\""), what + ", got \"2048T\"");
+  EXPECT_EQ(error_of("queue.min_free_space = true"), what + ", got true");
+  EXPECT_EQ(error_of("queue_minfree = 1"),
+            "ringmta.toml:1: unknown key 'queue_minfree'; did you mean 'queue.min_free_space'?");
+}
+
 TEST(ConfigErrors, BadDurations) {
   const std::string tail = " (units s, m, h, d, w; at most 3650d), got ";
   EXPECT_EQ(error_of("limits.data_timeout = \"10 minutes\""),

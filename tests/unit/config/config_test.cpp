@@ -55,6 +55,7 @@ void expect_defaults(const Config& c) {
   EXPECT_EQ(c.queue.delay_warning, hours(4));
   EXPECT_EQ(c.queue.commit_wait, std::chrono::microseconds(1000));
   EXPECT_EQ(c.queue.commit_wait_batches, 16u);
+  EXPECT_EQ(c.queue.min_free_space, 100u << 20);
   EXPECT_TRUE(c.dns.servers.empty());
   EXPECT_EQ(c.dns.timeout, seconds(10));
   EXPECT_EQ(c.delivery.port, 25);
@@ -150,7 +151,7 @@ TEST(Config, ReferenceConfigurationDocumentsEveryKey) {
                          "command_timeout = ", "data_timeout = ", "max_connections = ",
                          "max_connections_per_ip = "}},
       {"\n[queue]\n", {"durability = ", "retry_schedule = ", "max_lifetime = ", "delay_warning = ",
-                        "commit_wait_us = ", "commit_wait_batches = "}},
+                        "commit_wait_us = ", "commit_wait_batches = ", "min_free_space = "}},
       {"\n[dns]\n", {"servers = ", "timeout = "}},
       {"\n[delivery]\n", {"port = ", "#relayhost = ", "max_connections_per_domain = ",
                            "max_messages_per_connection = ", "max_recipients_per_transaction = ",
@@ -198,7 +199,7 @@ TEST(Config, ReferenceDefaultLinesMatchWrittenValues) {
   }
   // Every key except those commented out (hostname, relayhost, tls files,
   // tls_ca_file) and the listener's.
-  EXPECT_EQ(checked, 47);
+  EXPECT_EQ(checked, 48);  // 47 + queue.min_free_space
 }
 
 TEST(Config, EveryKeySet) {
