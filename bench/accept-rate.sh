@@ -94,7 +94,7 @@ $wait_line
 # first refused connection marks the relayhost down (delivery.
 # destination_down_time), so later messages are deferred without connecting.
 [delivery]
-relayhost = "[127.0.0.1]:$(free_port)"
+relayhost = "[127.0.0.1]:$(dead_port)"
 [log]
 level = "info"
 CONF

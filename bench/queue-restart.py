@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import free_port
+from benchlib import dead_port, free_port
 
 
 
@@ -164,7 +164,7 @@ def main():
     a = p.parse_args()
     ringmta, bench = os.path.join(a.build, "ringmta"), os.path.join(a.build, "ringmta-bench")
     work = tempfile.mkdtemp(prefix="ringmta-queue-restart.", dir=a.dir)
-    d = Daemon(ringmta, work, free_port(), free_port(), a.commit_wait)
+    d = Daemon(ringmta, work, free_port(), dead_port(), a.commit_wait)
     daemons = [d]
     report = {}
     try:

@@ -104,7 +104,7 @@ fi
 
 for mode in fsync wal; do
   wants "$mode" || continue
-  start_daemon "$work/$mode" "$mode" "[127.0.0.1]:$(free_port)"
+  start_daemon "$work/$mode" "$mode" "[127.0.0.1]:$(dead_port)"
   load "$mta_port" "$work/$mode.json"
   stop_daemon
   row "send -> ringmta ($mode)" "$work/$mode.json" "queued $(queued "$work/$mode")"
@@ -116,7 +116,7 @@ if wants tls; then
     -out "$dir/cert.pem" -days 2 -subj /CN=bench.ringmta.test 2>/dev/null
   echo "bench-pass-1" | "$build/ringmtactl" user add bench --users-file "$dir/users" >/dev/null 2>&1
   tls_port=$(free_port)
-  start_daemon "$dir" fsync "[127.0.0.1]:$(free_port)" "[[listener]]
+  start_daemon "$dir" fsync "[127.0.0.1]:$(dead_port)" "[[listener]]
 address = \"127.0.0.1:$tls_port\"
 kind = \"submissions\"
 [tls]

@@ -370,7 +370,10 @@ ConfigResult parse_config(std::string_view toml_text, std::string_view source_na
   if (const auto* t = v.table(root, "limits")) read_limits(v, *t, config.limits);
   if (const auto* t = v.table(root, "queue")) read_queue(v, *t, config.queue);
   if (const auto* t = v.table(root, "dns")) read_dns(v, *t, config.dns);
-  if (const auto* t = v.table(root, "delivery")) read_delivery(v, *t, config.delivery);
+  if (const auto* t = v.table(root, "delivery")) {
+    read_delivery(v, *t, config.delivery);
+    check_self_targets(v, *t, config);
+  }
   if (const auto* t = v.table(root, "tls")) read_tls(v, *t, config.tls);
   if (const auto* t = v.table(root, "auth")) read_auth(v, *t, config.auth);
   if (const auto* t = v.table(root, "log")) read_log(v, *t, config.log);

@@ -118,6 +118,9 @@ struct Config {
     // Group-commit gathering in fsync mode (queue::RocksDbOptions::commit_wait).
     std::chrono::microseconds commit_wait{1000};
     unsigned commit_wait_batches = 16;
+    // Below this many free bytes in data_dir new mail gets 452 4.3.1 while
+    // deliveries, bounces and removals go on (relay/disk_guard.h). 0 = off.
+    uint64_t min_free_space = 100ull << 20;
   } queue;
 
   struct Dns {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "relay/config_internal.h"
+#include "relay/self_addresses.h"
 
 namespace ringmta::relay::config_detail {
 namespace {
@@ -167,6 +168,22 @@ void read_queue(Validator& v, const toml::table& t, Config::Queue& out) {
   if (const auto* n = t.get("commit_wait_batches"))
     if (auto i = v.integer(*n, "queue.commit_wait_batches", 2, 100000, "an integer from 2 to 100000"))
       out.commit_wait_batches = static_cast<unsigned>(*i);
+  if (const auto* n = t.get("min_free_space")) {
+    // Bytes, or the size syntax of limits.max_message_size; 0 = no guard.
+    std::optional<uint64_t> size;
+    if (const auto* i = n->as_integer(); i && i->get() >= 0) size = static_cast<uint64_t>(i->get());
+    if (const auto* s = n->as_string()) size = parse_size(s->get());
+    if (size && *size <= (uint64_t{1} << 50)) {
+      out.min_free_space = *size;
+    } else {
+      std::string what =
+          "a size in bytes (104857600) or with a binary unit (\"100M\", \"1GiB\"), 0 for no guard, at most 1 PiB";
+      if (const auto* s = n->as_string(); s && s->get().find('B') != std::string::npos &&
+                                          s->get().find("iB") == std::string::npos)
+        what += "; \"KB\"/\"MB\"/\"GB\" are ambiguous, write \"M\" or \"MiB\" (2^20 bytes)";
+      v.expected(*n, "queue.min_free_space", what);
+    }
+  }
 }
 
 void read_dns(Validator& v, const toml::table& t, Config::Dns& out) {
@@ -252,6 +269,33 @@ void read_delivery(Validator& v, const toml::table& t, Config::Delivery& out) {
                 "system store)");
       else
         out.tls_ca_file = *s;
+    }
+  }
+}
+
+// A relayhost or route given as an IP literal that is one of our own mail
+// listeners (relay/self_addresses.h) would hand every message back to this
+// daemon: refused at start. Names are not resolved here (that would be DNS
+// at start); the delivery agent checks what they resolve to at run time.
+void check_self_targets(Validator& v, const toml::table& t, const Config& config) {
+  const SelfAddresses self = SelfAddresses::of(config);
+  auto check = [&](const RouteTarget& target, const toml::node& node, const std::string& key) {
+    if (target.mx_lookup) return;
+    auto address = engine::SocketAddress::from_ip(target.host, target.port ? target.port : config.delivery.port);
+    if (!address) return;  // a host name
+    if (const ListenerConfig* l = self.listener_for(*address))
+      v.error(Validator::line_of(node), key,
+              describe(node) + " is this daemon's own listener " + l->address_text +
+                  ": mail sent there would loop back to ringmta itself");
+  };
+  if (const auto* n = t.get("relayhost"); n && config.delivery.relayhost)
+    check(*config.delivery.relayhost, *n, "delivery.relayhost");
+  if (const auto* routes = t.get_as<toml::table>("routes")) {
+    for (const auto& [key, value] : *routes) {
+      auto it = config.delivery.routes.find(lower_ascii(key.str()));
+      if (it == config.delivery.routes.end()) continue;
+      const toml::value<std::string> key_text{std::string(key.str())};
+      check(it->second, value, "delivery.routes." + describe(key_text));
     }
   }
 }

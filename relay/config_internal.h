@@ -98,6 +98,9 @@ class Validator {
 void read_queue(Validator& v, const toml::table& t, Config::Queue& out);
 void read_dns(Validator& v, const toml::table& t, Config::Dns& out);
 void read_delivery(Validator& v, const toml::table& t, Config::Delivery& out);
+// After the listeners and [delivery] are read: a relayhost or route that is
+// one of our own listeners is an error (a mail loop).
+void check_self_targets(Validator& v, const toml::table& delivery, const Config& config);
 
 // --- [auth] (config_auth.cpp) ------------------------------------------------
 

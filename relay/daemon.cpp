@@ -3,6 +3,7 @@
 
 #include <signal.h>
 #include <sys/resource.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -22,11 +23,13 @@
 #include "relay/handshake_budget.h"
 #include "relay/inflight_budget.h"
 #include "relay/delivery_agent.h"
+#include "relay/disk_guard.h"
 #include "relay/inbound.h"
 #include "relay/loader.h"
 #include "relay/metrics.h"
 #include "relay/metrics_server.h"
 #include "relay/scheduler.h"
+#include "relay/self_addresses.h"
 #include "relay/sd_notify.h"
 #include "relay/shard.h"
 #include "tls/tls.h"
@@ -183,6 +186,11 @@ int run_daemon(std::shared_ptr<const Config> config) {
     return 1;
   }
   const uint64_t id_floor_ms = queue::queue_id_time_ms(newest).value_or(0);
+  // queue.min_free_space: checked now and then every second on its own
+  // thread (statvfs never runs on a shard). Declared before the shards, so
+  // it outlives them and the metrics server.
+  DiskGuard disk_guard(config->server.data_dir, config->queue.min_free_space);
+  disk_guard.start();
   raise_fd_limit();
 
   // Certificates are loaded before any listener opens: a bad file is a
@@ -228,6 +236,9 @@ int run_daemon(std::shared_ptr<const Config> config) {
       spdlog::warn("listener {} ({}) requires AUTH but auth.users_file is not set: it will refuse all mail",
                    l.address_text, to_string(l.kind));
   }
+  // This host's addresses, for the delivery agents' loop check
+  // (self_addresses.h): read once here, so no shard thread asks the kernel.
+  spdlog::debug("host addresses: {}", fmt::join(host_addresses(), ", "));
   // Outlives the shards: sessions release their slot when they are destroyed.
   ConnectionLimiter limiter(config->limits.max_connections, config->limits.max_connections_per_ip);
   InflightBudget inflight(config->limits.inflight_memory);
@@ -260,6 +271,7 @@ int run_daemon(std::shared_ptr<const Config> config) {
     contexts[i]->limiter = &limiter;
     contexts[i]->inflight = &inflight;
     contexts[i]->handshakes = &handshakes;
+    contexts[i]->disk = &disk_guard;
     contexts[i]->tls = tls_context;
     peers[i] = contexts[i].get();
   }
@@ -268,7 +280,7 @@ int run_daemon(std::shared_ptr<const Config> config) {
   std::unique_ptr<MetricsServer> metrics_server;
   if (!config->metrics.listen.empty()) {
     std::string error;
-    metrics_server = MetricsServer::start({peers, queue.get(), config, &commit_metrics}, &error);
+    metrics_server = MetricsServer::start({peers, queue.get(), config, &commit_metrics, &disk_guard}, &error);
     if (!metrics_server) {
       spdlog::critical("{}", error);
       return 1;

@@ -47,6 +47,8 @@ Core::Core(engine::Reactor& r, std::shared_ptr<const Config> c, unsigned shards,
       down(config->delivery.destination_down_time),
       tls(std::move(contexts)) {
   client.hostname = config->server.hostname.empty() ? "localhost" : config->server.hostname;
+  client.own_hostname = config->server.hostname;  // a server greeting with it is us: a loop
+  self = SelfAddresses::of(*config);  // host_addresses() was read at start, off this thread
   client.offer_starttls = false;  // per connection (Outbound::TlsSetup)
   client.use_chunking = config->delivery.chunking;
   if (!tls) {

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -70,15 +71,34 @@ void Core::resolve(Slot* s) {
 
 void Core::resolved(Slot* s, const dns::Result& r, uint16_t port) {
   Destination* d = s->dest;
+  const std::string name = d->route ? d->route->host : d->domain;
+  std::optional<RecipientResult> loop;
   if (r.kind == dns::ResultKind::kOk) {
     for (const auto& h : r.hosts)
       for (const auto& a : h.addresses)
         if (auto addr = engine::SocketAddress::from_ip(a.ip(), port)) s->targets.push_back({h.name, *addr});
+    // Never deliver to myself. The targets from the first one that is one
+    // of our own listeners on are dropped: they are of the same or a lower
+    // MX preference, and sending there would only queue the mail here again
+    // (Postfix drops its own MX entries the same way). The better targets
+    // before it are tried as usual (and defer when they fail); with none
+    // left the mail loops back: permanent 5.4.6, one bounce, no retry.
+    for (size_t i = 0; i < s->targets.size(); ++i) {
+      if (const ListenerConfig* l = self.listener_for(s->targets[i].address)) {
+        loop = loop_result("mail for " + name + " goes to " + s->targets[i].host + "[" +
+                           s->targets[i].address.to_string() + "], which is my own listener " + l->address_text);
+        s->targets.resize(i);
+        break;
+      }
+    }
   }
   if (r.kind != dns::ResultKind::kOk || s->targets.empty()) {
-    std::string name = d->route ? d->route->host : d->domain;
     RecipientResult res = dns_result(r, name);
     if (r.kind == dns::ResultKind::kOk) res = local_result(Outcome::TempFail, 451, "4.4.3", "no usable address for " + name);
+    if (loop) {
+      res = *loop;
+      spdlog::warn("delivery: {}: {}", d->key, res.text);
+    }
     spdlog::debug("delivery: {}: {}", d->key, res.text);
     fail(*s->job, res);
     s->job.reset();
@@ -217,6 +237,13 @@ void Core::on_closed(Slot* s) {
     s->last_error = ob->failure();
     s->last_host = ob->host();
     s->last_addr = ob->address_text();
+    if (is_loop(*s->last_error)) {
+      // The server named itself with our host name: it is us, or mail given
+      // to it comes back here. Another host of the list would not help.
+      spdlog::warn("delivery: {}: {}", d->key, s->last_error->text);
+      s->next_target = s->targets.size();
+      return connect_next(s);
+    }
     if (ob->tls_fallback() && !shutting_down && s->next_target > 0) {
       // "may": TLS broke during the handshake; this address once more in plaintext.
       spdlog::info("delivery: TLS handshake with {} ({}) failed; connecting again without TLS", ob->host(),

@@ -32,6 +32,10 @@ RecipientResult local_result(Outcome outcome, int code, std::string enhanced, st
   return r;
 }
 
+RecipientResult loop_result(std::string text) {
+  return local_result(Outcome::PermFail, 554, "5.4.6", "mail loops back to myself: " + std::move(text));
+}
+
 RecipientResult shutdown_result() {
   return local_result(Outcome::TempFail, 421, "4.3.2", "delivery stopped: shutting down");
 }

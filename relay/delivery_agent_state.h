@@ -27,6 +27,7 @@
 #include "relay/delivery_agent.h"
 #include "relay/down_destinations.h"
 #include "relay/outbound.h"
+#include "relay/self_addresses.h"
 
 namespace ringmta::relay::delivery_detail {
 
@@ -59,6 +60,13 @@ using smtp::RecipientResult;
 // delivery_agent_results.cpp: a result made here, not by a remote server.
 RecipientResult local_result(Outcome outcome, int code, std::string enhanced, std::string text);
 RecipientResult shutdown_result();
+// A mail loop found here (a target that is one of our listeners) or by the
+// session (a server naming itself with our host name): permanent 5.4.6, and
+// no other target is tried.
+RecipientResult loop_result(std::string text);
+inline bool is_loop(const RecipientResult& r) {
+  return r.local && r.outcome == Outcome::PermFail && r.enhanced == "5.4.6";
+}
 
 struct Destination;
 struct Core;
@@ -112,6 +120,7 @@ struct Core {
   unsigned shard_count;
   smtp::ClientConfig client;
   Outbound::Timeouts timeouts;
+  SelfAddresses self;  // our own listeners: never a delivery target (self_addresses.h)
   std::unique_ptr<dns::Resolver> resolver;  // declared before dests: slots cancel their lookups
   std::unordered_map<std::string, std::unique_ptr<Destination>> dests;
   DownDestinations down;  // by destination key (dest_key)

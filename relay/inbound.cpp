@@ -16,6 +16,7 @@
 
 #include "relay/auth.h"
 #include "relay/conn_limits.h"
+#include "relay/disk_guard.h"
 #include "relay/metrics.h"
 #include "relay/proto/proxy_protocol.h"
 
@@ -63,6 +64,13 @@ smtp::Hooks session_hooks(ShardContext& shard) {
   smtp::Hooks hooks;
   hooks.new_queue_id = [&shard] { return shard.ids.next(); };
   hooks.now_unix = [] { return static_cast<int64_t>(::time(nullptr)); };
+  if (DiskGuard* disk = shard.disk) {
+    hooks.storage_low = [disk] {
+      if (!disk->low()) return false;
+      disk->count_refusal();
+      return true;
+    };
+  }
   return hooks;
 }
 
@@ -277,6 +285,14 @@ void InboundSession::act(smtp::Action action) {
     case smtp::Action::NeedInput:
       break;
     case smtp::Action::Commit:
+      // queue.min_free_space: the disk filled up while this message came
+      // in. Nothing is written; the client gets 452 4.3.1 and may retry.
+      if (shard_.disk && shard_.disk->low()) {
+        shard_.disk->count_refusal();
+        spdlog::warn("{}: refused at end of data for client [{}]: {}", session_->transaction().queue_id,
+                     client_.ip(), kInsufficientStorageReply);
+        return act(session_->commit_done(false, kInsufficientStorageReply));
+      }
       start_commit();
       break;
     case smtp::Action::AuthCheck:

@@ -18,6 +18,7 @@
 #include "relay/clock.h"
 #include "relay/delivery_agent.h"
 #include "relay/inflight_budget.h"
+#include "relay/disk_guard.h"
 #include "relay/metrics_census.h"
 #include "relay/scheduler.h"
 #include "relay/shard.h"
@@ -235,6 +236,21 @@ class Collector final : public prometheus::Collectable {
     out.push_back(std::move(q));
     out.push_back(scalar("ringmta_queue_oldest_age_seconds", "Age of the oldest message in the queue (0 when empty).",
                          MetricType::Gauge, census_.oldest_age_seconds));
+    if (const DiskGuard* disk = src_.disk) {
+      out.push_back(scalar("ringmta_queue_disk_free_bytes",
+                           "Bytes free for ringmta in the file system of server.data_dir (checked every second).",
+                           MetricType::Gauge, static_cast<double>(disk->free_bytes())));
+      out.push_back(scalar("ringmta_queue_disk_min_free_bytes",
+                           "queue.min_free_space: below this many free bytes new mail is refused (0 = no guard).",
+                           MetricType::Gauge, static_cast<double>(disk->min_free_space())));
+      out.push_back(scalar("ringmta_queue_disk_low",
+                           "1 while free space is below queue.min_free_space and new mail gets 452 4.3.1, else 0.",
+                           MetricType::Gauge, disk->low() ? 1.0 : 0.0));
+      counter("ringmta_smtp_refused_disk_low_total",
+              "MAIL FROM commands and messages refused with 452 4.3.1 because free space was below "
+              "queue.min_free_space.",
+              static_cast<double>(disk->refusals()));
+    }
 
     MetricFamily dq = family("ringmta_destination_queue_messages",
                              "Queued messages with a pending recipient in the domain; the top "

@@ -20,6 +20,7 @@
 namespace ringmta::relay {
 
 struct ShardContext;
+class DiskGuard;
 
 class MetricsServer {
  public:
@@ -28,6 +29,7 @@ class MetricsServer {
     queue::Queue* queue = nullptr;
     std::shared_ptr<const Config> config;
     const metrics::CommitMetrics* commit = nullptr;
+    const DiskGuard* disk = nullptr;  // queue.min_free_space; null = no disk gauges
   };
 
   // Listen on config->metrics.listen. Null (and *error set) if that fails.

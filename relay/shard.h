@@ -28,6 +28,7 @@ class AuthService;
 class ConnectionLimiter;
 class InflightBudget;
 class HandshakeBudget;
+class DiskGuard;
 
 // Counters kept per shard without atomics; read by the daemon only after the
 // shard stopped (later: merged at scrape time for /metrics).
@@ -72,6 +73,8 @@ struct ShardContext {
   ConnectionLimiter* limiter = nullptr;
   InflightBudget* inflight = nullptr;  // limits.inflight_memory
   HandshakeBudget* handshakes = nullptr;  // limits.tls_handshake_rate(_per_ip)
+  // queue.min_free_space (thread-safe reads); null = no guard (tests).
+  DiskGuard* disk = nullptr;
   // Inbound TLS (STARTTLS, implicit TLS), shared by all shards: new_session()
   // is thread-safe and SIGHUP's reload() swaps certificates under it. Null =
   // no TLS (STARTTLS not offered, submissions connections refused).

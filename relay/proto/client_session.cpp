@@ -175,9 +175,31 @@ void ClientSession::Impl::refuse(const Reply& r, Stage st) {
   close_with(from_reply(r, st), true);
 }
 
+// A server that names itself with our own host name is this daemon (or a
+// twin configured with its name): whatever it accepts comes back here. The
+// connection ends politely (QUIT) and the recipients fail for good with
+// 5.4.6 (RFC 3463: routing loop detected), as Postfix's "greeted me with my
+// own hostname". Returns true when that happened.
+bool ClientSession::Impl::names_myself(std::string_view remote_name, Stage st) {
+  const std::string& mine = cfg.own_hostname;
+  if (mine.empty() || remote_name.size() != mine.size()) return false;
+  for (size_t i = 0; i < mine.size(); ++i) {
+    char a = remote_name[i], b = mine[i];
+    if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
+    if (b >= 'A' && b <= 'Z') b = static_cast<char>(b - 'A' + 'a');
+    if (a != b) return false;
+  }
+  const std::string how = st == Stage::Greeting ? "greeted me with my own hostname " : "replied to "
+      + std::string(to_string(st)) + " with my own hostname ";
+  close_with(local_result(Outcome::PermFail, 554, "5.4.6", "mail loops back to myself: the server " + how + mine, st),
+             true);
+  return true;
+}
+
 void ClientSession::Impl::on_greeting(const Reply& r) {
   if (!r.positive()) return refuse(r, Stage::Greeting);
   greeting = r.text();
+  if (!r.lines.empty() && names_myself(first_word(r.lines[0]), Stage::Greeting)) return;
   send("EHLO " + cfg.hostname, Cmd::Ehlo);
 }
 
@@ -185,6 +207,7 @@ void ClientSession::Impl::on_ehlo(const Reply& r) {
   if (r.permanent()) return send("HELO " + cfg.hostname, Cmd::Helo);  // pre-ESMTP server
   if (!r.positive()) return refuse(r, Stage::Ehlo);
   caps = parse_ehlo(r);
+  if (names_myself(caps.remote_name, Stage::Ehlo)) return;
   mode = (cfg.offer_starttls && caps.starttls && !tls) ? Mode::TlsOffer : Mode::Idle;
 }
 
@@ -192,6 +215,7 @@ void ClientSession::Impl::on_helo(const Reply& r) {
   if (!r.positive()) return refuse(r, Stage::Helo);
   caps = Capabilities{};
   if (!r.lines.empty()) caps.remote_name = std::string(first_word(r.lines[0]));
+  if (names_myself(caps.remote_name, Stage::Helo)) return;
   mode = Mode::Idle;
 }
 

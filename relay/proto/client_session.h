@@ -15,6 +15,8 @@
 // Policy implemented here (the "why" is next to the code):
 //  - greeting 4xx/5xx, EHLO+HELO refused, 421 or garbage outside a
 //    transaction: connection_failure() is set (the caller tries the next MX);
+//  - a greeting or EHLO/HELO reply naming ClientConfig::own_hostname: a mail
+//    loop; QUIT, and connection_failure() is a permanent 554 5.4.6;
 //  - EHLO 5xx falls back to HELO (no extensions then);
 //  - PIPELINING (RFC 2920): MAIL, all RCPTs and DATA go out in one write;
 //  - CHUNKING (RFC 3030), when offered and ClientConfig::use_chunking: the
@@ -76,6 +78,10 @@ namespace ringmta::smtp {
 
 struct ClientConfig {
   std::string hostname = "localhost";  // EHLO/HELO argument
+  // Our own host name (server.hostname): a greeting or EHLO/HELO reply whose
+  // first word is this name (any case) is a mail loop — QUIT, and the
+  // connection fails permanently with 554 5.4.6. "" = no such check.
+  std::string own_hostname;
   bool use_pipelining = true;          // pipeline when the remote offers PIPELINING
   bool use_chunking = true;            // BDAT instead of DATA when the remote offers CHUNKING
   bool offer_starttls = false;         // stop with Action::StartTlsOffered (see above)

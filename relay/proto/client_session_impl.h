@@ -110,6 +110,7 @@ struct ClientSession::Impl {
   ClientAction feed(std::string_view in);
   void handle(const Expect& e, const Reply& r, Stage st);
   void refuse(const Reply& r, Stage st);
+  bool names_myself(std::string_view remote_name, Stage st);
   void on_greeting(const Reply& r);
   void on_ehlo(const Reply& r);
   void on_helo(const Reply& r);

@@ -57,6 +57,9 @@ struct Hooks {
   // Asked at STARTTLS before the 220: false (the TLS handshake budget is
   // spent) answers 454 4.7.0 instead. Unset = always allowed.
   std::function<bool()> admit_tls;
+  // True while the queue's disk is nearly full (queue.min_free_space): MAIL
+  // gets "452 4.3.1 Insufficient system storage". Unset = never.
+  std::function<bool()> storage_low;
 };
 
 // DSN NOTIFY bits (RFC 3461); 0 = not given.

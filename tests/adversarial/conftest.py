@@ -19,4 +19,4 @@ sys.modules["integration_conftest"] = integration_conftest
 _spec.loader.exec_module(integration_conftest)
 
 from integration_conftest import *  # noqa: E402,F401,F403  (fixtures: daemon, daemon_factory; RawSmtp, ...)
-from integration_conftest import daemon, daemon_factory  # noqa: E402,F401  (pytest finds fixtures by name)
+from integration_conftest import daemon, daemon_factory, held_ports  # noqa: E402,F401  (pytest finds fixtures by name)

@@ -54,11 +54,62 @@ def ringmtactl_bin():
     return find_binary("ringmtactl", "RINGMTACTL_BIN")
 
 
-def free_port():
-    """A currently free TCP port on 127.0.0.1 (small race accepted: tests run on loopback)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+# ---------------------------------------------------------------- ports
+#
+# A port picked with bind(0) and closed again is free for anyone, so two
+# pickers could hand out the same number: once the "dead" relayhost port was
+# the daemon's own listen port and it relayed to itself ~500 times. So every
+# port handed out here stays bound by a socket this process holds until the
+# test ends (see the autouse fixture `held_ports`); the kernel never gives a
+# port held that way to anyone else's bind(0) or to an outgoing connect.
+#
+# - free_port(): held with SO_REUSEADDR and SO_REUSEPORT and never listening,
+#   so the server it is meant for can still bind and listen on it: ringmta's
+#   SMTP listeners set both options (engine/reactor_io.cpp), its metrics
+#   listener (civetweb) and admin TCP listener set SO_REUSEADDR, and so do
+#   dnsmasq, Postfix's smtp-sink, asyncio servers and fake_dns.py.
+# - dead_port(): held with neither option: nothing else can bind it at all,
+#   and a connect to it is refused (the socket never listens).
+
+_HELD = []  # every holding socket, in the order handed out
+
+
+def _hold(reusable):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        if reusable:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    except OSError:
+        s.close()
+        raise
+    _HELD.append(s)
+    return s.getsockname()[1]
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 for a server of this test to bind (held, see above)."""
+    return _hold(reusable=True)
+
+
+def dead_port():
+    """A TCP port on 127.0.0.1 where nothing listens or can listen while the test runs."""
+    return _hold(reusable=False)
+
+
+@pytest.fixture(autouse=True)
+def held_ports():
+    """Releases the ports handed out during a test once it (and its daemons) ended.
+    Autouse fixtures are set up first and torn down last, so every daemon of the
+    test is stopped before its ports are let go. Ports handed out by wider-scoped
+    fixtures (set up before this) stay held until the process ends."""
+    mark = len(_HELD)
+    yield
+    mine = _HELD[mark:]
+    del _HELD[mark:]
+    for s in mine:
+        s.close()
 
 
 def port_open(port, host="127.0.0.1"):
@@ -109,7 +160,7 @@ def default_settings(port, data_dir):
         # leaves: everything goes to a loopback port nobody listens on and is
         # deferred (refused at once). Delivery tests pass their own [delivery],
         # which replaces this one as a whole (see Daemon.__init__).
-        "delivery": {"relayhost": f"[127.0.0.1]:{_dead_port()}", "connect_timeout": "2s"},
+        "delivery": {"relayhost": f"[127.0.0.1]:{dead_port()}", "connect_timeout": "2s"},
         # Every daemon its own /metrics port: tests run in parallel, and the
         # default 127.0.0.1:9587 would let only one of them start.
         "metrics": {"listen": f"127.0.0.1:{free_port()}"},
@@ -120,11 +171,6 @@ def default_settings(port, data_dir):
         # covers the default.)
         "log": {"buffered": False},
     }
-
-
-def _dead_port():
-    """A loopback port that was free a moment ago and that nothing here binds."""
-    return free_port()
 
 
 def render_toml(settings):

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from auth_fixtures import USERS, auth_daemon
-from conftest import RawSmtp, find_binary, free_port, render_toml
+from conftest import RawSmtp, dead_port, find_binary, free_port, render_toml
 from test_tls import make_cert
 
 RUN_TIMEOUT = 120  # seconds for any single tool run (each also has its own --time-limit)
@@ -159,7 +159,7 @@ def test_refused_connections_are_failures_up_to_the_threshold(sink_factory):
 
 
 def test_dead_target_fails_fast():
-    r = send(free_port(), "--sessions", "3", "--messages", "10", expect_rc=1)
+    r = send(dead_port(), "--sessions", "3", "--messages", "10", expect_rc=1)
     assert r["connection_failures"] >= 1 and "connect" in r["first_error"]
 
 

@@ -11,7 +11,7 @@ reuse, the per-connection message bound and the per-domain connection cap.
 import smtplib
 import threading
 
-from conftest import free_port, make_message
+from conftest import dead_port, make_message
 from delivery_checks import (
     SENDER, delivery_lines, message_with, queue_empty, send, wait_for, wait_lines)
 from delivery_fixtures import (  # noqa: F401 - fixtures are found by name
@@ -92,7 +92,7 @@ def test_relayhost_by_address_skips_dns(daemon_factory, sink, mx_port):
     # port where nothing answers, so any lookup would defer the mail.
     smarthost = sink("127.0.0.7")
     d = daemon_factory(relay_settings(
-        f"127.0.0.1:{free_port()}", mx_port,
+        f"127.0.0.1:{dead_port()}", mx_port,
         delivery={"relayhost": f"[127.0.0.7]:{mx_port}"}))
     rcpts = ["one@nosuch.test", "two@dest.test", "three@example.invalid"]
     qid = send(d, SENDER, rcpts, message_with("via smarthost"),

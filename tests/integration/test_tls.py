@@ -23,7 +23,7 @@ import time
 
 import pytest
 
-from conftest import IO_TIMEOUT, RawSmtp, free_port, make_message, render_toml, ringmta_bin, smtplib_send
+from conftest import IO_TIMEOUT, RawSmtp, dead_port, free_port, make_message, render_toml, ringmta_bin, smtplib_send
 from metrics_checks import parse, scrape, value
 
 OPENSSL = shutil.which("openssl")
@@ -86,7 +86,7 @@ def starttls_subject(port, server_name=None):
 def held_overrides(extra=None):
     """Settings that keep accepted mail in the queue (the relayhost refuses
     connections, so delivery defers) so that `queue cat` can read it."""
-    o = {"delivery": {"relayhost": f"[127.0.0.1]:{free_port()}"}}
+    o = {"delivery": {"relayhost": f"[127.0.0.1]:{dead_port()}"}}
     o.update(extra or {})
     return o
 

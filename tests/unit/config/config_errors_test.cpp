@@ -130,6 +130,30 @@ TEST(ConfigErrors, OutOfRange) {
             "minimum) to 1073741824, got -1");
 }
 
+// queue.min_free_space (relay/disk_guard.h): the size syntax of
+// max_message_size, and 0 = no guard.
+TEST(ConfigErrors, MinFreeSpace) {
+  auto parsed = [](const std::string& text) {
+    auto r = parse_config("[queue]\nmin_free_space = " + text + "\n", "ringmta.toml");
+    EXPECT_TRUE(r.config) << text << ": " << r.error;
+    return r.config ? r.config->queue.min_free_space : ~uint64_t{0};
+  };
+  EXPECT_EQ(parsed("0"), 0u);
+  EXPECT_EQ(parsed("104857600"), 104857600u);
+  EXPECT_EQ(parsed("\"2G\""), uint64_t{2} << 30);
+  EXPECT_EQ(parsed("\"512MiB\""), uint64_t{512} << 20);
+  const std::string what =
+      "ringmta.toml:1: queue.min_free_space: expected a size in bytes (104857600) or with a binary unit (\"100M\", "
+      "\"1GiB\"), 0 for no guard, at most 1 PiB";
+  EXPECT_EQ(error_of("queue.min_free_space = -1"), what + ", got -1");
+  EXPECT_EQ(error_of("queue.min_free_space = \"100MB\""),
+            what + "; \"KB\"/\"MB\"/\"GB\" are ambiguous, write \"M\" or \"MiB\" (2^20 bytes), got \"100MB\"");
+  EXPECT_EQ(error_of("queue.min_free_space = \"2048T\""), what + ", got \"2048T\"");
+  EXPECT_EQ(error_of("queue.min_free_space = true"), what + ", got true");
+  EXPECT_EQ(error_of("queue_minfree = 1"),
+            "ringmta.toml:1: unknown key 'queue_minfree'; did you mean 'queue.min_free_space'?");
+}
+
 TEST(ConfigErrors, BadDurations) {
   const std::string tail = " (units s, m, h, d, w; at most 3650d), got ";
   EXPECT_EQ(error_of("limits.data_timeout = \"10 minutes\""),
@@ -434,6 +458,32 @@ TEST(ConfigErrors, Routes) {
             "ringmta.toml:3: delivery.routes.\"b_ad.example\": invalid domain name \"b_ad.example\": it contains '_'\n"
             "ringmta.toml:4: delivery.routes.\"c.example\": invalid route target \"[x\": '[' has no matching ']'" +
                 kForms);
+}
+
+// A relayhost or route that is one of our own mail listeners is a mail loop
+// (relay/self_addresses.h): refused at start. The default listener is
+// 127.0.0.1:2525; delivery.port applies when the target has no port.
+TEST(ConfigErrors, TargetsThatAreOwnListeners) {
+  EXPECT_EQ(error_of("[delivery]\nrelayhost = \"[127.0.0.1]:2525\"\n"),
+            "ringmta.toml:2: delivery.relayhost: \"[127.0.0.1]:2525\" is this daemon's own listener 127.0.0.1:2525: "
+            "mail sent there would loop back to ringmta itself");
+  EXPECT_EQ(error_of("[delivery]\nport = 2525\nrelayhost = \"127.0.0.1\"\n"),
+            "ringmta.toml:3: delivery.relayhost: \"127.0.0.1\" is this daemon's own listener 127.0.0.1:2525: "
+            "mail sent there would loop back to ringmta itself");
+  // A wildcard listener takes every local address (all of 127.0.0.0/8) on its port.
+  const std::string wildcard = "[[listener]]\naddress = \"0.0.0.0:25\"\nkind = \"smtp\"\n";
+  EXPECT_EQ(error_of(wildcard + "[delivery.routes]\n\"ok.example\" = \"[198.51.100.1]\"\n"
+                                "\"Loop.example\" = \"[127.0.0.2]:25\"\n"),
+            "ringmta.toml:6: delivery.routes.\"Loop.example\": \"[127.0.0.2]:25\" is this daemon's own listener "
+            "0.0.0.0:25: mail sent there would loop back to ringmta itself");
+  // Not loops: another port, an address the listener is not bound to, and
+  // names (resolved, and checked, at delivery time).
+  for (const char* ok : {"[delivery]\nrelayhost = \"[127.0.0.1]:2526\"\n",
+                         "[delivery]\nrelayhost = \"[127.0.0.2]:2525\"\n",
+                         "[delivery]\nrelayhost = \"[localhost]:2525\"\n"}) {
+    auto r = parse_config(ok, "ringmta.toml");
+    EXPECT_TRUE(r.config.has_value()) << ok << "\n" << r.error;
+  }
 }
 
 TEST(ConfigErrors, OutboundUnknownKeys) {

@@ -56,6 +56,7 @@ void expect_defaults(const Config& c) {
   EXPECT_EQ(c.queue.delay_warning, hours(4));
   EXPECT_EQ(c.queue.commit_wait, std::chrono::microseconds(1000));
   EXPECT_EQ(c.queue.commit_wait_batches, 16u);
+  EXPECT_EQ(c.queue.min_free_space, 100u << 20);
   EXPECT_TRUE(c.dns.servers.empty());
   EXPECT_EQ(c.dns.timeout, seconds(10));
   EXPECT_EQ(c.delivery.port, 25);
@@ -153,7 +154,7 @@ TEST(Config, ReferenceConfigurationDocumentsEveryKey) {
                          "max_connections = ",
                          "max_connections_per_ip = "}},
       {"\n[queue]\n", {"durability = ", "retry_schedule = ", "max_lifetime = ", "delay_warning = ",
-                        "commit_wait_us = ", "commit_wait_batches = "}},
+                        "commit_wait_us = ", "commit_wait_batches = ", "min_free_space = "}},
       {"\n[dns]\n", {"servers = ", "timeout = "}},
       {"\n[delivery]\n", {"port = ", "#relayhost = ", "max_connections_per_domain = ",
                            "max_messages_per_connection = ", "max_recipients_per_transaction = ",
@@ -201,7 +202,7 @@ TEST(Config, ReferenceDefaultLinesMatchWrittenValues) {
   }
   // Every key except those commented out (hostname, relayhost, tls files,
   // tls_ca_file) and the listener's.
-  EXPECT_EQ(checked, 52);
+  EXPECT_EQ(checked, 53);
 }
 
 TEST(Config, EveryKeySet) {
@@ -265,7 +266,7 @@ tls_resumption = false
 destination_down_time = "5m"
 
 [delivery.routes]
-"Example.COM" = "127.0.0.2:25"
+"Example.COM" = "198.51.100.2:25"
 "example.org" = "[::1]:2526"
 "b.example" = "mx.example.net"
 
@@ -321,7 +322,7 @@ level = "debug"
   EXPECT_FALSE(c.delivery.tls_resumption);
   EXPECT_EQ(c.delivery.destination_down_time, seconds(300));
   ASSERT_EQ(c.delivery.routes.size(), 3u);
-  EXPECT_EQ(c.delivery.routes.at("example.com").host, "127.0.0.2");  // key lower-cased
+  EXPECT_EQ(c.delivery.routes.at("example.com").host, "198.51.100.2");  // key lower-cased (not 127.0.0.2: a loop with listener 0.0.0.0:25)
   EXPECT_EQ(c.delivery.routes.at("example.com").port, 25);
   EXPECT_EQ(c.delivery.routes.at("example.org").host, "::1");
   EXPECT_EQ(c.delivery.routes.at("example.org").port, 2526);

@@ -105,6 +105,43 @@ TEST_F(DeliveryMx, AllMxRefusedIsTemporary) {
   EXPECT_EQ(r->remote_host, "mx1.down.test");
 }
 
+// Mail loops (relay/self_addresses.h): MX hosts from the first one that is
+// our own listener on are dropped. refused.test: mx1 (127.0.0.3) refuses,
+// mx2 (127.0.0.2, the good server) is made our listener here.
+TEST_F(DeliveryMx, OwnListenerAsLowerMxIsDroppedAndTheMailDeferred) {
+  Config c = config();
+  ListenerConfig l;
+  l.address = *engine::SocketAddress::from_ip("127.0.0.2", port_);
+  l.address_text = "127.0.0.2:" + std::to_string(port_);
+  c.listeners = {l};
+  AgentHarness agent(c);
+  agent.submit(make_job("J", {"a@refused.test"}));
+  auto r = agent.result("J");
+  ASSERT_TRUE(r);
+  // The better MX failed for now: deferred, never handed to ourselves.
+  EXPECT_EQ(r->results[0].outcome, Outcome::TempFail) << r->results[0].text;
+  EXPECT_EQ(r->remote_host, "mx1.refused.test");
+  EXPECT_EQ(good_->connections(), 0);
+}
+
+TEST_F(DeliveryMx, OwnListenerAsBestMxLoopsBackPermanently) {
+  Config c = config();
+  ListenerConfig l;
+  l.address = *engine::SocketAddress::from_ip("0.0.0.0", port_);  // every local address
+  l.address_text = "0.0.0.0:" + std::to_string(port_);
+  c.listeners = {l};
+  AgentHarness agent(c);
+  agent.submit(make_job("J", {"a@greet.test"}));  // mx1 127.0.0.4, mx2 127.0.0.2: both loopback
+  auto r = agent.result("J");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->results[0].outcome, Outcome::PermFail) << r->results[0].text;
+  EXPECT_EQ(r->results[0].enhanced, "5.4.6");
+  EXPECT_NE(r->results[0].text.find("mail for greet.test goes to mx1.greet.test[127.0.0.4:"), std::string::npos)
+      << r->results[0].text;
+  EXPECT_EQ(rejecting_->connections(), 0);
+  EXPECT_EQ(good_->connections(), 0);
+}
+
 TEST_F(DeliveryMx, NxDomainIsPermanent) {
   AgentHarness agent(config());
   agent.submit(make_job("J", {"a@nosuch.test"}));

@@ -45,16 +45,25 @@ using namespace std::chrono_literals;
 using engine::test::ReactorThread;
 using engine::test::wait_until;
 
-// A TCP port on `ip` that nothing listens on right now.
+// A TCP port on `ip` that nothing listens on, held for the life of the test
+// binary: a bound, never-listening socket stays open on it (its fd is left
+// open on purpose), so no other bind(0) — here or in a test running in
+// parallel — gets the same number and a connect to it is refused. It has
+// SO_REUSEADDR and SO_REUSEPORT, so a server of this test (TestServer's
+// engine listener, dnsmasq, smtp-sink: all set SO_REUSEADDR) can still bind
+// and listen on it. (A port picked and let go could be anyone's a moment
+// later: once a "dead" relayhost port was the daemon's own listener.)
 inline uint16_t unused_port(const char* ip = "127.0.0.1") {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   sockaddr_in sin{};
   sin.sin_family = AF_INET;
   inet_pton(AF_INET, ip, &sin.sin_addr);
   socklen_t len = sizeof sin;
   bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof sin);
   getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len);
-  close(fd);
   return ntohs(sin.sin_port);
 }
 
@@ -86,6 +95,7 @@ inline bool wait_for_dns(uint16_t port) {
 struct ServerOptions {
   std::string ip = "127.0.0.2";
   uint16_t port = 0;                 // 0: any free port
+  std::string hostname = "sink.test"; // in the 220 greeting and the EHLO reply
   std::string greeting;              // set: sent instead of the 220; then "221" to anything and close
   std::chrono::milliseconds greeting_delay{0};  // with `greeting`: sent this long after the accept
   bool silent = false;               // accept, never say a word
@@ -110,7 +120,7 @@ class TestServer {
  public:
   explicit TestServer(ServerOptions o) : opts_(std::move(o)) {
     config_ = std::make_shared<smtp::ServerConfig>();
-    config_->hostname = "sink.test";
+    config_->hostname = opts_.hostname;
     config_->local_domains = opts_.local_domains;
     port_ = rt_.call([this] {
       engine::ListenerSpec spec;

@@ -30,6 +30,12 @@
 namespace ringmta::dns::testing {
 
 // A loopback port free for both UDP and TCP right now (dnsmasq binds both).
+// The TCP side stays held for the life of the test binary by a bound,
+// never-listening socket with SO_REUSEADDR and SO_REUSEPORT (its fd is left
+// open on purpose): no other TCP bind(0) gets the number, while the DNS
+// server of this test (dnsmasq, fake_dns.py: both set SO_REUSEADDR) can
+// still listen on it. The UDP side cannot be held that way (a second UDP
+// socket on the port could receive the queries), so it is only checked.
 inline uint16_t free_port() {
   for (int attempt = 0; attempt < 50; ++attempt) {
     int u = socket(AF_INET, SOCK_DGRAM, 0);
@@ -39,12 +45,15 @@ inline uint16_t free_port() {
     socklen_t len = sizeof sin;
     bind(u, reinterpret_cast<sockaddr*>(&sin), sizeof sin);
     getsockname(u, reinterpret_cast<sockaddr*>(&sin), &len);
-    int t = socket(AF_INET, SOCK_STREAM, 0);
+    int t = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(t, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(t, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     int ok = bind(t, reinterpret_cast<sockaddr*>(&sin), sizeof sin);
     uint16_t port = ntohs(sin.sin_port);
     close(u);
+    if (ok == 0) return port;  // t stays open: the hold
     close(t);
-    if (ok == 0) return port;
   }
   return 0;
 }

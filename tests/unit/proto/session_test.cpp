@@ -152,3 +152,51 @@ TEST(Session, CommitDoneWithoutCommitIsIgnored) {
 }
 
 }  // namespace
+
+// queue.min_free_space (relay/disk_guard.h): while Hooks::storage_low says
+// so, MAIL gets 452 4.3.1, not counted as a client error; once it clears,
+// the same session goes on. Syntax errors keep their own replies.
+TEST(Session, StorageLowRefusesMailWith452) {
+  GoldenConfig cfg = golden_config("");
+  bool low = true;
+  int asked = 0;
+  Hooks h;
+  h.new_queue_id = [] { return std::string("Q1"); };
+  h.now_unix = [] { return kFixedNow; };
+  h.storage_low = [&] {
+    ++asked;
+    return low;
+  };
+  ServerSession s(cfg.server, cfg.client, h);
+  s.start();
+  s.take_output();
+  EXPECT_EQ(s.feed("EHLO c.example\r\n"), Action::NeedInput);
+  s.take_output();
+  for (int i = 0; i < 30; ++i) {  // more than max_errors (20): never disconnected for it
+    EXPECT_EQ(s.feed("MAIL FROM:<a@c.example>\r\n"), Action::NeedInput) << i;
+    EXPECT_EQ(s.take_output(), "452 4.3.1 Insufficient system storage\r\n") << i;
+    EXPECT_FALSE(s.in_transaction());
+  }
+  EXPECT_EQ(s.feed("MAIL FROM:\r\n"), Action::NeedInput);  // bad syntax: its own 501, storage not asked
+  EXPECT_EQ(s.take_output().substr(0, 4), "501 ");
+  EXPECT_EQ(s.feed("RCPT TO:<b@example.net>\r\n"), Action::NeedInput);  // no transaction started
+  EXPECT_EQ(s.take_output().substr(0, 4), "503 ");
+  EXPECT_EQ(asked, 30);
+  low = false;
+  EXPECT_EQ(s.feed("MAIL FROM:<a@c.example>\r\nRCPT TO:<b@example.net>\r\nDATA\r\nhi\r\n.\r\n"), Action::Commit);
+  EXPECT_EQ(s.commit_done(true), Action::NeedInput);
+  EXPECT_NE(s.take_output().find("250 2.0.0 Ok: queued as Q1"), std::string::npos);
+}
+
+// The glue's refusal at the end of data (the disk filled up during DATA):
+// a failed commit with the 452, and the session takes the next MAIL.
+TEST(Session, StorageLowAtEndOfDataIs452AndTheSessionGoesOn) {
+  Fixture f;
+  EXPECT_EQ(f.s->feed(kTxn), Action::Commit);
+  f.s->take_output();
+  EXPECT_EQ(f.s->commit_done(false, "452 4.3.1 Insufficient system storage"), Action::NeedInput);
+  EXPECT_EQ(f.s->take_output(), "452 4.3.1 Insufficient system storage\r\n");
+  EXPECT_FALSE(f.s->in_transaction());
+  EXPECT_EQ(f.s->feed("MAIL FROM:<a@c.example>\r\n"), Action::NeedInput);
+  EXPECT_EQ(f.s->take_output(), "250 2.1.0 Ok\r\n");
+}

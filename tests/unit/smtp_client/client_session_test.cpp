@@ -369,3 +369,72 @@ TEST(ClientSession, DataBodyNormalisesBareCrAndLf) {
   EXPECT_EQ(data_body_sent("x", 0), "x\r\n.\r\n");
   EXPECT_EQ(data_body_sent(".\r", 0), "..\r\n.\r\n");
 }
+
+// Mail-loop protection: a server naming itself with our own host name
+// (ClientConfig::own_hostname) is us; the session QUITs and the connection
+// fails permanently with 5.4.6.
+namespace {
+ClientConfig loop_config() {
+  ClientConfig cfg;
+  cfg.hostname = "relay.example";
+  cfg.own_hostname = "relay.example";
+  return cfg;
+}
+}  // namespace
+
+TEST(ClientSessionLoop, GreetingWithOwnHostnameQuitsWithPermanent546) {
+  ClientSession s(loop_config());
+  EXPECT_EQ(s.feed("220 Relay.EXAMPLE ESMTP ringmta\r\n"), ClientAction::Close);
+  EXPECT_EQ(s.take_output(), "QUIT\r\n");  // no EHLO: nothing more is said to ourselves
+  ASSERT_TRUE(s.connection_failure());
+  const auto& f = *s.connection_failure();
+  EXPECT_TRUE(f.permanent);
+  EXPECT_EQ(f.code, 554);
+  EXPECT_EQ(f.enhanced, "5.4.6");
+  EXPECT_EQ(f.stage, Stage::Greeting);
+  EXPECT_NE(f.text.find("mail loops back to myself"), std::string::npos) << f.text;
+  EXPECT_NE(f.text.find("greeted me with my own hostname relay.example"), std::string::npos) << f.text;
+}
+
+TEST(ClientSessionLoop, EhloReplyWithOwnHostnameQuitsWithPermanent546) {
+  ClientSession s(loop_config());
+  s.feed("220 gateway.example ESMTP\r\n");  // a proxy in front greets with its own name
+  EXPECT_EQ(s.take_output(), "EHLO relay.example\r\n");
+  EXPECT_EQ(s.feed("250-relay.example hello\r\n250 PIPELINING\r\n"), ClientAction::Close);
+  EXPECT_EQ(s.take_output(), "QUIT\r\n");
+  ASSERT_TRUE(s.connection_failure());
+  EXPECT_TRUE(s.connection_failure()->permanent);
+  EXPECT_EQ(s.connection_failure()->enhanced, "5.4.6");
+  EXPECT_EQ(s.connection_failure()->stage, Stage::Ehlo);
+}
+
+TEST(ClientSessionLoop, HeloReplyWithOwnHostnameIsALoopToo) {
+  ClientSession s(loop_config());
+  s.feed("220 old.example\r\n");
+  s.take_output();
+  s.feed("502 what\r\n");  // no EHLO: HELO follows
+  EXPECT_EQ(s.take_output(), "HELO relay.example\r\n");
+  EXPECT_EQ(s.feed("250 RELAY.example\r\n"), ClientAction::Close);
+  EXPECT_EQ(s.take_output(), "QUIT\r\n");
+  ASSERT_TRUE(s.connection_failure());
+  EXPECT_EQ(s.connection_failure()->enhanced, "5.4.6");
+}
+
+TEST(ClientSessionLoop, OtherNamesAndNoOwnHostnameAreNoLoop) {
+  // A name that only starts or ends like ours, and a greeting whose later
+  // words name us, are someone else.
+  for (const char* greeting : {"220 relay.example.net ESMTP\r\n", "220 mx.relay.example\r\n",
+                               "220 mx ESMTP relay.example\r\n"}) {
+    ClientSession s(loop_config());
+    s.feed(greeting);
+    EXPECT_EQ(s.take_output(), "EHLO relay.example\r\n") << greeting;
+    EXPECT_EQ(s.feed("250 mx\r\n"), ClientAction::Ready) << greeting;
+    EXPECT_FALSE(s.connection_failure()) << greeting;
+  }
+  ClientConfig off;  // own_hostname "" (the default): no check
+  off.hostname = "relay.example";
+  ClientSession s(off);
+  s.feed("220 relay.example\r\n");
+  EXPECT_EQ(s.take_output(), "EHLO relay.example\r\n");
+  EXPECT_EQ(s.feed("250 relay.example\r\n"), ClientAction::Ready);
+}
