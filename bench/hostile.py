@@ -64,6 +64,13 @@ def vmrss_kb(pid):
     return 0
 
 
+def cpu_seconds(pid):
+    """utime + stime of a process, in seconds (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def metrics(port):
     out = subprocess.run(["curl", "-sS", "--max-time", "10", f"http://127.0.0.1:{port}/metrics"],
                          capture_output=True, text=True, timeout=20).stdout
@@ -281,7 +288,10 @@ listen = "127.0.0.1:{metrics_port}"
         procs.append(server)
         wait_port(port, 20)
 
+        c0 = cpu_seconds(server.pid)
+        t0 = time.monotonic()
         rate0, p99_0, n0 = send_run(bench, port, args)
+        base_cpu = (cpu_seconds(server.pid) - c0) / (time.monotonic() - t0)
         rss_base = vmrss_kb(server.pid)
 
         peak = [rss_base]
@@ -303,12 +313,28 @@ listen = "127.0.0.1:{metrics_port}"
                     for _ in range(args.tls_threads)]
         for t in flooders:
             t.start()
-        time.sleep(5)  # let the hostile connections open and settle
+        # Let the hostile connections open and the pipeliners fill the socket
+        # buffers (until then each still gets replies): until the paused-for-
+        # output count stands still for 2 s, at most 60 s.
+        settle_end, last, still_since = time.monotonic() + 60, -1.0, time.monotonic()
+        while time.monotonic() < settle_end:
+            now_paused = metrics(metrics_port).get('ringmta_smtp_reads_paused_total{reason="output"}', 0)
+            if now_paused != last:
+                last, still_since = now_paused, time.monotonic()
+            elif time.monotonic() - still_since >= 2:
+                break
+            time.sleep(0.5)
+        # The hostile load alone: what it costs ringmta in steady state.
+        c0, t0 = cpu_seconds(server.pid), time.monotonic()
+        time.sleep(10)
+        alone_cpu = (cpu_seconds(server.pid) - c0) / (time.monotonic() - t0)
         m_before = metrics(metrics_port)
+        c_load = cpu_seconds(server.pid)
         cpu0 = resource.getrusage(resource.RUSAGE_SELF)
         t_load = time.monotonic()
         rate1, p99_1, n1 = send_run(bench, port, args)
         load_s = time.monotonic() - t_load
+        load_cpu = (cpu_seconds(server.pid) - c_load) / load_s
         cpu1 = resource.getrusage(resource.RUSAGE_SELF)
         attacker_cpu = (cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime) / load_s
         m_during = metrics(metrics_port)
@@ -350,6 +376,8 @@ listen = "127.0.0.1:{metrics_port}"
         print(f"during the send run: reads paused output={paused_out:.0f} inflight={paused_in:.0f}; "
               f"TLS refused total={tls_total:.0f} client={tls_client:.0f}; "
               f"in-flight bodies at its end {held:.1f} MiB")
+        print(f"ringmta CPU: {alone_cpu:.0%} of a core for the hostile load alone (steady state, 10 s); "
+              f"{base_cpu:.0%} during the send run alone, {load_cpu:.0%} beside the hostile load")
         print(f"ringmta VmRSS: {rss_base / 1024:.0f} MiB after the baseline run, peak {peak[0] / 1024:.0f} MiB "
               f"under hostile load; target <= inflight_memory + 200 MiB = {limit_kib / 1024:.0f} MiB")
         print(f"ringmta-bench send --sessions {args.sessions} --messages {args.messages} --size 4096: "

@@ -1,7 +1,6 @@
 // relay/auth.cpp — see auth.h.
 #include "relay/auth.h"
 
-#include <arpa/inet.h>
 #include <sys/stat.h>
 #include <spdlog/spdlog.h>
 
@@ -10,6 +9,8 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+
+#include "relay/client_key.h"
 
 namespace ringmta::relay {
 namespace {
@@ -42,19 +43,6 @@ bool read_file(const std::string& path, std::string& out, std::string& error) {
 }
 
 }  // namespace
-
-std::string auth_throttle_key(std::string_view client) {
-  const std::string ip(client);
-  in6_addr a{};
-  if (::inet_pton(AF_INET6, ip.c_str(), &a) != 1) return ip;  // IPv4: the address itself
-  char buf[INET6_ADDRSTRLEN];
-  if (IN6_IS_ADDR_V4MAPPED(&a)) {  // an IPv4 client on a dual-stack socket
-    return ::inet_ntop(AF_INET, a.s6_addr + 12, buf, sizeof buf) ? std::string(buf) : ip;
-  }
-  std::memset(a.s6_addr + 8, 0, 8);  // keep the /64
-  if (!::inet_ntop(AF_INET6, &a, buf, sizeof buf)) return ip;
-  return std::string(buf) + "/64";
-}
 
 AuthService::AuthService(AuthOptions options) : opt_(std::move(options)) {
   // Used when the users file has no real hash to model the dummy on (never an
@@ -151,7 +139,7 @@ AuthVerdict AuthService::check_now(const std::string& client, const std::string&
                                    const std::string& password) {
   AuthVerdict v;
   const auto now = std::chrono::steady_clock::now();
-  const std::string key = auth_throttle_key(client);
+  const std::string key = client_key(client);
   {
     std::lock_guard lock(throttle_mu_);
     if (count(by_client_, key, now) >= opt_.max_failures) {

@@ -57,10 +57,6 @@ struct AuthOptions {
   std::function<bool(std::string_view password, const std::string& hash)> verify;
 };
 
-// The key failures from `client` (an IP address as text) count under: the
-// address itself for IPv4 (v4-mapped IPv6 included), "PREFIX::/64" for IPv6.
-std::string auth_throttle_key(std::string_view client);
-
 struct AuthVerdict {
   smtp::AuthResult result = smtp::AuthResult::TempFail;
   std::vector<std::string> senders;           // with Ok

@@ -5,22 +5,15 @@
 // once per accepted connection (not per byte), so one mutex is cheap enough
 // and keeps the per-address map exact.
 //
-// "Per address" means per client_key(): one IPv4 address, or one IPv6 /64 —
-// the smallest block an end site is given, so a client that owns a /64 (and
-// may pick any of its 2^64 addresses per connection) is one client.
+// "Per address" means per client_key() (relay/client_key.h): one IPv4
+// address, or one IPv6 /64.
 #pragma once
 
 #include <mutex>
 #include <string>
-#include <string_view>
 #include <unordered_map>
 
 namespace ringmta::relay {
-
-// The key per-client limits count by: an IPv4 address as it is ("192.0.2.1";
-// IPv4-mapped IPv6 "::ffff:192.0.2.1" too), an IPv6 address as its /64
-// ("2001:db8:1:2::/64"). Text that is no address is returned unchanged.
-std::string client_key(std::string_view ip);
 
 class ConnectionLimiter {
  public:

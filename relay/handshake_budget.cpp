@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "relay/conn_limits.h"
+#include "relay/client_key.h"
 
 namespace ringmta::relay {
 

@@ -117,7 +117,8 @@ def test_dot_lines_leave_as_one_message(daemon_factory, tmp_path, method):
     sink_data = Sink(tmp_path, "--no-chunking")
     sink_bdat = Sink(tmp_path)
     try:
-        hop = daemon_factory({"metrics": {"listen": ""}}, name="hop")
+        # The hop is another MTA: its own hostname (the same one would be a loop, 5.4.6).
+        hop = daemon_factory({"metrics": {"listen": ""}, "server": {"hostname": "hop.test.example"}}, name="hop")
         targets = [(sink_data.port, {}), (sink_bdat.port, {}), (hop.port, {"chunking": False})]
         for i, (port, delivery) in enumerate(targets):
             d = relay_to(daemon_factory, port, name=f"relay{i}", **delivery)

@@ -140,16 +140,6 @@ TEST(AuthDummyHash, FollowsAChangedUsersFile) {
   EXPECT_EQ(rec.hashes[1].rfind("$2b$05$", 0), 0u);
 }
 
-TEST(AuthThrottleKey, Ipv4AsItIsIpv6ByItsSlash64) {
-  EXPECT_EQ(auth_throttle_key("192.0.2.7"), "192.0.2.7");
-  EXPECT_EQ(auth_throttle_key("::ffff:192.0.2.7"), "192.0.2.7");
-  EXPECT_EQ(auth_throttle_key("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
-  EXPECT_EQ(auth_throttle_key("2001:db8:1:2::ffff"), "2001:db8:1:2::/64");
-  EXPECT_EQ(auth_throttle_key("2001:db8:1:3::1"), "2001:db8:1:3::/64");
-  EXPECT_EQ(auth_throttle_key("::1"), "::/64");
-  EXPECT_EQ(auth_throttle_key("fe80::1"), "fe80::/64");
-}
-
 TEST(AuthThrottleKey, AddressesInOneSlash64ShareTheirCount) {
   UsersFile f("alice:" + hash_with("$6$", 1000, "pw") + "\n");
   Recorder rec;

@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "relay/client_key.h"
 #include "relay/conn_limits.h"
 #include "relay/handshake_budget.h"
 #include "relay/inflight_budget.h"
@@ -20,6 +21,7 @@ TEST(ClientKey, Ipv4AsIsIpv6ByPrefix) {
   EXPECT_EQ(client_key("2001:db8:1:3::1"), "2001:db8:1:3::/64");
   EXPECT_EQ(client_key("::1"), "::/64");
   EXPECT_EQ(client_key("::ffff:192.0.2.9"), "192.0.2.9");  // IPv4-mapped: the IPv4 client
+  EXPECT_EQ(client_key("fe80::1"), "fe80::/64");
   EXPECT_EQ(client_key("not an address"), "not an address");
   EXPECT_EQ(client_key(""), "");
 }
