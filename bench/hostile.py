@@ -20,9 +20,12 @@ Steps:
        bulk      DATA, 8 MiB of body as fast as the socket takes it, then one
                  byte a second (these fill limits.inflight_memory);
        auth      AUTH PLAIN guesses for a real user, reconnecting when cut off;
-     plus --tls-threads threads doing full TLS handshakes on the submissions
-     listener as fast as they can (a handshake flood), and the same send run
-     as in step 2 beside all of it;
+     plus --tls-threads threads doing TLS handshakes on the submissions
+     listener (a handshake flood, paced at --tls-rate attempts a second each),
+     then 10 s of that load alone (ringmta's CPU for it), then the same send
+     run as in step 2 beside all of it. The hostile sockets have 64 KiB
+     buffers: on loopback the attacker's buffers would otherwise count
+     against this machine's TCP memory, as a remote attacker's would not;
   4. ringmta's VmRSS is sampled every 0.5 s throughout; after the load the
      queue must drain into the sink: every message the sender got a 250 for
      is delivered (ringmta_recipients_delivered_total == accepted).
@@ -97,25 +100,37 @@ def send_run(bench, port, args):
 
 
 class Hostile:
-    """The hostile connections, driven by one selector loop in a thread."""
+    """The hostile connections, driven by one selector loop in a thread.
+
+    Cheap on purpose (the attacker's CPU is this machine's too): a socket is
+    watched only while it has something to send or, for AUTH, to read; the
+    drip connections get their byte from one pass a second over a list."""
 
     KINDS = ("pipeline", "drip", "bulk", "auth")
 
     def __init__(self, port, n, max_size, user):
         self.port, self.n, self.max_size = port, n, max_size
-        self.guess = base64.b64encode(f"\0{user}\0wrong-password".encode()).decode()
+        self.guess = f"AUTH PLAIN {base64.b64encode(f'{chr(0)}{user}{chr(0)}wrong-password'.encode()).decode()}\r\n"
         self.sel = selectors.DefaultSelector()
         self.stop = threading.Event()
         self.stats = {k: 0 for k in ("opened", "reconnects", "bytes_sent", "auth_replies", "closed_by_server")}
-        self.conns = {}
-        self.reopen_at = []
+        self.conns = {}       # socket -> state
+        self.dripping = set()  # sockets that get one byte a second
+        self.reopen_at = []   # (when, kind, slot): at most one reconnect a second per slot
 
     def _open(self, kind, i):
         s = socket.socket()
+        # The attacker's own socket buffers are small: on loopback they count
+        # against this machine's TCP memory (tcp_mem), where a remote
+        # attacker's would not, and a GiB of them puts every socket of the
+        # box, the normal sender's too, into TCP memory pressure. ringmta's
+        # side keeps the kernel's defaults.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
         s.setblocking(False)
         s.bind((SOURCES[i % len(SOURCES)], 0))
         s.connect_ex(("127.0.0.1", self.port))
-        st = {"kind": kind, "i": i, "out": b"", "sent": 0, "stage": 0, "next": 0.0, "in": b""}
+        st = {"kind": kind, "i": i, "out": b"", "in": b""}
         if kind == "pipeline":
             st["out"] = b"EHLO a\r\n" * 8192
         elif kind == "drip":
@@ -125,81 +140,100 @@ class Hostile:
             st["out"] = (f"EHLO bulk\r\nMAIL FROM:<b{i}@hostile.test>\r\n"
                          f"RCPT TO:<x@hostile.test>\r\nDATA\r\n").encode() + (b"z" * 1022 + b"\r\n") * 8192
         else:
-            st["out"] = f"EHLO guess\r\nAUTH PLAIN {self.guess}\r\n".encode()
+            st["out"] = b"EHLO guess\r\n" + self.guess.encode()
         self.conns[s] = st
-        self.sel.register(s, selectors.EVENT_READ | selectors.EVENT_WRITE)
+        events = selectors.EVENT_WRITE | (selectors.EVENT_READ if kind == "auth" else 0)
+        self.sel.register(s, events)
         self.stats["opened"] += 1
 
     def _close(self, s, reopen):
         st = self.conns.pop(s)
-        self.sel.unregister(s)
+        self.dripping.discard(s)
+        try:
+            self.sel.unregister(s)
+        except KeyError:
+            pass
         s.close()
         if reopen and not self.stop.is_set():
-            # At most one reconnect a second per slot: the attacker's CPU is
-            # on this machine too, and would otherwise be what is measured.
             self.reopen_at.append((time.monotonic() + 1.0, st["kind"], st["i"]))
+
+    def _send(self, s, st):
+        """Send what fits: "sent", "blocked" (nothing fit) or "closed" (by the server)."""
+        try:
+            n = s.send(st["out"][:65536])
+        except (BlockingIOError, InterruptedError):
+            return "blocked"
+        except OSError:
+            return "closed"
+        self.stats["bytes_sent"] += n
+        if st["kind"] == "pipeline":
+            st["out"] = st["out"][n:] + st["out"][:n]  # endless
+        else:
+            st["out"] = st["out"][n:]
+        return "sent"
+
+    def _watch(self, s, st):
+        events = (selectors.EVENT_READ if st["kind"] == "auth" else 0) | (selectors.EVENT_WRITE if st["out"] else 0)
+        if events:
+            self.sel.modify(s, events)
+        else:
+            self.sel.unregister(s)
 
     def run(self):
         for i in range(self.n):
             self._open(self.KINDS[i % len(self.KINDS)], i)
+        next_drip = time.monotonic() + 1.0
         while not self.stop.is_set():
-            now = time.monotonic()
-            due = [r for r in self.reopen_at if r[0] <= now]
-            self.reopen_at = [r for r in self.reopen_at if r[0] > now]
-            for _, kind, i in due:
-                self.stats["reconnects"] += 1
-                self._open(kind, i)
             for key, ev in self.sel.select(timeout=0.2):
                 s, st = key.fileobj, self.conns.get(key.fileobj)
                 if st is None:
                     continue
-                if ev & selectors.EVENT_READ:
+                if ev & selectors.EVENT_READ:  # AUTH connections only
                     try:
-                        data = s.recv(65536) if st["kind"] == "auth" else b"x"
+                        data = s.recv(65536)
                     except (BlockingIOError, InterruptedError):
-                        data = b"x"
+                        data = b"?"
                     except OSError:
                         data = b""
-                    if st["kind"] == "auth":
-                        if not data:
-                            self.stats["closed_by_server"] += 1
-                            self._close(s, reopen=True)
-                            continue
-                        st["in"] += data
-                        # One guess per 535: send the next one (the server delays each failure).
-                        while b"\r\n" in st["in"]:
-                            line, st["in"] = st["in"].split(b"\r\n", 1)
-                            if line.startswith(b"535"):
-                                self.stats["auth_replies"] += 1
-                                st["out"] += f"AUTH PLAIN {self.guess}\r\n".encode()
-                    elif ev == selectors.EVENT_READ:
-                        # The others never read: stop watching input so the
-                        # selector does not spin on it (EOF shows up on write).
-                        self.sel.modify(s, selectors.EVENT_WRITE)
-                if ev & selectors.EVENT_WRITE and st["out"] and now >= st["next"]:
-                    try:
-                        n = s.send(st["out"][:65536])
-                    except (BlockingIOError, InterruptedError):
-                        n = 0
-                    except OSError:
+                    if not data:
                         self.stats["closed_by_server"] += 1
                         self._close(s, reopen=True)
                         continue
-                    self.stats["bytes_sent"] += n
-                    if st["kind"] == "pipeline":
-                        st["out"] = st["out"][n:] + st["out"][:n]  # endless
-                    else:
-                        st["out"] = st["out"][n:]
-                if not st["out"] and st["kind"] in ("drip", "bulk") and now >= st["next"]:
-                    st["out"], st["next"] = b"y", now + 1.0  # one byte a second from here on
-            # Connections waiting for their next drip byte: only watch for input/EOF.
-            for s, st in list(self.conns.items()):
-                want = selectors.EVENT_READ if st["kind"] == "auth" else 0
-                if st["out"] and time.monotonic() >= st["next"]:
-                    want |= selectors.EVENT_WRITE
-                want = want or selectors.EVENT_READ
-                if self.sel.get_key(s).events != want:
-                    self.sel.modify(s, want)
+                    st["in"] += data
+                    while b"\r\n" in st["in"]:  # one guess per 535 (the server delays each)
+                        line, st["in"] = st["in"].split(b"\r\n", 1)
+                        if line.startswith(b"535"):
+                            self.stats["auth_replies"] += 1
+                            st["out"] += self.guess.encode()
+                result = self._send(s, st) if st["out"] else "sent"
+                if result == "closed":
+                    self.stats["closed_by_server"] += 1
+                    self._close(s, reopen=True)
+                    continue
+                if st["kind"] == "pipeline":
+                    # Parked once the server stops reading it (the point):
+                    # stop watching it.
+                    if result == "blocked":
+                        self.sel.unregister(s)
+                    continue
+                if not st["out"] and st["kind"] in ("drip", "bulk"):
+                    self.dripping.add(s)
+                self._watch(s, st)
+            now = time.monotonic()
+            if now >= next_drip:
+                next_drip = now + 1.0
+                for s in list(self.dripping):
+                    st = self.conns[s]
+                    st["out"] = b"y"
+                    if self._send(s, st) == "closed":
+                        self.stats["closed_by_server"] += 1
+                        self._close(s, reopen=True)
+            due = [r for r in self.reopen_at if r[0] <= now]
+            if due:
+                self.reopen_at = [r for r in self.reopen_at if r[0] > now]
+                for _, kind, i in due:
+                    self.stats["reconnects"] += 1
+                    self._open(kind, i)
         for s in list(self.conns):
             self._close(s, reopen=False)
 
@@ -311,6 +345,7 @@ listen = "127.0.0.1:{metrics_port}"
         flooders = [threading.Thread(target=handshake_flood, args=(subs_port, tls_stop, tls_counts, args.tls_rate),
                                      daemon=True)
                     for _ in range(args.tls_threads)]
+        flood_started = time.monotonic()
         for t in flooders:
             t.start()
         # Let the hostile connections open and the pipeliners fill the socket
@@ -339,6 +374,7 @@ listen = "127.0.0.1:{metrics_port}"
         attacker_cpu = (cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime) / load_s
         m_during = metrics(metrics_port)
         tls_stop.set()
+        flood_s = time.monotonic() - flood_started
         hostile.stop.set()
         ht.join(timeout=60)
         for t in flooders:
@@ -366,7 +402,7 @@ listen = "127.0.0.1:{metrics_port}"
               f"({hostile.stats['reconnects']} reconnects), {hostile.stats['bytes_sent'] / MIB:,.1f} MiB sent, "
               f"{hostile.stats['auth_replies']} AUTH guesses answered 535; TLS flood: "
               f"{tls_counts['ok']} handshakes done, {tls_counts['refused']} refused "
-              f"({(tls_counts['ok'] + tls_counts['refused']) / max(load_s, 1):,.0f}/s attempted); "
+              f"({(tls_counts['ok'] + tls_counts['refused']) / flood_s:,.0f}/s attempted over {flood_s:.0f} s); "
               f"the load generator itself used {attacker_cpu:.0%} of a core during the send run")
         paused_out = delta('ringmta_smtp_reads_paused_total{reason="output"}')
         paused_in = delta('ringmta_smtp_reads_paused_total{reason="inflight"}')

@@ -93,6 +93,7 @@ class InboundSession final : public engine::ConnectionHandler {
   bool budget_wait_ = false;        // paused for limits.inflight_memory
   uint64_t charged_ = 0;            // body bytes charged to the in-flight budget
   engine::TimerId budget_timer_ = 0;
+  engine::Clock::duration budget_retry_ = std::chrono::milliseconds(10);  // next look at the budget
   engine::Clock::time_point budget_wait_since_{};
   // The current body's start for its total deadline (limits.data_timeout +
   // received / min_data_rate), moved later by time spent waiting on us.

@@ -4,7 +4,7 @@
 // closes that a client stalls by never reading.
 //
 // The cap for unsent output and for unprocessed input is the session's own
-// ServerConfig::output_limit (64 KiB): the session stops running commands
+// ServerConfig::output_limit (16 KiB): the session stops running commands
 // once that much output waits, so the socket queue then holds at least that
 // much and on_drained() is sure to follow. Memory per session is then at
 // most twice the cap plus one read, and its body, which counts against
@@ -23,8 +23,11 @@
 namespace ringmta::relay {
 
 namespace {
-// A waiting session looks at the in-flight budget again this often.
-constexpr auto kBudgetRetry = std::chrono::milliseconds(10);
+// A waiting session looks at the in-flight budget again after 10 ms, then
+// twice as long each time up to 320 ms: hundreds of waiting sessions cost a
+// few hundred timer calls a second, not tens of thousands.
+constexpr auto kBudgetRetryFirst = std::chrono::milliseconds(10);
+constexpr auto kBudgetRetryMax = std::chrono::milliseconds(320);
 // How long an orderly close may wait for the client to take our last reply.
 constexpr auto kCloseGrace = std::chrono::seconds(10);
 }  // namespace
@@ -47,7 +50,13 @@ void InboundSession::reserve_body(size_t incoming) {
   if (phase != smtp::Phase::Data && phase != smtp::Phase::Bdat) return;
   std::string& m = session_->transaction().message;
   const size_t need = m.size() + incoming;
-  if (m.capacity() < need) m.reserve(need + m.size() / 4);
+  if (m.capacity() >= need) return;
+  // Not m.reserve(): libstdc++ grows to at least twice the old capacity
+  // whatever is asked. A fresh string reserves exactly.
+  std::string bigger;
+  bigger.reserve(need + m.size() / 4);
+  bigger.append(m);
+  m.swap(bigger);
 }
 
 // The body deadline runs from DATA (or the first BDAT) to the end of data.
@@ -104,6 +113,7 @@ void InboundSession::update_flow() {
   const uint64_t held = body_held();
   if (shard_.inflight && (held != charged_ || budget_wait_))  // no shared write when nothing changed
     budget_wait_ = !shard_.inflight->update(reinterpret_cast<uintptr_t>(this), charged_, held);
+  if (!budget_wait_) budget_retry_ = kBudgetRetryFirst;
   if (budget_wait_ && !was_waiting) {
     ++metrics::local().paused_inflight;
     budget_wait_since_ = engine::Clock::now();
@@ -114,11 +124,13 @@ void InboundSession::update_flow() {
     body_started_ += waited;
     rate_window_ += waited;
   }
-  if (budget_wait_ && budget_timer_ == 0)
-    budget_timer_ = shard_.reactor.add_timer(kBudgetRetry, [this] {
+  if (budget_wait_ && budget_timer_ == 0) {
+    budget_timer_ = shard_.reactor.add_timer(budget_retry_, [this] {
       budget_timer_ = 0;
       update_flow();
     });
+    budget_retry_ = std::min<engine::Clock::duration>(budget_retry_ * 2, kBudgetRetryMax);
+  }
   const size_t cap = shard_.smtp->output_limit;
   if (conn_.pending_output() >= cap && !output_blocked_) {
     output_blocked_ = true;

@@ -34,7 +34,7 @@ struct ServerConfig {
   // that pipelines commands without reading the replies makes us stop
   // working on its input, not buffer replies without limit. The rest of
   // its input waits in buffered_input() until resume().
-  size_t output_limit = 64 * 1024;
+  size_t output_limit = 16 * 1024;
 };
 
 struct ClientInfo {

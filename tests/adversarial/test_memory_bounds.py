@@ -1,7 +1,7 @@
 """Bounded memory whatever a client does (issue 15, item 1).
 
 - A client that pipelines commands and never reads the replies is not read
-  from any more once 64 KiB of replies wait: TCP back-pressure stops it, the
+  from any more once 16 KiB of replies wait: TCP back-pressure stops it, the
   daemon's RSS stays flat, and other clients are served meanwhile.
 - Such a client is cut off by the command timeout, and its connection is gone
   even though it never reads the last reply.
