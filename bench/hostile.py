@@ -108,8 +108,8 @@ class Hostile:
 
     KINDS = ("pipeline", "drip", "bulk", "auth")
 
-    def __init__(self, port, n, max_size, user):
-        self.port, self.n, self.max_size = port, n, max_size
+    def __init__(self, port, n, max_size, user, kinds=KINDS):
+        self.port, self.n, self.max_size, self.kinds = port, n, max_size, kinds
         self.guess = f"AUTH PLAIN {base64.b64encode(f'{chr(0)}{user}{chr(0)}wrong-password'.encode()).decode()}\r\n"
         self.sel = selectors.DefaultSelector()
         self.stop = threading.Event()
@@ -181,7 +181,7 @@ class Hostile:
 
     def run(self):
         for i in range(self.n):
-            self._open(self.KINDS[i % len(self.KINDS)], i)
+            self._open(self.kinds[i % len(self.kinds)], i)
         next_drip = time.monotonic() + 1.0
         while not self.stop.is_set():
             for key, ev in self.sel.select(timeout=0.2):
@@ -263,6 +263,8 @@ def main():
     p.add_argument("--messages", type=int, default=20000)
     p.add_argument("--sessions", type=int, default=50)
     p.add_argument("--inflight", default="64M", help="limits.inflight_memory (default 64M)")
+    p.add_argument("--kinds", default=",".join(Hostile.KINDS),
+                   help="hostile connection kinds, in turn (default all: " + ",".join(Hostile.KINDS) + ")")
     p.add_argument("--tls-threads", type=int, default=2)
     p.add_argument("--tls-rate", type=float, default=200, help="handshake attempts per second per thread")
     p.add_argument("--build", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build"))
@@ -338,7 +340,10 @@ listen = "127.0.0.1:{metrics_port}"
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
 
-        hostile = Hostile(port, args.connections, max_size, "victim")
+        kinds = tuple(k for k in args.kinds.split(",") if k)
+        if not kinds or set(kinds) - set(Hostile.KINDS):
+            raise SystemExit(f"--kinds: choose from {','.join(Hostile.KINDS)}")
+        hostile = Hostile(port, args.connections, max_size, "victim", kinds)
         ht = threading.Thread(target=hostile.run, daemon=True)
         ht.start()
         tls_stop, tls_counts = threading.Event(), {"ok": 0, "refused": 0}
@@ -398,7 +403,7 @@ listen = "127.0.0.1:{metrics_port}"
             return m_during.get(name, 0) - m_before.get(name, 0)
         limit_kib = inflight // 1024 + 200 * 1024
         print(f"hostile load: {args.connections} connections from {len(SOURCES)} untrusted addresses "
-              f"({', '.join(Hostile.KINDS)}), {hostile.stats['opened']} opened "
+              f"({', '.join(kinds)}), {hostile.stats['opened']} opened "
               f"({hostile.stats['reconnects']} reconnects), {hostile.stats['bytes_sent'] / MIB:,.1f} MiB sent, "
               f"{hostile.stats['auth_replies']} AUTH guesses answered 535; TLS flood: "
               f"{tls_counts['ok']} handshakes done, {tls_counts['refused']} refused "

@@ -1,7 +1,8 @@
 // engine/connection.cpp — the per-connection state machine of the reactor.
 //
 // A connection receives through one multishot recv on the shard's provided
-// buffer ring (no per-connection receive buffer) and writes through at most one
+// buffer ring (no per-connection receive buffer; once paused, through one plain
+// recv at a time, see single_shot_) and writes through at most one
 // send in flight: whatever the handler queued during a loop iteration goes out
 // in a single send SQE when the iteration ends. Everything that could re-enter
 // the handler (on_closed, stash delivery on resume) is deferred to a point where
@@ -82,6 +83,7 @@ void ConnImpl::abort() {
 void ConnImpl::pause_reading() {
   if (paused_ || state_ != ConnState::kOpen) return;
   paused_ = true;
+  single_shot_ = true;
   // Completions already on their way are kept in stash_ and delivered on resume.
   if (recv_armed_) r_->cancel_ud(recv_ud());
 }
@@ -304,7 +306,10 @@ void ConnImpl::flush() {
 
   if (state_ == ConnState::kOpen && !paused_ && !recv_armed_ && !peer_eof_) {
     io_uring_sqe* s = r_->sqe();
-    io_uring_prep_recv_multishot(s, fd_, nullptr, 0, 0);
+    if (single_shot_)
+      io_uring_prep_recv(s, fd_, nullptr, 0, 0);
+    else
+      io_uring_prep_recv_multishot(s, fd_, nullptr, 0, 0);
     s->flags |= IOSQE_BUFFER_SELECT;
     s->buf_group = 0;
     io_uring_sqe_set_data64(s, recv_ud());

@@ -82,6 +82,11 @@ struct ListenerSpec {
   SocketAddress address;
   int tag = 0;            // handed back through Connection::listener_tag()
   int backlog = 1024;
+  // SO_SNDBUF of accepted sockets (set on the listener, which they inherit);
+  // 0 = the kernel's autotuning. A protocol whose output is small replies
+  // caps it, so clients that never read cannot make the kernel hold
+  // megabytes of our output for each of them.
+  int send_buffer = 0;
   HandlerFactory factory; // called on the reactor thread for each accepted socket
 };
 

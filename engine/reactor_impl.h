@@ -119,6 +119,13 @@ class ConnImpl final : public Connection {
   bool recv_armed_ = false;
   bool send_inflight_ = false;
   bool paused_ = false;
+  // Paused at least once: from then on one plain recv at a time instead of
+  // the multishot one. A multishot recv re-armed on resume hands over all
+  // the kernel has buffered (one completion per provided buffer) before a
+  // new pause can stop it, and all of that would wait in stash_: a client
+  // that keeps us pausing could move its whole socket receive buffer into
+  // our memory each time. One recv brings at most one buffer.
+  bool single_shot_ = false;
   bool peer_eof_ = false;
   bool dirty_ = false;
   bool closed_reported_ = false;

@@ -135,6 +135,8 @@ int Reactor::add_listener(const ListenerSpec& spec) {
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));  // inherited by accepted sockets
+  if (spec.send_buffer > 0)  // inherited too
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &spec.send_buffer, sizeof(spec.send_buffer));
   if (::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
       (family == AF_INET6 && ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
       ::bind(fd, spec.address.data(), spec.address.size()) < 0 ||

@@ -319,6 +319,10 @@ int run_daemon(std::shared_ptr<const Config> config) {
       engine::ListenerSpec spec;
       spec.address = l.address;
       spec.tag = static_cast<int>(i);
+      // SMTP server output is replies (and TLS records of them): 64 KiB
+      // (the kernel doubles it) is plenty, and a client that does not read
+      // pins no more kernel memory than that (see relay/inbound_flow.cpp).
+      spec.send_buffer = 64 * 1024;
       spec.factory = inbound_factory(*ctx);
       if (int err = reactor.add_listener(spec); err != 0) {
         if (!listen_failed.exchange(true)) {

@@ -165,8 +165,9 @@ void ServerSession::Impl::cmd_rcpt(const CommandLine& c) {
   }
   // Postfix's allow_untrusted_routing = no: a stranger may not ask us to
   // forward mail by the address's own routing, even at a local domain — a
-  // downstream host that honours the "%" hack, a UUCP path, a quoted "@" or a
-  // source route would send it anywhere, making us an open relay by proxy.
+  // downstream host that honours "%" routing (user%host@relay), a UUCP
+  // path, a quoted "@" or a source route would send it anywhere, making us
+  // an open relay by proxy.
   // Trusted and authenticated clients keep them (the route is dropped).
   if (routed && stranger())
     return fail("550 5.7.1 <" + r.address +
