@@ -16,6 +16,7 @@ packages=(
   clang libclang-rt-14-dev
   swaks libnet-ssleay-perl openssl dnsmasq-base python3 python3-pytest python3-aiosmtpd python3-dnslib
   curl prometheus python3-yaml
+  postfix
 )
 
 missing=()
@@ -37,6 +38,13 @@ if ((${#missing[@]})); then
     fi
   fi
   export DEBIAN_FRONTEND=noninteractive
+  # `postfix` is installed for its tools (smtp-sink and smtp-source: real SMTP
+  # peers in the delivery tests and the load in bench/compare.sh; smtpd for a
+  # private instance in a chunking test). "No configuration": no main.cf, so
+  # no MTA starts on this machine's port 25.
+  if [[ " ${missing[*]} " == *" postfix "* ]]; then
+    echo "postfix postfix/main_mailer_type select No configuration" | "${sudo[@]}" debconf-set-selections
+  fi
   "${sudo[@]}" apt-get update
   "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
   # `prometheus` is installed for promtool (tests check /metrics and the alert
@@ -45,6 +53,10 @@ if ((${#missing[@]})); then
   if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null \
       && [[ -d /run/systemd/system ]]; then
     "${sudo[@]}" systemctl disable --now prometheus.service || true
+  fi
+  if [[ " ${missing[*]} " == *" postfix "* ]] && command -v systemctl >/dev/null \
+      && [[ -d /run/systemd/system ]]; then
+    "${sudo[@]}" systemctl disable --now postfix.service || true
   fi
 else
   echo "setup: all ${#packages[@]} packages present"
