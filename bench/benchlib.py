@@ -1,5 +1,7 @@
 """bench/benchlib.py — small helpers shared by the bench scripts (loopback only)."""
+import json
 import socket
+import subprocess
 import time
 
 
@@ -42,3 +44,28 @@ def wait_port(port, seconds):
         except OSError:
             time.sleep(0.05)
     raise SystemExit(f"port {port} never opened")
+
+
+def status_kb(pid, key):
+    """A /proc/PID/status value in KiB ("VmRSS", "VmHWM"); 0 once the process is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def send_run(bench, port, args):
+    """One `ringmta-bench send` of args.messages 4 KiB messages over args.sessions
+    sessions to 127.0.0.1:port; returns (msgs/s, end-of-data p99 ms, accepted)."""
+    cmd = [bench, "send", "--target", f"127.0.0.1:{port}", "--sessions", str(args.sessions),
+           "--messages", str(args.messages), "--size", "4096", "--json", "--no-progress",
+           "--time-limit", str(args.time_limit)]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=args.time_limit + 30)
+    if out.returncode != 0:
+        raise SystemExit(f"ringmta-bench send failed: {out.stderr[-500:]}")
+    r = json.loads(out.stdout)
+    return r["msgs_per_s"], r["latency_ms"]["end_of_data"]["p99"], r["messages_accepted"]

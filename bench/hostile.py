@@ -35,7 +35,6 @@ Needs build/ringmta, build/ringmta-bench, build/ringmtactl and curl.
 """
 import argparse
 import base64
-import json
 import os
 import random
 import resource
@@ -50,21 +49,11 @@ import tempfile
 import threading
 import time
 
-from benchlib import free_port, wait_port
+from benchlib import free_port, send_run, status_kb, wait_port
 
 SOURCES = [f"127.0.0.{i}" for i in range(2, 10)]
 MIB = 1 << 20
 
-
-def vmrss_kb(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except FileNotFoundError:
-        pass
-    return 0
 
 
 def cpu_seconds(pid):
@@ -87,16 +76,6 @@ def metrics(port):
                 pass
     return values
 
-
-def send_run(bench, port, args):
-    cmd = [bench, "send", "--target", f"127.0.0.1:{port}", "--sessions", str(args.sessions),
-           "--messages", str(args.messages), "--size", "4096", "--json", "--no-progress",
-           "--time-limit", str(args.time_limit)]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=args.time_limit + 30)
-    if out.returncode != 0:
-        raise SystemExit(f"ringmta-bench send failed: {out.stderr[-500:]}")
-    r = json.loads(out.stdout)
-    return r["msgs_per_s"], r["latency_ms"]["end_of_data"]["p99"], r["messages_accepted"]
 
 
 class Hostile:
@@ -328,14 +307,14 @@ listen = "127.0.0.1:{metrics_port}"
         t0 = time.monotonic()
         rate0, p99_0, n0 = send_run(bench, port, args)
         base_cpu = (cpu_seconds(server.pid) - c0) / (time.monotonic() - t0)
-        rss_base = vmrss_kb(server.pid)
+        rss_base = status_kb(server.pid, "VmRSS")
 
         peak = [rss_base]
         sampling = threading.Event()
 
         def sample():
             while not sampling.is_set():
-                peak[0] = max(peak[0], vmrss_kb(server.pid))
+                peak[0] = max(peak[0], status_kb(server.pid, "VmRSS"))
                 time.sleep(0.5)
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()

@@ -22,7 +22,6 @@ Steps (loopback only, every step bounded):
 Needs build/ringmta and build/ringmta-bench.
 """
 import argparse
-import json
 import os
 import resource
 import selectors
@@ -34,17 +33,10 @@ import sys
 import tempfile
 import time
 
-from benchlib import free_port, wait_port
+from benchlib import free_port, send_run, status_kb, wait_port
 
 
 
-
-def status_kb(pid, key):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return 0
 
 
 def sockstat():
@@ -55,16 +47,6 @@ def sockstat():
                 return dict(zip(parts[1::2], (int(x) for x in parts[2::2])))
     return {}
 
-
-def send_run(bench, port, args):
-    cmd = [bench, "send", "--target", f"127.0.0.1:{port}", "--sessions", str(args.sessions),
-           "--messages", str(args.messages), "--size", "4096", "--json", "--no-progress",
-           "--time-limit", str(args.time_limit)]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=args.time_limit + 30)
-    if out.returncode != 0:
-        raise SystemExit(f"ringmta-bench send failed: {out.stderr[-500:]}")
-    r = json.loads(out.stdout)
-    return r["msgs_per_s"], r["latency_ms"]["end_of_data"]["p99"], r["messages_accepted"]
 
 
 def open_idle(port, n, deadline):
