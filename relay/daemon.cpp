@@ -32,6 +32,7 @@
 #include "relay/self_addresses.h"
 #include "relay/sd_notify.h"
 #include "relay/shard.h"
+#include "relay/shard_ask.h"
 #include "tls/tls.h"
 
 namespace ringmta::relay {
@@ -77,29 +78,21 @@ std::optional<tls::ServerOptions> tls_options(const Config& config, bool log_sel
   return o;
 }
 
-// Run `fn(shard context)` on every shard and wait until all have run it.
-// Used only off the hot path (shutdown), from the main thread.
+// Run `fn(shard context)` on every shard and wait, with no deadline, until
+// all have run it: shutdown steps that must have happened on every shard
+// before the next begins. Off the hot path, from the main thread only.
 template <typename Fn>
-void on_every_shard(engine::ShardGroup& shards, std::vector<std::unique_ptr<ShardContext>>& contexts, Fn fn) {
-  std::atomic<unsigned> done{0};
-  for (unsigned i = 0; i < shards.size(); ++i) {
-    ShardContext* ctx = contexts[i].get();
-    shards.shard(i).post([ctx, &fn, &done] {
-      fn(*ctx);
-      done.fetch_add(1, std::memory_order_release);
-    });
-  }
-  while (done.load(std::memory_order_acquire) < shards.size()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
+void on_every_shard(const std::vector<ShardContext*>& peers, Fn fn) {
+  ask_shards(peers, std::move(fn), engine::kNoDeadline);
 }
 
-size_t count_connections(engine::ShardGroup& shards, std::vector<std::unique_ptr<ShardContext>>& contexts) {
-  std::atomic<size_t> total{0};
-  on_every_shard(shards, contexts, [&total](ShardContext& ctx) {
-    total.fetch_add(ctx.reactor.connection_count(), std::memory_order_relaxed);
-  });
-  return total.load();
+size_t count_connections(const std::vector<ShardContext*>& peers) {
+  size_t total = 0;
+  for (const auto& n :
+       ask_shards(peers, [](ShardContext& ctx) { return ctx.reactor.connection_count(); }, engine::kNoDeadline)) {
+    total += n.value_or(0);
+  }
+  return total;
 }
 
 // Ask every session to finish (idle ones get 421 at once), or abort them all.
@@ -134,8 +127,8 @@ sigset_t block_signals() {
 // Scheduler and agent live on their shard's thread (the agent's resolver
 // holds reactor polls and timers): destroy them there, before the loops end.
 // Work posted later finds them null and is dropped; the queue keeps it.
-void stop_delivery(engine::ShardGroup& shards, std::vector<std::unique_ptr<ShardContext>>& contexts) {
-  on_every_shard(shards, contexts, [](ShardContext& ctx) {
+void stop_delivery(const std::vector<ShardContext*>& peers) {
+  on_every_shard(peers, [](ShardContext& ctx) {
     ctx.scheduler.reset();
     ctx.agent.reset();
   });
@@ -376,7 +369,7 @@ int run_daemon(std::shared_ptr<const Config> config) {
   admin.stop();            // nor an admin request
 
   loader.stop();
-  on_every_shard(*shards, contexts, [](ShardContext& ctx) {
+  on_every_shard(peers, [](ShardContext& ctx) {
     ctx.shutting_down = true;
     ctx.reactor.stop_accepting();
     shut_sessions(ctx, false);
@@ -384,17 +377,17 @@ int run_daemon(std::shared_ptr<const Config> config) {
     if (ctx.agent) ctx.agent->shutdown();
   });
   const auto deadline = std::chrono::steady_clock::now() + config->server.shutdown_timeout;
-  size_t open = count_connections(*shards, contexts);
+  size_t open = count_connections(peers);
   while (open > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    open = count_connections(*shards, contexts);
+    open = count_connections(peers);
   }
   if (open > 0) {
     spdlog::warn("shutdown timeout: closing {} connection(s) still open", open);
-    on_every_shard(*shards, contexts, [](ShardContext& ctx) { shut_sessions(ctx, true); });
+    on_every_shard(peers, [](ShardContext& ctx) { shut_sessions(ctx, true); });
   }
 
-  stop_delivery(*shards, contexts);
+  stop_delivery(peers);
   shards->stop_and_join();
   auth.reset();  // joins the workers; verdicts they post land in the stopped reactors' mailboxes
   // Completions still in flight post into the stopped reactors' mailboxes,

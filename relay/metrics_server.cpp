@@ -10,7 +10,6 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -22,6 +21,7 @@
 #include "relay/metrics_census.h"
 #include "relay/scheduler.h"
 #include "relay/shard.h"
+#include "relay/shard_ask.h"
 
 namespace ringmta::relay {
 
@@ -42,13 +42,6 @@ struct ShardSnapshot {
   uint64_t in_memory = 0;  // messages its scheduler holds (in flight)
   std::vector<DownDestinations::Live> down;  // its delivery agent's down destinations
   size_t down_destinations = 0;              // in the sum: distinct keys over all shards
-};
-
-struct Gather {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<std::optional<ShardSnapshot>> got;
-  size_t answered = 0;
 };
 
 MetricFamily family(std::string name, std::string help, MetricType type) {
@@ -107,31 +100,22 @@ class Collector final : public prometheus::Collectable {
  private:
   // Ask every shard for a snapshot; wait at most kShardWait in total.
   ShardSnapshot gather(size_t& stale) const {
-    auto g = std::make_shared<Gather>();
-    g->got.resize(src_.shards.size());
-    for (size_t i = 0; i < src_.shards.size(); ++i) {
-      ShardContext* ctx = src_.shards[i];
-      ctx->reactor.post([g, ctx, i] {
-        ShardSnapshot s;
-        s.m = metrics::local();
-        s.counters = ctx->counters;
-        s.in_memory = ctx->scheduler ? ctx->scheduler->in_memory() : 0;
-        if (ctx->agent) s.down = ctx->agent->down_list();
-        std::lock_guard l(g->mu);
-        g->got[i] = std::move(s);
-        ++g->answered;
-        g->cv.notify_all();
-      });
-    }
-    {
-      std::unique_lock l(g->mu);
-      g->cv.wait_for(l, kShardWait, [&] { return g->answered == g->got.size(); });
-      for (size_t i = 0; i < g->got.size(); ++i) {
-        if (g->got[i]) {
-          last_[i] = std::move(*g->got[i]);
-        } else {
-          ++stale;  // busy or stopped: its previous copy keeps counters monotonic
-        }
+    auto got = ask_shards(
+        src_.shards,
+        [](ShardContext& ctx) {
+          ShardSnapshot s;
+          s.m = metrics::local();
+          s.counters = ctx.counters;
+          s.in_memory = ctx.scheduler ? ctx.scheduler->in_memory() : 0;
+          if (ctx.agent) s.down = ctx.agent->down_list();
+          return s;
+        },
+        kShardWait);
+    for (size_t i = 0; i < got.size(); ++i) {
+      if (got[i]) {
+        last_[i] = std::move(*got[i]);
+      } else {
+        ++stale;  // busy or stopped: its previous copy keeps counters monotonic
       }
     }
     if (stale > 0) spdlog::warn("metrics: {} shard(s) did not answer within {} ms", stale, kShardWait.count());
