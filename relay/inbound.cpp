@@ -14,11 +14,11 @@
 #include <cstring>
 #include <ctime>
 
+#include "proto/smtp/proxy_protocol.h"
 #include "relay/auth.h"
 #include "relay/conn_limits.h"
 #include "relay/disk_guard.h"
 #include "relay/metrics.h"
-#include "relay/proto/proxy_protocol.h"
 
 namespace ringmta::relay {
 
@@ -211,7 +211,7 @@ void InboundSession::on_data(engine::Connection&, std::string_view bytes) {
 }
 
 // proxy_protocol listeners: the first bytes must be a PROXY v1/v2 header
-// (relay/proto/proxy_protocol.h). Its source address replaces the load
+// (proto/smtp/proxy_protocol.h). Its source address replaces the load
 // balancer's for everything after: policy, limits, logs, metrics, Received:.
 void InboundSession::on_proxy_bytes(std::string_view bytes) {
   proxy_buf_.append(bytes);  // bounded: the parser decides within 107 / 64 KiB + 16 bytes

@@ -4,8 +4,8 @@
 // shutdown and timeout while a check is pending.
 #include <gtest/gtest.h>
 
-#include "relay/proto/sasl.h"
-#include "relay/proto/server_session.h"
+#include "proto/smtp/sasl.h"
+#include "proto/smtp/server_session.h"
 #include "tests/unit/proto/golden_harness.h"
 
 using namespace ringmta::smtp;

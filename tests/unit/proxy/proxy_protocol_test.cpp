@@ -13,7 +13,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "relay/proto/proxy_protocol.h"
+#include "proto/smtp/proxy_protocol.h"
 
 namespace ringmta::smtp {
 namespace {

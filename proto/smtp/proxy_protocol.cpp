@@ -1,5 +1,5 @@
-// relay/proto/proxy_protocol.cpp — see proxy_protocol.h.
-#include "relay/proto/proxy_protocol.h"
+// proto/smtp/proxy_protocol.cpp — see proxy_protocol.h.
+#include "proto/smtp/proxy_protocol.h"
 
 #include <arpa/inet.h>
 

@@ -1,16 +1,16 @@
-// relay/proto/sasl.cpp — PLAIN and LOGIN for SMTP AUTH (see sasl.h).
+// proto/smtp/sasl.cpp — PLAIN and LOGIN for SMTP AUTH (see sasl.h).
 //
 // Reply texts follow Postfix, which most operators know from their logs:
 //   334 (challenge), 501 5.7.0 aborted by "*", 501 5.5.2 undecodable base64,
 //   504 5.5.4 unknown mechanism, 535 5.7.8 for credentials refused before
 //   any check (a foreign authzid, an empty user or password).
-#include "relay/proto/sasl.h"
+#include "proto/smtp/sasl.h"
 
 #include <array>
 #include <cstdint>
 #include <utility>
 
-#include "relay/proto/command.h"  // iequals
+#include "proto/smtp/command.h"  // iequals
 
 namespace ringmta::smtp {
 namespace {

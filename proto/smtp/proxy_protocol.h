@@ -1,4 +1,4 @@
-// relay/proto/proxy_protocol.h — the PROXY protocol header (HAProxy's
+// proto/smtp/proxy_protocol.h — the PROXY protocol header (HAProxy's
 // "proxy-protocol.txt", versions 1 and 2) that L4 load balancers (HAProxy,
 // nginx stream, AWS NLB, GCP/Azure LBs) put in front of a TCP stream to pass
 // on the real client address.

@@ -1,4 +1,4 @@
-// relay/proto/server_session_auth.cpp — SMTP AUTH (RFC 4954) and STARTTLS
+// proto/smtp/server_session_auth.cpp — SMTP AUTH (RFC 4954) and STARTTLS
 // (RFC 3207) in the server session: the commands, the SASL exchange, the
 // verdict from the glue (auth_done) and the reset after the TLS handshake
 // (tls_started).
@@ -11,7 +11,7 @@
 #include <utility>
 
 #include "mail/address.h"
-#include "relay/proto/server_session_impl.h"
+#include "proto/smtp/server_session_impl.h"
 
 namespace ringmta::smtp {
 

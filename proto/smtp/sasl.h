@@ -1,4 +1,4 @@
-// relay/proto/sasl.h — the server side of SMTP AUTH's SASL exchange (RFC 4954)
+// proto/smtp/sasl.h — the server side of SMTP AUTH's SASL exchange (RFC 4954)
 // for the PLAIN (RFC 4616) and LOGIN mechanisms, as a pure state machine.
 //
 // ServerSession owns one SaslExchange while an AUTH command is in progress:

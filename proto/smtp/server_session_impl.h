@@ -1,4 +1,4 @@
-// relay/proto/server_session_impl.h — private state of a ServerSession (not
+// proto/smtp/server_session_impl.h — private state of a ServerSession (not
 // part of the public API).
 //
 // Its own header because the state machine is split over several files that
@@ -15,10 +15,10 @@
 #include <utility>
 #include <vector>
 
-#include "relay/proto/command.h"
-#include "relay/proto/data_decoder.h"
-#include "relay/proto/sasl.h"
-#include "relay/proto/server_session.h"
+#include "proto/smtp/command.h"
+#include "proto/smtp/data_decoder.h"
+#include "proto/smtp/sasl.h"
+#include "proto/smtp/server_session.h"
 
 namespace ringmta::smtp {
 
