@@ -53,17 +53,17 @@ void ServerSession::Impl::cmd_auth(const CommandLine& c) {
 // A client line while phase == Auth (the answer to our 334).
 void ServerSession::Impl::auth_line(std::string_view line) { sasl_step(sasl.respond(line)); }
 
-void ServerSession::Impl::sasl_step(SaslExchange::Step step) {
+void ServerSession::Impl::sasl_step(sasl::SaslExchange::Step step) {
   switch (step.kind) {
-    case SaslExchange::Kind::Challenge:
+    case sasl::SaslExchange::Kind::Challenge:
       phase = Phase::Auth;
       reply(step.reply);
       return;
-    case SaslExchange::Kind::Failed:
+    case sasl::SaslExchange::Kind::Failed:
       phase = Phase::Command;
       error(step.reply);
       return;
-    case SaslExchange::Kind::Credentials:
+    case sasl::SaslExchange::Kind::Credentials:
       auth_req.user = std::move(step.credentials.user);
       auth_req.password = std::move(step.credentials.password);
       auth_announced = false;

@@ -9,7 +9,7 @@ ringmta_fuzz_target(smtp_session
     proto/smtp/server_session_data.cpp
     proto/smtp/server_session_auth.cpp
     proto/smtp/command.cpp
-    proto/smtp/sasl.cpp
+    proto/sasl/sasl.cpp
     proto/smtp/data_decoder.cpp
     mail/address.cpp
     mail/xtext.cpp
