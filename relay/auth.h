@@ -40,8 +40,8 @@
 #include <vector>
 
 #include "engine/reactor.h"
+#include "proto/smtp/server_session.h"
 #include "relay/auth_users.h"
-#include "relay/proto/server_session.h"
 
 namespace ringmta::relay {
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "relay/proto/client_session.h"
+#include "proto/smtp/client_session.h"
 
 namespace ringmta::relay {
 

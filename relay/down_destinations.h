@@ -24,7 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "relay/proto/client_session.h"
+#include "proto/smtp/client_session.h"
 
 namespace ringmta::relay {
 

@@ -1,12 +1,12 @@
-// relay/envelope.h — from an SMTP transaction (relay/proto) to a queue
+// relay/envelope.h — from an SMTP transaction (proto/smtp) to a queue
 // envelope (queue/). The two modules keep their own small enums so neither
 // depends on the other; this is the one place that maps between them.
 #pragma once
 
 #include <cstdint>
 
+#include "proto/smtp/server_session.h"
 #include "queue/queue.h"
-#include "relay/proto/server_session.h"
 
 namespace ringmta::relay {
 

@@ -14,11 +14,11 @@
 #include <cstring>
 #include <ctime>
 
+#include "proto/proxy/proxy_protocol.h"
 #include "relay/auth.h"
 #include "relay/conn_limits.h"
 #include "relay/disk_guard.h"
 #include "relay/metrics.h"
-#include "relay/proto/proxy_protocol.h"
 
 namespace ringmta::relay {
 
@@ -211,13 +211,13 @@ void InboundSession::on_data(engine::Connection&, std::string_view bytes) {
 }
 
 // proxy_protocol listeners: the first bytes must be a PROXY v1/v2 header
-// (relay/proto/proxy_protocol.h). Its source address replaces the load
+// (proto/proxy/proxy_protocol.h). Its source address replaces the load
 // balancer's for everything after: policy, limits, logs, metrics, Received:.
 void InboundSession::on_proxy_bytes(std::string_view bytes) {
   proxy_buf_.append(bytes);  // bounded: the parser decides within 107 / 64 KiB + 16 bytes
-  const smtp::ProxyParse p = smtp::parse_proxy_header(proxy_buf_);
-  if (p.status == smtp::ProxyStatus::NeedMore) return;
-  if (p.status == smtp::ProxyStatus::Invalid) return refuse_proxy(p.error);
+  const proxy::ProxyParse p = proxy::parse_proxy_header(proxy_buf_);
+  if (p.status == proxy::ProxyStatus::NeedMore) return;
+  if (p.status == proxy::ProxyStatus::Invalid) return refuse_proxy(p.error);
   if (!p.header.local) {  // LOCAL / UNKNOWN (health checks): keep the peer address
     auto source = engine::SocketAddress::from_ip(p.header.source_ip, p.header.source_port);
     if (!source) return refuse_proxy("unusable source address " + p.header.source_ip);

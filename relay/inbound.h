@@ -1,5 +1,5 @@
 // relay/inbound.h — glue between one accepted SMTP connection (engine) and the
-// pure SMTP server state machine (relay/proto), with the durable queue behind.
+// pure SMTP server state machine (proto/smtp), with the durable queue behind.
 //
 // The session decides what to say; this class moves bytes, runs the inactivity
 // timers, and turns Action::Commit into a queue batch whose completion (on the
@@ -11,9 +11,9 @@
 #include <string>
 
 #include "engine/reactor.h"
+#include "proto/smtp/server_session.h"
 #include "relay/auth.h"
 #include "relay/conn_limits.h"
-#include "relay/proto/server_session.h"
 #include "relay/shard.h"
 
 namespace ringmta::relay {

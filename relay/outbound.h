@@ -33,8 +33,8 @@
 #include <string_view>
 
 #include "engine/reactor.h"
+#include "proto/smtp/client_session.h"
 #include "relay/config.h"
-#include "relay/proto/client_session.h"
 #include "tls/tls.h"
 
 namespace ringmta::relay {

@@ -34,8 +34,8 @@
 #include <vector>
 
 #include "mail/datetime.h"
+#include "proto/smtp/client_session.h"
 #include "relay/config.h"
-#include "relay/proto/client_session.h"
 #include "relay/sendmail_message.h"
 
 namespace {

@@ -12,10 +12,10 @@
 #include <vector>
 
 #include "engine/reactor.h"
+#include "proto/smtp/server_session.h"
 #include "queue/queue.h"
 #include "queue/queue_id.h"
 #include "relay/config.h"
-#include "relay/proto/server_session.h"
 #include "tls/tls.h"
 
 namespace ringmta::relay {

@@ -1,5 +1,5 @@
 // bench/micro/proto_bench.cpp — micro-benchmarks of the pure SMTP code in
-// relay/proto: command-line parsing, the DATA decoder (bytes/s) and a whole
+// proto/smtp: command-line parsing, the DATA decoder (bytes/s) and a whole
 // pipelined server-session transaction (EHLO once, then MAIL/RCPT/DATA/body
 // in one write per message, as a PIPELINING client sends them).
 //
@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "relay/proto/command.h"
-#include "relay/proto/data_decoder.h"
-#include "relay/proto/server_session.h"
+#include "proto/smtp/command.h"
+#include "proto/smtp/data_decoder.h"
+#include "proto/smtp/server_session.h"
 
 namespace smtp = ringmta::smtp;
 

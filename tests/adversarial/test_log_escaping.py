@@ -20,7 +20,7 @@ import pytest
 from conftest import RawSmtp, queue_id_of
 
 # ESC and other C0 bytes of a reply become '?' where ringmta parses it
-# (relay/proto/reply_parser.cpp); TAB, 8-bit bytes that are not UTF-8 and the
+# (proto/smtp/reply_parser.cpp); TAB, 8-bit bytes that are not UTF-8 and the
 # C1 CSI (U+009B) pass that parser and must be escaped on the screens.
 ESC_REPLY = b"450 4.2.0 \x1b[31mmailbox busy\x1b[0m \x9b2J \xc2\x9b1m\ttry later"
 REPLY_ESCAPED = b"?[31mmailbox busy?[0m \\x9b2J \\u009b1m\\ttry later"

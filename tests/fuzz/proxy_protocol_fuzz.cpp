@@ -1,5 +1,5 @@
 // tests/fuzz/proxy_protocol_fuzz.cpp — libFuzzer target for the PROXY
-// protocol parser (relay/proto/proxy_protocol). Invariants checked on every
+// protocol parser (proto/proxy/proxy_protocol). Invariants checked on every
 // input: no crash or sanitizer report; an Ok parse consumes at most the input
 // and at most the spec's size; its header re-encodes (v1 and v2) to bytes
 // that parse back to the same addresses; a prefix shorter than `consumed`
@@ -8,9 +8,9 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "relay/proto/proxy_protocol.h"
+#include "proto/proxy/proxy_protocol.h"
 
-using namespace ringmta::smtp;
+using namespace ringmta::proxy;
 
 static void check(bool ok) {
   if (!ok) std::abort();

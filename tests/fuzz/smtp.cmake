@@ -4,13 +4,13 @@
 ringmta_fuzz_target(smtp_session
   SOURCES
     tests/fuzz/smtp_session_fuzz.cpp
-    relay/proto/server_session.cpp
-    relay/proto/server_session_envelope.cpp
-    relay/proto/server_session_data.cpp
-    relay/proto/server_session_auth.cpp
-    relay/proto/command.cpp
-    relay/proto/sasl.cpp
-    relay/proto/data_decoder.cpp
+    proto/smtp/server_session.cpp
+    proto/smtp/server_session_envelope.cpp
+    proto/smtp/server_session_data.cpp
+    proto/smtp/server_session_auth.cpp
+    proto/smtp/command.cpp
+    proto/sasl/sasl.cpp
+    proto/smtp/data_decoder.cpp
     mail/address.cpp
     mail/xtext.cpp
     mail/datetime.cpp

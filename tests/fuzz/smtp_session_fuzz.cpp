@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include "relay/proto/server_session.h"
+#include "proto/smtp/server_session.h"
 
 using namespace ringmta::smtp;
 

@@ -31,9 +31,9 @@
 #include "../engine/test_util.h"
 #include "engine/reactor.h"
 #include "tests/unit/child_process.h"
+#include "proto/smtp/server_session.h"
 #include "relay/config.h"
 #include "relay/delivery_agent.h"
-#include "relay/proto/server_session.h"
 #include "relay/routing.h"
 #include "tls/tls.h"
 

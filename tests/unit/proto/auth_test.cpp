@@ -4,10 +4,11 @@
 // shutdown and timeout while a check is pending.
 #include <gtest/gtest.h>
 
-#include "relay/proto/sasl.h"
-#include "relay/proto/server_session.h"
+#include "proto/sasl/sasl.h"
+#include "proto/smtp/server_session.h"
 #include "tests/unit/proto/golden_harness.h"
 
+using namespace ringmta::sasl;
 using namespace ringmta::smtp;
 using namespace ringmta::smtp::testing;
 

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "relay/proto/server_session.h"
+#include "proto/smtp/server_session.h"
 #include "tests/unit/proto/golden_harness.h"
 
 using namespace ringmta::smtp;

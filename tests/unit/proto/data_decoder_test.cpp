@@ -4,7 +4,7 @@
 
 #include <random>
 
-#include "relay/proto/data_decoder.h"
+#include "proto/smtp/data_decoder.h"
 
 using ringmta::smtp::DataDecoder;
 

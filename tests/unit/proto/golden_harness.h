@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "relay/proto/server_session.h"
+#include "proto/smtp/server_session.h"
 
 namespace ringmta::smtp::testing {
 

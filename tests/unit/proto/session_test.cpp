@@ -3,7 +3,7 @@
 // while a commit is pending, queue-id calls, and buffer release.
 #include <gtest/gtest.h>
 
-#include "relay/proto/server_session.h"
+#include "proto/smtp/server_session.h"
 #include "tests/unit/proto/golden_harness.h"
 
 using namespace ringmta::smtp;

@@ -3,7 +3,7 @@
 // behind a pending commit, shutdown during the handshake, implicit TLS.
 #include <gtest/gtest.h>
 
-#include "relay/proto/server_session.h"
+#include "proto/smtp/server_session.h"
 #include "tests/unit/proto/golden_harness.h"
 
 using namespace ringmta::smtp;

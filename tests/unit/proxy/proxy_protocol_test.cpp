@@ -13,9 +13,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "relay/proto/proxy_protocol.h"
+#include "proto/proxy/proxy_protocol.h"
 
-namespace ringmta::smtp {
+namespace ringmta::proxy {
 namespace {
 
 namespace fs = std::filesystem;
@@ -143,4 +143,4 @@ TEST(ProxyProtocol, RoundTrips) {
 }
 
 }  // namespace
-}  // namespace ringmta::smtp
+}  // namespace ringmta::proxy

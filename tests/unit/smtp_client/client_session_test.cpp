@@ -2,13 +2,13 @@
 // that read better as code than as transcripts: stage reporting, misuse,
 // large bodies, and a bounded randomized run of the "one result per
 // recipient" invariant (the fuzz target checks it more deeply).
-#include "relay/proto/client_session.h"
+#include "proto/smtp/client_session.h"
 
 #include <gtest/gtest.h>
 
 #include <random>
 
-#include "relay/proto/data_decoder.h"
+#include "proto/smtp/data_decoder.h"
 
 using namespace ringmta::smtp;
 

@@ -1,5 +1,5 @@
 // tests/unit/smtp_client/fuzz_client_session.cpp — libFuzzer target for
-// relay/proto/client_session (built by tests/fuzz/smtp_client.cmake).
+// proto/smtp/client_session (built by tests/fuzz/smtp_client.cmake).
 //
 // Input: one flags byte, then arbitrary server bytes. The harness plays the
 // glue: it feeds the bytes in pieces, starts a transaction whenever the
@@ -14,7 +14,7 @@
 #include <deque>
 #include <string>
 
-#include "relay/proto/client_session.h"
+#include "proto/smtp/client_session.h"
 
 using namespace ringmta::smtp;
 

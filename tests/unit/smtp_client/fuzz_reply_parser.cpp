@@ -1,5 +1,5 @@
 // tests/unit/smtp_client/fuzz_reply_parser.cpp — libFuzzer target for
-// relay/proto/reply_parser (built by tests/fuzz/smtp_client.cmake, not by the
+// proto/smtp/reply_parser (built by tests/fuzz/smtp_client.cmake, not by the
 // unit CMakeLists). Invariants: no crash; every reply is well-formed (code
 // 200..559, 1..max_lines lines, no control characters); and feeding the input
 // whole or in pieces of the size given by the first byte yields the same
@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "relay/proto/reply_parser.h"
+#include "proto/smtp/reply_parser.h"
 
 using ringmta::smtp::Reply;
 using ringmta::smtp::ReplyLimits;

@@ -1,5 +1,5 @@
 // tests/unit/smtp_client/reply_parser_test.cpp — unit tests for the SMTP reply parser.
-#include "relay/proto/reply_parser.h"
+#include "proto/smtp/reply_parser.h"
 
 #include <gtest/gtest.h>
 

@@ -8,7 +8,7 @@
 #include <memory>
 #include <sstream>
 
-#include "relay/proto/client_session.h"
+#include "proto/smtp/client_session.h"
 
 namespace ringmta::smtp::test {
 

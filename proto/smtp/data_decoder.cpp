@@ -1,6 +1,6 @@
-// relay/proto/data_decoder.cpp — DATA body decoding and the BDAT line-end
+// proto/smtp/data_decoder.cpp — DATA body decoding and the BDAT line-end
 // check (see data_decoder.h).
-#include "relay/proto/data_decoder.h"
+#include "proto/smtp/data_decoder.h"
 
 #include <cstring>
 

@@ -1,4 +1,4 @@
-// relay/proto/reply_parser.h — incremental parser for SMTP server replies
+// proto/smtp/reply_parser.h — incremental parser for SMTP server replies
 // (RFC 5321 §4.2), used by the SMTP client session for onward delivery.
 //
 // Bytes arrive from the socket split at arbitrary points; the parser keeps

@@ -1,4 +1,4 @@
-// relay/proto/server_session_data.cpp — the message body side of the SMTP
+// proto/smtp/server_session_data.cpp — the message body side of the SMTP
 // server session: DATA and BDAT (RFC 3030), our Received: header, and
 // commit_done(), which answers the end of the message once the queue wrote it.
 //
@@ -32,7 +32,7 @@
 
 #include "mail/datetime.h"
 #include "mail/headers.h"
-#include "relay/proto/server_session_impl.h"
+#include "proto/smtp/server_session_impl.h"
 
 namespace ringmta::smtp {
 

@@ -1,18 +1,18 @@
-// relay/proto/sasl.cpp — PLAIN and LOGIN for SMTP AUTH (see sasl.h).
+// proto/sasl/sasl.cpp — PLAIN and LOGIN for SMTP AUTH (see sasl.h).
 //
 // Reply texts follow Postfix, which most operators know from their logs:
 //   334 (challenge), 501 5.7.0 aborted by "*", 501 5.5.2 undecodable base64,
 //   504 5.5.4 unknown mechanism, 535 5.7.8 for credentials refused before
 //   any check (a foreign authzid, an empty user or password).
-#include "relay/proto/sasl.h"
+#include "proto/sasl/sasl.h"
 
 #include <array>
 #include <cstdint>
 #include <utility>
 
-#include "relay/proto/command.h"  // iequals
+#include "mail/address.h"  // to_lower_ascii (proto/sasl uses mail/ only, not proto/smtp)
 
-namespace ringmta::smtp {
+namespace ringmta::sasl {
 namespace {
 
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -116,7 +116,8 @@ std::optional<SaslCredentials> parse_plain(std::string_view message) {
 SaslExchange::Step SaslExchange::start(std::string_view mechanism, std::string_view initial) {
   stage_ = Stage::Idle;
   login_user_.clear();
-  if (iequals(mechanism, "PLAIN")) {
+  const std::string mech = mail::to_lower_ascii(mechanism);  // names are case-insensitive
+  if (mech == "plain") {
     mech_ = Mech::Plain;
     if (initial.empty()) {
       stage_ = Stage::PlainResponse;
@@ -124,7 +125,7 @@ SaslExchange::Step SaslExchange::start(std::string_view mechanism, std::string_v
     }
     return plain_message(initial);
   }
-  if (iequals(mechanism, "LOGIN")) {
+  if (mech == "login") {
     mech_ = Mech::Login;
     if (initial.empty()) {
       stage_ = Stage::LoginUser;
@@ -181,4 +182,4 @@ SaslExchange::Step SaslExchange::login_password(std::string_view encoded) {
   return credentials(std::exchange(login_user_, std::string()), std::move(*decoded));
 }
 
-}  // namespace ringmta::smtp
+}  // namespace ringmta::sasl

@@ -1,4 +1,4 @@
-// relay/proto/server_session_auth.cpp — SMTP AUTH (RFC 4954) and STARTTLS
+// proto/smtp/server_session_auth.cpp — SMTP AUTH (RFC 4954) and STARTTLS
 // (RFC 3207) in the server session: the commands, the SASL exchange, the
 // verdict from the glue (auth_done) and the reset after the TLS handshake
 // (tls_started).
@@ -11,7 +11,7 @@
 #include <utility>
 
 #include "mail/address.h"
-#include "relay/proto/server_session_impl.h"
+#include "proto/smtp/server_session_impl.h"
 
 namespace ringmta::smtp {
 
@@ -53,17 +53,17 @@ void ServerSession::Impl::cmd_auth(const CommandLine& c) {
 // A client line while phase == Auth (the answer to our 334).
 void ServerSession::Impl::auth_line(std::string_view line) { sasl_step(sasl.respond(line)); }
 
-void ServerSession::Impl::sasl_step(SaslExchange::Step step) {
+void ServerSession::Impl::sasl_step(sasl::SaslExchange::Step step) {
   switch (step.kind) {
-    case SaslExchange::Kind::Challenge:
+    case sasl::SaslExchange::Kind::Challenge:
       phase = Phase::Auth;
       reply(step.reply);
       return;
-    case SaslExchange::Kind::Failed:
+    case sasl::SaslExchange::Kind::Failed:
       phase = Phase::Command;
       error(step.reply);
       return;
-    case SaslExchange::Kind::Credentials:
+    case sasl::SaslExchange::Kind::Credentials:
       auth_req.user = std::move(step.credentials.user);
       auth_req.password = std::move(step.credentials.password);
       auth_announced = false;

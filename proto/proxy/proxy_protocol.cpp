@@ -1,12 +1,12 @@
-// relay/proto/proxy_protocol.cpp — see proxy_protocol.h.
-#include "relay/proto/proxy_protocol.h"
+// proto/proxy/proxy_protocol.cpp — see proxy_protocol.h.
+#include "proto/proxy/proxy_protocol.h"
 
 #include <arpa/inet.h>
 
 #include <algorithm>
 #include <cstring>
 
-namespace ringmta::smtp {
+namespace ringmta::proxy {
 namespace {
 
 constexpr std::string_view kV1Prefix = "PROXY ";
@@ -195,4 +195,4 @@ std::string encode_proxy_v2(const ProxyHeader& h) {
   return out;
 }
 
-}  // namespace ringmta::smtp
+}  // namespace ringmta::proxy

@@ -1,5 +1,5 @@
-// relay/proto/reply_parser.cpp — incremental SMTP reply parser (see reply_parser.h).
-#include "relay/proto/reply_parser.h"
+// proto/smtp/reply_parser.cpp — incremental SMTP reply parser (see reply_parser.h).
+#include "proto/smtp/reply_parser.h"
 
 #include <cstring>
 #include <utility>

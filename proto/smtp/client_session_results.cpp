@@ -1,4 +1,4 @@
-// relay/proto/client_session_results.cpp — the bookkeeping of the client
+// proto/smtp/client_session_results.cpp — the bookkeeping of the client
 // session: one RecipientResult per envelope recipient (from a reply or made
 // here), the end of a transaction, the connection failure when it dies, and
 // the names and RFC 5321 timeouts of the stages.
@@ -9,7 +9,7 @@
 #include <string>
 #include <utility>
 
-#include "relay/proto/client_session_impl.h"
+#include "proto/smtp/client_session_impl.h"
 
 namespace ringmta::smtp {
 

@@ -1,4 +1,4 @@
-// relay/proto/server_session.cpp — the SMTP server state machine (see
+// proto/smtp/server_session.cpp — the SMTP server state machine (see
 // server_session.h for the contract with the I/O glue): the input loop, the
 // command dispatch and the public calls that drive them.
 //
@@ -31,13 +31,13 @@
 //    the commit is pending buffer input and return NeedInput. The glue should
 //    stop reading while phase() == AwaitCommit (buffered_input() says how
 //    much is held).
-#include "relay/proto/server_session.h"
+#include "proto/smtp/server_session.h"
 
 #include <algorithm>
 #include <cstring>
 #include <utility>
 
-#include "relay/proto/server_session_impl.h"
+#include "proto/smtp/server_session_impl.h"
 
 namespace ringmta::smtp {
 

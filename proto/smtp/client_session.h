@@ -1,4 +1,4 @@
-// relay/proto/client_session.h — the SMTP client side (onward delivery) as a
+// proto/smtp/client_session.h — the SMTP client side (onward delivery) as a
 // pure state machine.
 //
 // One ClientSession is one connection to a remote MX. Bytes from the server
@@ -71,8 +71,8 @@
 #include <string_view>
 #include <vector>
 
-#include "relay/proto/reply_parser.h"
-#include "relay/proto/server_session.h"  // Recipient, NotifyBits, Ret, BodyType
+#include "proto/smtp/reply_parser.h"
+#include "proto/smtp/server_session.h"  // Recipient, NotifyBits, Ret, BodyType
 
 namespace ringmta::smtp {
 

@@ -1,4 +1,4 @@
-// relay/proto/command.h — SMTP command-line parsing for the server side.
+// proto/smtp/command.h — SMTP command-line parsing for the server side.
 //
 // Pure functions, no state: split a command line into verb and argument,
 // parse MAIL/RCPT arguments (path prefix, ESMTP parameters with their RFC
@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "relay/proto/server_session.h"
+#include "proto/smtp/server_session.h"
 
 namespace ringmta::smtp {
 

@@ -1,4 +1,4 @@
-// relay/proto/client_session.cpp — SMTP client state machine (see client_session.h).
+// proto/smtp/client_session.cpp — SMTP client state machine (see client_session.h).
 //
 // Every command written pushes an Expect onto a FIFO; every complete reply
 // pops the oldest one and goes to the handler for that command. Pipelining
@@ -12,14 +12,14 @@
 // reply-driven part — replies in, one handler per command, the public calls;
 // client_session_commands.cpp builds and sends a transaction's commands,
 // client_session_results.cpp keeps the per-recipient bookkeeping.
-#include "relay/proto/client_session.h"
+#include "proto/smtp/client_session.h"
 
 #include <algorithm>
 #include <charconv>
 #include <deque>
 #include <utility>
 
-#include "relay/proto/client_session_impl.h"
+#include "proto/smtp/client_session_impl.h"
 
 namespace ringmta::smtp {
 

@@ -1,4 +1,4 @@
-// relay/proto/client_session_commands.cpp — the sending side of an outbound
+// proto/smtp/client_session_commands.cpp — the sending side of an outbound
 // transaction: the local checks before anything is sent (addresses, SIZE,
 // SMTPUTF8, BINARYMIME), the MAIL and RCPT commands with their ESMTP/DSN
 // parameters, the (pipelined or step-by-step) command order, and the body:
@@ -12,7 +12,7 @@
 #include <utility>
 
 #include "mail/xtext.h"
-#include "relay/proto/client_session_impl.h"
+#include "proto/smtp/client_session_impl.h"
 
 namespace ringmta::smtp {
 

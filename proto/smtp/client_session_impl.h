@@ -1,4 +1,4 @@
-// relay/proto/client_session_impl.h — private state of a ClientSession (not
+// proto/smtp/client_session_impl.h — private state of a ClientSession (not
 // part of the public API).
 //
 // Its own header because the state machine is split over three files that
@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "relay/proto/client_session.h"
+#include "proto/smtp/client_session.h"
 
 namespace ringmta::smtp {
 

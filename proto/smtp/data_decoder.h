@@ -1,4 +1,4 @@
-// relay/proto/data_decoder.h — incremental decoder for the SMTP DATA body,
+// proto/smtp/data_decoder.h — incremental decoder for the SMTP DATA body,
 // and the line-end check for BDAT bodies.
 //
 // Feeds on arbitrary slices of the byte stream (a split may fall anywhere,

@@ -1,4 +1,4 @@
-// relay/proto/proxy_protocol.h — the PROXY protocol header (HAProxy's
+// proto/proxy/proxy_protocol.h — the PROXY protocol header (HAProxy's
 // "proxy-protocol.txt", versions 1 and 2) that L4 load balancers (HAProxy,
 // nginx stream, AWS NLB, GCP/Azure LBs) put in front of a TCP stream to pass
 // on the real client address.
@@ -24,7 +24,7 @@
 #include <string>
 #include <string_view>
 
-namespace ringmta::smtp {
+namespace ringmta::proxy {
 
 struct ProxyHeader {
   int version = 0;           // 1 or 2
@@ -59,4 +59,4 @@ ProxyParse parse_proxy_header(std::string_view bytes);
 std::string encode_proxy_v1(const ProxyHeader& h);
 std::string encode_proxy_v2(const ProxyHeader& h);
 
-}  // namespace ringmta::smtp
+}  // namespace ringmta::proxy

@@ -1,4 +1,4 @@
-// relay/proto/server_session_impl.h — private state of a ServerSession (not
+// proto/smtp/server_session_impl.h — private state of a ServerSession (not
 // part of the public API).
 //
 // Its own header because the state machine is split over several files that
@@ -15,10 +15,10 @@
 #include <utility>
 #include <vector>
 
-#include "relay/proto/command.h"
-#include "relay/proto/data_decoder.h"
-#include "relay/proto/sasl.h"
-#include "relay/proto/server_session.h"
+#include "proto/sasl/sasl.h"
+#include "proto/smtp/command.h"
+#include "proto/smtp/data_decoder.h"
+#include "proto/smtp/server_session.h"
 
 namespace ringmta::smtp {
 
@@ -44,7 +44,7 @@ struct ServerSession::Impl {
   bool esmtp = false;
 
   // SMTP AUTH (RFC 4954), kept across transactions.
-  SaslExchange sasl;
+  sasl::SaslExchange sasl;
   AuthRequest auth_req;          // credentials handed out with Action::AuthCheck
   bool auth_announced = false;   // Action::AuthCheck already returned for auth_req
   std::string auth_user;         // "" until 235
@@ -129,7 +129,7 @@ struct ServerSession::Impl {
   bool sender_owned(std::string_view address) const;
   void cmd_auth(const CommandLine& c);
   void auth_line(std::string_view line);
-  void sasl_step(SaslExchange::Step step);
+  void sasl_step(sasl::SaslExchange::Step step);
   void cmd_starttls(const CommandLine& c);
   void forget_password();
 };

@@ -1,4 +1,4 @@
-// relay/proto/server_session.h — the SMTP server side as a pure state machine.
+// proto/smtp/server_session.h — the SMTP server side as a pure state machine.
 //
 // Bytes in (feed), replies out (take_output), and an Action telling the I/O
 // glue what to do next. No sockets, no clocks, no queue: the glue supplies

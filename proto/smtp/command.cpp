@@ -1,5 +1,5 @@
-// relay/proto/command.cpp — SMTP command-line parsing (see command.h).
-#include "relay/proto/command.h"
+// proto/smtp/command.cpp — SMTP command-line parsing (see command.h).
+#include "proto/smtp/command.h"
 
 #include "mail/xtext.h"
 

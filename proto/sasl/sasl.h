@@ -1,8 +1,9 @@
-// relay/proto/sasl.h — the server side of SMTP AUTH's SASL exchange (RFC 4954)
+// proto/sasl/sasl.h — the server side of SMTP AUTH's SASL exchange (RFC 4954)
 // for the PLAIN (RFC 4616) and LOGIN mechanisms, as a pure state machine.
 //
-// ServerSession owns one SaslExchange while an AUTH command is in progress:
-// start() takes the AUTH arguments, respond() each client line after a 334.
+// smtp::ServerSession (proto/smtp) owns one SaslExchange while an AUTH
+// command is in progress: start() takes the AUTH arguments, respond() each
+// client line after a 334.
 // Every step returns either the next 334 challenge, a final error reply, or
 // the credentials to check — the check itself (password hashing) is the
 // glue's business, off the shard thread. Nothing here touches a password
@@ -13,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-namespace ringmta::smtp {
+namespace ringmta::sasl {
 
 // Strict RFC 4648 base64 (padding required, no whitespace); nullopt on error.
 std::optional<std::string> base64_decode(std::string_view in);
@@ -60,4 +61,4 @@ class SaslExchange {
   std::string login_user_;
 };
 
-}  // namespace ringmta::smtp
+}  // namespace ringmta::sasl

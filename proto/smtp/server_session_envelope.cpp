@@ -1,4 +1,4 @@
-// relay/proto/server_session_envelope.cpp — the envelope commands of the SMTP
+// proto/smtp/server_session_envelope.cpp — the envelope commands of the SMTP
 // server session: EHLO/HELO (and the extensions it advertises), MAIL FROM and
 // RCPT TO with their checks (syntax, SMTPUTF8, sender ownership, relaying,
 // sender-specified routing from strangers, recipient limit) and what the
@@ -11,7 +11,7 @@
 #include <utility>
 
 #include "mail/address.h"
-#include "relay/proto/server_session_impl.h"
+#include "proto/smtp/server_session_impl.h"
 
 namespace ringmta::smtp {
 
