@@ -210,26 +210,17 @@ void read_relay(Validator& v, const toml::table& t, Config::Relay& out) {
   }
 }
 
-// A size key: a positive byte count or a string with a binary unit ("50M").
-std::optional<uint64_t> read_size(Validator& v, const toml::node& n, const std::string& key, const char* example) {
-  std::optional<uint64_t> size;
-  if (const auto* i = n.as_integer(); i && i->get() > 0) size = static_cast<uint64_t>(i->get());
-  if (const auto* s = n.as_string()) size = parse_size(s->get());
-  if (size && *size > 0 && *size <= kMaxMessageSize) return size;
-  std::string what = std::string("a positive size in bytes (") + example +
-                     ") or with a binary unit (\"50M\", \"50MiB\"), at most 1 TiB";
-  if (const auto* s = n.as_string(); s && s->get().find('B') != std::string::npos &&
-                                     s->get().find("iB") == std::string::npos)
-    what += "; \"KB\"/\"MB\"/\"GB\" are ambiguous, write \"M\" or \"MiB\" (2^20 bytes)";
-  v.expected(n, key, what);
-  return std::nullopt;
-}
-
 void read_limits(Validator& v, const toml::table& t, Config::Limits& out) {
   if (const auto* n = t.get("max_message_size"))
-    if (auto size = read_size(v, *n, "limits.max_message_size", "52428800")) out.max_message_size = *size;
+    if (auto size = v.size(*n, "limits.max_message_size", 1, kMaxMessageSize,
+                           "a positive size in bytes (52428800) or with a binary unit (\"50M\", \"50MiB\"), "
+                           "at most 1 TiB"))
+      out.max_message_size = *size;
   if (const auto* n = t.get("inflight_memory"))
-    if (auto size = read_size(v, *n, "limits.inflight_memory", "268435456")) out.inflight_memory = *size;
+    if (auto size = v.size(*n, "limits.inflight_memory", 1, kMaxMessageSize,
+                           "a positive size in bytes (268435456) or with a binary unit (\"50M\", \"50MiB\"), "
+                           "at most 1 TiB"))
+      out.inflight_memory = *size;
   if (const auto* n = t.get("min_data_rate"))
     if (auto i = v.integer(*n, "limits.min_data_rate", 0, 1ll << 30,
                            "an integer number of bytes per second from 0 (no minimum) to 1073741824"))

@@ -168,22 +168,11 @@ void read_queue(Validator& v, const toml::table& t, Config::Queue& out) {
   if (const auto* n = t.get("commit_wait_batches"))
     if (auto i = v.integer(*n, "queue.commit_wait_batches", 2, 100000, "an integer from 2 to 100000"))
       out.commit_wait_batches = static_cast<unsigned>(*i);
-  if (const auto* n = t.get("min_free_space")) {
-    // Bytes, or the size syntax of limits.max_message_size; 0 = no guard.
-    std::optional<uint64_t> size;
-    if (const auto* i = n->as_integer(); i && i->get() >= 0) size = static_cast<uint64_t>(i->get());
-    if (const auto* s = n->as_string()) size = parse_size(s->get());
-    if (size && *size <= (uint64_t{1} << 50)) {
+  if (const auto* n = t.get("min_free_space"))  // 0 = no guard
+    if (auto size = v.size(*n, "queue.min_free_space", 0, uint64_t{1} << 50,
+                           "a size in bytes (104857600) or with a binary unit (\"100M\", \"1GiB\"), 0 for no "
+                           "guard, at most 1 PiB"))
       out.min_free_space = *size;
-    } else {
-      std::string what =
-          "a size in bytes (104857600) or with a binary unit (\"100M\", \"1GiB\"), 0 for no guard, at most 1 PiB";
-      if (const auto* s = n->as_string(); s && s->get().find('B') != std::string::npos &&
-                                          s->get().find("iB") == std::string::npos)
-        what += "; \"KB\"/\"MB\"/\"GB\" are ambiguous, write \"M\" or \"MiB\" (2^20 bytes)";
-      v.expected(*n, "queue.min_free_space", what);
-    }
-  }
 }
 
 void read_dns(Validator& v, const toml::table& t, Config::Dns& out) {

@@ -73,6 +73,11 @@ class Validator {
                                  std::string_view what);
   // A duration string ("5m") or a non-negative integer number of seconds.
   std::optional<std::chrono::seconds> duration(const toml::node& node, std::string_view key, bool allow_zero);
+  // A byte count, or a string with a binary unit ("50M", "1GiB"), from min
+  // to max. `what` describes it in the error, which also explains that
+  // "KB"/"MB"/"GB" are ambiguous when the value used one of them.
+  std::optional<uint64_t> size(const toml::node& node, std::string_view key, uint64_t min, uint64_t max,
+                               std::string_view what);
 
   // Each element of an array of strings, with its own error key "key[i]".
   template <typename F>

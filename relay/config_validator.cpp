@@ -245,6 +245,20 @@ std::optional<int64_t> Validator::integer(const toml::node& node, std::string_vi
   return std::nullopt;
 }
 
+std::optional<uint64_t> Validator::size(const toml::node& node, std::string_view key, uint64_t min, uint64_t max,
+                                        std::string_view what) {
+  std::optional<uint64_t> value;
+  if (const auto* i = node.as_integer(); i && i->get() >= 0) value = static_cast<uint64_t>(i->get());
+  if (const auto* s = node.as_string()) value = parse_size(s->get());
+  if (value && *value >= min && *value <= max) return value;
+  std::string text(what);
+  if (const auto* s = node.as_string(); s && s->get().find('B') != std::string::npos &&
+                                        s->get().find("iB") == std::string::npos)
+    text += "; \"KB\"/\"MB\"/\"GB\" are ambiguous, write \"M\" or \"MiB\" (2^20 bytes)";
+  expected(node, key, text);
+  return std::nullopt;
+}
+
 std::optional<std::chrono::seconds> Validator::duration(const toml::node& node, std::string_view key,
                                                         bool allow_zero) {
   std::optional<std::chrono::seconds> value;
