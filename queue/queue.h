@@ -2,7 +2,7 @@
 // OpenSMTPD's queue backend) with two implementations: RocksDB (production,
 // group commit on a dedicated commit thread) and memory (unit tests).
 //
-// Data model (RocksDB column families, see ../shared/DESIGN.md):
+// Data model (RocksDB column families, see ARCHITECTURE.md):
 //   messages   : id -> envelope, and id -> body (bodies may live in blob files)
 //   recipients : id/index -> per-recipient state
 //   schedule   : big-endian due time (unix ms) + id -> "" (range scan finds due work)
