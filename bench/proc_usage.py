@@ -28,6 +28,8 @@ import signal
 import sys
 import time
 
+from benchlib import status_kb
+
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -68,16 +70,6 @@ def cpu_seconds(root):
         total += sum(int(x) for x in f[11:15])
     return total / TICKS
 
-
-def status_kb(pid, key):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def pss_kb(pid):
