@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "bench/send.h"
+#include "base/json.h"
+#include "base/base64.h"
 #include "bench/send_session.h"
 #include "bench/util.h"
 #include "engine/shard_group.h"
@@ -88,10 +90,10 @@ void print_json(const SendConfig& cfg, const MessageSet& msgs, double elapsed, c
   auto num = [&](const char* k, double v, bool last = false) {
     char buf[64];
     std::snprintf(buf, sizeof(buf), "%.6g", v);
-    o += json_string(k) + ":" + buf + (last ? "" : ",");
+    o += base::json::quote(k) + ":" + buf + (last ? "" : ",");
   };
-  auto integer = [&](const char* k, uint64_t v) { o += json_string(k) + ":" + std::to_string(v) + ","; };
-  o += "\"target\":" + json_string(cfg.target_text) + ",";
+  auto integer = [&](const char* k, uint64_t v) { o += base::json::quote(k) + ":" + std::to_string(v) + ","; };
+  o += "\"target\":" + base::json::quote(cfg.target_text) + ",";
   integer("sessions", cfg.sessions);
   integer("threads", cfg.threads);
   if (msgs.generated) integer("size", msgs.sizes[0]);
@@ -109,7 +111,7 @@ void print_json(const SendConfig& cfg, const MessageSet& msgs, double elapsed, c
   num("bytes_per_s", t.bytes / elapsed);
   integer("connections_opened", t.connections);
   integer("connection_failures", t.conn_failures);
-  o += "\"first_error\":" + json_string(first_error) + ",";
+  o += "\"first_error\":" + base::json::quote(first_error) + ",";
   o += std::string("\"time_limit_hit\":") + (limit_hit ? "true" : "false") + ",";
   o += std::string("\"too_many_failures\":") + (too_many_failures ? "true" : "false") + ",";
   o += "\"replies\":{";
@@ -118,10 +120,10 @@ void print_json(const SendConfig& cfg, const MessageSet& msgs, double elapsed, c
     std::string inner;
     for (int code = 0; code < 600; code++)
       if (codes[c][static_cast<size_t>(code)] != 0)
-        inner += (inner.empty() ? "" : ",") + json_string(std::to_string(code)) + ":" +
+        inner += (inner.empty() ? "" : ",") + base::json::quote(std::to_string(code)) + ":" +
                  std::to_string(codes[c][static_cast<size_t>(code)]);
     if (inner.empty()) continue;
-    o += (first_cmd ? "" : ",") + json_string(cmd_name(static_cast<Cmd>(c))) + ":{" + inner + "}";
+    o += (first_cmd ? "" : ",") + base::json::quote(cmd_name(static_cast<Cmd>(c))) + ":{" + inner + "}";
     first_cmd = false;
   }
   o += "},\"latency_ms\":{";
@@ -129,7 +131,7 @@ void print_json(const SendConfig& cfg, const MessageSet& msgs, double elapsed, c
   for (size_t p = 0; p < hist.size(); p++) {
     const Histogram& h = hist[p];
     if (h.count() == 0) continue;
-    o += (first_phase ? "" : ",") + json_string(phase_name(static_cast<Phase>(p))) + ":{";
+    o += (first_phase ? "" : ",") + base::json::quote(phase_name(static_cast<Phase>(p))) + ":{";
     first_phase = false;
     o += "\"count\":" + std::to_string(h.count()) + ",";
     num("mean", ms(static_cast<int64_t>(h.mean())));
@@ -176,7 +178,7 @@ int run_send(const SendConfig& cfg_in) {
     plain += cfg.auth_user;
     plain += '\0';
     plain += cfg.auth_password;
-    g.auth_line = "AUTH PLAIN " + base64_encode(plain) + "\r\n";
+    g.auth_line = "AUTH PLAIN " + base::base64_encode(plain) + "\r\n";
   }
   // Every run ends: the count or the duration, and in any case this limit.
   const double limit = cfg.time_limit > 0 ? cfg.time_limit : (cfg.duration > 0 ? cfg.duration + 60 : 600);

@@ -13,6 +13,8 @@
 #include <deque>
 
 #include "bench/channel.h"
+#include "base/json.h"
+#include "base/base64.h"
 #include "bench/sink_conn.h"
 
 namespace ringmta::bench {
@@ -258,8 +260,7 @@ void SinkConn::command(std::string_view line) {
   if (state_ == State::AuthResponse) {  // the SASL PLAIN response after "334 "
     state_ = State::Command;
     if (line == "*") return reply("501 5.7.0 Authentication aborted");
-    std::string decoded;
-    base64_decode(line, decoded);
+    const std::string decoded = base::base64_decode(line).value_or("");
     const size_t a = decoded.find('\0');
     const size_t b = a == std::string::npos ? a : decoded.find('\0', a + 1);
     auth_user_ = b == std::string::npos ? "" : decoded.substr(a + 1, b - a - 1);
@@ -288,7 +289,7 @@ void SinkConn::command(std::string_view line) {
     }
     rcpt_ok_++;
     if (!cfg_.record_path.empty())
-      rcpts_json_ += (rcpts_json_.empty() ? "" : ",") + json_string(angle_address(line));
+      rcpts_json_ += (rcpts_json_.empty() ? "" : ",") + base::json::quote(angle_address(line));
     return reply("250 2.1.5 Ok");
   }
   if (verb_is(line, "DATA")) {
@@ -418,12 +419,12 @@ void SinkConn::end_of_data(uint64_t size) {
   }
   if (!cfg_.record_path.empty()) {
     std::string rec = "{\"time_ms\":" + std::to_string(unix_ms()) + ",\"shard\":" + std::to_string(shard_.index) +
-                      ",\"conn\":" + std::to_string(ch_.conn().id()) + ",\"from\":" + json_string(from_) +
+                      ",\"conn\":" + std::to_string(ch_.conn().id()) + ",\"from\":" + base::json::quote(from_) +
                       ",\"rcpts\":[" + rcpts_json_ + "],\"rejected_rcpts\":" + std::to_string(rcpt_rejected_) +
                       ",\"size\":" + std::to_string(size) + ",\"bdat\":" + (via_bdat_ ? "true" : "false") +
                       ",\"reply\":" + std::to_string(code) +
                       ",\"tls\":" + (ch_.tls_active() ? "true" : "false") +
-                      ",\"auth\":" + json_string(auth_user_) + "}\n";
+                      ",\"auth\":" + base::json::quote(auth_user_) + "}\n";
     shard_.add_record(rec);
   }
   reset_transaction();

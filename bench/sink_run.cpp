@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bench/sink.h"
+#include "base/json.h"
 #include "bench/sink_conn.h"
 #include "bench/util.h"
 #include "engine/shard_group.h"
@@ -167,7 +168,7 @@ int run_sink(const SinkConfig& cfg_in) {
         "\"messages\":%llu,\"recipients\":%llu,\"bytes\":%llu,\"rcpt_temp_fail\":%llu,\"rcpt_perm_fail\":%llu,"
         "\"data_temp_fail\":%llu,\"data_perm_fail\":%llu,\"tls_sessions\":%llu,\"tls_failures\":%llu,"
         "\"auths\":%llu,\"msgs_per_s_active\":%.1f,\"msgs_per_s_overall\":%.1f,\"active_s\":%.3f}\n",
-        json_string(cfg.listen_text).c_str(), elapsed, (unsigned long long)t.connections,
+        base::json::quote(cfg.listen_text).c_str(), elapsed, (unsigned long long)t.connections,
         (long long)g.peak.load(), (unsigned long long)t.refused, (unsigned long long)t.messages,
         (unsigned long long)t.recipients, (unsigned long long)t.bytes, (unsigned long long)t.rcpt_temp,
         (unsigned long long)t.rcpt_perm, (unsigned long long)t.data_temp, (unsigned long long)t.data_perm,

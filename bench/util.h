@@ -16,8 +16,6 @@ inline int64_t now_ns() {
 }
 int64_t unix_ms();
 
-// `s` as a JSON string literal, quotes included.
-std::string json_string(std::string_view s);
 
 // "12,345,678" — figures people read at a glance.
 std::string group_digits(uint64_t n);
@@ -41,9 +39,5 @@ class Rng {
  private:
   uint64_t s_;
 };
-
-// Base64 (RFC 4648) for AUTH PLAIN, and its inverse for the sink's records.
-std::string base64_encode(std::string_view in);
-bool base64_decode(std::string_view in, std::string& out);
 
 }  // namespace ringmta::bench

@@ -7,7 +7,12 @@
 
 #include <cstdint>
 
+#include "base/text.h"
+
 namespace ringmta::mail {
+
+using base::to_lower_ascii;
+using base::valid_utf8;
 namespace {
 
 bool is_alpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -123,34 +128,6 @@ bool ipv6_groups(std::string_view part, bool v4_tail_ok, int& groups) {
 }
 
 }  // namespace
-
-bool valid_utf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t n;
-    uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) { n = 1; cp = c & 0x1F; }
-    else if (c >= 0xE0 && c <= 0xEF) { n = 2; cp = c & 0x0F; }
-    else if (c >= 0xF0 && c <= 0xF4) { n = 3; cp = c & 0x07; }
-    else return false;
-    if (i + n >= s.size()) return false;  // truncated sequence
-    for (size_t k = 1; k <= n; ++k) {
-      unsigned char cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-      return false;
-    i += n + 1;
-  }
-  return true;
-}
 
 bool valid_ipv4(std::string_view s) {
   int parts = 0;
@@ -325,6 +302,8 @@ std::string_view domain_of(std::string_view address) {
   return at == std::string_view::npos ? std::string_view{} : address.substr(at + 1);
 }
 
+std::string recipient_domain(std::string_view address) { return to_lower_ascii(domain_of(address)); }
+
 std::string_view local_part_of(std::string_view address) {
   size_t at = address.rfind('@');
   return at == std::string_view::npos ? address : address.substr(0, at);
@@ -339,13 +318,6 @@ bool domain_equal(std::string_view a, std::string_view b) {
     if (x != y) return false;
   }
   return true;
-}
-
-std::string to_lower_ascii(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-  return out;
 }
 
 }  // namespace ringmta::mail

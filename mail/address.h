@@ -62,8 +62,6 @@ bool valid_domain(std::string_view domain, bool allow_utf8);
 bool valid_ipv4(std::string_view s);
 bool valid_ipv6(std::string_view s);
 
-// True when `s` is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
-bool valid_utf8(std::string_view s);
 
 // Sender-specified routing in a mailbox's local part: '%' ("user%host@relay"),
 // '!' (UUCP "host!user@relay") or an '@' inside a quoted local part
@@ -74,12 +72,13 @@ bool has_routing_local_part(std::string_view address);
 
 // The part after the last '@' ("" if none). Postmaster without a domain has none.
 std::string_view domain_of(std::string_view address);
+// The domain of a recipient or sender address, lower-cased (ASCII): what
+// routing, selectors and per-domain policy compare. "" if there is none.
+std::string recipient_domain(std::string_view address);
 // The part before the last '@' (the whole string if none).
 std::string_view local_part_of(std::string_view address);
 
 // ASCII case-insensitive comparison (domains; U-labels compare byte-wise).
 bool domain_equal(std::string_view a, std::string_view b);
-// ASCII lower-casing (8-bit bytes unchanged).
-std::string to_lower_ascii(std::string_view s);
 
 }  // namespace ringmta::mail

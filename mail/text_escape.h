@@ -22,10 +22,6 @@
 
 namespace ringmta::mail {
 
-// Length of the valid UTF-8 sequence starting at s[i] (1 for ASCII), or 0 when
-// there is none (overlong forms, surrogates, above U+10FFFF, truncated).
-size_t utf8_sequence_length(std::string_view s, size_t i);
-
 // Whether escape_for_log would change `s` (the common case, plain ASCII, is a
 // single scan with no copy).
 bool needs_log_escape(std::string_view s, bool keep_tabs = false);

@@ -39,7 +39,7 @@
 namespace ringmta::relay {
 namespace delivery_detail {
 
-Core::Core(engine::Reactor& r, std::shared_ptr<const Config> c, unsigned shards,
+Core::Core(engine::Reactor& r, std::shared_ptr<const config::Config> c, unsigned shards,
            std::shared_ptr<const OutboundTlsContexts> contexts)
     : reactor(r),
       config(std::move(c)),
@@ -48,7 +48,7 @@ Core::Core(engine::Reactor& r, std::shared_ptr<const Config> c, unsigned shards,
       tls(std::move(contexts)) {
   client.hostname = config->server.hostname.empty() ? "localhost" : config->server.hostname;
   client.own_hostname = config->server.hostname;  // a server greeting with it is us: a loop
-  self = SelfAddresses::of(*config);  // host_addresses() was read at start, off this thread
+  self = config::SelfAddresses::of(*config);  // host_addresses() was read at start, off this thread
   client.offer_starttls = false;  // per connection (Outbound::TlsSetup)
   client.use_chunking = config->delivery.chunking;
   if (!tls) {
@@ -98,13 +98,14 @@ void Core::submit(DeliveryJob job, Done done) {
     }
   }
   agg->remaining = parts.size();
+  agg->split = parts.size() > 1;
   if (shutting_down) {
     for (auto& p : parts) fail(p, shutdown_result());
     return;
   }
   const std::string& domain = parts.front().job.domain;
   const std::string route = route_key(config->delivery, domain);
-  const OutboundTls level = tls_level(config->delivery, domain);
+  const config::OutboundTls level = tls_level(config->delivery, domain);
   const std::string key = dest_key(route, level);
   bool expired = false;
   if (const DownDestinations::Entry* e = down.find(key, std::chrono::steady_clock::now(), &expired)) {
@@ -122,7 +123,7 @@ void Core::submit(DeliveryJob job, Done done) {
 // A TLS level other than delivery.tls (a [delivery.tls_policy] domain on a
 // shared route or the relayhost) gets a destination of its own, so one
 // connection never mixes levels.
-std::string Core::dest_key(const std::string& route, OutboundTls level) const {
+std::string Core::dest_key(const std::string& route, config::OutboundTls level) const {
   return level == config->delivery.tls ? route : route + "|tls=" + std::string(to_string(level));
 }
 
@@ -131,14 +132,14 @@ std::string_view Core::route_of(std::string_view key) { return key.substr(0, key
 
 // `map_key` is dest_key(key, level); `key` the route key.
 Destination* Core::destination(const std::string& map_key, const std::string& key, const std::string& domain,
-                               OutboundTls level) {
+                               config::OutboundTls level) {
   auto& slot = dests[map_key];
   if (slot) return slot.get();
   slot = std::make_unique<Destination>();
   Destination* d = slot.get();
   d->key = map_key;
   d->tls = level;
-  const Config::Delivery& del = config->delivery;
+  const config::Config::Delivery& del = config->delivery;
   unsigned cap = std::max(1u, del.max_connections_per_domain);
   if (key == "relayhost" && del.relayhost) {
     d->route = del.relayhost;
@@ -233,7 +234,7 @@ struct DeliveryAgent::Impl : delivery_detail::Core {
   using Core::Core;
 };
 
-DeliveryAgent::DeliveryAgent(engine::Reactor& reactor, std::shared_ptr<const Config> config, unsigned shard_count,
+DeliveryAgent::DeliveryAgent(engine::Reactor& reactor, std::shared_ptr<const config::Config> config, unsigned shard_count,
                              std::shared_ptr<const OutboundTlsContexts> tls)
     : impl_(std::make_unique<Impl>(reactor, std::move(config), shard_count, std::move(tls))) {}
 DeliveryAgent::~DeliveryAgent() = default;
@@ -243,9 +244,10 @@ void DeliveryAgent::shutdown() { impl_->shutdown(); }
 
 size_t DeliveryAgent::forget_down_destinations(const std::string& domain) { return impl_->forget_down(domain); }
 size_t DeliveryAgent::down_destinations() const { return impl_->down.size(); }
-std::optional<DownDestinations::Entry> DeliveryAgent::down_for(const std::string& domain) const {
+std::optional<DownDestinations::Entry> DeliveryAgent::down_for(std::string_view address) const {
   if (impl_->down.size() == 0) return std::nullopt;  // the usual case
-  const Config::Delivery& delivery = impl_->config->delivery;
+  const std::string domain = mail::recipient_domain(address);
+  const config::Config::Delivery& delivery = impl_->config->delivery;
   const std::string key = impl_->dest_key(route_key(delivery, domain), tls_level(delivery, domain));
   if (const DownDestinations::Entry* e = impl_->down.peek(key, std::chrono::steady_clock::now())) return *e;
   return std::nullopt;

@@ -45,7 +45,7 @@
 #include <vector>
 
 #include "engine/reactor.h"
-#include "relay/config.h"
+#include "config/config.h"
 #include "relay/delivery_job.h"
 #include "relay/down_destinations.h"
 #include "relay/outbound_tls.h"
@@ -59,7 +59,7 @@ class DeliveryAgent {
   // On the shard thread (creates the shard's dns::Resolver from config.dns).
   // `tls`: the shared client contexts (OutboundTlsContexts::create, done by
   // the daemon off the shard threads); null = build them here (tests).
-  DeliveryAgent(engine::Reactor& reactor, std::shared_ptr<const Config> config, unsigned shard_count,
+  DeliveryAgent(engine::Reactor& reactor, std::shared_ptr<const config::Config> config, unsigned shard_count,
                 std::shared_ptr<const OutboundTlsContexts> tls = nullptr);
   ~DeliveryAgent();  // on the shard thread; pending `done`s are not called
   DeliveryAgent(const DeliveryAgent&) = delete;
@@ -82,10 +82,12 @@ class DeliveryAgent {
   // and `destination resume`.
   size_t forget_down_destinations(const std::string& domain = {});
   size_t down_destinations() const;  // remembered now (an expired one counts until dropped)
-  // Whether mail for `domain` (lower case) would be failed at once as
-  // "delivery temporarily suspended" by this agent now: its down entry, or
-  // nothing (not down, expired — the next job probes —, or off).
-  std::optional<DownDestinations::Entry> down_for(const std::string& domain) const;
+  // The one question "is this destination down": whether mail for
+  // `address` (a recipient address) would be failed at once as "delivery
+  // temporarily suspended" by this agent now — its down entry, or nothing
+  // (not down, expired — the next job probes —, or off). Costs nothing when
+  // no destination is down.
+  std::optional<DownDestinations::Entry> down_for(std::string_view address) const;
   // The destinations down now, for `ringmtactl destination list` and /metrics.
   std::vector<DownDestinations::Live> down_list() const;
 

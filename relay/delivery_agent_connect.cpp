@@ -21,7 +21,7 @@
 
 #include "dns/resolver.h"
 #include "relay/delivery_agent_state.h"
-#include "relay/metrics.h"
+#include "telemetry/metrics.h"
 #include "relay/outbound.h"
 
 namespace ringmta::relay::delivery_detail {
@@ -56,7 +56,7 @@ void Core::resolve(Slot* s) {
   if (d->route && d->route->port) port = d->route->port;
   std::string name = d->domain;
   auto cb = [this, s, port, started = std::chrono::steady_clock::now()](const dns::Result& r) {
-    metrics::local().dns_lookup_done(r.kind, started);
+    telemetry::local().dns_lookup_done(r.kind, started);
     s->resolving = false;
     s->dns_request = 0;
     resolved(s, r, port);
@@ -84,7 +84,7 @@ void Core::resolved(Slot* s, const dns::Result& r, uint16_t port) {
     // before it are tried as usual (and defer when they fail); with none
     // left the mail loops back: permanent 5.4.6, one bounce, no retry.
     for (size_t i = 0; i < s->targets.size(); ++i) {
-      if (const ListenerConfig* l = self.listener_for(s->targets[i].address)) {
+      if (const config::ListenerConfig* l = self.listener_for(s->targets[i].address)) {
         loop = loop_result("mail for " + name + " goes to " + s->targets[i].host + "[" +
                            s->targets[i].address.to_string() + "], which is my own listener " + l->address_text);
         s->targets.resize(i);
@@ -133,10 +133,10 @@ void Core::connect_next(Slot* s) {
   open(s, t, d->tls);
 }
 
-void Core::open(Slot* s, const Target& t, OutboundTls level) {
+void Core::open(Slot* s, const Target& t, config::OutboundTls level) {
   Outbound::TlsSetup setup;
   setup.level = level;
-  if (level != OutboundTls::None && tls) setup.context = level == OutboundTls::Verify ? tls->verified : tls->unverified;
+  if (level != config::OutboundTls::None && tls) setup.context = level == config::OutboundTls::Verify ? tls->verified : tls->unverified;
   if (!setup.context) {
     if (tls_required(level)) {
       // No TLS at all (bad CA file): every host would fail the same way.
@@ -144,7 +144,7 @@ void Core::open(Slot* s, const Target& t, OutboundTls level) {
       s->next_target = s->targets.size();
       return connect_next(s);
     }
-    setup.level = OutboundTls::None;
+    setup.level = config::OutboundTls::None;
   }
   s->tls_key.clear();
   if (setup.context && config->delivery.tls_resumption) {
@@ -248,7 +248,7 @@ void Core::on_closed(Slot* s) {
       // "may": TLS broke during the handshake; this address once more in plaintext.
       spdlog::info("delivery: TLS handshake with {} ({}) failed; connecting again without TLS", ob->host(),
                    ob->address_text());
-      return open(s, s->targets[s->next_target - 1], OutboundTls::None);
+      return open(s, s->targets[s->next_target - 1], config::OutboundTls::None);
     }
     return connect_next(s);
   }

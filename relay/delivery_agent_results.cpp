@@ -40,7 +40,8 @@ RecipientResult shutdown_result() {
   return local_result(Outcome::TempFail, 421, "4.3.2", "delivery stopped: shutting down");
 }
 
-void Core::complete(Pending& p, const std::vector<RecipientResult>& results, const Outbound* ob, bool remote_dsn) {
+void Core::complete(Pending& p, const std::vector<RecipientResult>& results, const Outbound* ob, bool remote_dsn,
+                    const std::string& host, const std::string& addr) {
   JobResult& res = p.agg->result;
   size_t n = p.job.envelope.recipients.size();
   for (size_t i = 0; i < n; ++i)
@@ -53,6 +54,14 @@ void Core::complete(Pending& p, const std::vector<RecipientResult>& results, con
     res.remote_dsn = remote_dsn;
     res.tls = ob->tls_description();
   }
+  if (p.agg->split) {
+    // One of several transactions: this part's remote for its recipients
+    // (the job-level fields end up naming the last part's).
+    res.via_of.resize(res.results.size(), -1);
+    res.vias.push_back(ob ? JobResult::Via{ob->host(), ob->address_text(), ob->tls_description()}
+                          : JobResult::Via{host, addr, ""});
+    for (size_t i = 0; i < n; ++i) res.via_of[p.offset + i] = static_cast<int32_t>(res.vias.size() - 1);
+  }
   if (--p.agg->remaining == 0) post_done(p.agg);
 }
 
@@ -61,7 +70,7 @@ void Core::fail(Pending& p, const RecipientResult& r, const std::string& host, c
     p.agg->result.remote_host = host;
     p.agg->result.remote_addr = addr;
   }
-  complete(p, std::vector<RecipientResult>(p.job.envelope.recipients.size(), r), nullptr, false);
+  complete(p, std::vector<RecipientResult>(p.job.envelope.recipients.size(), r), nullptr, false, host, addr);
 }
 
 // Never call `done` from inside our own state changes (or submit()).

@@ -27,7 +27,7 @@
 #include "relay/delivery_agent.h"
 #include "relay/down_destinations.h"
 #include "relay/outbound.h"
-#include "relay/self_addresses.h"
+#include "config/self_addresses.h"
 
 namespace ringmta::relay::delivery_detail {
 
@@ -39,6 +39,7 @@ namespace ringmta::relay::delivery_detail {
 struct Aggregate {
   JobResult result;
   size_t remaining = 0;
+  bool split = false;  // sent as several transactions: each part records its remote (JobResult::vias)
   DeliveryAgent::Done done;
 };
 
@@ -100,8 +101,8 @@ struct Slot final : Outbound::Owner {
 struct Destination {
   std::string key;
   std::string domain;                // "mx:" destinations: the domain to look up
-  std::optional<RouteTarget> route;  // relayhost / [delivery.routes] target
-  OutboundTls tls = OutboundTls::May;  // delivery.tls / [delivery.tls_policy] of its domain(s)
+  std::optional<config::RouteTarget> route;  // relayhost / [delivery.routes] target
+  config::OutboundTls tls = config::OutboundTls::May;  // delivery.tls / [delivery.tls_policy] of its domain(s)
   unsigned cap = 1;
   bool probing = false;              // first try after a down time: one connection until it works
   std::deque<Pending> waiting;
@@ -116,11 +117,11 @@ struct Destination {
 struct Core {
   using Done = DeliveryAgent::Done;
   engine::Reactor& reactor;
-  std::shared_ptr<const Config> config;
+  std::shared_ptr<const config::Config> config;
   unsigned shard_count;
   smtp::ClientConfig client;
   Outbound::Timeouts timeouts;
-  SelfAddresses self;  // our own listeners: never a delivery target (self_addresses.h)
+  config::SelfAddresses self;  // our own listeners: never a delivery target (self_addresses.h)
   std::unique_ptr<dns::Resolver> resolver;  // declared before dests: slots cancel their lookups
   std::unordered_map<std::string, std::unique_ptr<Destination>> dests;
   DownDestinations down;  // by destination key (dest_key)
@@ -136,12 +137,14 @@ struct Core {
   static constexpr size_t kMaxTickets = 10000;
   std::unordered_map<std::string, tls::TicketPtr> tickets;
 
-  Core(engine::Reactor& r, std::shared_ptr<const Config> c, unsigned shards,
+  Core(engine::Reactor& r, std::shared_ptr<const config::Config> c, unsigned shards,
        std::shared_ptr<const OutboundTlsContexts> contexts);
   ~Core();
 
   // ---- delivery_agent_results.cpp: results, down destinations ----
-  void complete(Pending& p, const std::vector<RecipientResult>& results, const Outbound* ob, bool remote_dsn);
+  // `host`/`addr`: the remote a failure without a connection names (fail()).
+  void complete(Pending& p, const std::vector<RecipientResult>& results, const Outbound* ob, bool remote_dsn,
+                const std::string& host = {}, const std::string& addr = {});
   void fail(Pending& p, const RecipientResult& r, const std::string& host = {}, const std::string& addr = {});
   void post_done(std::shared_ptr<Aggregate> agg);
   void fail_waiting(Destination* d, const RecipientResult& r, const std::string& host = {},
@@ -151,10 +154,10 @@ struct Core {
 
   // ---- delivery_agent.cpp: jobs, shutdown ----
   void submit(DeliveryJob job, Done done);
-  std::string dest_key(const std::string& route, OutboundTls level) const;
+  std::string dest_key(const std::string& route, config::OutboundTls level) const;
   static std::string_view route_of(std::string_view key);
   Destination* destination(const std::string& map_key, const std::string& key, const std::string& domain,
-                           OutboundTls level);
+                           config::OutboundTls level);
   void settle(Destination* d);
   void remove_slot(Slot* s);
   void start_transaction(Slot* s);
@@ -164,7 +167,7 @@ struct Core {
   void resolve(Slot* s);
   void resolved(Slot* s, const dns::Result& r, uint16_t port);
   void connect_next(Slot* s);
-  void open(Slot* s, const Target& t, OutboundTls level);
+  void open(Slot* s, const Target& t, config::OutboundTls level);
   void on_ready(Slot* s);
   void on_result(Slot* s, smtp::TransactionResult tr);
   void on_closed(Slot* s);

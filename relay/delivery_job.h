@@ -37,6 +37,21 @@ struct JobResult {
   std::string remote_addr;    // "ip:port" of that attempt ("" = none)
   bool remote_dsn = false;    // the remote offered DSN (parameters were passed on)
   std::string tls;            // "TLSv1.3 TLS_AES_256_GCM_SHA384" when that attempt used TLS, else ""
+
+  // Where each result was decided. The agent may send one job as several
+  // transactions (delivery.max_recipients_per_transaction), over different
+  // connections or MX hosts; a part that reached a server records it here
+  // for its recipients. Empty when the job-level fields above hold for all.
+  struct Via {
+    std::string host, addr, tls;
+  };
+  std::vector<Via> vias;
+  std::vector<int32_t> via_of;  // per result: index into vias, -1 = the job-level fields
+  // The remote of result k (the job-level fields unless a part set its own).
+  Via via(size_t k) const {
+    if (k < via_of.size() && via_of[k] >= 0) return vias[static_cast<size_t>(via_of[k])];
+    return Via{remote_host, remote_addr, tls};
+  }
 };
 
 }  // namespace ringmta::relay

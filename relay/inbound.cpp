@@ -15,19 +15,19 @@
 #include <ctime>
 
 #include "proto/proxy/proxy_protocol.h"
-#include "relay/auth.h"
-#include "relay/conn_limits.h"
-#include "relay/disk_guard.h"
-#include "relay/metrics.h"
+#include "auth/auth.h"
+#include "limits/conn_limits.h"
+#include "limits/disk_guard.h"
+#include "telemetry/metrics.h"
 
 namespace ringmta::relay {
 
 namespace {
 
-ListenerKind listener_kind(ShardContext& shard, engine::Connection& conn) {
+config::ListenerKind listener_kind(ShardContext& shard, engine::Connection& conn) {
   const int tag = conn.listener_tag();
   const auto& listeners = shard.config->listeners;
-  return tag >= 0 && static_cast<size_t>(tag) < listeners.size() ? listeners[tag].kind : ListenerKind::Smtp;
+  return tag >= 0 && static_cast<size_t>(tag) < listeners.size() ? listeners[tag].kind : config::ListenerKind::Smtp;
 }
 
 std::string listener_text(ShardContext& shard, engine::Connection& conn) {
@@ -47,15 +47,15 @@ bool proxy_listener(ShardContext& shard, engine::Connection& conn) {
 smtp::ClientInfo client_info(ShardContext& shard, engine::Connection& conn, const engine::SocketAddress& client) {
   smtp::ClientInfo info;
   // smtp and submission offer STARTTLS; submissions is TLS from the start.
-  info.starttls_available = shard.tls && listener_kind(shard, conn) != ListenerKind::Submissions;
+  info.starttls_available = shard.tls && listener_kind(shard, conn) != config::ListenerKind::Submissions;
   info.address = client.ip();
   info.trusted = any_contains(shard.config->relay.trusted_networks, client);
   const int tag = conn.listener_tag();
   if (tag >= 0 && static_cast<size_t>(tag) < shard.config->listeners.size()) {
-    const ListenerConfig& l = shard.config->listeners[static_cast<size_t>(tag)];
+    const config::ListenerConfig& l = shard.config->listeners[static_cast<size_t>(tag)];
     info.allow_plaintext_auth = l.allow_plaintext_auth;
     // RFC 6409 submission: no mail without AUTH, whatever the network.
-    info.auth_required = l.kind == ListenerKind::Submission || l.kind == ListenerKind::Submissions;
+    info.auth_required = l.kind == config::ListenerKind::Submission || l.kind == config::ListenerKind::Submissions;
   }
   return info;
 }
@@ -64,7 +64,7 @@ smtp::Hooks session_hooks(ShardContext& shard) {
   smtp::Hooks hooks;
   hooks.new_queue_id = [&shard] { return shard.ids.next(); };
   hooks.now_unix = [] { return static_cast<int64_t>(::time(nullptr)); };
-  if (DiskGuard* disk = shard.disk) {
+  if (limits::DiskGuard* disk = shard.disk) {
     hooks.storage_low = [disk] {
       if (!disk->low()) return false;
       disk->count_refusal();
@@ -81,11 +81,11 @@ InboundSession::InboundSession(ShardContext& shard, engine::Connection& conn)
       conn_(conn),
       client_(conn.peer()),
       number_(shard.next_session++),
-      implicit_tls_(listener_kind(shard, conn) == ListenerKind::Submissions),
+      implicit_tls_(listener_kind(shard, conn) == config::ListenerKind::Submissions),
       awaiting_proxy_(proxy_listener(shard, conn)) {
   shard_.sessions.emplace(number_, this);
   ++shard_.counters.connections;
-  metrics::local().connection_opened(conn.listener_tag());
+  telemetry::local().connection_opened(conn.listener_tag());
   // Behind a PROXY header the client is not known yet: no session, no limit
   // slot until the header arrives (client_known()).
   if (!awaiting_proxy_) client_known();
@@ -98,7 +98,7 @@ InboundSession::~InboundSession() {
   release_budget();
   shard_.sessions.erase(number_);
   if (counted_) shard_.limiter->release(client_.ip());
-  metrics::local().connection_closed(conn_.listener_tag());
+  telemetry::local().connection_closed(conn_.listener_tag());
 }
 
 // The client address is settled (the peer, or the PROXY header's source).
@@ -108,7 +108,7 @@ void InboundSession::client_known() {
   session_ = std::make_unique<smtp::ServerSession>(shard_.smtp, client_info(shard_, conn_, client_), std::move(hooks));
   if (shard_.limiter) {
     limit_ = shard_.limiter->acquire(client_.ip());
-    counted_ = limit_ == ConnectionLimiter::Verdict::Ok;
+    counted_ = limit_ == limits::ConnectionLimiter::Verdict::Ok;
   }
 }
 
@@ -116,14 +116,14 @@ void InboundSession::client_known() {
 // TLS or SMTP state is set up. A submissions (implicit TLS) client would not
 // understand a plaintext reply, so it just sees the connection close.
 bool InboundSession::refused_by_limit() {
-  if (limit_ == ConnectionLimiter::Verdict::Ok) return false;
-  const bool per_address = limit_ == ConnectionLimiter::Verdict::TooManyFromAddress;
+  if (limit_ == limits::ConnectionLimiter::Verdict::Ok) return false;
+  const bool per_address = limit_ == limits::ConnectionLimiter::Verdict::TooManyFromAddress;
   spdlog::warn("connection from [{}] refused: too many connections{}", client_.ip(),
                per_address ? " from this address (limits.max_connections_per_ip)" : " (limits.max_connections)");
   const int tag = conn_.listener_tag();
   const auto& listeners = shard_.config->listeners;
   const bool implicit_tls = tag >= 0 && static_cast<size_t>(tag) < listeners.size() &&
-                            listeners[static_cast<size_t>(tag)].kind == ListenerKind::Submissions;
+                            listeners[static_cast<size_t>(tag)].kind == config::ListenerKind::Submissions;
   if (!implicit_tls)
     conn_.send("421 4.7.0 " + shard_.config->server.hostname + " Error: too many connections" +
                (per_address ? " from your address" : "") + "\r\n");
@@ -237,7 +237,7 @@ void InboundSession::on_proxy_bytes(std::string_view bytes) {
 }
 
 void InboundSession::refuse_proxy(const std::string& why) {
-  ++metrics::local().proxy_refused;
+  ++telemetry::local().proxy_refused;
   spdlog::warn("PROXY protocol: connection refused: client=[{}]:{} listener={} ({})", conn_.peer().ip(),
                conn_.peer().port(), listener_text(shard_, conn_), why);
   close_connection();
@@ -290,8 +290,8 @@ void InboundSession::act(smtp::Action action) {
       if (shard_.disk && shard_.disk->low()) {
         shard_.disk->count_refusal();
         spdlog::warn("{}: refused at end of data for client [{}]: {}", session_->transaction().queue_id,
-                     client_.ip(), kInsufficientStorageReply);
-        return act(session_->commit_done(false, kInsufficientStorageReply));
+                     client_.ip(), limits::kInsufficientStorageReply);
+        return act(session_->commit_done(false, limits::kInsufficientStorageReply));
       }
       start_commit();
       break;

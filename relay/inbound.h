@@ -12,8 +12,8 @@
 
 #include "engine/reactor.h"
 #include "proto/smtp/server_session.h"
-#include "relay/auth.h"
-#include "relay/conn_limits.h"
+#include "auth/auth.h"
+#include "limits/conn_limits.h"
 #include "relay/shard.h"
 
 namespace ringmta::relay {
@@ -64,7 +64,7 @@ class InboundSession final : public engine::ConnectionHandler {
   void note_partial_command();
   bool refused_by_limit();
   void start_auth();
-  void auth_finished(AuthVerdict verdict);
+  void auth_finished(auth::AuthVerdict verdict);
   // TLS: start a server session (after STARTTLS's 220, or at connect for
   // implicit TLS); take ciphertext in; log the handshake.
   bool start_tls();
@@ -110,8 +110,8 @@ class InboundSession final : public engine::ConnectionHandler {
   engine::Clock::time_point last_activity_;
   engine::Clock::time_point partial_since_{};  // first byte of an unfinished command line
   engine::TimerId auth_timer_ = 0;              // throttling delay before a 535
-  ConnectionLimiter::Verdict limit_ = ConnectionLimiter::Verdict::Ok;
-  bool counted_ = false;                        // holds a ConnectionLimiter slot
+  limits::ConnectionLimiter::Verdict limit_ = limits::ConnectionLimiter::Verdict::Ok;
+  bool counted_ = false;                        // holds a limits::ConnectionLimiter slot
   // Non-null once TLS started: every byte in and out goes through it.
   std::unique_ptr<tls::Session> tls_;
   bool implicit_tls_ = false;  // submissions listener: TLS before the greeting

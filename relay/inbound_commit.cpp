@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "relay/clock.h"
+#include "base/clock.h"
 #include "relay/envelope.h"
 #include "relay/inbound.h"
-#include "relay/metrics.h"
+#include "telemetry/metrics.h"
 #include "relay/scheduler.h"
 
 namespace ringmta::relay {
@@ -33,27 +33,21 @@ std::string commit_error_reply(const queue::Status& status) {
 
 void InboundSession::start_commit() {
   smtp::Transaction& txn = session_->transaction();
-  const int64_t now_ms = unix_ms();
+  const int64_t now_ms = base::unix_ms();
   queue::Batch batch;
   committing_size_ = txn.message.size();
   // Build the envelope before the message is moved out (argument evaluation
   // order is unspecified, so not in the same call).
   queue::Envelope envelope = make_envelope(txn, now_ms);
   envelope.client_address = client_.ip();
-  // Every destination known to be down here: the message is written already
-  // deferred (one queue write instead of an acceptance and then a deferral,
-  // no delivery job) — what the delivery agent would answer anyway.
-  // (The lines are shared with the completion only then: no allocation for
-  // the usual message.)
-  std::shared_ptr<const std::vector<std::string>> deferred_lines;
-  std::vector<std::string> lines;
-  const bool deferred = shard_.scheduler && shard_.scheduler->defer_if_down(envelope, lines);
-  if (deferred) deferred_lines = std::make_shared<const std::vector<std::string>>(std::move(lines));
-  // Otherwise the scheduler delivers the fresh message from memory (no queue
-  // read): keep the envelope and a copy of the body for it.
+  // Ask the scheduler once before the write (Scheduler::Intake: written
+  // already deferred when every destination is down here, or kept in memory
+  // to deliver without a queue read) and once after it (below).
+  Scheduler::Intake intake;
   std::shared_ptr<const std::string> body;
   std::shared_ptr<const queue::Envelope> env_copy;
-  if (!deferred && shard_.scheduler && shard_.scheduler->has_room(txn.message.size())) {
+  if (shard_.scheduler) intake = shard_.scheduler->before_commit(envelope, txn.message.size());
+  if (intake.keep) {
     body = std::make_shared<const std::string>(txn.message);
     env_copy = std::make_shared<const queue::Envelope>(envelope);
   }
@@ -67,12 +61,11 @@ void InboundSession::start_commit() {
   const uint64_t number = number_;
   const engine::Clock::time_point handed = engine::Clock::now();
   shard_.queue.commit(std::move(batch), [reactor, shard, number, handed, body, env_copy,
-                                         deferred_lines](queue::Status status) {
-    reactor->post([shard, number, handed, status = std::move(status), body, env_copy, deferred_lines] {
+                                         intake = std::move(intake)](queue::Status status) {
+    reactor->post([shard, number, handed, status = std::move(status), body, env_copy, intake] {
       // One measurement for the metric and the "accepted" line's commit=.
       const std::chrono::duration<double> waited = engine::Clock::now() - handed;
-      if (status.ok()) metrics::local().smtp_commit.observe(waited.count());
-      if (status.ok() && body && shard->scheduler) shard->scheduler->submit_new(*env_copy, body);
+      if (status.ok()) telemetry::local().smtp_commit.observe(waited.count());
       auto it = shard->sessions.find(number);
       if (it != shard->sessions.end()) {
         it->second->commit_finished(status, std::chrono::duration_cast<std::chrono::milliseconds>(waited));
@@ -81,9 +74,9 @@ void InboundSession::start_commit() {
         // queued (or not) all the same; delivery is at-least-once.
         ++shard->counters.commit_failures;
       }
-      // After the "accepted" line, as if the attempt had followed it.
-      if (status.ok() && deferred_lines && shard->scheduler)
-        shard->scheduler->deferred_at_accept(*deferred_lines);
+      // After the "accepted" line: delivery lines (or the deferrals
+      // recorded before the write) follow it in the log.
+      if (status.ok() && shard->scheduler) shard->scheduler->after_commit(intake, env_copy.get(), body);
     });
   });
 }
@@ -93,7 +86,7 @@ void InboundSession::commit_finished(const queue::Status& status, std::chrono::m
   if (status.ok()) {
     ++shard_.counters.messages_accepted;
     if (txn_started_ != engine::Clock::time_point{})
-      metrics::local().smtp_transaction.observe(
+      telemetry::local().smtp_transaction.observe(
           std::chrono::duration<double>(engine::Clock::now() - txn_started_).count());
     txn_started_ = {};
     std::string rcpts;

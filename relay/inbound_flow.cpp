@@ -17,8 +17,8 @@
 #include <cstdint>
 
 #include "relay/inbound.h"
-#include "relay/inflight_budget.h"
-#include "relay/metrics.h"
+#include "limits/inflight_budget.h"
+#include "telemetry/metrics.h"
 
 namespace ringmta::relay {
 
@@ -115,7 +115,7 @@ void InboundSession::update_flow() {
     budget_wait_ = !shard_.inflight->update(reinterpret_cast<uintptr_t>(this), charged_, held);
   if (!budget_wait_) budget_retry_ = kBudgetRetryFirst;
   if (budget_wait_ && !was_waiting) {
-    ++metrics::local().paused_inflight;
+    ++telemetry::local().paused_inflight;
     budget_wait_since_ = engine::Clock::now();
     spdlog::debug("session {} [{}]: waiting for in-flight memory (holds {}, {} bytes in use, limits.inflight_memory {})",
                   number_, client_.ip(), held, shard_.inflight->used(), shard_.inflight->limit());
@@ -134,7 +134,7 @@ void InboundSession::update_flow() {
   const size_t cap = shard_.smtp->output_limit;
   if (conn_.pending_output() >= cap && !output_blocked_) {
     output_blocked_ = true;
-    ++metrics::local().paused_output;
+    ++telemetry::local().paused_output;
   }
   set_reading(!budget_wait_ && !output_blocked_ && session_->buffered_input() <= cap);
 }

@@ -11,11 +11,11 @@
 #include <string>
 #include <utility>
 
-#include "relay/auth.h"
-#include "relay/cidr.h"
-#include "relay/handshake_budget.h"
+#include "auth/auth.h"
+#include "config/cidr.h"
+#include "limits/handshake_budget.h"
 #include "relay/inbound.h"
-#include "relay/metrics.h"
+#include "telemetry/metrics.h"
 
 namespace ringmta::relay {
 
@@ -28,37 +28,50 @@ void InboundSession::start_auth() {
   // The verdict comes back on this shard; the session may be gone by then.
   ShardContext* shard = &shard_;
   const uint64_t number = number_;
-  shard_.auth->check(shard_.reactor, client_.ip(), req.user, req.password, [shard, number](AuthVerdict v) {
+  shard_.auth->check(shard_.reactor, client_.ip(), req.user, req.password, [shard, number](auth::AuthVerdict v) {
     auto it = shard->sessions.find(number);
     if (it != shard->sessions.end()) it->second->auth_finished(std::move(v));
   });
 }
 
+namespace {
+// auth/ speaks for every protocol; the SMTP session wants its own reply codes.
+smtp::AuthResult smtp_result(auth::Outcome o) {
+  switch (o) {
+    case auth::Outcome::Ok: return smtp::AuthResult::Ok;
+    case auth::Outcome::Invalid: return smtp::AuthResult::Invalid;
+    case auth::Outcome::TooManyFailures: return smtp::AuthResult::TooManyFailures;
+    case auth::Outcome::TempFail: break;
+  }
+  return smtp::AuthResult::TempFail;
+}
+}  // namespace
+
 // A failure's throttling delay is a timer on this shard (nothing sleeps).
-void InboundSession::auth_finished(AuthVerdict v) {
+void InboundSession::auth_finished(auth::AuthVerdict v) {
   if (closing_) return;
-  if (v.result == smtp::AuthResult::Invalid || v.result == smtp::AuthResult::TooManyFailures)
-    ++metrics::local().auth_failures;
+  if (v.result == auth::Outcome::Invalid || v.result == auth::Outcome::TooManyFailures)
+    ++telemetry::local().auth_failures;
   if (v.delay.count() > 0) {
     auth_timer_ = shard_.reactor.add_timer(v.delay, [this, result = v.result, senders = std::move(v.senders)]() mutable {
       auth_timer_ = 0;
       if (closing_) return;
       last_activity_ = engine::Clock::now();
-      act(session_->auth_done(result, std::move(senders)));
+      act(session_->auth_done(smtp_result(result), std::move(senders)));
     });
     return;
   }
   last_activity_ = engine::Clock::now();
-  act(session_->auth_done(v.result, std::move(v.senders)));
+  act(session_->auth_done(smtp_result(v.result), std::move(v.senders)));
 }
 
 bool InboundSession::admit_handshake() {
   if (!shard_.handshakes) return true;
   const bool trusted = any_contains(shard_.config->relay.trusted_networks, client_);
   const auto verdict = shard_.handshakes->admit(client_.ip(), trusted);
-  if (verdict == HandshakeBudget::Verdict::Ok) return true;
-  const bool client = verdict == HandshakeBudget::Verdict::TooManyFromClient;
-  ++(client ? metrics::local().tls_refused_client : metrics::local().tls_refused_total);
+  if (verdict == limits::HandshakeBudget::Verdict::Ok) return true;
+  const bool client = verdict == limits::HandshakeBudget::Verdict::TooManyFromClient;
+  ++(client ? telemetry::local().tls_refused_client : telemetry::local().tls_refused_total);
   // A flood would write a line per handshake: one line a second per shard, the metric counts all.
   static thread_local engine::Clock::time_point last_line{};
   const auto now = engine::Clock::now();
@@ -89,7 +102,7 @@ void InboundSession::on_ciphertext(std::string_view bytes) {
   const tls::Session::State state = tls_->feed(bytes, plaintext);
   if (tls_->has_output()) conn_.send(tls_->take_output());
   if (state == tls::Session::State::Failed) {
-    if (!tls_->handshake_done()) metrics::local().tls_handshake("inbound", "", false);
+    if (!tls_->handshake_done()) telemetry::local().tls_handshake("inbound", "", false);
     spdlog::info("session {} [{}]:{}: TLS {}failed: {}", number_, client_.ip(), client_.port(),
                  tls_->handshake_done() ? "" : "handshake ", tls_->error());
     close_connection();  // the alert (if any) is already queued
@@ -110,7 +123,7 @@ void InboundSession::on_ciphertext(std::string_view bytes) {
 
 void InboundSession::handshake_finished() {
   tls_reported_ = true;
-  metrics::local().tls_handshake("inbound", tls_->version(), true, tls_->resumed());
+  telemetry::local().tls_handshake("inbound", tls_->version(), true, tls_->resumed());
   const std::string sni = tls_->server_name();
   spdlog::info("session {} [{}]:{}: TLS {} {} ({} bits){}{}{}", number_, client_.ip(), client_.port(),
                tls_->version(), tls_->cipher(), tls_->cipher_bits(), tls_->resumed() ? ", resumed" : "",

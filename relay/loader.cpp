@@ -8,7 +8,7 @@
 
 #include "queue/queue_id.h"
 #include "relay/admin_action.h"
-#include "relay/clock.h"
+#include "base/clock.h"
 
 namespace ringmta::relay {
 
@@ -21,7 +21,7 @@ Loader::Loader(queue::Queue& queue, unsigned shard_count, Options options, Deliv
 Loader::~Loader() { stop(); }
 
 void Loader::start() {
-  start_ms_ = unix_ms();
+  start_ms_ = base::unix_ms();
   thread_ = std::thread([this] { run(); });
 }
 
@@ -51,7 +51,7 @@ void Loader::run() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
     lock.unlock();
-    poll_once(unix_ms());
+    poll_once(base::unix_ms());
     lock.lock();
     cv_.wait_for(lock, options_.poll_interval, [this] { return stopping_ || woken_; });
     woken_ = false;

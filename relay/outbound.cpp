@@ -6,7 +6,7 @@
 #include <cstring>
 #include <utility>
 
-#include "relay/metrics.h"
+#include "telemetry/metrics.h"
 #include "relay/outbound_tls.h"
 
 namespace ringmta::relay {
@@ -14,7 +14,7 @@ namespace {
 
 // The session stops at STARTTLS only when this connection may use TLS.
 smtp::ClientConfig with_starttls(smtp::ClientConfig config, const Outbound::TlsSetup& tls) {
-  config.offer_starttls = tls.level != OutboundTls::None && tls.context != nullptr;
+  config.offer_starttls = tls.level != config::OutboundTls::None && tls.context != nullptr;
   return config;
 }
 
@@ -109,7 +109,7 @@ void Outbound::on_tls_data(std::string_view bytes) {
   std::string plain;
   const tls::Session::State state = tls_->feed(bytes, plain);
   if (state == tls::Session::State::Failed) {
-    if (!was_open) metrics::local().tls_handshake("outbound", "", false);
+    if (!was_open) telemetry::local().tls_handshake("outbound", "", false);
     return tls_failed((was_open ? "TLS error with " : "TLS handshake with ") + peer_name() +
                       (was_open ? ": " : " failed: ") + tls_->error());
   }
@@ -122,7 +122,7 @@ void Outbound::on_tls_data(std::string_view bytes) {
 }
 
 void Outbound::tls_established() {
-  metrics::local().tls_handshake("outbound", tls_->version(), true, tls_->resumed());
+  telemetry::local().tls_handshake("outbound", tls_->version(), true, tls_->resumed());
   tls_text_ = tls_->version() + " " + tls_->cipher();
   // With "verify" an untrusted certificate never gets here; with may/encrypt
   // the check still ran, and an operator wants to know its outcome.
@@ -203,7 +203,7 @@ void Outbound::on_closed(int error) {
     note_failure();
     // "may": a handshake that failed (or a connection that died during it)
     // is retried without TLS, so broken TLS does not hold mail back.
-    tls_fallback_ = tls_setup_.level == OutboundTls::May && tls_ && !tls_->handshake_done();
+    tls_fallback_ = tls_setup_.level == config::OutboundTls::May && tls_ && !tls_->handshake_done();
   }
   spdlog::debug("delivery: connection to {} closed ({})", peer_name(), error ? std::strerror(error) : "orderly");
   gone_ = true;

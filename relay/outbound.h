@@ -34,14 +34,14 @@
 
 #include "engine/reactor.h"
 #include "proto/smtp/client_session.h"
-#include "relay/config.h"
+#include "config/config.h"
 #include "tls/tls.h"
 
 namespace ringmta::relay {
 
 // TLS for one connection: the level and the client context for it.
 struct OutboundTlsSetup {
-  OutboundTls level = OutboundTls::None;
+  config::OutboundTls level = config::OutboundTls::None;
   std::shared_ptr<tls::ClientContext> context;  // for the level; null with None
   tls::TicketPtr resume;  // a session from an earlier connection to the same host, or null
 };

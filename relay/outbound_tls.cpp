@@ -3,7 +3,7 @@
 
 namespace ringmta::relay {
 
-std::shared_ptr<const OutboundTlsContexts> OutboundTlsContexts::create(const Config::Delivery& delivery,
+std::shared_ptr<const OutboundTlsContexts> OutboundTlsContexts::create(const config::Config::Delivery& delivery,
                                                                        std::string* error) {
   auto out = std::make_shared<OutboundTlsContexts>();
   tls::ClientOptions o;
@@ -27,7 +27,7 @@ std::shared_ptr<const OutboundTlsContexts> OutboundTlsContexts::create(const Con
   return out;
 }
 
-OutboundTls tls_level(const Config::Delivery& delivery, std::string_view domain) {
+config::OutboundTls tls_level(const config::Config::Delivery& delivery, std::string_view domain) {
   if (auto it = delivery.tls_policy.find(std::string(domain)); it != delivery.tls_policy.end()) return it->second;
   return delivery.tls;
 }

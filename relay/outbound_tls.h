@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "relay/config.h"
+#include "config/config.h"
 #include "tls/tls.h"
 
 namespace ringmta::relay {
@@ -26,14 +26,14 @@ struct OutboundTlsContexts {
 
   // Both contexts, or null with `error` ("delivery.tls_ca_file: cannot load
   // trusted CAs from ...").
-  static std::shared_ptr<const OutboundTlsContexts> create(const Config::Delivery& delivery, std::string* error);
+  static std::shared_ptr<const OutboundTlsContexts> create(const config::Config::Delivery& delivery, std::string* error);
 };
 
 // The level for mail to `domain` (lower case): its [delivery.tls_policy]
 // entry, else delivery.tls.
-OutboundTls tls_level(const Config::Delivery& delivery, std::string_view domain);
+config::OutboundTls tls_level(const config::Config::Delivery& delivery, std::string_view domain);
 
 // TLS is required: never deliver in plaintext.
-inline bool tls_required(OutboundTls level) { return level == OutboundTls::Encrypt || level == OutboundTls::Verify; }
+inline bool tls_required(config::OutboundTls level) { return level == config::OutboundTls::Encrypt || level == config::OutboundTls::Verify; }
 
 }  // namespace ringmta::relay

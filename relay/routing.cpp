@@ -1,27 +1,12 @@
 // relay/routing.cpp — see routing.h.
 #include "relay/routing.h"
 
-#include <algorithm>
+#include "base/text.h"
 
 namespace ringmta::relay {
 
-namespace {
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-}  // namespace
-
-std::string recipient_domain(std::string_view address) {
-  // The last '@' separates the domain: a quoted local part may hold '@' itself.
-  size_t at = address.rfind('@');
-  if (at == std::string_view::npos) return {};
-  return lower(address.substr(at + 1));
-}
-
-std::string route_key(const Config::Delivery& delivery, std::string_view domain) {
-  const std::string d = lower(domain);
+std::string route_key(const config::Config::Delivery& delivery, std::string_view domain) {
+  const std::string d = base::to_lower_ascii(domain);
   if (auto it = delivery.routes.find(d); it != delivery.routes.end()) return "route:" + it->second.text;
   if (delivery.relayhost) return "relayhost";
   return "mx:" + d;

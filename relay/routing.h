@@ -11,15 +11,13 @@
 #include <string>
 #include <string_view>
 
-#include "relay/config.h"
+#include "config/config.h"
+#include "mail/address.h"  // recipient_domain
 
 namespace ringmta::relay {
 
-std::string route_key(const Config::Delivery& delivery, std::string_view domain);
+std::string route_key(const config::Config::Delivery& delivery, std::string_view domain);
 // Stable across runs (not std::hash): FNV-1a of the key modulo shard_count.
 unsigned destination_shard(std::string_view key, unsigned shard_count);
-// The domain part of an address ("user@Example.ORG" -> "example.org"); for
-// an address literal the literal ("[192.0.2.1]").
-std::string recipient_domain(std::string_view address);
 
 }  // namespace ringmta::relay

@@ -10,10 +10,10 @@
 #include <optional>
 #include <random>
 
-#include "relay/clock.h"
+#include "base/clock.h"
 #include "relay/delivery_agent.h"
 #include "relay/loader.h"
-#include "relay/metrics.h"
+#include "telemetry/metrics.h"
 #include "relay/routing.h"
 #include "relay/shard.h"
 
@@ -110,7 +110,7 @@ void Scheduler::activate(Active& a, int64_t horizon_ms) {
   for (uint32_t i = 0; i < a.env.recipients.size(); ++i) {
     const queue::Recipient& r = a.env.recipients[i];
     if (r.state != queue::RecipientState::Pending || r.next_attempt_ms > horizon_ms) continue;
-    std::string domain = recipient_domain(r.address);
+    std::string domain = mail::recipient_domain(r.address);
     if (suspended_.count(domain)) {
       a.postponed.push_back(i);
       continue;
@@ -124,38 +124,37 @@ void Scheduler::activate(Active& a, int64_t horizon_ms) {
     }
     // Only suspended destinations are due: write their new next attempt.
     a.updated = a.env;
-    postpone_suspended(a, unix_ms());
+    postpone_suspended(a, base::unix_ms());
     a.finished = false;
     a.notices.clear();
     a.committing = true;
     commit(a.env.id);
     return;
   }
-  const size_t chunk = std::max<size_t>(1, shard_.config->delivery.max_recipients_per_transaction);
+  // One job per domain; the delivery agent splits it into SMTP transactions
+  // (delivery.max_recipients_per_transaction) — the one place that does.
   std::vector<DeliveryJob> jobs;
   for (auto& [domain, indices] : by_domain) {
-    for (size_t from = 0; from < indices.size(); from += chunk) {
-      DeliveryJob job;
-      job.id = a.env.id;
-      job.owner_shard = shard_.reactor.shard_id();
-      job.activation = a.activation;
-      job.domain = domain;
-      job.body = a.body;
-      job.arrival_ms = a.env.arrival_ms;
-      smtp::OutboundEnvelope& oe = job.envelope;
-      oe.sender = a.env.sender;
-      oe.size = a.body->size();
-      oe.body = to_smtp(a.env.body_type);
-      oe.smtputf8 = a.env.smtputf8;
-      oe.ret = to_smtp(a.env.ret);
-      oe.envid = a.env.envid;
-      for (size_t k = from; k < std::min(indices.size(), from + chunk); ++k) {
-        const queue::Recipient& r = a.env.recipients[indices[k]];
-        oe.recipients.push_back(smtp::Recipient{r.address, r.orcpt, r.notify});
-        job.indices.push_back(indices[k]);
-      }
-      jobs.push_back(std::move(job));
+    DeliveryJob job;
+    job.id = a.env.id;
+    job.owner_shard = shard_.reactor.shard_id();
+    job.activation = a.activation;
+    job.domain = domain;
+    job.body = a.body;
+    job.arrival_ms = a.env.arrival_ms;
+    smtp::OutboundEnvelope& oe = job.envelope;
+    oe.sender = a.env.sender;
+    oe.size = a.body->size();
+    oe.body = to_smtp(a.env.body_type);
+    oe.smtputf8 = a.env.smtputf8;
+    oe.ret = to_smtp(a.env.ret);
+    oe.envid = a.env.envid;
+    for (uint32_t index : indices) {
+      const queue::Recipient& r = a.env.recipients[index];
+      oe.recipients.push_back(smtp::Recipient{r.address, r.orcpt, r.notify});
+      job.indices.push_back(index);
     }
+    jobs.push_back(std::move(job));
   }
   a.outstanding = jobs.size();
   for (DeliveryJob& job : jobs) dispatch(std::move(job));
@@ -245,7 +244,7 @@ void Scheduler::on_committed(const std::string& id, uint64_t activation, const q
     const char* what = kind == Notice::Delayed ? "delay" : kind == Notice::Relayed ? "delivery status" : "non-delivery";
     spdlog::info("{}: sender {} notification: {}", id, what, n.envelope.id);
     ++shard_.counters.notices_generated;
-    if (kind == Notice::Failed) ++metrics::local().bounces_generated;
+    if (kind == Notice::Failed) ++telemetry::local().bounces_generated;
   }
   if (finished) spdlog::info("{}: removed", id);
   // Admin operations that waited for this attempt apply to what was written.
@@ -278,7 +277,7 @@ void Scheduler::forget(const std::string& id, uint64_t attempts_written) {
 }
 
 void Scheduler::remember(const std::string& id, uint64_t attempts_written) {
-  const int64_t now = unix_ms();
+  const int64_t now = base::unix_ms();
   recent_[id] = Recent{attempts_written, now, steady_ms()};
   recent_order_.emplace_back(now, id);
   while (!recent_order_.empty() && recent_order_.front().first < now - kRecentMs) {

@@ -46,18 +46,26 @@ class Scheduler {
  public:
   explicit Scheduler(ShardContext& shard);
 
-  // A message this shard has just committed. Every pending recipient is due.
-  void submit_new(queue::Envelope env, std::shared_ptr<const std::string> body);
-  // A fresh message, before its acceptance is written: if every recipient
-  // goes to a destination this shard knows is down (delivery.
-  // destination_down_time), record the attempt in `env` now — deferred with
-  // "delivery temporarily suspended", next attempt per the retry schedule,
-  // as the delivery agent would answer — so the acceptance is the message's
-  // only write and no job runs. `lines` get the log lines for after that
-  // write. False (env untouched) when any recipient needs a real attempt.
-  bool defer_if_down(queue::Envelope& env, std::vector<std::string>& lines);
-  // That acceptance is durable: log the lines, count the deferrals.
-  void deferred_at_accept(const std::vector<std::string>& lines);
+  // The inbound side asks twice about a fresh message: once before its
+  // acceptance is written, once after that write is durable.
+  struct Intake {
+    // Every recipient goes to a destination this shard knows is down
+    // (delivery.destination_down_time): the attempt is already recorded in
+    // the envelope (deferred, "delivery temporarily suspended", next attempt
+    // per the retry schedule, as the delivery agent would answer), so the
+    // acceptance is the message's only write and no job runs. The log lines
+    // wait for that write.
+    bool deferred = false;
+    std::vector<std::string> deferred_lines;
+    // Otherwise: deliver from memory after the write (no queue read) — the
+    // caller keeps a copy of the envelope and the body for after_commit().
+    bool keep = false;
+  };
+  // Before the write (may rewrite `env`, see Intake::deferred).
+  Intake before_commit(queue::Envelope& env, size_t body_bytes);
+  // The write is durable: log the deferrals, or start delivering a kept
+  // message (`env`/`body` as kept; unused otherwise).
+  void after_commit(const Intake& intake, const queue::Envelope* env, std::shared_ptr<const std::string> body);
   // A message the loader read (at steady_ms() read_stamp_ms); recipients due
   // by horizon_ms are attempted. A copy read before our last write is dropped.
   void adopt(queue::Envelope env, std::shared_ptr<const std::string> body, int64_t horizon_ms,
@@ -68,11 +76,6 @@ class Scheduler {
   void shutdown();
 
   size_t in_memory() const { return active_.size(); }
-  // Whether a fresh message of `bytes` may be kept in memory (count and bytes
-  // caps; beyond them the loader reads it back when its lease expires).
-  bool has_room(size_t bytes) const {
-    return active_.size() < kMaxInMemory && body_bytes_ + bytes <= kMaxInMemoryBytes;
-  }
 
   // Admin API (scheduler_admin.cpp). `env` (and `body`, needed for Bounce) as
   // the admin thread read them at read_stamp_ms; `reply` runs once, here.
@@ -112,6 +115,16 @@ class Scheduler {
     AdminReply reply;
   };
 
+  // A message this shard has just committed. Every pending recipient is due.
+  void submit_new(queue::Envelope env, std::shared_ptr<const std::string> body);
+  // Whether a fresh message of `bytes` may be kept in memory (count and bytes
+  // caps; beyond them the loader reads it back when its lease expires).
+  bool has_room(size_t bytes) const {
+    return active_.size() < kMaxInMemory && body_bytes_ + bytes <= kMaxInMemoryBytes;
+  }
+  // Intake::deferred: record the down destinations' deferral in `env`;
+  // false (env untouched) when any recipient needs a real attempt.
+  bool defer_if_down(queue::Envelope& env, std::vector<std::string>& lines);
   void activate(Active& a, int64_t horizon_ms);
   // The shard whose delivery agent takes `domain`'s jobs (routing.h).
   unsigned delivering_shard(const std::string& domain) const;

@@ -16,7 +16,7 @@
 
 #include <chrono>
 
-#include "relay/clock.h"
+#include "base/clock.h"
 #include "relay/loader.h"
 #include "relay/routing.h"
 #include "relay/scheduler.h"
@@ -43,7 +43,7 @@ constexpr int64_t kMaxReadAgeMs = 60'000;  // an older admin copy is read again
 
 bool selected(const AdminAction& action, const queue::Recipient& r) {
   return r.state == queue::RecipientState::Pending &&
-         (action.domain.empty() || recipient_domain(r.address) == action.domain);
+         (action.domain.empty() || mail::recipient_domain(r.address) == action.domain);
 }
 
 }  // namespace
@@ -67,7 +67,7 @@ void Scheduler::admin_apply(AdminAction action, queue::Envelope env, std::shared
 
 void Scheduler::admin_now(const AdminAction& action, const queue::Envelope& env,
                           std::shared_ptr<const std::string> body, AdminReply reply) {
-  const int64_t now = unix_ms();
+  const int64_t now = base::unix_ms();
   queue::Envelope updated = env;
   bool remove = false;
   std::string what;                 // the reply and the log line
@@ -235,7 +235,7 @@ void Scheduler::postpone_suspended(Active& a, int64_t now_ms) {
     queue::Recipient& r = a.updated.recipients[idx];
     r.next_attempt_ms = now_ms + delay;
     spdlog::info("{}: to=<{}>: destination {} is suspended; not attempted, next check in {}s", a.env.id, r.address,
-                 recipient_domain(r.address), delay / 1000);
+                 mail::recipient_domain(r.address), delay / 1000);
   }
 }
 

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "relay/clock.h"
+#include "base/clock.h"
 #include "relay/delivery_agent.h"
-#include "relay/metrics.h"
+#include "telemetry/metrics.h"
 #include "relay/routing.h"
 #include "relay/scheduler.h"
 #include "relay/shard.h"
@@ -82,14 +82,15 @@ std::string lifetime_text(std::chrono::seconds s) {
 }  // namespace
 
 void Scheduler::complete(Active& a) {
-  const int64_t now = unix_ms();
+  const int64_t now = base::unix_ms();
   a.updated = a.env;
   std::vector<NoticeEntry> failed, delayed, relayed;
   for (const JobResult& jr : a.results) {
-    std::string ip, port;
-    split_addr(jr.remote_addr, ip, port);
-    const std::string relay = relay_field(jr.remote_host, jr.remote_addr);
     for (size_t k = 0; k < jr.indices.size() && k < jr.results.size(); ++k) {
+      const JobResult::Via via = jr.via(k);
+      std::string ip, port;
+      split_addr(via.addr, ip, port);
+      const std::string relay = relay_field(via.host, via.addr);
       const uint32_t idx = jr.indices[k];
       if (idx >= a.updated.recipients.size()) continue;
       const smtp::RecipientResult& rr = jr.results[k];
@@ -101,19 +102,19 @@ void Scheduler::complete(Active& a) {
       switch (d.state) {
         case queue::RecipientState::Delivered:
           ++shard_.counters.recipients_delivered;
-          metrics::local().delivery_duration.observe(static_cast<double>(now - a.env.arrival_ms) / 1000.0);
+          telemetry::local().delivery_duration.observe(static_cast<double>(now - a.env.arrival_ms) / 1000.0);
           break;
         case queue::RecipientState::Failed: ++shard_.counters.recipients_bounced; break;
         default: ++shard_.counters.recipients_deferred; break;
       }
-      spdlog::info("{}", attempt_line(a.env, r, relay, jr.tls, now, rr.enhanced, d.state, text));
+      spdlog::info("{}", attempt_line(a.env, r, relay, via.tls, now, rr.enhanced, d.state, text));
       if (d.notice == Notice::None) continue;
       NoticeEntry e;
       e.index = idx;
       e.status = rr.enhanced;
       e.diagnostic = d.expired ? text : rr.text;
       e.remote_reply = !rr.local && !d.expired;
-      e.remote_host = jr.remote_host;
+      e.remote_host = via.host;
       e.remote_ip = ip;
       e.stage = std::string(smtp::to_string(rr.stage));
       e.attempt_ms = now;
@@ -153,20 +154,28 @@ Decision Scheduler::record_attempt(const queue::Envelope& env, queue::Recipient&
 
 bool Scheduler::defer_if_down(queue::Envelope& env, std::vector<std::string>& lines) {
   if (stopping_ || !shard_.agent || !shard_.peers || env.recipients.empty()) return false;
-  // The usual case, nothing down: no envelope copy on the acceptance path.
-  if (shard_.agent->down_destinations() == 0) return false;
-  const int64_t now = unix_ms();
-  queue::Envelope deferred = env;
-  std::vector<std::string> out;
-  for (queue::Recipient& r : deferred.recipients) {
+  // One question to delivery per recipient: is its destination down here?
+  // down_for() answers the usual case, nothing down, before looking at the
+  // address, so the acceptance path pays nothing; the first "no" ends it,
+  // before any envelope copy.
+  std::vector<DownDestinations::Entry> downs;
+  for (const queue::Recipient& r : env.recipients) {
     if (r.state != queue::RecipientState::Pending) return false;
-    const std::string domain = recipient_domain(r.address);
+    auto down = shard_.agent->down_for(r.address);
+    if (!down) return false;
+    const std::string domain = mail::recipient_domain(r.address);
     // Suspended domains are postponed by activate(); only destinations this
     // shard delivers to itself can be asked without a hop.
     if (suspended_.count(domain)) return false;
     if (delivering_shard(domain) != shard_.reactor.shard_id()) return false;
-    const auto down = shard_.agent->down_for(domain);
-    if (!down) return false;
+    downs.push_back(std::move(*down));
+  }
+  const int64_t now = base::unix_ms();
+  queue::Envelope deferred = env;
+  std::vector<std::string> out;
+  for (size_t i = 0; i < deferred.recipients.size(); ++i) {
+    queue::Recipient& r = deferred.recipients[i];
+    const DownDestinations::Entry* down = &downs[i];
     const smtp::RecipientResult rr = DownDestinations::suspended_result(*down);
     const std::string relay = relay_field(down->host, down->addr);
     const Decision d = record_attempt(deferred, r, rr, relay, now);
@@ -180,11 +189,19 @@ bool Scheduler::defer_if_down(queue::Envelope& env, std::vector<std::string>& li
   return true;
 }
 
-void Scheduler::deferred_at_accept(const std::vector<std::string>& lines) {
-  for (const std::string& line : lines) {
+Scheduler::Intake Scheduler::before_commit(queue::Envelope& env, size_t body_bytes) {
+  Intake intake;
+  intake.deferred = defer_if_down(env, intake.deferred_lines);
+  intake.keep = !intake.deferred && has_room(body_bytes);
+  return intake;
+}
+
+void Scheduler::after_commit(const Intake& intake, const queue::Envelope* env, std::shared_ptr<const std::string> body) {
+  for (const std::string& line : intake.deferred_lines) {
     ++shard_.counters.recipients_deferred;
     spdlog::info("{}", line);
   }
+  if (intake.keep && env && body) submit_new(*env, std::move(body));
 }
 
 void Scheduler::add_notice(Active& a, Notice kind, const std::vector<NoticeEntry>& entries, int64_t now_ms) {

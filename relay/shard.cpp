@@ -6,7 +6,7 @@
 
 namespace ringmta::relay {
 
-ShardContext::ShardContext(engine::Reactor& r, queue::Queue& q, std::shared_ptr<const Config> c,
+ShardContext::ShardContext(engine::Reactor& r, queue::Queue& q, std::shared_ptr<const config::Config> c,
                            std::shared_ptr<const smtp::ServerConfig> s, uint64_t id_floor_ms)
     : reactor(r), queue(q), config(std::move(c)), smtp(std::move(s)), ids(r.shard_id(), id_floor_ms) {}
 

@@ -15,8 +15,18 @@
 #include "proto/smtp/server_session.h"
 #include "queue/queue.h"
 #include "queue/queue_id.h"
-#include "relay/config.h"
+#include "config/config.h"
 #include "tls/tls.h"
+
+namespace ringmta::auth {
+class AuthService;
+}
+namespace ringmta::limits {
+class ConnectionLimiter;
+class InflightBudget;
+class HandshakeBudget;
+class DiskGuard;
+}  // namespace ringmta::limits
 
 namespace ringmta::relay {
 
@@ -24,11 +34,6 @@ class InboundSession;
 class Scheduler;
 class DeliveryAgent;
 class Loader;
-class AuthService;
-class ConnectionLimiter;
-class InflightBudget;
-class HandshakeBudget;
-class DiskGuard;
 
 // Counters kept per shard without atomics; read by the daemon only after the
 // shard stopped (later: merged at scrape time for /metrics).
@@ -44,13 +49,13 @@ struct ShardCounters {
 
 struct ShardContext {
   // id_floor_ms: the time of the newest queued ID at start-up (queue_id.h).
-  ShardContext(engine::Reactor& r, queue::Queue& q, std::shared_ptr<const Config> c,
+  ShardContext(engine::Reactor& r, queue::Queue& q, std::shared_ptr<const config::Config> c,
                std::shared_ptr<const smtp::ServerConfig> s, uint64_t id_floor_ms);
   ~ShardContext();  // both in shard.cpp, where Scheduler and DeliveryAgent are complete
 
   engine::Reactor& reactor;
   queue::Queue& queue;
-  std::shared_ptr<const Config> config;
+  std::shared_ptr<const config::Config> config;
   std::shared_ptr<const smtp::ServerConfig> smtp;
   queue::QueueIdGenerator ids;
   ShardCounters counters;
@@ -69,12 +74,12 @@ struct ShardContext {
   const std::vector<ShardContext*>* peers = nullptr;
   Loader* loader = nullptr;  // thread-safe release(); may be null in tests
   // Shared by all shards (thread-safe); null when AUTH / limits are not in use.
-  AuthService* auth = nullptr;
-  ConnectionLimiter* limiter = nullptr;
-  InflightBudget* inflight = nullptr;  // limits.inflight_memory
-  HandshakeBudget* handshakes = nullptr;  // limits.tls_handshake_rate(_per_ip)
+  auth::AuthService* auth = nullptr;
+  limits::ConnectionLimiter* limiter = nullptr;
+  limits::InflightBudget* inflight = nullptr;  // limits.inflight_memory
+  limits::HandshakeBudget* handshakes = nullptr;  // limits.tls_handshake_rate(_per_ip)
   // queue.min_free_space (thread-safe reads); null = no guard (tests).
-  DiskGuard* disk = nullptr;
+  limits::DiskGuard* disk = nullptr;
   // Inbound TLS (STARTTLS, implicit TLS), shared by all shards: new_session()
   // is thread-safe and SIGHUP's reload() swaps certificates under it. Null =
   // no TLS (STARTTLS not offered, submissions connections refused).

@@ -10,12 +10,12 @@
 #include <cstdint>
 #include <utility>
 
-#include "mail/address.h"  // to_lower_ascii (proto/sasl uses mail/ only, not proto/smtp)
+#include "base/base64.h"
+#include "base/text.h"
 
 namespace ringmta::sasl {
 namespace {
 
-constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr std::string_view kCancelled = "501 5.7.0 Authentication aborted";
 constexpr std::string_view kUndecodable = "501 5.5.2 Cannot decode response";
 constexpr std::string_view kInvalid = "535 5.7.8 Authentication credentials invalid";
@@ -23,13 +23,6 @@ constexpr std::string_view kInvalid = "535 5.7.8 Authentication credentials inva
 constexpr std::string_view kLoginUser = "334 VXNlcm5hbWU6";
 constexpr std::string_view kLoginPassword = "334 UGFzc3dvcmQ6";
 
-constexpr std::array<int8_t, 256> decode_table() {
-  std::array<int8_t, 256> t{};
-  for (auto& v : t) v = -1;
-  for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<int8_t>(i);
-  return t;
-}
-constexpr auto kDecode = decode_table();
 
 
 SaslExchange::Step fail(std::string_view reply) {
@@ -57,47 +50,7 @@ SaslExchange::Step credentials(std::string user, std::string password) {
 
 }  // namespace
 
-std::optional<std::string> base64_decode(std::string_view in) {
-  if (in.size() % 4 != 0) return std::nullopt;
-  std::string out;
-  out.reserve(in.size() / 4 * 3);
-  for (size_t i = 0; i < in.size(); i += 4) {
-    const bool last = i + 4 == in.size();
-    int v[4];
-    int pad = 0;
-    for (int k = 0; k < 4; ++k) {
-      const char c = in[i + k];
-      if (c == '=' && last && k >= 2) {
-        ++pad;
-        v[k] = 0;
-        continue;
-      }
-      if (pad > 0) return std::nullopt;  // data after '='
-      v[k] = kDecode[static_cast<unsigned char>(c)];
-      if (v[k] < 0) return std::nullopt;
-    }
-    const uint32_t n = (uint32_t(v[0]) << 18) | (uint32_t(v[1]) << 12) | (uint32_t(v[2]) << 6) | uint32_t(v[3]);
-    out += static_cast<char>(n >> 16);
-    if (pad < 2) out += static_cast<char>((n >> 8) & 0xff);
-    if (pad < 1) out += static_cast<char>(n & 0xff);
-  }
-  return out;
-}
 
-std::string base64_encode(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  for (size_t i = 0; i < in.size(); i += 3) {
-    uint32_t n = uint32_t(static_cast<unsigned char>(in[i])) << 16;
-    if (i + 1 < in.size()) n |= uint32_t(static_cast<unsigned char>(in[i + 1])) << 8;
-    if (i + 2 < in.size()) n |= uint32_t(static_cast<unsigned char>(in[i + 2]));
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += i + 1 < in.size() ? kAlphabet[(n >> 6) & 63] : '=';
-    out += i + 2 < in.size() ? kAlphabet[n & 63] : '=';
-  }
-  return out;
-}
 
 std::optional<SaslCredentials> parse_plain(std::string_view message) {
   const size_t first = message.find('\0');
@@ -116,7 +69,7 @@ std::optional<SaslCredentials> parse_plain(std::string_view message) {
 SaslExchange::Step SaslExchange::start(std::string_view mechanism, std::string_view initial) {
   stage_ = Stage::Idle;
   login_user_.clear();
-  const std::string mech = mail::to_lower_ascii(mechanism);  // names are case-insensitive
+  const std::string mech = base::to_lower_ascii(mechanism);  // names are case-insensitive
   if (mech == "plain") {
     mech_ = Mech::Plain;
     if (initial.empty()) {

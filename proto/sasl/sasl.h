@@ -14,11 +14,13 @@
 #include <string>
 #include <string_view>
 
+#include "base/base64.h"
+
 namespace ringmta::sasl {
 
-// Strict RFC 4648 base64 (padding required, no whitespace); nullopt on error.
-std::optional<std::string> base64_decode(std::string_view in);
-std::string base64_encode(std::string_view in);
+// base64 (strict) is base/base64.h's, shared with POP3, IMAP and the tools.
+using base::base64_decode;
+using base::base64_encode;
 
 struct SaslCredentials {
   std::string user;      // authentication identity (authcid)

@@ -14,6 +14,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "base/text.h"
 #include <vector>
 
 #include "proto/smtp/server_session.h"
@@ -70,7 +72,7 @@ struct BdatArgs {
 // "n" or "n LAST" (LAST case-insensitive); nullopt on anything else.
 std::optional<BdatArgs> parse_bdat_args(std::string_view arg);
 
-// ASCII case-insensitive equality.
-bool iequals(std::string_view a, std::string_view b);
+// ASCII case-insensitive comparison (base/text.h).
+using base::iequals;
 
 }  // namespace ringmta::smtp

@@ -79,7 +79,7 @@ void ServerSession::Impl::cmd_mail(const CommandLine& c) {
       !sender_owned(path.address))
     return error("553 5.7.1 <" + sanitize(path.address) +
                  ">: Sender address rejected: not owned by user " + sanitize(auth_user));
-  // No new mail while the queue's disk is nearly full (relay/disk_guard.h).
+  // No new mail while the queue's disk is nearly full (limits/disk_guard.h).
   // A temporary condition of ours, not the client's error: not counted
   // toward max_errors, so a client that retries is not disconnected for it.
   if (hooks.storage_low && hooks.storage_low()) return reply("452 4.3.1 Insufficient system storage");

@@ -1,7 +1,7 @@
 """tests/adversarial/test_admin_api.py — hostile and slow clients of the admin
 API (issue 15, item 8), on its loopback TCP endpoint with admin.token.
 
-The protocol is one JSON request per line (relay/admin_server.h), so "the
+The protocol is one JSON request per line (admin/admin_server.h), so "the
 body" is the request line: a client without the right token cannot make the
 daemon read more than the first 4 KiB of a line (a longer line must begin
 with {"token":...}); no request line may pass 8 MiB; and one client that

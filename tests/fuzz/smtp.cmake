@@ -10,6 +10,8 @@ ringmta_fuzz_target(smtp_session
     proto/smtp/server_session_auth.cpp
     proto/smtp/command.cpp
     proto/sasl/sasl.cpp
+    base/base64.cpp
+    base/text.cpp
     proto/smtp/data_decoder.cpp
     mail/address.cpp
     mail/xtext.cpp
@@ -19,6 +21,7 @@ ringmta_fuzz_target(smtp_session
 ringmta_fuzz_target(mail_address
   SOURCES
     tests/fuzz/smtp_address_fuzz.cpp
+    base/text.cpp
     mail/address.cpp
     mail/xtext.cpp
     mail/datetime.cpp

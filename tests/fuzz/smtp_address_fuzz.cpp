@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string>
 
+#include "base/text.h"
 #include "mail/address.h"
 #include "mail/datetime.h"
 #include "mail/xtext.h"
@@ -49,8 +50,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   valid_ipv6(in);
   valid_ipv4(in);
-  valid_utf8(in);
-  check(domain_equal(in, to_lower_ascii(in)), "domain_equal ignores ASCII case");
+  ringmta::base::valid_utf8(in);
+  check(domain_equal(in, ringmta::base::to_lower_ascii(in)), "domain_equal ignores ASCII case");
   check(xtext_decode(xtext_encode(in)) == std::string(in), "xtext round trip");
   if (auto d = xtext_decode(in)) check(xtext_decode(xtext_encode(*d)) == *d, "xtext re-encode");
   if (size >= 8) {

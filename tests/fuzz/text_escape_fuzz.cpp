@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/text.h"
 #include "mail/text_escape.h"
 
 using namespace ringmta::mail;
@@ -22,7 +23,7 @@ static void check_safe(const std::string& s, bool tabs_allowed) {
   for (size_t i = 0; i < s.size();) {
     const auto c = static_cast<unsigned char>(s[i]);
     check((c >= 0x20 && c != 0x7f) || (tabs_allowed && c == '\t'));
-    const size_t n = utf8_sequence_length(s, i);
+    const size_t n = ringmta::base::utf8_sequence_length(s, i);
     check(n > 0);
     check(!(n == 2 && c == 0xC2 && static_cast<unsigned char>(s[i + 1]) < 0xA0));
     i += n;

@@ -2,15 +2,15 @@
 // and the messages operators see), selectors, message states, the summary.
 #include <gtest/gtest.h>
 
-#include "relay/admin_protocol.h"
+#include "admin/admin_protocol.h"
 
-namespace ringmta::relay::admin {
+namespace ringmta::admin {
 namespace {
 
 const std::string kId = "06H34ZKPH0000000";
 
 std::optional<Request> parse_text(std::string_view text, std::string* error) {
-  auto v = json::parse(text, error);
+  auto v = base::json::parse(text, error);
   EXPECT_TRUE(v.has_value()) << text;
   if (!v) return std::nullopt;
   return parse_request(*v, error);
@@ -77,8 +77,8 @@ TEST(AdminRequest, EncodeRoundTrips) {
     std::string error;
     auto again = parse_request(encode_request(r), &error);
     ASSERT_TRUE(again) << error;
-    EXPECT_EQ(json::dump(encode_request(*again)), json::dump(encode_request(r)));
-    EXPECT_EQ(json::dump(encode_request(r)), text);
+    EXPECT_EQ(base::json::dump(encode_request(*again)), base::json::dump(encode_request(r)));
+    EXPECT_EQ(base::json::dump(encode_request(r)), text);
   }
 }
 
@@ -183,15 +183,15 @@ TEST(AdminSummary, PerDestinationCountsOldestAndLastError) {
   EXPECT_EQ(rows[1].domain, "e.test");
   EXPECT_EQ(rows[1].messages, 1u) << "a delivered recipient is not queued for its domain";
   EXPECT_EQ(b.total_messages(), 2u);
-  json::Value j = summary_json(rows, 63'000);
+  base::json::Value j = summary_json(rows, 63'000);
   EXPECT_EQ(j.items()[0].get("oldest_age_seconds")->as_int(), 60);
 }
 
 TEST(AdminShow, ListFieldsStayAndHeadersAreCut) {
   auto e = env("a@s.test", {rcpt("x@d.test", 1, 0)});
   e.size = 42;
-  json::Value l = list_entry_json(e, MessageState::Deferred);
-  EXPECT_EQ(json::dump(l), R"({"id":"06H34ZKPH0000000","sender":"a@s.test","recipients":["x@d.test"],"size":42,)"
+  base::json::Value l = list_entry_json(e, MessageState::Deferred);
+  EXPECT_EQ(base::json::dump(l), R"({"id":"06H34ZKPH0000000","sender":"a@s.test","recipients":["x@d.test"],"size":42,)"
                            R"("arrival":"1970-01-01T00:00:01Z","arrival_unix":1,"state":"deferred"})");
   EXPECT_EQ(header_section("A: 1\r\nB: 2\r\n\r\nbody\r\n"), "A: 1\r\nB: 2\r\n");
   EXPECT_EQ(header_section("A: 1\nB: 2\n\nbody\n"), "A: 1\nB: 2\n");
@@ -200,4 +200,4 @@ TEST(AdminShow, ListFieldsStayAndHeadersAreCut) {
 }
 
 }  // namespace
-}  // namespace ringmta::relay::admin
+}  // namespace ringmta::admin

@@ -3,7 +3,7 @@
 // by the real crypt(3)), and the key failures are counted under (IPv4
 // address, IPv6 /64).
 //
-// The check function is wrapped (AuthOptions::verify) only to record which
+// The check function is wrapped (auth::AuthOptions::verify) only to record which
 // hash each check runs against; the wrapper calls the real verify_password.
 #include <crypt.h>
 #include <gtest/gtest.h>
@@ -14,12 +14,12 @@
 #include <string>
 #include <vector>
 
-#include "relay/auth.h"
+#include "auth/auth.h"
 
-namespace ringmta::relay {
+namespace ringmta::auth {
 namespace {
 
-using smtp::AuthResult;
+using auth::Outcome;
 namespace fs = std::filesystem;
 
 struct UsersFile {
@@ -53,8 +53,8 @@ std::string settings_of(const std::string& hash) {
 
 struct Recorder {
   std::vector<std::string> hashes;
-  AuthOptions options(const UsersFile& f) {
-    AuthOptions o;
+  auth::AuthOptions options(const UsersFile& f) {
+    auth::AuthOptions o;
     o.users_file = f.path.string();
     o.max_failures = 100;
     o.failure_delay = std::chrono::milliseconds(0);
@@ -76,15 +76,15 @@ void expect_same_work(const char* prefix, unsigned long cost) {
   UsersFile f("# comment first\nlocked:!" + real + "\nstar:*\nalice:" + real + "\nbob:" +
               hash_with("$y$", 0, "other") + "\n");
   Recorder rec;
-  AuthService a(rec.options(f));
+  auth::AuthService a(rec.options(f));
   ASSERT_EQ(a.load(), "");
 
-  EXPECT_EQ(a.check_now("192.0.2.1", "alice", "right").result, AuthResult::Ok);
-  EXPECT_EQ(a.check_now("192.0.2.1", "alice", "wrong").result, AuthResult::Invalid);
-  EXPECT_EQ(a.check_now("192.0.2.1", "nobody", "right").result, AuthResult::Invalid);
+  EXPECT_EQ(a.check_now("192.0.2.1", "alice", "right").result, Outcome::Ok);
+  EXPECT_EQ(a.check_now("192.0.2.1", "alice", "wrong").result, Outcome::Invalid);
+  EXPECT_EQ(a.check_now("192.0.2.1", "nobody", "right").result, Outcome::Invalid);
   // The locked user's hash holds the right password behind "!": still refused.
-  EXPECT_EQ(a.check_now("192.0.2.1", "locked", "right").result, AuthResult::Invalid);
-  EXPECT_EQ(a.check_now("192.0.2.1", "star", "right").result, AuthResult::Invalid);
+  EXPECT_EQ(a.check_now("192.0.2.1", "locked", "right").result, Outcome::Invalid);
+  EXPECT_EQ(a.check_now("192.0.2.1", "star", "right").result, Outcome::Invalid);
 
   ASSERT_EQ(rec.hashes.size(), 5u);  // one verification per check, whatever the user
   EXPECT_EQ(rec.hashes[0], real);
@@ -113,10 +113,10 @@ TEST(AuthDummyHash, SameSchemeAndCostAsTheFirstRealEntry) {
 TEST(AuthDummyHash, FileWithoutRealHashStillCostsAHash) {
   UsersFile f("locked:!\nstar:*\n");
   Recorder rec;
-  AuthService a(rec.options(f));
+  auth::AuthService a(rec.options(f));
   ASSERT_EQ(a.load(), "");
-  EXPECT_EQ(a.check_now("192.0.2.1", "locked", "x").result, AuthResult::Invalid);
-  EXPECT_EQ(a.check_now("192.0.2.1", "nobody", "x").result, AuthResult::Invalid);
+  EXPECT_EQ(a.check_now("192.0.2.1", "locked", "x").result, Outcome::Invalid);
+  EXPECT_EQ(a.check_now("192.0.2.1", "nobody", "x").result, Outcome::Invalid);
   ASSERT_EQ(rec.hashes.size(), 2u);
   EXPECT_EQ(rec.hashes[0].rfind("$y$", 0), 0u);  // a default yescrypt hash, never ""
   EXPECT_EQ(rec.hashes[1], rec.hashes[0]);
@@ -125,16 +125,16 @@ TEST(AuthDummyHash, FileWithoutRealHashStillCostsAHash) {
 TEST(AuthDummyHash, FollowsAChangedUsersFile) {
   UsersFile f("a:" + hash_with("$6$", 5000, "pw") + "\n");
   Recorder rec;
-  AuthService a(rec.options(f));
+  auth::AuthService a(rec.options(f));
   ASSERT_EQ(a.load(), "");
-  EXPECT_EQ(a.check_now("192.0.2.1", "nobody", "x").result, AuthResult::Invalid);
+  EXPECT_EQ(a.check_now("192.0.2.1", "nobody", "x").result, Outcome::Invalid);
   // Rewritten with bcrypt (a new inode): the dummy follows.
   {
     fs::path tmp = f.path.string() + ".tmp";
     std::ofstream(tmp) << "a:" << hash_with("$2b$", 5, "pw") << "\n";
     fs::rename(tmp, f.path);
   }
-  EXPECT_EQ(a.check_now("192.0.2.1", "nobody", "x").result, AuthResult::Invalid);
+  EXPECT_EQ(a.check_now("192.0.2.1", "nobody", "x").result, Outcome::Invalid);
   ASSERT_EQ(rec.hashes.size(), 2u);
   EXPECT_EQ(rec.hashes[0].rfind("$6$", 0), 0u);
   EXPECT_EQ(rec.hashes[1].rfind("$2b$05$", 0), 0u);
@@ -143,35 +143,35 @@ TEST(AuthDummyHash, FollowsAChangedUsersFile) {
 TEST(AuthThrottleKey, AddressesInOneSlash64ShareTheirCount) {
   UsersFile f("alice:" + hash_with("$6$", 1000, "pw") + "\n");
   Recorder rec;
-  AuthOptions o = rec.options(f);
+  auth::AuthOptions o = rec.options(f);
   o.max_failures = 3;
-  AuthService a(o);
+  auth::AuthService a(o);
   ASSERT_EQ(a.load(), "");
   // Three different users (so the per-user count stays at 1) from three
   // addresses of one /64: the third failure reaches the limit.
-  EXPECT_EQ(a.check_now("2001:db8:0:1::a", "u1", "x").result, AuthResult::Invalid);
-  EXPECT_EQ(a.check_now("2001:db8:0:1::b", "u2", "x").result, AuthResult::Invalid);
-  EXPECT_EQ(a.check_now("2001:db8:0:1:ffff::c", "u3", "x").result, AuthResult::TooManyFailures);
+  EXPECT_EQ(a.check_now("2001:db8:0:1::a", "u1", "x").result, Outcome::Invalid);
+  EXPECT_EQ(a.check_now("2001:db8:0:1::b", "u2", "x").result, Outcome::Invalid);
+  EXPECT_EQ(a.check_now("2001:db8:0:1:ffff::c", "u3", "x").result, Outcome::TooManyFailures);
   // The whole /64 is now refused without a hash check, even alice's password...
   const size_t before = rec.hashes.size();
-  EXPECT_EQ(a.check_now("2001:db8:0:1::d", "alice", "pw").result, AuthResult::TooManyFailures);
+  EXPECT_EQ(a.check_now("2001:db8:0:1::d", "alice", "pw").result, Outcome::TooManyFailures);
   EXPECT_EQ(rec.hashes.size(), before);
   // ...while the neighbouring /64 and IPv4 clients are not affected.
-  EXPECT_EQ(a.check_now("2001:db8:0:2::a", "alice", "pw").result, AuthResult::Ok);
-  EXPECT_EQ(a.check_now("192.0.2.1", "u4", "x").result, AuthResult::Invalid);
+  EXPECT_EQ(a.check_now("2001:db8:0:2::a", "alice", "pw").result, Outcome::Ok);
+  EXPECT_EQ(a.check_now("192.0.2.1", "u4", "x").result, Outcome::Invalid);
 }
 
 TEST(AuthThrottleKey, Ipv4AddressesCountAlone) {
   UsersFile f("alice:" + hash_with("$6$", 1000, "pw") + "\n");
   Recorder rec;
-  AuthOptions o = rec.options(f);
+  auth::AuthOptions o = rec.options(f);
   o.max_failures = 2;
-  AuthService a(o);
+  auth::AuthService a(o);
   ASSERT_EQ(a.load(), "");
-  EXPECT_EQ(a.check_now("192.0.2.1", "u1", "x").result, AuthResult::Invalid);
-  EXPECT_EQ(a.check_now("192.0.2.2", "u2", "x").result, AuthResult::Invalid);  // a different address
-  EXPECT_EQ(a.check_now("192.0.2.1", "u3", "x").result, AuthResult::TooManyFailures);
+  EXPECT_EQ(a.check_now("192.0.2.1", "u1", "x").result, Outcome::Invalid);
+  EXPECT_EQ(a.check_now("192.0.2.2", "u2", "x").result, Outcome::Invalid);  // a different address
+  EXPECT_EQ(a.check_now("192.0.2.1", "u3", "x").result, Outcome::TooManyFailures);
 }
 
 }  // namespace
-}  // namespace ringmta::relay
+}  // namespace ringmta::auth

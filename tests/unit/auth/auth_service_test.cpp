@@ -1,4 +1,4 @@
-// tests/unit/auth/auth_service_test.cpp — AuthService verdicts: good and bad
+// tests/unit/auth/auth_service_test.cpp — auth::AuthService verdicts: good and bad
 // passwords, unknown users, throttling per address and per user (delays,
 // TooManyFailures, reset on success), reload of a changed users file, and the
 // asynchronous check() posting its verdict to a running reactor.
@@ -13,12 +13,12 @@
 #include <thread>
 
 #include "engine/reactor.h"
-#include "relay/auth.h"
+#include "auth/auth.h"
 
-namespace ringmta::relay {
+namespace ringmta::auth {
 namespace {
 
-using smtp::AuthResult;
+using auth::Outcome;
 namespace fs = std::filesystem;
 
 struct TempUsers {
@@ -41,8 +41,8 @@ std::string line(const std::string& user, const std::string& pw, const std::stri
   return user + ":" + *hash_password(pw, &why) + rest + "\n";
 }
 
-AuthOptions options(const TempUsers& f, unsigned max_failures = 3) {
-  AuthOptions o;
+auth::AuthOptions options(const TempUsers& f, unsigned max_failures = 3) {
+  auth::AuthOptions o;
   o.users_file = f.path.string();
   o.max_failures = max_failures;
   o.failure_delay = std::chrono::milliseconds(100);
@@ -53,76 +53,76 @@ AuthOptions options(const TempUsers& f, unsigned max_failures = 3) {
 TEST(AuthService, VerdictsAndThrottling) {
   TempUsers f;
   f.write(line("alice", "pw", ":alice@x.org"));
-  AuthService a(options(f));
+  auth::AuthService a(options(f));
   ASSERT_EQ(a.load(), "");
-  AuthVerdict v = a.check_now("192.0.2.1", "alice", "pw");
-  EXPECT_EQ(v.result, AuthResult::Ok);
+  auth::AuthVerdict v = a.check_now("192.0.2.1", "alice", "pw");
+  EXPECT_EQ(v.result, Outcome::Ok);
   EXPECT_EQ(v.senders, std::vector<std::string>{"alice@x.org"});
   v = a.check_now("192.0.2.1", "alice", "bad");
-  EXPECT_EQ(v.result, AuthResult::Invalid);
+  EXPECT_EQ(v.result, Outcome::Invalid);
   EXPECT_EQ(v.delay, std::chrono::milliseconds(100));
   v = a.check_now("192.0.2.1", "nobody", "bad");  // per address: 2nd failure
-  EXPECT_EQ(v.result, AuthResult::Invalid);
+  EXPECT_EQ(v.result, Outcome::Invalid);
   EXPECT_EQ(v.delay, std::chrono::milliseconds(200));
   v = a.check_now("192.0.2.1", "alice", "bad");
-  EXPECT_EQ(v.result, AuthResult::TooManyFailures);
+  EXPECT_EQ(v.result, Outcome::TooManyFailures);
   // The address is blocked, even with the right password...
-  EXPECT_EQ(a.check_now("192.0.2.1", "alice", "pw").result, AuthResult::TooManyFailures);
+  EXPECT_EQ(a.check_now("192.0.2.1", "alice", "pw").result, Outcome::TooManyFailures);
   // ...but the user still logs in from elsewhere, which resets its count.
-  EXPECT_EQ(a.check_now("192.0.2.2", "alice", "pw").result, AuthResult::Ok);
+  EXPECT_EQ(a.check_now("192.0.2.2", "alice", "pw").result, Outcome::Ok);
   EXPECT_EQ(a.check_now("192.0.2.2", "alice", "bad").delay, std::chrono::milliseconds(100));
 }
 
 TEST(AuthService, PerUserCountsAcrossAddresses) {
   TempUsers f;
   f.write(line("bob", "pw"));
-  AuthService a(options(f));
+  auth::AuthService a(options(f));
   ASSERT_EQ(a.load(), "");
   EXPECT_EQ(a.check_now("192.0.2.1", "bob", "x").delay, std::chrono::milliseconds(100));
   EXPECT_EQ(a.check_now("192.0.2.2", "bob", "x").delay, std::chrono::milliseconds(200));
-  EXPECT_EQ(a.check_now("192.0.2.3", "bob", "x").result, AuthResult::TooManyFailures);
-  EXPECT_EQ(a.check_now("192.0.2.4", "bob", "pw").result, AuthResult::Ok);
+  EXPECT_EQ(a.check_now("192.0.2.3", "bob", "x").result, Outcome::TooManyFailures);
+  EXPECT_EQ(a.check_now("192.0.2.4", "bob", "pw").result, Outcome::Ok);
 }
 
 TEST(AuthService, ReloadsChangedFileAndKeepsOldOnError) {
   TempUsers f;
   f.write(line("carol", "one"));
-  AuthService a(options(f, 100));
+  auth::AuthService a(options(f, 100));
   ASSERT_EQ(a.load(), "");
-  EXPECT_EQ(a.check_now("192.0.2.1", "carol", "one").result, AuthResult::Ok);
+  EXPECT_EQ(a.check_now("192.0.2.1", "carol", "one").result, Outcome::Ok);
   f.write(line("carol", "two") + line("dave", "three"));
-  EXPECT_EQ(a.check_now("192.0.2.1", "carol", "one").result, AuthResult::Invalid);
-  EXPECT_EQ(a.check_now("192.0.2.1", "carol", "two").result, AuthResult::Ok);
-  EXPECT_EQ(a.check_now("192.0.2.1", "dave", "three").result, AuthResult::Ok);
+  EXPECT_EQ(a.check_now("192.0.2.1", "carol", "one").result, Outcome::Invalid);
+  EXPECT_EQ(a.check_now("192.0.2.1", "carol", "two").result, Outcome::Ok);
+  EXPECT_EQ(a.check_now("192.0.2.1", "dave", "three").result, Outcome::Ok);
   fs::remove(f.path);  // gone: the users read before stay
-  EXPECT_EQ(a.check_now("192.0.2.1", "dave", "three").result, AuthResult::Ok);
+  EXPECT_EQ(a.check_now("192.0.2.1", "dave", "three").result, Outcome::Ok);
 }
 
 TEST(AuthService, MissingFileAtLoad) {
   TempUsers f;
-  AuthService a(options(f));
+  auth::AuthService a(options(f));
   EXPECT_NE(a.load().find("No such file"), std::string::npos);
-  EXPECT_EQ(a.check_now("192.0.2.1", "x", "y").result, AuthResult::TempFail);
+  EXPECT_EQ(a.check_now("192.0.2.1", "x", "y").result, Outcome::TempFail);
 }
 
 TEST(AuthService, AsyncCheckPostsToTheReactor) {
   TempUsers f;
   f.write(line("erin", "pw"));
-  AuthService a(options(f));
+  auth::AuthService a(options(f));
   ASSERT_EQ(a.load(), "");
   engine::Reactor r(0);
   std::thread::id loop_thread;
   std::atomic<int> answers{0};
-  std::vector<AuthResult> got;
+  std::vector<Outcome> got;
   std::thread loop([&] {
     loop_thread = std::this_thread::get_id();
     r.add_timer(std::chrono::seconds(20), [&] { r.stop(); });  // bound
-    a.check(r, "192.0.2.9", "erin", "pw", [&](AuthVerdict v) {
+    a.check(r, "192.0.2.9", "erin", "pw", [&](auth::AuthVerdict v) {
       EXPECT_EQ(std::this_thread::get_id(), loop_thread);
       got.push_back(v.result);
       if (++answers == 2) r.stop();
     });
-    a.check(r, "192.0.2.9", "erin", "no", [&](AuthVerdict v) {
+    a.check(r, "192.0.2.9", "erin", "no", [&](auth::AuthVerdict v) {
       got.push_back(v.result);
       if (++answers == 2) r.stop();
     });
@@ -130,8 +130,8 @@ TEST(AuthService, AsyncCheckPostsToTheReactor) {
   });
   loop.join();
   ASSERT_EQ(answers.load(), 2);
-  EXPECT_EQ(got, (std::vector<AuthResult>{AuthResult::Ok, AuthResult::Invalid}));  // one worker: in order
+  EXPECT_EQ(got, (std::vector<Outcome>{Outcome::Ok, Outcome::Invalid}));  // one worker: in order
 }
 
 }  // namespace
-}  // namespace ringmta::relay
+}  // namespace ringmta::auth

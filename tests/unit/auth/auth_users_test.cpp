@@ -2,10 +2,10 @@
 // crypt(3) hashing/verification through libcrypt.
 #include <gtest/gtest.h>
 
-#include "relay/auth_users.h"
-#include "relay/conn_limits.h"
+#include "auth/auth_users.h"
+#include "limits/conn_limits.h"
 
-namespace ringmta::relay {
+namespace ringmta::auth {
 namespace {
 
 TEST(UsersFile, ParsesFormsAndReportsBadLines) {
@@ -22,7 +22,7 @@ TEST(UsersFile, ParsesFormsAndReportsBadLines) {
       "alice:$y$again\n"
       "bad name:$y$x\n"
       "hank:$y$x:not-an-address\n";
-  UsersDb db = parse_users(text, "users");
+  auth::UsersDb db = parse_users(text, "users");
   ASSERT_EQ(db.users.size(), 4u);
   EXPECT_EQ(db.users.at("alice").hash, "$y$j9T$abc$def");
   EXPECT_TRUE(db.users.at("alice").senders.empty());
@@ -75,18 +75,18 @@ TEST(Crypt, YescryptAndSha512) {
 }
 
 TEST(ConnectionLimiter, TotalAndPerAddress) {
-  ConnectionLimiter l(3, 2);
-  EXPECT_EQ(l.acquire("a"), ConnectionLimiter::Verdict::Ok);
-  EXPECT_EQ(l.acquire("a"), ConnectionLimiter::Verdict::Ok);
-  EXPECT_EQ(l.acquire("a"), ConnectionLimiter::Verdict::TooManyFromAddress);
-  EXPECT_EQ(l.acquire("b"), ConnectionLimiter::Verdict::Ok);
-  EXPECT_EQ(l.acquire("c"), ConnectionLimiter::Verdict::TooMany);
+  limits::ConnectionLimiter l(3, 2);
+  EXPECT_EQ(l.acquire("a"), limits::ConnectionLimiter::Verdict::Ok);
+  EXPECT_EQ(l.acquire("a"), limits::ConnectionLimiter::Verdict::Ok);
+  EXPECT_EQ(l.acquire("a"), limits::ConnectionLimiter::Verdict::TooManyFromAddress);
+  EXPECT_EQ(l.acquire("b"), limits::ConnectionLimiter::Verdict::Ok);
+  EXPECT_EQ(l.acquire("c"), limits::ConnectionLimiter::Verdict::TooMany);
   EXPECT_EQ(l.total(), 3u);
   l.release("a");
-  EXPECT_EQ(l.acquire("c"), ConnectionLimiter::Verdict::Ok);
-  ConnectionLimiter unlimited(0, 0);
-  for (int i = 0; i < 1000; ++i) EXPECT_EQ(unlimited.acquire("x"), ConnectionLimiter::Verdict::Ok);
+  EXPECT_EQ(l.acquire("c"), limits::ConnectionLimiter::Verdict::Ok);
+  limits::ConnectionLimiter unlimited(0, 0);
+  for (int i = 0; i < 1000; ++i) EXPECT_EQ(unlimited.acquire("x"), limits::ConnectionLimiter::Verdict::Ok);
 }
 
 }  // namespace
-}  // namespace ringmta::relay
+}  // namespace ringmta::auth

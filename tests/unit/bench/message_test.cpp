@@ -43,22 +43,6 @@ TEST(Messages, PrepareForWire) {
   EXPECT_EQ(prepare_for_wire(""), "");
 }
 
-TEST(Util, Base64RoundTrip) {
-  for (std::string s : {std::string(""), std::string("a"), std::string("ab"), std::string("abc"),
-                        std::string("\0user\0pass", 10)}) {
-    std::string back;
-    ASSERT_TRUE(base64_decode(base64_encode(s), back));
-    EXPECT_EQ(back, s);
-  }
-  EXPECT_EQ(base64_encode(std::string("\0alice\0pw", 9)), "AGFsaWNlAHB3");
-  std::string out;
-  EXPECT_FALSE(base64_decode("a*b", out));
-}
-
-TEST(Util, JsonString) {
-  EXPECT_EQ(json_string("a\"b\\c\n\x01"), "\"a\\\"b\\\\c\\n\\u0001\"");
-}
-
 TEST(Util, GroupDigits) {
   EXPECT_EQ(group_digits(0), "0");
   EXPECT_EQ(group_digits(999), "999");

@@ -1,12 +1,12 @@
-// tests/unit/config/cidr_test.cpp — Cidr parsing (accepted and refused forms,
+// tests/unit/config/cidr_test.cpp — config::Cidr parsing (accepted and refused forms,
 // canonical printing) and membership golden cases, including v4-mapped IPv6
 // clients against IPv4 prefixes.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
-#include "relay/cidr.h"
+#include "config/cidr.h"
 
-namespace ringmta::relay {
+namespace ringmta::config {
 namespace {
 
 engine::SocketAddress addr(std::string_view ip) {
@@ -16,7 +16,7 @@ engine::SocketAddress addr(std::string_view ip) {
 }
 
 bool in(std::string_view cidr, std::string_view ip) {
-  auto c = Cidr::parse(cidr);
+  auto c = config::Cidr::parse(cidr);
   EXPECT_TRUE(c.has_value()) << cidr;
   return c && c->contains(addr(ip));
 }
@@ -37,14 +37,14 @@ TEST(Cidr, ParsesAndPrintsCanonically) {
       {"::ffff:192.0.2.1", "192.0.2.1/32"},
   };
   for (const auto& [text, canonical] : cases) {
-    auto c = Cidr::parse(text);
+    auto c = config::Cidr::parse(text);
     ASSERT_TRUE(c.has_value()) << text;
     EXPECT_EQ(c->to_string(), canonical) << text;
   }
-  EXPECT_FALSE(Cidr::parse("10.1.2.3")->is_v6());
-  EXPECT_EQ(Cidr::parse("10.1.2.3")->prefix_length(), 32u);
-  EXPECT_TRUE(Cidr::parse("::1")->is_v6());
-  EXPECT_EQ(Cidr::parse("::1")->prefix_length(), 128u);
+  EXPECT_FALSE(config::Cidr::parse("10.1.2.3")->is_v6());
+  EXPECT_EQ(config::Cidr::parse("10.1.2.3")->prefix_length(), 32u);
+  EXPECT_TRUE(config::Cidr::parse("::1")->is_v6());
+  EXPECT_EQ(config::Cidr::parse("::1")->prefix_length(), 128u);
 }
 
 TEST(Cidr, RejectsBadText) {
@@ -54,21 +54,21 @@ TEST(Cidr, RejectsBadText) {
       "10.0.0", "256.0.0.0/8", "10.0.0.0.0", "example.com", "localhost", "fe80::1%eth0",
       "[::1]/128", "::1/1280", "1.2.3.4/32x", "10.0.0.0/0x8",
   };
-  for (auto text : bad) EXPECT_FALSE(Cidr::parse(text).has_value()) << text;
+  for (auto text : bad) EXPECT_FALSE(config::Cidr::parse(text).has_value()) << text;
 }
 
 TEST(Cidr, RejectsHostBitsWithSuggestion) {
   std::string why;
-  EXPECT_FALSE(Cidr::parse("10.1.2.3/8", &why).has_value());
+  EXPECT_FALSE(config::Cidr::parse("10.1.2.3/8", &why).has_value());
   EXPECT_NE(why.find("host bits"), std::string::npos) << why;
   EXPECT_NE(why.find("'10.0.0.0/8'"), std::string::npos) << why;
-  EXPECT_FALSE(Cidr::parse("2001:db8::1/32", &why).has_value());
+  EXPECT_FALSE(config::Cidr::parse("2001:db8::1/32", &why).has_value());
   EXPECT_NE(why.find("'2001:db8::/32'"), std::string::npos) << why;
-  EXPECT_FALSE(Cidr::parse("192.168.1.1/31", &why).has_value());
+  EXPECT_FALSE(config::Cidr::parse("192.168.1.1/31", &why).has_value());
   EXPECT_NE(why.find("'192.168.1.0/31'"), std::string::npos) << why;
-  EXPECT_FALSE(Cidr::parse("10.0.0.0/40", &why).has_value());
+  EXPECT_FALSE(config::Cidr::parse("10.0.0.0/40", &why).has_value());
   EXPECT_NE(why.find("longer than 32"), std::string::npos) << why;
-  EXPECT_FALSE(Cidr::parse("nonsense", &why).has_value());
+  EXPECT_FALSE(config::Cidr::parse("nonsense", &why).has_value());
   EXPECT_EQ(why, "not an IP address");
 }
 
@@ -125,36 +125,36 @@ TEST(Cidr, RawV4MappedSockaddr) {
   ASSERT_EQ(inet_pton(AF_INET6, "::ffff:10.1.2.3", &sin6.sin6_addr), 1);
   engine::SocketAddress a(reinterpret_cast<const sockaddr*>(&sin6), sizeof sin6);
   ASSERT_EQ(a.family(), AF_INET6);
-  EXPECT_TRUE(Cidr::parse("10.0.0.0/8")->contains(a));
-  EXPECT_TRUE(Cidr::parse("10.1.2.3")->contains(a));
-  EXPECT_FALSE(Cidr::parse("10.1.2.4")->contains(a));
-  EXPECT_FALSE(Cidr::parse("::/0")->contains(a));  // an IPv4 client, whatever its socket family
+  EXPECT_TRUE(config::Cidr::parse("10.0.0.0/8")->contains(a));
+  EXPECT_TRUE(config::Cidr::parse("10.1.2.3")->contains(a));
+  EXPECT_FALSE(config::Cidr::parse("10.1.2.4")->contains(a));
+  EXPECT_FALSE(config::Cidr::parse("::/0")->contains(a));  // an IPv4 client, whatever its socket family
   sockaddr_in sin{};
   sin.sin_family = AF_INET;
   ASSERT_EQ(inet_pton(AF_INET, "10.1.2.3", &sin.sin_addr), 1);
   engine::SocketAddress b(reinterpret_cast<const sockaddr*>(&sin), sizeof sin);
-  EXPECT_TRUE(Cidr::parse("::ffff:10.0.0.0/104")->contains(b));
+  EXPECT_TRUE(config::Cidr::parse("::ffff:10.0.0.0/104")->contains(b));
 }
 
 TEST(Cidr, AnyContainsAndUnsetAddress) {
-  std::vector<Cidr> nets = {*Cidr::parse("127.0.0.0/8"), *Cidr::parse("::1/128")};
+  std::vector<config::Cidr> nets = {*config::Cidr::parse("127.0.0.0/8"), *config::Cidr::parse("::1/128")};
   EXPECT_TRUE(any_contains(nets, addr("127.0.0.1")));
   EXPECT_TRUE(any_contains(nets, addr("::1")));
   EXPECT_TRUE(any_contains(nets, addr("::ffff:127.1.2.3")));
   EXPECT_FALSE(any_contains(nets, addr("192.0.2.1")));
   EXPECT_FALSE(any_contains({}, addr("127.0.0.1")));
   EXPECT_FALSE(any_contains(nets, engine::SocketAddress{}));  // unset address matches nothing
-  EXPECT_FALSE(Cidr::parse("0.0.0.0/0")->contains(engine::SocketAddress{}));
+  EXPECT_FALSE(config::Cidr::parse("0.0.0.0/0")->contains(engine::SocketAddress{}));
 }
 
 TEST(Cidr, WorksWithParsedSocketAddresses) {
   auto a = engine::SocketAddress::parse("[::ffff:127.0.0.1]:2525");
   ASSERT_TRUE(a.has_value());
-  EXPECT_TRUE(Cidr::parse("127.0.0.0/8")->contains(*a));
+  EXPECT_TRUE(config::Cidr::parse("127.0.0.0/8")->contains(*a));
   auto b = engine::SocketAddress::parse("127.0.0.1:25");
   ASSERT_TRUE(b.has_value());
-  EXPECT_TRUE(Cidr::parse("127.0.0.1")->contains(*b));
+  EXPECT_TRUE(config::Cidr::parse("127.0.0.1")->contains(*b));
 }
 
 }  // namespace
-}  // namespace ringmta::relay
+}  // namespace ringmta::config

@@ -4,9 +4,9 @@
 #include <gtest/gtest.h>
 
 #include "config_test_util.h"
-#include "relay/config.h"
+#include "config/config.h"
 
-namespace ringmta::relay {
+namespace ringmta::config {
 namespace {
 
 using testing::error_of;
@@ -15,7 +15,7 @@ using testing::parse_ok;
 TEST(ConfigAdmin, Values) {
   EXPECT_EQ(parse_ok("[admin]\nlisten = \"/run/ringmta/admin.sock\"\n").admin.listen, "/run/ringmta/admin.sock");
   EXPECT_EQ(parse_ok("[admin]\nlisten = \"off\"\n").admin.listen, "off");
-  Config tcp = parse_ok("[admin]\nlisten = \"127.0.0.1:9588\"\ntoken = \"0123456789abcdef0123\"\n");
+  config::Config tcp = parse_ok("[admin]\nlisten = \"127.0.0.1:9588\"\ntoken = \"0123456789abcdef0123\"\n");
   EXPECT_EQ(tcp.admin.listen, "127.0.0.1:9588");
   EXPECT_EQ(tcp.admin.token, "0123456789abcdef0123");
   EXPECT_EQ(parse_ok("[admin]\nlisten = \"[::1]:9588\"\ntoken = \"0123456789abcdef0123\"\n").admin.listen,
@@ -41,4 +41,4 @@ TEST(ConfigAdmin, Errors) {
 }
 
 }  // namespace
-}  // namespace ringmta::relay
+}  // namespace ringmta::config

@@ -3,16 +3,16 @@
 #include <gtest/gtest.h>
 
 #include "config_test_util.h"
-#include "relay/config.h"
+#include "config/config.h"
 
-namespace ringmta::relay {
+namespace ringmta::config {
 namespace {
 
 using testing::error_of;
 using testing::parse_ok;
 
 TEST(ConfigAuth, EveryKey) {
-  Config c = parse_ok(R"([auth]
+  config::Config c = parse_ok(R"([auth]
 users_file = "/etc/ringmta/users"
 sender_login_match = true
 max_failures = 3
@@ -60,4 +60,4 @@ TEST(ConfigAuth, Errors) {
 }
 
 }  // namespace
-}  // namespace ringmta::relay
+}  // namespace ringmta::config

@@ -4,30 +4,30 @@
 #include <gtest/gtest.h>
 
 #include "config_test_util.h"
-#include "relay/config.h"
+#include "config/config.h"
 
-namespace ringmta::relay {
+namespace ringmta::config {
 namespace {
 
 using testing::error_of;
 using testing::parse_ok;
 
 TEST(ConfigDeliveryTls, EveryLevel) {
-  const std::pair<const char*, OutboundTls> levels[] = {
-      {"none", OutboundTls::None},
-      {"may", OutboundTls::May},
-      {"encrypt", OutboundTls::Encrypt},
-      {"verify", OutboundTls::Verify},
+  const std::pair<const char*, config::OutboundTls> levels[] = {
+      {"none", config::OutboundTls::None},
+      {"may", config::OutboundTls::May},
+      {"encrypt", config::OutboundTls::Encrypt},
+      {"verify", config::OutboundTls::Verify},
   };
   for (const auto& [name, level] : levels) {
-    Config c = parse_ok(std::string("[delivery]\ntls = \"") + name + "\"\n");
+    config::Config c = parse_ok(std::string("[delivery]\ntls = \"") + name + "\"\n");
     EXPECT_EQ(c.delivery.tls, level) << name;
     EXPECT_EQ(to_string(level), name);
   }
 }
 
 TEST(ConfigDeliveryTls, PolicyTableAndCaFile) {
-  Config c = parse_ok(R"([delivery]
+  config::Config c = parse_ok(R"([delivery]
 tls = "encrypt"
 tls_ca_file = "/etc/ringmta/private-ca.pem"
 
@@ -36,12 +36,12 @@ tls_ca_file = "/etc/ringmta/private-ca.pem"
 "legacy.example" = "none"
 "partner.example" = "may"
 )");
-  EXPECT_EQ(c.delivery.tls, OutboundTls::Encrypt);
+  EXPECT_EQ(c.delivery.tls, config::OutboundTls::Encrypt);
   EXPECT_EQ(c.delivery.tls_ca_file, "/etc/ringmta/private-ca.pem");
-  const std::map<std::string, OutboundTls> want{
-      {"example.com", OutboundTls::Verify},
-      {"legacy.example", OutboundTls::None},
-      {"partner.example", OutboundTls::May},
+  const std::map<std::string, config::OutboundTls> want{
+      {"example.com", config::OutboundTls::Verify},
+      {"legacy.example", config::OutboundTls::None},
+      {"partner.example", config::OutboundTls::May},
   };
   EXPECT_EQ(c.delivery.tls_policy, want);
 }
@@ -89,4 +89,4 @@ TEST(ConfigDeliveryTls, PostfixNamesPointToOurs) {
 }
 
 }  // namespace
-}  // namespace ringmta::relay
+}  // namespace ringmta::config

@@ -4,9 +4,9 @@
 // tables ([queue] retry policy, [dns], [delivery], [delivery.routes]) at the end.
 #include <gtest/gtest.h>
 
-#include "relay/config.h"
+#include "config/config.h"
 
-namespace ringmta::relay {
+namespace ringmta::config {
 namespace {
 
 std::string error_of(std::string_view text) {
@@ -130,7 +130,7 @@ TEST(ConfigErrors, OutOfRange) {
             "minimum) to 1073741824, got -1");
 }
 
-// queue.min_free_space (relay/disk_guard.h): the size syntax of
+// queue.min_free_space (limits/disk_guard.h): the size syntax of
 // max_message_size, and 0 = no guard.
 TEST(ConfigErrors, MinFreeSpace) {
   auto parsed = [](const std::string& text) {
@@ -461,7 +461,7 @@ TEST(ConfigErrors, Routes) {
 }
 
 // A relayhost or route that is one of our own mail listeners is a mail loop
-// (relay/self_addresses.h): refused at start. The default listener is
+// (config/self_addresses.h): refused at start. The default listener is
 // 127.0.0.1:2525; delivery.port applies when the target has no port.
 TEST(ConfigErrors, TargetsThatAreOwnListeners) {
   EXPECT_EQ(error_of("[delivery]\nrelayhost = \"[127.0.0.1]:2525\"\n"),
@@ -523,4 +523,4 @@ TEST(ConfigErrors, OutboundUnknownKeys) {
 }
 
 }  // namespace
-}  // namespace ringmta::relay
+}  // namespace ringmta::config

@@ -4,16 +4,16 @@
 #include <gtest/gtest.h>
 
 #include "config_test_util.h"
-#include "relay/config.h"
+#include "config/config.h"
 
-namespace ringmta::relay {
+namespace ringmta::config {
 namespace {
 
 using testing::error_of;
 using testing::parse_ok;
 
 TEST(ConfigObservability, Defaults) {
-  Config c = parse_ok("");
+  config::Config c = parse_ok("");
   EXPECT_EQ(c.metrics.listen, "127.0.0.1:9587");
   EXPECT_EQ(c.metrics.top_destinations, 10u);
   EXPECT_EQ(c.log.format, "text");
@@ -22,7 +22,7 @@ TEST(ConfigObservability, Defaults) {
 }
 
 TEST(ConfigObservability, EveryKeySet) {
-  Config c = parse_ok(R"(
+  config::Config c = parse_ok(R"(
 [[listener]]
 address = "0.0.0.0:25"
 kind = "smtp"
@@ -67,4 +67,4 @@ TEST(ConfigObservability, Errors) {
 }
 
 }  // namespace
-}  // namespace ringmta::relay
+}  // namespace ringmta::config

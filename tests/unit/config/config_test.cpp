@@ -1,4 +1,4 @@
-// tests/unit/config/config_test.cpp — relay::Config happy paths: defaults when
+// tests/unit/config/config_test.cpp — config::Config happy paths: defaults when
 // a key is absent, every key set to a valid value, the embedded default, the
 // reference configuration deploy/ringmta.toml (values and "Default:" lines),
 // route targets and [delivery.routes].
@@ -7,29 +7,29 @@
 
 #include <sstream>
 
-#include "relay/config.h"
+#include "config/config.h"
 
-namespace ringmta::relay {
+namespace ringmta::config {
 namespace {
 
 using std::chrono::hours;
 using std::chrono::minutes;
 using std::chrono::seconds;
 
-Config parse_ok(std::string_view text) {
+config::Config parse_ok(std::string_view text) {
   auto r = parse_config(text, "ringmta.toml");
   EXPECT_TRUE(r.config.has_value()) << r.error;
   EXPECT_TRUE(r.error.empty()) << r.error;
-  return r.config.value_or(Config{});
+  return r.config.value_or(config::Config{});
 }
 
-std::vector<std::string> cidr_strings(const std::vector<Cidr>& nets) {
+std::vector<std::string> cidr_strings(const std::vector<config::Cidr>& nets) {
   std::vector<std::string> out;
   for (const auto& n : nets) out.push_back(n.to_string());
   return out;
 }
 
-void expect_defaults(const Config& c) {
+void expect_defaults(const config::Config& c) {
   char host[256] = {};
   ASSERT_EQ(gethostname(host, sizeof host - 1), 0);
   EXPECT_EQ(c.server.hostname, host[0] ? std::string(host) : "localhost");
@@ -39,7 +39,7 @@ void expect_defaults(const Config& c) {
   ASSERT_EQ(c.listeners.size(), 1u);
   EXPECT_EQ(c.listeners[0].address.to_string(), "127.0.0.1:2525");
   EXPECT_EQ(c.listeners[0].address_text, "127.0.0.1:2525");
-  EXPECT_EQ(c.listeners[0].kind, ListenerKind::Smtp);
+  EXPECT_EQ(c.listeners[0].kind, config::ListenerKind::Smtp);
   EXPECT_EQ(cidr_strings(c.relay.trusted_networks), (std::vector<std::string>{"127.0.0.0/8", "::1/128"}));
   EXPECT_TRUE(c.relay.local_domains.empty());
   EXPECT_EQ(c.limits.max_message_size, 52428800u);
@@ -73,7 +73,7 @@ void expect_defaults(const Config& c) {
   EXPECT_TRUE(c.delivery.no_chunking_hosts.empty());
   EXPECT_TRUE(c.delivery.tls_resumption);
   EXPECT_EQ(c.delivery.destination_down_time, seconds(60));
-  EXPECT_EQ(c.delivery.tls, OutboundTls::May);
+  EXPECT_EQ(c.delivery.tls, config::OutboundTls::May);
   EXPECT_TRUE(c.delivery.tls_policy.empty());
   EXPECT_EQ(c.delivery.tls_ca_file, "");
   EXPECT_EQ(c.tls.certificate, "");
@@ -110,7 +110,7 @@ std::string read_reference() {
 }
 
 TEST(Config, EmptyDocumentGivesDefaults) {
-  Config c = parse_ok("");
+  config::Config c = parse_ok("");
   EXPECT_EQ(c.source, "ringmta.toml");
   expect_defaults(c);
 }
@@ -206,7 +206,7 @@ TEST(Config, ReferenceDefaultLinesMatchWrittenValues) {
 }
 
 TEST(Config, EveryKeySet) {
-  Config c = parse_ok(R"(
+  config::Config c = parse_ok(R"(
 [server]
 hostname = "mx1.Example.net"
 data_dir = "/var/lib/ringmta"
@@ -333,11 +333,11 @@ level = "debug"
   EXPECT_EQ(c.log.level, "debug");
 }
 
-// relayhost = TEXT parsed into a RouteTarget (all forms of config.h).
-RouteTarget target_of(const std::string& text) {
-  Config c = parse_ok("delivery.relayhost = \"" + text + "\"");
+// relayhost = TEXT parsed into a config::RouteTarget (all forms of config.h).
+config::RouteTarget target_of(const std::string& text) {
+  config::Config c = parse_ok("delivery.relayhost = \"" + text + "\"");
   EXPECT_TRUE(c.delivery.relayhost.has_value()) << text;
-  return c.delivery.relayhost.value_or(RouteTarget{});
+  return c.delivery.relayhost.value_or(config::RouteTarget{});
 }
 
 TEST(Config, RouteTargetForms) {
@@ -365,7 +365,7 @@ TEST(Config, RouteTargetForms) {
       {"xn--bcher-kva.example:25", "xn--bcher-kva.example", 25, true},
   };
   for (const auto& c : cases) {
-    RouteTarget t = target_of(c.text);
+    config::RouteTarget t = target_of(c.text);
     EXPECT_EQ(t.host, c.host) << c.text;
     EXPECT_EQ(t.port, c.port) << c.text;
     EXPECT_EQ(t.mx_lookup, c.mx_lookup) << c.text;
@@ -374,7 +374,7 @@ TEST(Config, RouteTargetForms) {
 }
 
 TEST(Config, RoutesTable) {
-  Config c = parse_ok(R"(
+  config::Config c = parse_ok(R"(
 [delivery]
 relayhost = "[relay.example.net]"
 
@@ -384,12 +384,12 @@ relayhost = "[relay.example.net]"
 single = "[::1]:25"
 )");
   ASSERT_EQ(c.delivery.routes.size(), 3u);
-  const RouteTarget& internal = c.delivery.routes.at("internal.example.com");
+  const config::RouteTarget& internal = c.delivery.routes.at("internal.example.com");
   EXPECT_EQ(internal.host, "10.0.0.5");
   EXPECT_EQ(internal.port, 25);
   EXPECT_FALSE(internal.mx_lookup);
   EXPECT_EQ(internal.text, "[10.0.0.5]:25");
-  const RouteTarget& partner = c.delivery.routes.at("partner.example");
+  const config::RouteTarget& partner = c.delivery.routes.at("partner.example");
   EXPECT_EQ(partner.host, "partner-relay.example.net");
   EXPECT_EQ(partner.port, 2525);
   EXPECT_TRUE(partner.mx_lookup);
@@ -420,7 +420,7 @@ TEST(Config, OutboundValueForms) {
 }
 
 TEST(Config, DottedKeysAndInlineListeners) {
-  Config c = parse_ok(
+  config::Config c = parse_ok(
       "server.threads = 2\n"
       "limits = { max_recipients = 7 }\n"
       "listener = [ { address = \"127.0.0.2:25\", kind = \"smtp\" } ]\n");
@@ -454,13 +454,13 @@ TEST(Config, ValueForms) {
 }
 
 TEST(Config, ListenerKindNames) {
-  EXPECT_EQ(to_string(ListenerKind::Smtp), "smtp");
-  EXPECT_EQ(to_string(ListenerKind::Submission), "submission");
-  EXPECT_EQ(to_string(ListenerKind::Submissions), "submissions");
-  EXPECT_EQ(to_string(ListenerKind::Pop3), "pop3");
-  EXPECT_EQ(to_string(ListenerKind::Pop3s), "pop3s");
-  EXPECT_EQ(to_string(ListenerKind::Imap), "imap");
-  EXPECT_EQ(to_string(ListenerKind::Imaps), "imaps");
+  EXPECT_EQ(to_string(config::ListenerKind::Smtp), "smtp");
+  EXPECT_EQ(to_string(config::ListenerKind::Submission), "submission");
+  EXPECT_EQ(to_string(config::ListenerKind::Submissions), "submissions");
+  EXPECT_EQ(to_string(config::ListenerKind::Pop3), "pop3");
+  EXPECT_EQ(to_string(config::ListenerKind::Pop3s), "pop3s");
+  EXPECT_EQ(to_string(config::ListenerKind::Imap), "imap");
+  EXPECT_EQ(to_string(config::ListenerKind::Imaps), "imaps");
 }
 
 TEST(Config, LoadFileMissing) {
@@ -484,4 +484,4 @@ TEST(Config, LoadFileUsesPathInMessages) {
 }
 
 }  // namespace
-}  // namespace ringmta::relay
+}  // namespace ringmta::config

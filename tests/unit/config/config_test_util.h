@@ -6,15 +6,15 @@
 #include <string>
 #include <string_view>
 
-#include "relay/config.h"
+#include "config/config.h"
 
-namespace ringmta::relay::testing {
+namespace ringmta::config::testing {
 
 // The configuration `text` describes; a test failure (with the errors) if it is refused.
-inline Config parse_ok(std::string_view text) {
+inline config::Config parse_ok(std::string_view text) {
   auto r = parse_config(text, "ringmta.toml");
   EXPECT_TRUE(r.config.has_value()) << r.error;
-  return r.config.value_or(Config{});
+  return r.config.value_or(config::Config{});
 }
 
 // The error text for `text`; a test failure if it is accepted.
@@ -24,4 +24,4 @@ inline std::string error_of(std::string_view text) {
   return r.error;
 }
 
-}  // namespace ringmta::relay::testing
+}  // namespace ringmta::config::testing

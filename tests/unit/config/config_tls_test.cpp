@@ -3,16 +3,16 @@
 #include <gtest/gtest.h>
 
 #include "config_test_util.h"
-#include "relay/config.h"
+#include "config/config.h"
 
-namespace ringmta::relay {
+namespace ringmta::config {
 namespace {
 
 using testing::error_of;
 using testing::parse_ok;
 
 TEST(ConfigTls, EveryKey) {
-  Config c = parse_ok(R"([tls]
+  config::Config c = parse_ok(R"([tls]
 certificate = "/etc/ringmta/fullchain.pem"
 private_key = "/etc/ringmta/privkey.pem"
 resumption = false
@@ -38,7 +38,7 @@ private_key = "net.key"
 }
 
 TEST(ConfigTls, SubmissionListenerKinds) {
-  Config c = parse_ok(R"([[listener]]
+  config::Config c = parse_ok(R"([[listener]]
 address = "127.0.0.1:25"
 kind = "smtp"
 [[listener]]
@@ -49,8 +49,8 @@ address = "127.0.0.1:465"
 kind = "submissions"
 )");
   ASSERT_EQ(c.listeners.size(), 3u);
-  EXPECT_EQ(c.listeners[1].kind, ListenerKind::Submission);
-  EXPECT_EQ(c.listeners[2].kind, ListenerKind::Submissions);
+  EXPECT_EQ(c.listeners[1].kind, config::ListenerKind::Submission);
+  EXPECT_EQ(c.listeners[2].kind, config::ListenerKind::Submissions);
 }
 
 TEST(ConfigTls, Errors) {
@@ -81,4 +81,4 @@ TEST(ConfigTls, Errors) {
 }
 
 }  // namespace
-}  // namespace ringmta::relay
+}  // namespace ringmta::config

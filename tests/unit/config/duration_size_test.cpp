@@ -3,9 +3,9 @@
 // overflow limits.
 #include <gtest/gtest.h>
 
-#include "relay/config.h"
+#include "config/config.h"
 
-namespace ringmta::relay {
+namespace ringmta::config {
 namespace {
 
 using std::chrono::seconds;
@@ -70,4 +70,4 @@ TEST(Size, Rejects) {
 }
 
 }  // namespace
-}  // namespace ringmta::relay
+}  // namespace ringmta::config

@@ -1,17 +1,17 @@
-// tests/unit/limits/limits_test.cpp — client_key() and ConnectionLimiter by
-// /64, InflightBudget (charge, wait, the single overdraft, release) and
-// HandshakeBudget (total and per-client token buckets).
+// tests/unit/limits/limits_test.cpp — client_key() and limits::ConnectionLimiter by
+// /64, limits::InflightBudget (charge, wait, the single overdraft, release) and
+// limits::HandshakeBudget (total and per-client token buckets).
 #include <gtest/gtest.h>
 
 #include <thread>
 #include <vector>
 
-#include "relay/client_key.h"
-#include "relay/conn_limits.h"
-#include "relay/handshake_budget.h"
-#include "relay/inflight_budget.h"
+#include "limits/client_key.h"
+#include "limits/conn_limits.h"
+#include "limits/handshake_budget.h"
+#include "limits/inflight_budget.h"
 
-namespace ringmta::relay {
+namespace ringmta::limits {
 namespace {
 
 TEST(ClientKey, Ipv4AsIsIpv6ByPrefix) {
@@ -27,24 +27,24 @@ TEST(ClientKey, Ipv4AsIsIpv6ByPrefix) {
 }
 
 TEST(ConnectionLimiter, Ipv6CountedPerSlash64) {
-  ConnectionLimiter l(0, 2);
-  EXPECT_EQ(l.acquire("2001:db8:0:1::1"), ConnectionLimiter::Verdict::Ok);
-  EXPECT_EQ(l.acquire("2001:db8:0:1::2"), ConnectionLimiter::Verdict::Ok);
+  limits::ConnectionLimiter l(0, 2);
+  EXPECT_EQ(l.acquire("2001:db8:0:1::1"), limits::ConnectionLimiter::Verdict::Ok);
+  EXPECT_EQ(l.acquire("2001:db8:0:1::2"), limits::ConnectionLimiter::Verdict::Ok);
   // A third address of the same /64 is the same client.
-  EXPECT_EQ(l.acquire("2001:db8:0:1:ffff::3"), ConnectionLimiter::Verdict::TooManyFromAddress);
+  EXPECT_EQ(l.acquire("2001:db8:0:1:ffff::3"), limits::ConnectionLimiter::Verdict::TooManyFromAddress);
   // Another /64 is another client.
-  EXPECT_EQ(l.acquire("2001:db8:0:2::1"), ConnectionLimiter::Verdict::Ok);
+  EXPECT_EQ(l.acquire("2001:db8:0:2::1"), limits::ConnectionLimiter::Verdict::Ok);
   l.release("2001:db8:0:1::2");  // released under any address of the prefix
-  EXPECT_EQ(l.acquire("2001:db8:0:1::9"), ConnectionLimiter::Verdict::Ok);
+  EXPECT_EQ(l.acquire("2001:db8:0:1::9"), limits::ConnectionLimiter::Verdict::Ok);
   // IPv4 keeps per-address counting.
-  EXPECT_EQ(l.acquire("192.0.2.1"), ConnectionLimiter::Verdict::Ok);
-  EXPECT_EQ(l.acquire("192.0.2.1"), ConnectionLimiter::Verdict::Ok);
-  EXPECT_EQ(l.acquire("192.0.2.1"), ConnectionLimiter::Verdict::TooManyFromAddress);
-  EXPECT_EQ(l.acquire("192.0.2.2"), ConnectionLimiter::Verdict::Ok);
+  EXPECT_EQ(l.acquire("192.0.2.1"), limits::ConnectionLimiter::Verdict::Ok);
+  EXPECT_EQ(l.acquire("192.0.2.1"), limits::ConnectionLimiter::Verdict::Ok);
+  EXPECT_EQ(l.acquire("192.0.2.1"), limits::ConnectionLimiter::Verdict::TooManyFromAddress);
+  EXPECT_EQ(l.acquire("192.0.2.2"), limits::ConnectionLimiter::Verdict::Ok);
 }
 
 TEST(InflightBudget, WaitsPastTheLimitWithOneOverdraft) {
-  InflightBudget b(1000, 0);
+  limits::InflightBudget b(1000, 0);
   uint64_t a = 0, c = 0, d = 0;
   EXPECT_TRUE(b.update(1, a, 600));
   EXPECT_TRUE(b.update(2, c, 300));
@@ -70,7 +70,7 @@ TEST(InflightBudget, WaitsPastTheLimitWithOneOverdraft) {
 }
 
 TEST(InflightBudget, OverdraftPassesOnWhenItsHolderFinishes) {
-  InflightBudget b(100, 0);
+  limits::InflightBudget b(100, 0);
   uint64_t x = 0, y = 0;
   EXPECT_TRUE(b.update(1, x, 150));   // overdraft to 1
   EXPECT_FALSE(b.update(2, y, 50));   // waits
@@ -81,7 +81,7 @@ TEST(InflightBudget, OverdraftPassesOnWhenItsHolderFinishes) {
 }
 
 TEST(InflightBudget, SmallBodiesNeverWait) {
-  InflightBudget b(100 << 10);  // 64 KiB bodies pass whatever the total
+  limits::InflightBudget b(100 << 10);  // 64 KiB bodies pass whatever the total
   uint64_t big = 0, small = 0, large = 0;
   EXPECT_TRUE(b.update(1, big, 200 << 10));      // takes the overdraft
   EXPECT_TRUE(b.update(2, small, 64 << 10));     // small: passes
@@ -94,7 +94,7 @@ TEST(InflightBudget, SmallBodiesNeverWait) {
 }
 
 TEST(InflightBudget, ConcurrentChargesBalance) {
-  InflightBudget b(1ull << 40);
+  limits::InflightBudget b(1ull << 40);
   std::vector<std::thread> threads;
   for (int t = 1; t <= 4; ++t)
     threads.emplace_back([&b, t] {
@@ -107,51 +107,51 @@ TEST(InflightBudget, ConcurrentChargesBalance) {
 }
 
 }  // namespace
-}  // namespace ringmta::relay
+}  // namespace ringmta::limits
 
-namespace ringmta::relay {
+namespace ringmta::limits {
 namespace {
 
-using HClock = HandshakeBudget::Clock;
+using HClock = limits::HandshakeBudget::Clock;
 
 TEST(HandshakeBudget, PerClientBucketRefillsPerMinute) {
-  HandshakeBudget b(0, 3);
+  limits::HandshakeBudget b(0, 3);
   const auto t0 = HClock::now();
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(b.admit("192.0.2.1", false, t0), HandshakeBudget::Verdict::Ok);
-  EXPECT_EQ(b.admit("192.0.2.1", false, t0), HandshakeBudget::Verdict::TooManyFromClient);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(b.admit("192.0.2.1", false, t0), limits::HandshakeBudget::Verdict::Ok);
+  EXPECT_EQ(b.admit("192.0.2.1", false, t0), limits::HandshakeBudget::Verdict::TooManyFromClient);
   // Another client, the same client trusted: unaffected.
-  EXPECT_EQ(b.admit("192.0.2.2", false, t0), HandshakeBudget::Verdict::Ok);
-  EXPECT_EQ(b.admit("192.0.2.1", true, t0), HandshakeBudget::Verdict::Ok);
+  EXPECT_EQ(b.admit("192.0.2.2", false, t0), limits::HandshakeBudget::Verdict::Ok);
+  EXPECT_EQ(b.admit("192.0.2.1", true, t0), limits::HandshakeBudget::Verdict::Ok);
   // Three per minute: one token back after 20 s.
-  EXPECT_EQ(b.admit("192.0.2.1", false, t0 + std::chrono::seconds(19)), HandshakeBudget::Verdict::TooManyFromClient);
-  EXPECT_EQ(b.admit("192.0.2.1", false, t0 + std::chrono::seconds(21)), HandshakeBudget::Verdict::Ok);
+  EXPECT_EQ(b.admit("192.0.2.1", false, t0 + std::chrono::seconds(19)), limits::HandshakeBudget::Verdict::TooManyFromClient);
+  EXPECT_EQ(b.admit("192.0.2.1", false, t0 + std::chrono::seconds(21)), limits::HandshakeBudget::Verdict::Ok);
   // IPv6: the whole /64 is one client.
-  EXPECT_EQ(b.admit("2001:db8::1", false, t0), HandshakeBudget::Verdict::Ok);
-  EXPECT_EQ(b.admit("2001:db8::2", false, t0), HandshakeBudget::Verdict::Ok);
-  EXPECT_EQ(b.admit("2001:db8::3", false, t0), HandshakeBudget::Verdict::Ok);
-  EXPECT_EQ(b.admit("2001:db8::ffff:4", false, t0), HandshakeBudget::Verdict::TooManyFromClient);
-  EXPECT_EQ(b.admit("2001:db8:0:1::1", false, t0), HandshakeBudget::Verdict::Ok);
+  EXPECT_EQ(b.admit("2001:db8::1", false, t0), limits::HandshakeBudget::Verdict::Ok);
+  EXPECT_EQ(b.admit("2001:db8::2", false, t0), limits::HandshakeBudget::Verdict::Ok);
+  EXPECT_EQ(b.admit("2001:db8::3", false, t0), limits::HandshakeBudget::Verdict::Ok);
+  EXPECT_EQ(b.admit("2001:db8::ffff:4", false, t0), limits::HandshakeBudget::Verdict::TooManyFromClient);
+  EXPECT_EQ(b.admit("2001:db8:0:1::1", false, t0), limits::HandshakeBudget::Verdict::Ok);
 }
 
 TEST(HandshakeBudget, TotalBucketAndTokenReturnedOnRefusal) {
-  HandshakeBudget b(2, 2);
+  limits::HandshakeBudget b(2, 2);
   const auto t0 = HClock::now() + std::chrono::seconds(5);  // the total bucket starts full
-  EXPECT_EQ(b.admit("192.0.2.1", true, t0), HandshakeBudget::Verdict::Ok);
-  EXPECT_EQ(b.admit("192.0.2.1", true, t0), HandshakeBudget::Verdict::Ok);
+  EXPECT_EQ(b.admit("192.0.2.1", true, t0), limits::HandshakeBudget::Verdict::Ok);
+  EXPECT_EQ(b.admit("192.0.2.1", true, t0), limits::HandshakeBudget::Verdict::Ok);
   // The total is spent: an untrusted client is refused and keeps its own tokens.
-  EXPECT_EQ(b.admit("192.0.2.9", false, t0), HandshakeBudget::Verdict::TooManyInTotal);
-  EXPECT_EQ(b.admit("192.0.2.9", false, t0), HandshakeBudget::Verdict::TooManyInTotal);
+  EXPECT_EQ(b.admit("192.0.2.9", false, t0), limits::HandshakeBudget::Verdict::TooManyInTotal);
+  EXPECT_EQ(b.admit("192.0.2.9", false, t0), limits::HandshakeBudget::Verdict::TooManyInTotal);
   const auto t1 = t0 + std::chrono::seconds(1);  // two more in total
-  EXPECT_EQ(b.admit("192.0.2.9", false, t1), HandshakeBudget::Verdict::Ok);
-  EXPECT_EQ(b.admit("192.0.2.9", false, t1), HandshakeBudget::Verdict::Ok);
-  EXPECT_EQ(b.admit("192.0.2.9", false, t1 + std::chrono::seconds(1)), HandshakeBudget::Verdict::TooManyFromClient);
-  HandshakeBudget unlimited(0, 0);
-  for (int i = 0; i < 10000; ++i) EXPECT_EQ(unlimited.admit("192.0.2.1", false), HandshakeBudget::Verdict::Ok);
+  EXPECT_EQ(b.admit("192.0.2.9", false, t1), limits::HandshakeBudget::Verdict::Ok);
+  EXPECT_EQ(b.admit("192.0.2.9", false, t1), limits::HandshakeBudget::Verdict::Ok);
+  EXPECT_EQ(b.admit("192.0.2.9", false, t1 + std::chrono::seconds(1)), limits::HandshakeBudget::Verdict::TooManyFromClient);
+  limits::HandshakeBudget unlimited(0, 0);
+  for (int i = 0; i < 10000; ++i) EXPECT_EQ(unlimited.admit("192.0.2.1", false), limits::HandshakeBudget::Verdict::Ok);
   EXPECT_EQ(unlimited.tracked_clients(), 0u);
 }
 
 TEST(HandshakeBudget, RefilledClientsAreForgotten) {
-  HandshakeBudget b(0, 60);
+  limits::HandshakeBudget b(0, 60);
   const auto t0 = HClock::now();
   for (int i = 0; i < 5000; ++i) b.admit("10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256), false, t0);
   EXPECT_EQ(b.tracked_clients(), 5000u);
@@ -161,4 +161,4 @@ TEST(HandshakeBudget, RefilledClientsAreForgotten) {
 }
 
 }  // namespace
-}  // namespace ringmta::relay
+}  // namespace ringmta::limits

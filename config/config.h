@@ -1,0 +1,211 @@
+// config/config.h — the daemon's configuration: TOML file (or the embedded
+// default) parsed and validated into plain structs.
+//
+// Errors name the file, line and key ("ringmta.toml:12: limits.max_recipients:
+// expected a positive integer"); the daemon prints them and exits 2.
+// Every key, its meaning, default and valid values: deploy/ringmta.toml.
+// ConfigResult::error holds every problem found, one per line, in file order.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/address.h"
+#include "config/cidr.h"
+
+namespace ringmta::config {
+
+enum class ListenerKind { Smtp, Submission, Submissions, Pop3, Pop3s, Imap, Imaps };
+std::string_view to_string(ListenerKind kind);
+
+struct ListenerConfig {
+  engine::SocketAddress address;
+  std::string address_text;       // as written, for logs
+  ListenerKind kind = ListenerKind::Smtp;
+  bool allow_plaintext_auth = false;  // offer AUTH without TLS (loopback development only)
+  bool proxy_protocol = false;        // PROXY v1/v2 header required first (behind a load balancer)
+};
+
+enum class Durability { Fsync, Wal };
+
+// Outbound TLS (delivery.tls, [delivery.tls_policy]); Postfix's
+// smtp_tls_security_level of the same names.
+enum class OutboundTls {
+  None,     // never STARTTLS
+  May,      // STARTTLS when offered, certificate not checked; plaintext otherwise
+  Encrypt,  // TLS required (else defer), certificate not checked
+  Verify,   // TLS required, chain trusted and name = MX host / route host
+};
+std::string_view to_string(OutboundTls level);
+
+// Where mail for a route goes instead of the recipient domain's MX hosts
+// (Postfix relayhost / transport semantics):
+//   "[host]:port", "[192.0.2.1]:port", "192.0.2.1:port", "[::1]:port"
+//       -> that host's A/AAAA (or the literal address), no MX lookup;
+//   "host:port" with a DNS name -> the MX hosts of `host`, at `port`.
+// The port may be omitted (then delivery.port applies).
+struct RouteTarget {
+  std::string host;       // name or IP, without brackets, lower case
+  uint16_t port = 0;      // 0 = delivery.port
+  bool mx_lookup = false; // true only for an unbracketed DNS name
+  std::string text;       // as written, for logs
+};
+
+struct Config {
+  std::string source;  // file path, or "<embedded default>"
+
+  struct Server {
+    std::string hostname;                       // default: the system host name
+    std::string data_dir = "./ringmta-data";
+    unsigned threads = 0;                       // 0 = one per core
+    std::chrono::seconds shutdown_timeout{30};  // SIGTERM: time open transactions get to finish
+  } server;
+
+  std::vector<ListenerConfig> listeners;         // default: one smtp listener on 127.0.0.1:2525
+
+  struct Relay {
+    std::vector<Cidr> trusted_networks;          // default 127.0.0.0/8, ::1/128
+    std::vector<std::string> local_domains;      // lower-case
+  } relay;
+
+  struct Limits {
+    uint64_t max_message_size = 50ull << 20;
+    unsigned max_recipients = 1000;
+    size_t max_line_length = 4096;
+    unsigned max_errors = 20;
+    unsigned max_hops = 50;                  // Received: fields a message may arrive with; more -> 554 5.4.6
+    std::chrono::seconds command_timeout{300};
+    // A message body (DATA, or BDAT from the first chunk to LAST) must
+    // arrive within data_timeout plus one second per min_data_rate bytes
+    // received, each data_timeout of it must bring data_timeout x
+    // min_data_rate bytes, and no read may be further apart than data_timeout.
+    std::chrono::seconds data_timeout{600};
+    uint64_t min_data_rate = 500;            // bytes per second; 0 = only the inactivity timeout
+    // Message bodies held in memory before their queue commit, all sessions
+    // together; past it sessions wait (limits/inflight_budget.h).
+    uint64_t inflight_memory = 256ull << 20;
+    // TLS handshakes that may start (STARTTLS or implicit TLS), per second in
+    // total and per minute from one client (trusted networks exempt); 0 = no limit.
+    unsigned tls_handshake_rate = 1000;
+    unsigned tls_handshake_rate_per_ip = 120;
+    unsigned max_connections = 10000;        // inbound SMTP connections in total; 0 = no limit
+    unsigned max_connections_per_ip = 100;   // from one client address (IPv6: one /64); 0 = no limit
+  } limits;
+
+  // SMTP AUTH (auth/auth.h). No users_file: AUTH is not offered.
+  struct Auth {
+    std::string users_file;                      // "user:crypt-hash[:senders]" lines
+    bool sender_login_match = false;             // MAIL FROM must be one of the user's addresses
+    unsigned max_failures = 5;                   // per client address / user, then 421 and close
+    std::chrono::seconds failure_delay{1};       // the n-th recent failure waits n x this before 535
+    std::chrono::seconds failure_window{900};    // failures older than this are forgotten
+  } auth;
+
+  struct Queue {
+    Durability durability = Durability::Fsync;
+    // Delay before retry n (1-based) is retry_schedule[min(n, size) - 1],
+    // with +-10% jitter; the last entry repeats.
+    std::vector<std::chrono::seconds> retry_schedule{
+        std::chrono::minutes(5),  std::chrono::minutes(10), std::chrono::minutes(20), std::chrono::minutes(40),
+        std::chrono::hours(1),    std::chrono::hours(2),    std::chrono::hours(4)};
+    std::chrono::seconds max_lifetime{48 * 3600};  // then bounce (RFC 5321 4.5.4.1: 4-5 days max)
+    std::chrono::seconds delay_warning{4 * 3600};  // 0 = no delay DSNs
+    // Group-commit gathering in fsync mode (queue::RocksDbOptions::commit_wait).
+    std::chrono::microseconds commit_wait{1000};
+    unsigned commit_wait_batches = 16;
+    // Below this many free bytes in data_dir new mail gets 452 4.3.1 while
+    // deliveries, bounces and removals go on (limits/disk_guard.h). 0 = off.
+    uint64_t min_free_space = 100ull << 20;
+  } queue;
+
+  struct Dns {
+    std::vector<std::string> servers;            // "ip:port" / "[v6]:port" / "ip"; empty = resolv.conf
+    std::chrono::seconds timeout{10};
+  } dns;
+
+  struct Delivery {
+    uint16_t port = 25;                          // port of MX hosts
+    std::optional<RouteTarget> relayhost;        // everything goes here when set
+    std::map<std::string, RouteTarget> routes;   // lower-case domain -> target (before relayhost)
+    unsigned max_connections_per_domain = 20;
+    unsigned max_messages_per_connection = 100;
+    unsigned max_recipients_per_transaction = 100;
+    std::chrono::seconds connection_idle_timeout{5};  // reused connection kept this long
+    std::chrono::seconds connect_timeout{30};
+    std::chrono::seconds command_timeout{300};   // greeting, EHLO, MAIL, RCPT, RSET, QUIT
+    std::chrono::seconds data_timeout{600};      // DATA, each body write, end of data
+    bool chunking = true;                        // BDAT (RFC 3030) when the server offers CHUNKING
+    std::vector<std::string> no_chunking_hosts;  // lower-case host names / IPs that get DATA anyway
+    bool tls_resumption = true;                  // resume TLS sessions per host (see Core::tickets)
+    // A destination whose every host failed at the connection level (refused,
+    // timeout, 4xx greeting) is not tried again for this long: its next jobs
+    // fail at once ("delivery temporarily suspended: ..."). 0 = always try.
+    std::chrono::seconds destination_down_time{60};
+    OutboundTls tls = OutboundTls::May;          // default level
+    std::map<std::string, OutboundTls> tls_policy;  // lower-case recipient domain -> level
+    std::string tls_ca_file;                     // CAs trusted besides the system store ("verify")
+  } delivery;
+
+  // Inbound TLS: STARTTLS on smtp/submission listeners, implicit TLS on
+  // submissions. Without certificate/private_key the daemon creates a
+  // self-signed pair for server.hostname in data_dir (and warns).
+  struct Tls {
+    std::string certificate;                     // PEM chain file; "" = self-signed
+    std::string private_key;                     // PEM key file; set together with certificate
+    struct Sni {
+      std::vector<std::string> names;            // lower-case; "*.example.com" = one label
+      std::string certificate;
+      std::string private_key;
+    };
+    std::vector<Sni> sni;                        // [[tls.sni]]: extra certificates chosen by SNI
+    bool resumption = true;                      // session tickets / session-id cache
+  } tls;
+
+  struct Log {
+    std::string level = "info";                  // trace, debug, info, warn, error
+    std::string format = "text";                 // "text" (Postfix-like lines) or "json" (JSON lines)
+    bool buffered = true;                        // batch lines (<= 100 ms late); false: each at once
+  } log;
+
+  // Prometheus /metrics (telemetry/metrics.h).
+  struct Metrics {
+    std::string listen = "127.0.0.1:9587";       // "ip:port"; "" = no metrics endpoint
+    unsigned top_destinations = 10;              // domains with their own label; the rest are "other"
+  } metrics;
+
+  // The admin API ringmtactl talks to (admin/admin_server.h).
+  struct Admin {
+    std::string listen;                          // "" = admin.sock in data_dir; "/path"; "ip:port" (loopback); "off"
+    std::string token;                           // required in every request when set (and for TCP)
+  } admin;
+};
+
+struct ConfigResult {
+  std::optional<Config> config;
+  std::string error;  // set when config is empty
+};
+
+// Parse and validate a TOML document. `source_name` is used in messages.
+ConfigResult parse_config(std::string_view toml_text, std::string_view source_name);
+// Read and parse a file.
+ConfigResult load_config_file(const std::string& path);
+// The embedded default configuration (parsed through the same code path).
+ConfigResult default_config();
+std::string_view default_config_text();
+
+// "30s", "5m", "2h", "1d", "1w", "1h30m", "0" -> seconds; nullopt on bad syntax.
+// A bare number ("90") is seconds. Units (s, m, h, d, w) are lower-case and appear
+// at most once each, largest first. No signs, fractions or spaces. At most 3650d.
+std::optional<std::chrono::seconds> parse_duration(std::string_view text);
+
+// Byte sizes: "52428800", "50M", "50MiB", "512K", "1G" -> bytes. Suffixes are
+// binary (K/KiB = 1024, M/MiB = 2^20, G/GiB = 2^30, T/TiB = 2^40; k/m/g/t also);
+// decimal "KB"/"MB"/"GB" are refused as ambiguous. nullopt on bad syntax/overflow.
+std::optional<uint64_t> parse_size(std::string_view text);
+
+}  // namespace ringmta::config
