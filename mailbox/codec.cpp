@@ -169,7 +169,7 @@ std::optional<std::string> parse_account_key(std::string_view key) {
 std::optional<RefKey> parse_ref_key(std::string_view key) {
   // prefix, body id, NUL, user, NUL, 8 bytes
   if (key.size() < 1 + 1 + 1 + 1 + 1 + 8 || (key[0] != kRefPrefix && key[0] != kHintPrefix)) return std::nullopt;
-  std::string_view rest = key.substr(1, key.size() - 9);
+  std::string_view rest = key.substr(1, key.size() - 10);  // body id NUL user
   size_t nul = rest.find('\0');
   if (nul == std::string_view::npos || key[key.size() - 9] != '\0') return std::nullopt;
   RefKey r;
