@@ -138,6 +138,7 @@ Status UserState::delete_mailbox(queue::Batch& b, std::string_view name) {
 
 Status UserState::rename_mailbox(queue::Batch& b, std::string_view from, std::string_view to, int64_t now_ms) {
   if (!codec::valid_mailbox_name(to)) return invalid("bad mailbox name");
+  if (is_inbox(to)) return invalid("cannot rename to INBOX");
   Mailbox* src = find_mut(from);
   if (!src) return not_found(from);
   if (find(to)) return invalid("mailbox " + std::string(to) + " exists");
@@ -151,7 +152,7 @@ Status UserState::rename_mailbox(queue::Batch& b, std::string_view from, std::st
     return invalid("no mailbox ids left");
   const uint32_t src_id = src->id;
   Mailbox& dst = create(b, std::string(to), now_ms, 0);
-  Mailbox& inbox = mailboxes_.at(src_id);  // create() may not move map nodes, but re-find for clarity
+  Mailbox& inbox = mailboxes_.at(src_id);  // map nodes do not move; found again for clarity
   for (Message& m : inbox.messages) {
     remove_message(b, inbox, m);
     add_message(b, dst, std::move(m));
@@ -204,36 +205,45 @@ Status UserState::store(queue::Batch& b, std::string_view mailbox, std::span<con
   Mailbox* mb = find_mut(mailbox);
   if (!mb) return not_found(mailbox);
   const std::vector<std::string> kws = sorted_unique(keywords);
-  bool any = false;
-  for (uint32_t uid : uids) {
+  // Work out every change first: a refused STORE must change nothing.
+  struct Change {
+    Message* m;
+    uint8_t flags;
+    std::vector<std::string> keywords;
+  };
+  std::vector<Change> todo;
+  for (uint32_t uid : std::set<uint32_t>(uids.begin(), uids.end())) {
     Message* m = find_in(*mb, uid);
     if (!m) continue;
-    uint8_t new_flags = m->flags;
-    std::vector<std::string> new_kws;
+    Change c{m, m->flags, {}};
     switch (mode) {
       case StoreMode::Replace:
-        new_flags = flags;
-        new_kws = kws;
+        c.flags = flags;
+        c.keywords = kws;
         break;
       case StoreMode::Add:
-        new_flags |= flags;
-        std::set_union(m->keywords.begin(), m->keywords.end(), kws.begin(), kws.end(), std::back_inserter(new_kws));
+        c.flags |= flags;
+        std::set_union(m->keywords.begin(), m->keywords.end(), kws.begin(), kws.end(),
+                       std::back_inserter(c.keywords));
         break;
       case StoreMode::Remove:
-        new_flags &= static_cast<uint8_t>(~flags);
+        c.flags &= static_cast<uint8_t>(~flags);
         std::set_difference(m->keywords.begin(), m->keywords.end(), kws.begin(), kws.end(),
-                            std::back_inserter(new_kws));
+                            std::back_inserter(c.keywords));
         break;
     }
-    if (new_flags == m->flags && new_kws == m->keywords) continue;
-    if (new_kws.size() > codec::kMaxKeywords) return invalid("too many keywords");
-    m->flags = new_flags;
-    m->keywords = std::move(new_kws);
-    m->modseq = ++mb->highest_modseq;
-    put_message(b, *mb, *m);
-    if (changed) changed->push_back(uid);
-    any = true;
+    if (c.flags == m->flags && c.keywords == m->keywords) continue;
+    if (c.keywords.size() > codec::kMaxKeywords) return invalid("too many keywords");
+    todo.push_back(std::move(c));
   }
+  for (Change& c : todo) {
+    c.m->flags = c.flags;
+    c.m->keywords = std::move(c.keywords);
+    c.m->modseq = ++mb->highest_modseq;
+    put_message(b, *mb, *c.m);
+    if (changed) changed->push_back(c.m->uid);
+  }
+  const bool any = !todo.empty();
   if (any) put_mailbox(b, *mb);
   return Status::Ok();
 }

@@ -62,8 +62,10 @@ class UserState {
   Status create_mailbox(queue::Batch& b, std::string_view name, int64_t now_ms, uint32_t attributes = 0);
   // Deletes the mailbox and its messages. The INBOX cannot be deleted.
   Status delete_mailbox(queue::Batch& b, std::string_view name);
-  // Renames; renaming the INBOX moves its messages into a new mailbox `to`
-  // (new UIDs) and leaves the INBOX empty (RFC 9051 §6.3.6).
+  // Renames one mailbox (inferior names of a hierarchy are the IMAP layer's
+  // to rename, one call each: the store knows no delimiter). Renaming the
+  // INBOX moves its messages into a new mailbox `to` (new UIDs) and leaves
+  // the INBOX empty (RFC 9051 §6.3.6); nothing can be renamed TO the INBOX.
   Status rename_mailbox(queue::Batch& b, std::string_view from, std::string_view to, int64_t now_ms);
   Status set_attributes(queue::Batch& b, std::string_view name, uint32_t attributes);
 

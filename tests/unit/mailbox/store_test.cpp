@@ -458,5 +458,34 @@ TEST(MailStore, BadNamesAreRefused) {
   EXPECT_TRUE(st.mailboxes().empty());
 }
 
+// A STORE refused for one message changes none (memory and batch alike).
+TEST(MailStore, RefusedStoreChangesNothing) {
+  std::vector<queue::ExtraFamily> extras;
+  Families f = register_families(extras);
+  auto q = queue::make_memory_queue(extras);
+  UserState st = load_or_fail(*q, f, "u");
+  Batch b;
+  NewMessage many = new_message("B", 1);
+  std::vector<std::string> more;
+  for (int i = 0; i < 600; ++i) {
+    many.keywords.push_back("a" + std::to_string(i));
+    more.push_back("b" + std::to_string(i));
+  }
+  uint32_t uid;
+  ASSERT_TRUE(st.append(b, "INBOX", new_message("B", 1), kNow, uid).ok());  // UID 1: no keywords
+  ASSERT_TRUE(st.append(b, "INBOX", many, kNow, uid).ok());                 // UID 2: 600
+  ASSERT_TRUE(commit_sync(*q, std::move(b)).ok());
+  const uint64_t high = st.find("INBOX")->highest_modseq;
+  Batch b2;
+  std::vector<uint32_t> both = {1, 2}, changed;
+  EXPECT_EQ(st.store(b2, "INBOX", both, StoreMode::Add, kSeen, more, &changed).code,
+            Status::Code::InvalidArgument);  // UID 2 would hold 1,200 keywords
+  EXPECT_TRUE(b2.empty());
+  EXPECT_TRUE(changed.empty());
+  EXPECT_EQ(st.find("INBOX")->messages[0].flags, 0);
+  EXPECT_EQ(st.find("INBOX")->highest_modseq, high);
+  expect_same(st, load_or_fail(*q, f, "u"));
+}
+
 }  // namespace
 }  // namespace ringmta::mailbox
