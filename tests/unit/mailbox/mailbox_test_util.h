@@ -36,6 +36,42 @@ inline UserState load_or_fail(queue::Queue& q, const Families& f, const std::str
   return st;
 }
 
+constexpr int64_t kNow = 1'800'000'000'000;  // unix ms
+
+inline NewMessage new_message(const std::string& body_id, size_t size) {
+  NewMessage m;
+  m.body_id = body_id;
+  m.size = size;
+  m.internal_date_ms = kNow - 12345;
+  return m;
+}
+
+// Every key of a family, for counting what is stored.
+inline std::vector<std::string> keys_of(queue::Queue& q, uint32_t family) {
+  std::vector<std::string> keys;
+  EXPECT_TRUE(q.scan_extra(family, "", "", [&](std::string_view k, std::string_view) {
+                 keys.emplace_back(k);
+                 return true;
+               }).ok());
+  return keys;
+}
+
+inline size_t count_prefix(const std::vector<std::string>& keys, char prefix) {
+  size_t n = 0;
+  for (const auto& k : keys) n += k[0] == prefix;
+  return n;
+}
+
+// A whole collection pass, two hints' bodies per step (so the cursor is used).
+inline void run_gc(queue::Queue& q, const Families& f, GcStats& stats) {
+  std::string cursor;
+  for (int step = 0; step < 100; ++step) {
+    ASSERT_TRUE(collect_garbage(q, f, cursor, 2, stats).ok());
+    if (cursor.empty()) return;
+  }
+  FAIL() << "garbage collection did not finish";
+}
+
 // What memory says must be what a reload reads.
 inline void expect_same(const UserState& a, const UserState& b) {
   EXPECT_EQ(a.user(), b.user());
