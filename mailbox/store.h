@@ -37,6 +37,14 @@
 //   by each user's owner shard, joined with queue::Batch::merge) + the
 //   envelope update. Separate per-user batches each with put_body are also
 //   correct; they rewrite the same key (one stored copy after compaction).
+//
+// Durability
+//   A local delivery batch may be unsynced (set_needs_sync(false), like
+//   other delivery outcomes) and stay exactly-once even across a power cut:
+//   the append and the recipient's Delivered state are one WAL record, so
+//   they are lost together and the message is simply delivered again. Note
+//   queue::Batch::merge ORs needs_sync, and a Batch needs a sync by default:
+//   clear it on the parts too.
 #pragma once
 
 #include <cstdint>
