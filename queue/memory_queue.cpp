@@ -22,8 +22,10 @@ namespace {
 
 class MemoryQueue final : public Queue {
  public:
+  explicit MemoryQueue(size_t extra_families) : extras_(extra_families) {}
+
   void commit(Batch batch, Done done) override {
-    Status st = validate_batch(batch);
+    Status st = validate_batch(batch, extras_.size());
     if (st.ok()) {
       std::lock_guard lock(mu_);
       for (Batch::Op& op : batch.take_ops()) apply(op);
@@ -78,6 +80,31 @@ class MemoryQueue final : public Queue {
     return Status::Ok();
   }
 
+  Status get_extra(uint32_t family, std::string_view key, std::string& out) override {
+    std::lock_guard lock(mu_);
+    if (family >= extras_.size()) return bad_family(family);
+    auto it = extras_[family].find(key);
+    if (it == extras_[family].end()) return {Status::Code::NotFound, "no such key"};
+    out = it->second;
+    return Status::Ok();
+  }
+
+  Status scan_extra(uint32_t family, std::string_view begin, std::string_view end,
+                    const ExtraVisitor& fn) override {
+    // Copy the range first (a snapshot, as on disk) so fn runs without the lock.
+    std::vector<std::pair<std::string, std::string>> range;
+    {
+      std::lock_guard lock(mu_);
+      if (family >= extras_.size()) return bad_family(family);
+      const auto& m = extras_[family];
+      for (auto it = m.lower_bound(begin); it != m.end() && (end.empty() || it->first < end); ++it)
+        range.emplace_back(it->first, it->second);
+    }
+    for (const auto& [k, v] : range)
+      if (!fn(k, v)) break;
+    return Status::Ok();
+  }
+
   Status flush() override { return Status::Ok(); }
 
   QueueStats stats() const override {
@@ -86,6 +113,9 @@ class MemoryQueue final : public Queue {
   }
 
  private:
+  static Status bad_family(uint32_t family) {
+    return {Status::Code::InvalidArgument, "unknown extra column family " + std::to_string(family)};
+  }
   static Status not_found(std::string_view id) {
     return {Status::Code::NotFound, "no message " + std::string(id)};
   }
@@ -115,6 +145,12 @@ class MemoryQueue final : public Queue {
         envelopes_.erase(op.envelope.id);
         bodies_.erase(op.envelope.id);
         break;
+      case Batch::Op::Kind::ExtraPut:
+        extras_[op.family][std::move(op.key)] = std::move(op.body);
+        break;
+      case Batch::Op::Kind::ExtraDelete:
+        if (auto it = extras_[op.family].find(op.key); it != extras_[op.family].end()) extras_[op.family].erase(it);
+        break;
     }
   }
 
@@ -122,11 +158,14 @@ class MemoryQueue final : public Queue {
   std::map<std::string, Envelope, std::less<>> envelopes_;
   std::map<std::string, std::string, std::less<>> bodies_;
   std::set<std::pair<int64_t, std::string>> schedule_;  // (due ms, id), clamped like on disk
+  std::vector<std::map<std::string, std::string, std::less<>>> extras_;  // per extra family
   QueueStats stats_;
 };
 
 }  // namespace
 
-std::unique_ptr<Queue> make_memory_queue() { return std::make_unique<MemoryQueue>(); }
+std::unique_ptr<Queue> make_memory_queue(const std::vector<ExtraFamily>& extra_families) {
+  return std::make_unique<MemoryQueue>(extra_families.size());
+}
 
 }  // namespace ringmta::queue

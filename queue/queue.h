@@ -8,6 +8,15 @@
 //   schedule   : big-endian due time (unix ms) + id -> "" (range scan finds due work)
 // All writes go through commit(Batch): one Batch is applied atomically, and
 // many Batches from many shards are merged into one synced write (group commit).
+//
+// Extra column families: another module (the mail store, mailbox/) may keep
+// its own records in the same database, so that one of its changes and a
+// queue change are ONE atomic write (local delivery: the message appended to
+// a mailbox and the recipient marked delivered). It registers its families
+// when the queue is opened (RocksDbOptions::extra_families, or
+// make_memory_queue's argument), addresses them by their index in that list
+// ("family id"), adds generic put/delete ops to a Batch, and reads them back
+// with get_extra / scan_extra. The queue knows nothing of their contents.
 #pragma once
 
 #include <chrono>
@@ -71,6 +80,14 @@ struct Status {
 // the envelope has kFlagHeld).
 class Batch {
  public:
+  // A generic write to extra column family `family` (an index into the
+  // families registered at open). Keys are opaque bytes, 1..64 KiB.
+  void put_extra(uint32_t family, std::string key, std::string value);
+  void delete_extra(uint32_t family, std::string key);
+  // Moves every op of `other` to the end of this batch (one atomic write
+  // made of changes built on several threads). needs_sync is or-ed.
+  void merge(Batch other);
+
   // A new message (envelope + body).
   void put_message(Envelope envelope, std::string body);
   // Rewrite an existing message's envelope (recipient states, attempts,
@@ -95,10 +112,13 @@ class Batch {
   bool needs_sync() const { return needs_sync_; }
 
   struct Op {
-    enum class Kind { Put, Update, Remove } kind;
+    enum class Kind { Put, Update, Remove, ExtraPut, ExtraDelete } kind;
     Envelope envelope;       // new state (Put/Update) or the stored one (Remove)
     Envelope previous;       // Update only
-    std::string body;        // Put only
+    std::string body;        // Put only; the value for ExtraPut
+    uint32_t family = 0;     // ExtraPut/ExtraDelete
+    std::string key;         // ExtraPut/ExtraDelete
+    bool is_extra() const { return kind == Kind::ExtraPut || kind == Kind::ExtraDelete; }
   };
   const std::vector<Op>& ops() const { return ops_; }
   // Hands the ops over, leaving the batch empty (queues consume batches this way).
@@ -112,6 +132,20 @@ class Batch {
 // Called once the batch is durable (per the durability mode) or has failed.
 // Runs on the queue's commit thread: keep it short and hop to your own thread.
 using Done = std::function<void(Status)>;
+
+// An extra column family (see the top of this file) and the few RocksDB
+// options its owner may choose; everything else is the queue's base options.
+struct ExtraFamily {
+  std::string name;                      // RocksDB column family name; unique
+  size_t write_buffer_size = 4 << 20;    // memtable size before a flush
+  // Values of min_blob_size bytes and more go to blob files with garbage
+  // collection (as the queue's bodies do): for large, long-lived values.
+  bool blob_files = false;
+  size_t min_blob_size = 4 << 10;
+};
+
+// The visitor of scan_extra: return false to stop.
+using ExtraVisitor = std::function<bool(std::string_view key, std::string_view value)>;
 
 struct QueueStats {
   uint64_t batches = 0;       // Batches committed
@@ -137,6 +171,13 @@ class Queue {
   virtual Status last_id(std::string& out) = 0;
   // IDs with a schedule entry due at or before now_ms, earliest first, at most max.
   virtual Status due(int64_t now_ms, size_t max, std::vector<std::string>& ids) = 0;
+  // Extra column families (any thread; blocking reads, never on a shard).
+  // InvalidArgument for a family id that was not registered at open.
+  virtual Status get_extra(uint32_t family, std::string_view key, std::string& out) = 0;
+  // Every key in [begin, end) in key order (end "" = to the last key), from
+  // one consistent snapshot taken at the call.
+  virtual Status scan_extra(uint32_t family, std::string_view begin, std::string_view end,
+                            const ExtraVisitor& fn) = 0;
   // Wait until every batch handed to commit() so far is durable (and its done
   // has run), then return. Blocks: never call it from a done callback or a
   // shard thread; it is for shutdown and tests.
@@ -165,6 +206,9 @@ struct RocksDbOptions {
   // less CPU; a lone sender (rounds of one) never waits. 0 = never wait.
   std::chrono::microseconds commit_wait{0};
   size_t commit_wait_batches = 16;
+  // Column families of other modules, created if missing (an existing queue
+  // without them opens and gains them). Family id = index in this vector.
+  std::vector<ExtraFamily> extra_families = {};
 };
 
 // Open (creating if needed) the RocksDB queue and start its commit thread.
@@ -172,10 +216,12 @@ Status open_rocksdb_queue(const RocksDbOptions& options, std::unique_ptr<Queue>&
 // Open read-only while another process may own the database (ringmtactl).
 // commit() on the result fails with InvalidArgument. It is a RocksDB secondary
 // instance: it shows what the owner had written (WAL included) at open time.
-Status open_rocksdb_queue_readonly(const std::string& path, std::unique_ptr<Queue>& out);
+Status open_rocksdb_queue_readonly(const std::string& path, std::unique_ptr<Queue>& out,
+                                   const std::vector<ExtraFamily>& extra_families = {});
 // In-memory queue with the same semantics, for unit tests. Its done runs
 // synchronously inside commit(), on the caller's thread (after its lock is
 // released, so done may call back into the queue).
-std::unique_ptr<Queue> make_memory_queue();
+// extra_families: as in RocksDbOptions (only their count matters here).
+std::unique_ptr<Queue> make_memory_queue(const std::vector<ExtraFamily>& extra_families = {});
 
 }  // namespace ringmta::queue

@@ -125,7 +125,7 @@ void RocksDbQueue::write_group(std::vector<Pending>& group) {
   write_batch_.Clear();
   for (size_t i = 0; i < group.size(); ++i) {
     const Batch& batch = group[i].batch;
-    if (results[i] = validate_batch(batch); !results[i].ok()) continue;
+    if (results[i] = validate_batch(batch, extra_count_); !results[i].ok()) continue;
     // A save point per batch: if one op cannot be encoded, drop that batch
     // alone and keep the group's other batches.
     write_batch_.SetSavePoint();
@@ -183,6 +183,9 @@ void RocksDbQueue::write_group(std::vector<Pending>& group) {
 }
 
 rocksdb::Status RocksDbQueue::append_op(rocksdb::WriteBatch& wb, const Batch::Op& op) {
+  // Extra families: written as given (validate_batch checked the family id).
+  if (op.kind == Batch::Op::Kind::ExtraPut) return wb.Put(extra_cf(op.family), op.key, op.body);
+  if (op.kind == Batch::Op::Kind::ExtraDelete) return wb.Delete(extra_cf(op.family), op.key);
   const Envelope& env = op.envelope;
   const std::string& id = env.id;
   rocksdb::ColumnFamilyHandle* msgs = cf(kMessagesIdx);
@@ -225,6 +228,9 @@ rocksdb::Status RocksDbQueue::append_op(rocksdb::WriteBatch& wb, const Batch::Op
       }
       break;
     }
+    case Batch::Op::Kind::ExtraPut:
+    case Batch::Op::Kind::ExtraDelete:
+      break;  // handled above
     case Batch::Op::Kind::Remove: {
       del(msgs, codec::envelope_key(id));
       del(msgs, codec::body_key(id));

@@ -108,7 +108,7 @@ rocksdb::DBOptions queue_secondary_options(const std::string& secondary_path) {
   return db;
 }
 
-std::vector<rocksdb::ColumnFamilyDescriptor> queue_column_families() {
+std::vector<rocksdb::ColumnFamilyDescriptor> queue_column_families(const std::vector<ExtraFamily>& extras) {
   // messages: envelopes ('E'+id, ~200 B) and bodies ('B'+id).
   rocksdb::ColumnFamilyOptions messages = base_cf_options(32 << 20);
   // enable_blob_files: values >= min_blob_size go to blob files and only a
@@ -176,12 +176,38 @@ std::vector<rocksdb::ColumnFamilyDescriptor> queue_column_families() {
   rocksdb::ColumnFamilyOptions recipients = base_cf_options(8 << 20);
   rocksdb::ColumnFamilyOptions schedule = base_cf_options(4 << 20);
 
-  return {
+  std::vector<rocksdb::ColumnFamilyDescriptor> all = {
       {rocksdb::kDefaultColumnFamilyName, base_cf_options(1 << 20)},
       {kMessagesCf, messages},
       {kRecipientsCf, recipients},
       {kScheduleCf, schedule},
   };
+  // Extra families: the base options (LZ4, Bloom filter, tombstone-driven
+  // compaction) with the owner's memtable size and, for large values, blob
+  // files collected as the messages CF's are.
+  for (const ExtraFamily& e : extras) {
+    rocksdb::ColumnFamilyOptions cf = base_cf_options(e.write_buffer_size);
+    if (e.blob_files) {
+      cf.enable_blob_files = true;
+      cf.min_blob_size = e.min_blob_size;
+      cf.blob_compression_type = rocksdb::kLZ4Compression;
+      cf.enable_blob_garbage_collection = true;
+      cf.blob_garbage_collection_force_threshold = 0.5;
+    }
+    all.emplace_back(e.name, cf);
+  }
+  return all;
+}
+
+Status check_extra_families(const std::vector<ExtraFamily>& extras) {
+  std::vector<std::string> taken = {rocksdb::kDefaultColumnFamilyName, kMessagesCf, kRecipientsCf, kScheduleCf};
+  for (const ExtraFamily& e : extras) {
+    if (e.name.empty()) return {Status::Code::InvalidArgument, "extra column family without a name"};
+    for (const std::string& t : taken)
+      if (t == e.name) return {Status::Code::InvalidArgument, "column family name taken twice: " + e.name};
+    taken.push_back(e.name);
+  }
+  return Status::Ok();
 }
 
 }  // namespace ringmta::queue

@@ -10,6 +10,7 @@
 #include <rocksdb/snapshot.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "queue/codec.h"
@@ -40,7 +41,8 @@ RocksDbQueue::RocksDbQueue(Parts parts, const RocksDbOptions& options)
       max_batch_bytes_(options.max_batch_bytes),
       commit_wait_(options.durability == Durability::Fsync ? options.commit_wait : std::chrono::microseconds(0)),
       commit_wait_batches_(options.commit_wait_batches),
-      on_commit_(options.on_commit) {
+      on_commit_(options.on_commit),
+      extra_count_(options.extra_families.size()) {
   if (!read_only_) thread_ = std::thread([this] { commit_loop(); });
 }
 
@@ -192,6 +194,33 @@ Status RocksDbQueue::due(int64_t now_ms, size_t max, std::vector<std::string>& i
   return from_rocksdb(it->status());
 }
 
+rocksdb::ColumnFamilyHandle* RocksDbQueue::extra_cf(uint32_t family) const {
+  if (family >= extra_count_) return nullptr;
+  return cfs_[kFirstExtraIdx + family];
+}
+
+Status RocksDbQueue::get_extra(uint32_t family, std::string_view key, std::string& out) {
+  rocksdb::ColumnFamilyHandle* h = extra_cf(family);
+  if (!h) return {Status::Code::InvalidArgument, "unknown extra column family " + std::to_string(family)};
+  return from_rocksdb(db_->Get(rocksdb::ReadOptions(), h, rocksdb::Slice(key.data(), key.size()), &out));
+}
+
+Status RocksDbQueue::scan_extra(uint32_t family, std::string_view begin, std::string_view end,
+                                const ExtraVisitor& fn) {
+  rocksdb::ColumnFamilyHandle* h = extra_cf(family);
+  if (!h) return {Status::Code::InvalidArgument, "unknown extra column family " + std::to_string(family)};
+  // An iterator reads from the implicit snapshot taken at its creation.
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice lower(begin.data(), begin.size()), upper(end.data(), end.size());
+  ro.iterate_lower_bound = &lower;
+  if (!end.empty()) ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, h));
+  for (it->Seek(lower); it->Valid(); it->Next()) {
+    if (!fn(it->key().ToStringView(), it->value().ToStringView())) break;
+  }
+  return from_rocksdb(it->status());
+}
+
 namespace {
 
 // Column families present in an existing database but unknown to this
@@ -210,10 +239,11 @@ void add_unknown_families(const std::string& path, std::vector<rocksdb::ColumnFa
 
 Status open_rocksdb_queue(const RocksDbOptions& options, std::unique_ptr<Queue>& out) {
   if (options.path.empty()) return {Status::Code::InvalidArgument, "queue path is empty"};
+  if (Status s = check_extra_families(options.extra_families); !s.ok()) return s;
   std::error_code ec;
   std::filesystem::create_directories(options.path, ec);
   if (ec) return {Status::Code::IoError, "cannot create " + options.path + ": " + ec.message()};
-  auto cfs = queue_column_families();
+  auto cfs = queue_column_families(options.extra_families);
   add_unknown_families(options.path, cfs);
   rocksdb::DB* db = nullptr;
   RocksDbQueue::Parts parts;
@@ -225,7 +255,9 @@ Status open_rocksdb_queue(const RocksDbOptions& options, std::unique_ptr<Queue>&
   return Status::Ok();
 }
 
-Status open_rocksdb_queue_readonly(const std::string& path, std::unique_ptr<Queue>& out) {
+Status open_rocksdb_queue_readonly(const std::string& path, std::unique_ptr<Queue>& out,
+                                   const std::vector<ExtraFamily>& extra_families) {
+  if (Status s = check_extra_families(extra_families); !s.ok()) return s;
   std::error_code ec;
   if (!std::filesystem::exists(std::filesystem::path(path) / "CURRENT", ec))
     return {Status::Code::NotFound, "no queue database at " + path};
@@ -237,8 +269,23 @@ Status open_rocksdb_queue_readonly(const std::string& path, std::unique_ptr<Queu
   parts.read_only = true;
   parts.secondary_dir = tmpl;
   rocksdb::DB* db = nullptr;
-  rocksdb::Status s =
-      rocksdb::DB::OpenAsSecondary(queue_secondary_options(tmpl), path, tmpl, queue_column_families(), &parts.cfs, &db);
+  // A secondary may open a subset of the families, but not one the primary
+  // never created (a queue written by a version without the extras): then
+  // open without them; get_extra/scan_extra answer InvalidArgument.
+  auto wanted = queue_column_families(extra_families);
+  RocksDbOptions opts{path};
+  opts.extra_families = extra_families;
+  std::vector<std::string> names;
+  if (rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok()) {
+    for (const ExtraFamily& e : extra_families) {
+      if (std::find(names.begin(), names.end(), e.name) == names.end()) {
+        wanted.resize(kFirstExtraIdx);
+        opts.extra_families.clear();
+        break;
+      }
+    }
+  }
+  rocksdb::Status s = rocksdb::DB::OpenAsSecondary(queue_secondary_options(tmpl), path, tmpl, wanted, &parts.cfs, &db);
   // Catch up with the primary's latest MANIFEST and WAL now (open may have
   // raced with a flush of the live daemon).
   if (s.ok()) s = db->TryCatchUpWithPrimary();
@@ -251,7 +298,7 @@ Status open_rocksdb_queue_readonly(const std::string& path, std::unique_ptr<Queu
     return from_rocksdb(s);
   }
   parts.db.reset(db);
-  out = std::make_unique<RocksDbQueue>(std::move(parts), RocksDbOptions{path});
+  out = std::make_unique<RocksDbQueue>(std::move(parts), opts);
   return Status::Ok();
 }
 

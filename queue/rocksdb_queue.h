@@ -46,6 +46,8 @@ class RocksDbQueue final : public Queue {
   Status scan(const std::function<bool(const Envelope&)>& fn) override;
   Status last_id(std::string& out) override;
   Status due(int64_t now_ms, size_t max, std::vector<std::string>& ids) override;
+  Status get_extra(uint32_t family, std::string_view key, std::string& out) override;
+  Status scan_extra(uint32_t family, std::string_view begin, std::string_view end, const ExtraVisitor& fn) override;
   Status flush() override;
   QueueStats stats() const override;
 
@@ -68,6 +70,8 @@ class RocksDbQueue final : public Queue {
   Status read_recipients(rocksdb::Iterator& it, std::string_view id, uint32_t count, Envelope& out);
 
   rocksdb::ColumnFamilyHandle* cf(int index) const { return cfs_[index]; }
+  // Extra family `family`'s handle, or null for an unregistered id.
+  rocksdb::ColumnFamilyHandle* extra_cf(uint32_t family) const;
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
@@ -78,6 +82,7 @@ class RocksDbQueue final : public Queue {
   const std::chrono::microseconds commit_wait_;
   const size_t commit_wait_batches_;
   const CommitObserver on_commit_;
+  const size_t extra_count_;  // extra families, at cfs_[kFirstExtraIdx...]
 
   // Submission queue, shared by callers and the commit thread.
   std::mutex mu_;
