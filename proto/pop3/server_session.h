@@ -15,6 +15,11 @@
 // resume() whenever the written output has drained (it continues a paused
 // RETR/TOP/LIST/UIDL or buffered pipelined commands; cheap otherwise).
 //
+// Autologout (RFC 1939 §3, at least 10 minutes) is the host's timer: it
+// runs while phase() is Command or SaslResponse (the session waits for the
+// client) and calls on_timeout() when it fires. Login throttling is the
+// host's too (shared with SMTP AUTH): it is folded into the AuthResult.
+//
 // Maildrop lock: the host takes it when it answers Action::LoadMaildrop and
 // releases it when the session ends (Close or the connection drops), after
 // any commit it was asked for has finished. A dropped connection, a timeout,
@@ -145,7 +150,8 @@ class ServerSession {
 
   // Answers to Action::Fetch: the bytes at fetch_request().offset; `end`
   // when they reach the end of the stored message. An empty non-end answer
-  // counts as a failure. A failure before the first byte answers
+  // counts as a failure. TOP may stop asking before the end of the message
+  // (the host then simply drops its read). A failure before the first byte answers
   // "-ERR [SYS/TEMP]"; after it the response cannot be completed and the
   // session closes.
   Action message_data(std::string_view bytes, bool end);
