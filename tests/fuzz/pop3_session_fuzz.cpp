@@ -169,6 +169,7 @@ Run run(const std::shared_ptr<ServerConfig>& cfg, const ClientInfo& client, uint
   collect();  // the greeting
   size_t n = 0;
   for (std::string_view c : chunks) {
+    if (handshake_pending && closed) handshake_pending = false;  // a timeout during the handshake
     if (handshake_pending) {
       const std::string before = r.output;
       check(s.feed(c) == Action::NeedInput, "input during the handshake is ignored");
