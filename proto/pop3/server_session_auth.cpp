@@ -192,8 +192,7 @@ Action ServerSession::maildrop_loaded(std::vector<MessageInfo> messages) {
   for (const auto& m : s.messages) s.live_octets += m.size;
   s.transaction = true;
   s.phase = Phase::Command;
-  s.reply("+OK Logged in, " + std::to_string(s.live) + " messages (" + std::to_string(s.live_octets) +
-          " octets)");
+  s.reply("+OK Logged in, " + s.maildrop_size());
   return s.after_host();
 }
 

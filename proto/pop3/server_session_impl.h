@@ -85,6 +85,11 @@ struct ServerSession::Impl {
     }
   }
   void close() { phase = Phase::Closed; }
+  // "N messages (M octets)" of the messages not marked deleted.
+  std::string maildrop_size() const {
+    return std::to_string(live) + (live == 1 ? " message (" : " messages (") + std::to_string(live_octets) +
+           " octets)";
+  }
   void await(Phase p) {
     phase = p;
     announced = false;

@@ -69,7 +69,7 @@ void ServerSession::Impl::cmd_list(const Command& c, bool uidl) {
     return;
   }
   if (uidl) reply("+OK Unique-ID listing follows");
-  else reply("+OK " + std::to_string(live) + " messages (" + std::to_string(live_octets) + " octets)");
+  else reply("+OK " + maildrop_size());
   producer = uidl ? Producer::Uidl : Producer::List;
   list_next = 0;
   produce();
@@ -115,8 +115,7 @@ void ServerSession::Impl::cmd_rset(const Command& c) {
   live = messages.size();
   live_octets = 0;
   for (const auto& m : messages) live_octets += m.size;
-  reply("+OK Maildrop has " + std::to_string(live) + " messages (" + std::to_string(live_octets) +
-        " octets)");
+  reply("+OK Maildrop has " + maildrop_size());
 }
 
 void ServerSession::Impl::cmd_quit(const Command& c) {
@@ -131,7 +130,7 @@ void ServerSession::Impl::cmd_quit(const Command& c) {
 
 void ServerSession::Impl::sign_off() {
   std::string line = "+OK " + cfg->hostname + " POP3 server signing off";
-  line += live == 0 ? " (maildrop empty)" : " (" + std::to_string(live) + " messages left)";
+  line += live == 0 ? " (maildrop empty)" : " (" + std::to_string(live) + (live == 1 ? " message left)" : " messages left)");
   reply(line);
   close();
 }

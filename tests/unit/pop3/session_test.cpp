@@ -59,7 +59,7 @@ TEST(Pop3Session, StatesFromAuthorizationThroughUpdate) {
   EXPECT_EQ(f.s->state(), State::Closed);
   EXPECT_EQ(f.s->take_output(),
             "+OK Send PASS\r\n+OK Logged in, 2 messages (12 octets)\r\n+OK Message 2 deleted\r\n"
-            "+OK pop.test POP3 server signing off (1 messages left)\r\n");
+            "+OK pop.test POP3 server signing off (1 message left)\r\n");
   EXPECT_EQ(f.s->feed("NOOP\r\n"), Action::Close);
   EXPECT_FALSE(f.s->has_output());
 }
@@ -75,7 +75,7 @@ TEST(Pop3Session, PipelinedCommandsWaitForTheHostAndRunInOrder) {
   EXPECT_EQ(f.s->maildrop_loaded({{3, "x"}, {4, "y"}}), Action::Commit);
   EXPECT_EQ(f.s->take_output(),
             "+OK Logged in, 2 messages (7 octets)\r\n+OK 2 7\r\n+OK Message 1 deleted\r\n"
-            "+OK 1 messages (4 octets)\r\n2 4\r\n.\r\n");
+            "+OK 1 message (4 octets)\r\n2 4\r\n.\r\n");
   EXPECT_EQ(f.s->commit_done(true), Action::Close);
 }
 
