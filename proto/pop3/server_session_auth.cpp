@@ -16,6 +16,7 @@
 #include <string>
 #include <utility>
 
+#include "base/text.h"
 #include "proto/pop3/server_session_impl.h"
 
 namespace ringmta::pop3 {
@@ -23,13 +24,6 @@ namespace {
 
 constexpr std::string_view kPlaintextRefused =
     "-ERR [AUTH] Plaintext authentication disallowed on non-secure connections";
-
-std::string upper(std::string_view s) {
-  std::string r(s);
-  for (char& ch : r)
-    if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
-  return r;
-}
 
 }  // namespace
 
@@ -81,7 +75,7 @@ void ServerSession::Impl::cmd_auth(const Command& c) {
     return;
   }
   const size_t sp = c.arg.find_first_of(" \t");
-  const std::string mech = upper(c.arg.substr(0, sp));
+  const std::string mech = base::to_upper_ascii(c.arg.substr(0, sp));
   std::string_view initial;
   if (sp != std::string_view::npos) {
     initial = c.arg.substr(sp + 1);

@@ -9,6 +9,8 @@ ringmta_fuzz_target(pop3_session
     proto/pop3/server_session_maildrop.cpp
     proto/pop3/message_writer.cpp
     proto/sasl/sasl.cpp
+    base/base64.cpp
+    base/text.cpp
     mail/address.cpp
     mail/xtext.cpp
     mail/datetime.cpp

@@ -1,4 +1,4 @@
-// tests/unit/pop3/message_writer_test.cpp — RETR/TOP body conversion
+// tests/unit/proto/pop3/message_writer_test.cpp — RETR/TOP body conversion
 // (proto/pop3/message_writer): dot-stuffing, CRLF line ends and TOP's line
 // count, checked against a client-side decoder and at every chunking.
 #include <gtest/gtest.h>

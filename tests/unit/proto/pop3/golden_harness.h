@@ -1,4 +1,4 @@
-// tests/unit/pop3/golden_harness.h — runs a pop3::ServerSession over a byte
+// tests/unit/proto/pop3/golden_harness.h — runs a pop3::ServerSession over a byte
 // script with a deterministic host and records everything it produced.
 //
 // Shared by the golden test (tests/golden/pop3/NAME.in → NAME.ref/.host)

@@ -1,4 +1,4 @@
-// tests/unit/pop3/golden_test.cpp — POP3 server golden transcripts.
+// tests/unit/proto/pop3/golden_test.cpp — POP3 server golden transcripts.
 //
 // For every tests/golden/pop3/NAME.in (client bytes and event markers;
 // optional NAME.conf for the config and the host's answers) the server
@@ -16,7 +16,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "tests/unit/pop3/golden_harness.h"
+#include "tests/unit/proto/pop3/golden_harness.h"
 
 namespace fs = std::filesystem;
 using namespace ringmta::pop3;

@@ -1,4 +1,4 @@
-// tests/unit/pop3/backpressure_test.cpp — bounded memory: the output never
+// tests/unit/proto/pop3/backpressure_test.cpp — bounded memory: the output never
 // holds much more than output_limit (LIST/UIDL in slices, RETR through
 // fetch_chunk reads that stop while the output is full), pipelined commands
 // wait in the input buffer, and wants_input() tells the host when to stop

@@ -1,4 +1,4 @@
-// tests/unit/pop3/session_test.cpp — pop3::ServerSession driven by hand, one
+// tests/unit/proto/pop3/session_test.cpp — pop3::ServerSession driven by hand, one
 // host answer at a time: the Actions and states per command, what the host
 // is asked (and when not), answers that arrive in the wrong phase, the
 // resets of STLS, timeout and shutdown in every situation.

@@ -1,5 +1,5 @@
-// tests/unit/pop3/golden_harness.cpp — see golden_harness.h.
-#include "tests/unit/pop3/golden_harness.h"
+// tests/unit/proto/pop3/golden_harness.cpp — see golden_harness.h.
+#include "tests/unit/proto/pop3/golden_harness.h"
 
 #include <fstream>
 #include <sstream>
