@@ -40,7 +40,10 @@
 //    parent's body (the message for parts[0]).
 //
 // Strings are kept as in the message: RFC 2047 encoded words and RFC 2231
-// parameter continuations are left for the client. Types, subtypes,
+// parameter continuations are left for the client, and parameters are only
+// those written (the IMAP writer may add charset=us-ascii to a text/* part
+// without one, as RFC 2045 §5.2 implies; parse_mime adds it only with the
+// default type). Types, subtypes,
 // parameter names, disposition types and transfer encodings are lower-cased.
 //
 // Pure: standard library only, no I/O.

@@ -7,8 +7,8 @@
 // followed by one line per non-empty field (param, encoding, id, ...) and, for
 // messages, the envelope: raw values, then one "addr" line per parsed address
 // in IMAP order (name route mailbox host), NIL for an absent or empty field.
-// Strings are quoted; bytes outside printable ASCII and '"' and '\' are
-// escaped as \xNN so the dump is plain ASCII whatever the message holds.
+// Strings are quoted, '"' and '\' backslash-escaped, bytes outside printable
+// ASCII written \xNN, so the dump is plain ASCII whatever the message holds.
 #include <cstdio>
 
 #include "mail/mime.h"
@@ -19,7 +19,10 @@ namespace {
 std::string quoted(std::string_view s) {
   std::string out = "\"";
   for (unsigned char c : s) {
-    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+    } else if (c < 0x20 || c >= 0x7f) {
       char buf[8];
       std::snprintf(buf, sizeof buf, "\\x%02X", c);
       out += buf;

@@ -95,8 +95,8 @@ size_t read_value(std::string_view s, size_t i, std::string& out) {
   return i;
 }
 
-}  // namespace
-
+// `value` without RFC 5322 comments (outside quoted strings; nesting
+// counted, an unclosed one runs to the end), trimmed of whitespace.
 std::string strip_comments(std::string_view value) {
   std::string out;
   size_t i = 0;
@@ -115,6 +115,8 @@ std::string strip_comments(std::string_view value) {
   }
   return std::string(trim(out));
 }
+
+}  // namespace
 
 std::vector<std::string> split_language(std::string_view value) {
   std::vector<std::string> tags;

@@ -8,10 +8,6 @@
 
 namespace ringmta::mail {
 
-// `value` without RFC 5322 comments (outside quoted strings; nesting
-// counted, an unclosed one runs to the end), trimmed of whitespace.
-std::string strip_comments(std::string_view value);
-
 // A Content-Language value split at commas, comments dropped, tags trimmed.
 std::vector<std::string> split_language(std::string_view value);
 

@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include "mail/address.h"
 #include "mail/headers.h"
 #include "mail/mime.h"
 #include "mail/mime_internal.h"
@@ -85,8 +84,10 @@ void read_mime_fields(std::string_view header_block, MimePart& p, bool in_digest
       }
     } else if (!seen_enc && header_name_equals(n, "transfer-encoding")) {
       seen_enc = true;
-      std::string enc = to_lower_ascii(strip_comments(unfold(f.raw_value)));
-      if (!enc.empty()) p.encoding = std::move(enc);
+      // A single token; comments and trailing junk dropped ("BASE64 (x) junk" is base64).
+      std::string enc, unused;
+      std::vector<MimeParam> no_params;
+      if (parse_content_value(unfold(f.raw_value), false, enc, unused, no_params)) p.encoding = std::move(enc);
     } else if (!seen_disp && header_name_equals(n, "disposition")) {
       seen_disp = true;
       std::string unused;
