@@ -4,12 +4,12 @@
 //
 // Layout (version 1): a version byte, then LEB128 varints and length-prefixed
 // strings: message_size, part count, then per part: header offset/length,
-// body offset/length, lines, flags, type, subtype, params, id, description,
-// encoding, md5, disposition, disposition params, languages, location,
-// children, and an envelope presence byte with the envelope. The decoder
-// trusts nothing: every count is bounded by the bytes left, and the result
-// must satisfy the tree invariants of mail/mime.h, so a corrupt blob cannot
-// make IMAP slice outside the message or loop.
+// body length (the body starts where the header ends), lines, flags, type,
+// subtype, params, id, description, encoding, md5, disposition, disposition
+// params, languages, location, children, and an envelope presence byte with
+// the envelope. The decoder trusts nothing: every count is bounded by the
+// bytes left, and the result must satisfy the tree invariants of mail/mime.h,
+// so a corrupt blob cannot make IMAP slice outside the message or loop.
 #include <cstring>
 
 #include "mail/mime.h"
@@ -182,8 +182,7 @@ std::string encode_structure(const MimeStructure& s) {
   for (const MimePart& p : s.parts) {
     put_varint(out, p.header.offset);
     put_varint(out, p.header.length);
-    put_varint(out, p.body.offset);
-    put_varint(out, p.body.length);
+    put_varint(out, p.body.length);  // the body starts where the header ends
     put_varint(out, p.lines);
     out.push_back(static_cast<char>(p.flags));
     put_string(out, p.type);
@@ -219,12 +218,12 @@ std::optional<MimeStructure> decode_structure(std::string_view blob) {
   if (r.byte() != kMimeBlobVersion) return std::nullopt;
   MimeStructure s;
   s.message_size = r.varint();
-  // A part takes at least 19 bytes: 5 varints, flags, 12 lengths/counts, the envelope byte.
-  s.parts.resize(r.count(19));
+  // A part takes at least 18 bytes: 4 varints, flags, 12 lengths/counts, the envelope byte.
+  s.parts.resize(r.count(18));
   for (MimePart& p : s.parts) {
     p.header.offset = r.varint();
     p.header.length = r.varint();
-    p.body.offset = r.varint();
+    p.body.offset = p.header.offset + p.header.length;  // wraps only in a bad blob, which valid_tree() refuses
     p.body.length = r.varint();
     p.lines = r.varint();
     p.flags = r.byte();

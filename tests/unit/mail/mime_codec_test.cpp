@@ -91,7 +91,7 @@ TEST(MimeCodec, RejectsBadTrees) {
   s.parts[1].body.length += 1000;  // outside its parent
   EXPECT_TRUE(rejected(s));
   s = good;
-  s.parts[1].body.offset += 1;  // header and body not adjacent
+  s.parts[1].header.offset = 0;  // starts before its parent's body
   EXPECT_TRUE(rejected(s));
   s = good;
   s.parts[1].flags = 0x80;
