@@ -39,6 +39,20 @@
 //  - header.offset + header.length == body.offset; both spans lie inside the
 //    parent's body (the message for parts[0]).
 //
+// Serving IMAP (RFC 3501 §6.4.5, §7.4.2) from the tree, by slicing only:
+//  - BODY[] is the message, BODY[HEADER] parts[0].header, BODY[TEXT]
+//    parts[0].body.
+//  - The numbered parts of a node: a multipart's are its children; any other
+//    message (parts[0], or the one child of a message/rfc822|global part) has
+//    that child's parts if it is multipart, else itself as the only part 1.
+//  - BODY[n] is part n's body (for message/rfc822 the whole encapsulated
+//    message); BODY[n.MIME] its header span; for a message/rfc822|global part
+//    BODY[n.HEADER] and BODY[n.TEXT] are the spans of its one child.
+//  - BODYSTRUCTURE takes type, subtype, params, id, description, encoding,
+//    body.length and lines from the part, and for message/rfc822|global the
+//    child's envelope and structure; the extension data is md5, disposition,
+//    language and location.
+//
 // Strings are kept as in the message: RFC 2047 encoded words and RFC 2231
 // parameter continuations are left for the client, and parameters are only
 // those written (the IMAP writer may add charset=us-ascii to a text/* part

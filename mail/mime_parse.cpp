@@ -173,12 +173,12 @@ bool delimiter_line(std::string_view msg, size_t b, size_t e, std::string_view b
   return true;
 }
 
-// Expand the multipart `pi` (its fields already read) into children.
+// Expand the multipart parts[w.part] (its fields already read) into children.
 void split_multipart(std::string_view msg, std::vector<MimePart>& parts, std::vector<Work>& stack,
                      const Work& w, const MimeLimits& lim) {
-  std::string boundary;
+  std::string boundary;  // the first non-empty one (read_mime_fields made sure there is one)
   for (const MimeParam& m : parts[w.part].params)
-    if (m.name == "boundary") {
+    if (m.name == "boundary" && !m.value.empty()) {
       boundary = m.value;
       break;
     }

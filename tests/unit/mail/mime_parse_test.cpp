@@ -335,3 +335,10 @@ TEST(MimeParse, ManyDelimiterLinesAtFullDepthFinish) {
   MimeStructure s = parsed(msg);
   EXPECT_EQ(s.parts.size(), 51u);
 }
+
+TEST(MimeParse, FirstNonEmptyBoundaryCounts) {
+  const std::string msg = crlf("Content-Type: multipart/mixed; boundary=\"\"; boundary=x\n\n--\nnot a part\n--x\n\nyes\n--x--\n");
+  MimeStructure s = parsed(msg);
+  ASSERT_EQ(s.parts[0].children.size(), 1u);
+  EXPECT_EQ(slice(msg, child(s, s.parts[0], 0).body), "yes");
+}
