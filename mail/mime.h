@@ -63,6 +63,7 @@
 // Pure: standard library only, no I/O.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -165,7 +166,12 @@ MimeStructure parse_mime(std::string_view message, const MimeLimits& limits = {}
 // Parse an RFC 5322 address-list (an unfolded header value) as ENVELOPE wants
 // it. Tolerant: comments dropped, junk skipped, a word without '@' is a
 // mailbox with an empty host, an unclosed group is closed at the end.
-std::vector<EnvelopeAddress> parse_address_list(std::string_view value);
+// Parsing stops after `max_elements` elements (plus a GroupEnd closing an open
+// group): a hostile field must not make the stored structure huge; the raw
+// value (AddressField::raw) still holds every address.
+inline constexpr size_t kMaxEnvelopeAddresses = 10000;
+std::vector<EnvelopeAddress> parse_address_list(std::string_view value,
+                                                size_t max_elements = kMaxEnvelopeAddresses);
 
 // Parse a Content-Type/Content-Disposition style value "token[/token] *(;
 // name=value)". Returns false when the leading token (or "type/subtype" when

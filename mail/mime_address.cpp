@@ -15,11 +15,12 @@ namespace {
 
 enum class Kind { Word, Quoted, Literal, Comment, Special };
 
+// Small on purpose (a hostile field can hold millions of tokens): the
+// unescaped text of quoted strings and comments is made only when used.
 struct Tok {
+  std::string_view raw;       // as written (quotes, parentheses, brackets included)
   Kind kind = Kind::Word;
-  char c = 0;              // the character of a Special
-  std::string_view raw;    // as written (quotes and brackets included)
-  std::string text;        // Quoted: unescaped content; Comment: trimmed content
+  char c = 0;                 // the character of a Special
   bool space_before = false;  // whitespace or a comment precedes it
 };
 
@@ -41,63 +42,89 @@ std::string trimmed(std::string_view s) {
   return std::string(s.substr(b, e - b));
 }
 
-std::vector<Tok> tokenize(std::string_view s) {
-  std::vector<Tok> out;
-  bool space = false;
-  size_t i = 0;
-  while (i < s.size()) {  // every branch consumes at least one byte
-    const char c = s[i];
-    Tok t;
-    t.space_before = space;
-    space = false;
-    const size_t b = i;
-    if (is_space(c)) {
-      ++i;
-      space = true;
-      continue;
+// The content of a quoted string or comment token: the outer delimiters
+// removed (the closing one may be missing), backslash escapes resolved; a
+// comment keeps its nested parentheses.
+std::string unescaped(std::string_view raw, bool comment) {
+  std::string out;
+  size_t depth = 1;
+  for (size_t i = 1; i < raw.size(); ++i) {
+    char c = raw[i];
+    if (c == '\\') {
+      if (++i == raw.size()) break;
+      c = raw[i];
+    } else if (!comment && c == '"') {
+      break;
+    } else if (comment && c == '(') {
+      ++depth;
+    } else if (comment && c == ')' && --depth == 0) {
+      break;
     }
-    if (c == '(') {
-      size_t depth = 0;
-      std::string text;
-      for (; i < s.size(); ++i) {
-        if (s[i] == '\\' && i + 1 < s.size()) {
-          text.push_back(s[++i]);
-          continue;
-        }
-        if (s[i] == '(' && depth++ == 0) continue;
-        if (s[i] == ')' && --depth == 0) {
-          ++i;
-          break;
-        }
-        text.push_back(s[i]);
-      }
-      t.kind = Kind::Comment;
-      t.text = trimmed(text);
-      space = true;  // a comment separates words like whitespace
-    } else if (c == '"') {
-      for (++i; i < s.size() && s[i] != '"'; ++i) {
-        if (s[i] == '\\' && i + 1 < s.size()) ++i;
-        t.text.push_back(s[i]);
-      }
-      if (i < s.size()) ++i;
-      t.kind = Kind::Quoted;
-    } else if (c == '[') {
-      while (i < s.size() && s[i] != ']') ++i;
-      if (i < s.size()) ++i;
-      t.kind = Kind::Literal;
-    } else if (is_special(c)) {
-      ++i;
-      t.kind = Kind::Special;
-      t.c = c;
-    } else {
-      while (i < s.size() && !is_space(s[i]) && !is_special(s[i])) ++i;
-      t.kind = Kind::Word;
-    }
-    t.raw = s.substr(b, i - b);
-    out.push_back(std::move(t));
+    out.push_back(c);
   }
   return out;
 }
+
+// Tokens one at a time, so a list is read segment by segment and reading
+// stops as soon as enough addresses are found.
+class Tokenizer {
+ public:
+  explicit Tokenizer(std::string_view s) : s_(s) {}
+
+  // The next token; false at the end of the input.
+  bool next(Tok& t) {
+    bool space = space_;
+    while (i_ < s_.size() && is_space(s_[i_])) {  // every pass consumes at least one byte
+      ++i_;
+      space = true;
+    }
+    if (i_ >= s_.size()) return false;
+    t = Tok{};
+    t.space_before = space;
+    space_ = false;
+    const size_t b = i_;
+    const char c = s_[i_];
+    if (c == '(') {
+      size_t depth = 0;
+      for (; i_ < s_.size(); ++i_) {
+        if (s_[i_] == '\\') {
+          ++i_;
+        } else if (s_[i_] == '(') {
+          ++depth;
+        } else if (s_[i_] == ')' && --depth == 0) {
+          ++i_;
+          break;
+        }
+      }
+      t.kind = Kind::Comment;
+      space_ = true;  // a comment separates words like whitespace
+    } else if (c == '"') {
+      for (++i_; i_ < s_.size() && s_[i_] != '"'; ++i_)
+        if (s_[i_] == '\\') ++i_;
+      ++i_;  // the closing quote (past the end when it is missing)
+      t.kind = Kind::Quoted;
+    } else if (c == '[') {
+      while (i_ < s_.size() && s_[i_] != ']') ++i_;
+      ++i_;
+      t.kind = Kind::Literal;
+    } else if (is_special(c)) {
+      ++i_;
+      t.kind = Kind::Special;
+      t.c = c;
+    } else {
+      while (i_ < s_.size() && !is_space(s_[i_]) && !is_special(s_[i_])) ++i_;
+      t.kind = Kind::Word;
+    }
+    if (i_ > s_.size()) i_ = s_.size();  // an unclosed quote/literal, a final backslash
+    t.raw = s_.substr(b, i_ - b);
+    return true;
+  }
+
+ private:
+  std::string_view s_;
+  size_t i_ = 0;
+  bool space_ = false;
+};
 
 bool is_special_tok(const Tok& t, char c) { return t.kind == Kind::Special && t.c == c; }
 
@@ -111,7 +138,8 @@ std::string phrase(const std::vector<Tok>& t, size_t b, size_t e) {
                          is_special_tok(k, '.');
     if (!wordish) continue;
     if (!out.empty() && k.space_before) out.push_back(' ');
-    out += k.kind == Kind::Quoted ? std::string_view(k.text) : k.raw;
+    if (k.kind == Kind::Quoted) out += unescaped(k.raw, false);
+    else out += k.raw;
   }
   return out;
 }
@@ -125,8 +153,11 @@ std::string joined(const std::vector<Tok>& t, size_t b, size_t e) {
 }
 
 std::string last_comment(const std::vector<Tok>& t, size_t b, size_t e) {
-  for (size_t i = e; i-- > b;)
-    if (t[i].kind == Kind::Comment && !t[i].text.empty()) return t[i].text;
+  for (size_t i = e; i-- > b;) {
+    if (t[i].kind != Kind::Comment) continue;
+    std::string text = trimmed(unescaped(t[i].raw, true));
+    if (!text.empty()) return text;
+  }
   return {};
 }
 
@@ -189,30 +220,34 @@ void mailbox(const std::vector<Tok>& t, size_t b, size_t e, std::vector<Envelope
 
 }  // namespace
 
-std::vector<EnvelopeAddress> parse_address_list(std::string_view value) {
-  const std::vector<Tok> t = tokenize(value);
+std::vector<EnvelopeAddress> parse_address_list(std::string_view value, size_t max_elements) {
+  Tokenizer tokens(value);
+  std::vector<Tok> seg;  // reused for every segment
   std::vector<EnvelopeAddress> out;
   bool in_group = false;
-  size_t i = 0;
-  while (i < t.size()) {
+  while (out.size() < max_elements) {  // bounded: each pass consumes a segment or ends
     // A segment runs to ',', ';' or ':' outside angle brackets.
-    const size_t b = i;
+    seg.clear();
     bool angle = false;
-    for (; i < t.size(); ++i) {
-      if (is_special_tok(t[i], '<')) angle = true;
-      else if (is_special_tok(t[i], '>')) angle = false;
-      else if (!angle && t[i].kind == Kind::Special && (t[i].c == ',' || t[i].c == ';' || t[i].c == ':'))
+    char term = 0;
+    Tok t;
+    while (tokens.next(t)) {
+      if (is_special_tok(t, '<')) angle = true;
+      else if (is_special_tok(t, '>')) angle = false;
+      else if (!angle && t.kind == Kind::Special && (t.c == ',' || t.c == ';' || t.c == ':')) {
+        term = t.c;
         break;
+      }
+      seg.push_back(t);
     }
-    const char term = i < t.size() ? t[i].c : 0;
     if (term == ':' && !in_group) {
       EnvelopeAddress g;
       g.kind = EnvelopeAddress::Kind::GroupStart;
-      g.mailbox = phrase(t, b, i);
+      g.mailbox = phrase(seg, 0, seg.size());
       out.push_back(std::move(g));
       in_group = true;
     } else {
-      mailbox(t, b, i, out);  // a ':' inside a group is junk that ends this segment
+      mailbox(seg, 0, seg.size(), out);  // a ':' inside a group is junk that ends this segment
       if (term == ';' && in_group) {
         EnvelopeAddress g;
         g.kind = EnvelopeAddress::Kind::GroupEnd;
@@ -220,7 +255,7 @@ std::vector<EnvelopeAddress> parse_address_list(std::string_view value) {
         in_group = false;
       }
     }
-    if (i < t.size()) ++i;
+    if (term == 0) break;  // the end of the value
   }
   if (in_group) {
     EnvelopeAddress g;

@@ -98,3 +98,29 @@ TEST(MimeContentValue, Syntax) {
   EXPECT_FALSE(parse_content_value("; a=b", false, type, subtype, params));
   ASSERT_EQ(params.size(), 1u);  // parameters are still read
 }
+
+TEST(MimeAddress, ElementLimit) {
+  std::string many;
+  for (int i = 0; i < 30; ++i) many += "u" + std::to_string(i) + "@x, ";
+  EXPECT_EQ(parse_address_list(many).size(), 30u);
+  EXPECT_EQ(parse_address_list(many, 7).size(), 7u);
+  // An open group is still closed, so the writer never sees half a group.
+  std::vector<EnvelopeAddress> g = parse_address_list("G: " + many + ";", 5);
+  ASSERT_EQ(g.size(), 6u);
+  EXPECT_EQ(g.front().kind, EnvelopeAddress::Kind::GroupStart);
+  EXPECT_EQ(g.back().kind, EnvelopeAddress::Kind::GroupEnd);
+  // The default bound applies to a parsed envelope too; the raw value keeps everything.
+  std::string to = "To: ";
+  for (int i = 0; i < 10500; ++i) to += "a@b,";
+  MimeStructure s = parse_mime(to + "\r\n\r\n");
+  EXPECT_EQ(s.parts[0].envelope->to.list.size(), kMaxEnvelopeAddresses);
+  EXPECT_EQ(s.parts[0].envelope->to.raw->size(), to.size() - 4);
+}
+
+TEST(MimeAddress, EscapesInQuotesAndComments) {
+  EXPECT_EQ(show("\"back\\\\slash\" <a@b>"), "back\\slash||a|b");
+  EXPECT_EQ(show("\"ends in escaped quote\\\"\" <a@b>"), "ends in escaped quote\"||a|b");
+  EXPECT_EQ(show("a@b (x \\) y (n) z)"), "x ) y (n) z||a|b");
+  EXPECT_EQ(show("a@b (unclosed"), "unclosed||a|b");
+  EXPECT_EQ(show("\"trailing backslash\\"), "||trailing backslash|");
+}
