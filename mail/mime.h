@@ -18,7 +18,8 @@
 //    then only spaces/tabs. The line end before a delimiter belongs to it. The
 //    preamble and the epilogue are ignored; a missing close delimiter ends the
 //    last part at the end of the multipart's body. A multipart whose body has
-//    no delimiter line is a text/plain; charset=us-ascii leaf (kBroken).
+//    no delimiter line (or only a close one) is a text/plain;
+//    charset=us-ascii leaf (kBroken).
 //  - message/rfc822 and message/global: the body is an encapsulated message,
 //    parsed as the one child, with its own envelope. Encoded with base64 or
 //    quoted-printable (not allowed by RFC 2046 §5.2.1) it is an
@@ -42,9 +43,10 @@
 // Serving IMAP (RFC 3501 §6.4.5, §7.4.2) from the tree, by slicing only:
 //  - BODY[] is the message, BODY[HEADER] parts[0].header, BODY[TEXT]
 //    parts[0].body.
-//  - The numbered parts of a node: a multipart's are its children; any other
-//    message (parts[0], or the one child of a message/rfc822|global part) has
-//    that child's parts if it is multipart, else itself as the only part 1.
+//  - Part numbers: the parts of a multipart are its children (1, 2, ...). A
+//    message — parts[0], or the one child of a message/rfc822|global part n,
+//    whose parts are numbered n.1, n.2, ... — has as parts its children when
+//    it is multipart, else only part 1: the message node itself.
 //  - BODY[n] is part n's body (for message/rfc822 the whole encapsulated
 //    message); BODY[n.MIME] its header span; for a message/rfc822|global part
 //    BODY[n.HEADER] and BODY[n.TEXT] are the spans of its one child.
@@ -57,8 +59,8 @@
 // parameter continuations are left for the client, and parameters are only
 // those written (the IMAP writer may add charset=us-ascii to a text/* part
 // without one, as RFC 2045 §5.2 implies; parse_mime adds it only with the
-// default type). Types, subtypes,
-// parameter names, disposition types and transfer encodings are lower-cased.
+// default type). Types, subtypes, parameter names, disposition types and
+// transfer encodings are lower-cased.
 //
 // Pure: standard library only, no I/O.
 #pragma once

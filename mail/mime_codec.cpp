@@ -141,7 +141,8 @@ bool valid_tree(const MimeStructure& s) {
   for (size_t i = 0; i < n; ++i) {
     const MimePart& p = s.parts[i];
     if (p.header.offset > s.message_size || p.header.length > s.message_size - p.header.offset ||
-        p.header.offset + p.header.length != p.body.offset || (p.flags & ~kAllFlags) != 0)
+        p.header.offset + p.header.length != p.body.offset || (p.flags & ~kAllFlags) != 0 ||
+        p.lines > p.body.length)  // every line holds at least one byte
       return false;
     const bool multipart = p.type == "multipart";
     if (multipart ? p.children.empty() : is_message_type(p) ? p.children.size() != 1 : !p.children.empty())

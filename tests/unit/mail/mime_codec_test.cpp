@@ -106,6 +106,9 @@ TEST(MimeCodec, RejectsBadTrees) {
   s.parts[0].children.clear();  // a multipart without children
   EXPECT_TRUE(rejected(s));
   s = good;
+  s.parts[1].lines = s.parts[1].body.length + 1;  // more lines than bytes
+  EXPECT_TRUE(rejected(s));
+  s = good;
   s.parts.clear();
   EXPECT_TRUE(rejected(s));
   s = good;
