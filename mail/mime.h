@@ -68,6 +68,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -192,6 +193,13 @@ std::string encode_structure(const MimeStructure& s);
 // message_size or not nested, children that do not form the tree described
 // above. Callers should also check message_size against the stored message.
 std::optional<MimeStructure> decode_structure(std::string_view blob);
+
+// The part an IMAP section part number names (RFC 3501 §6.4.5): {2, 1} for
+// "2.1"; the numbering rules are those under "Serving IMAP" above. An empty
+// path gives 0 (the message). nullopt when the message has no such part. Then
+// BODY[path] is the part's body, BODY[path.MIME] its header, and, for a
+// message/rfc822|global part, BODY[path.HEADER]/[path.TEXT] its child's spans.
+std::optional<uint32_t> find_part(const MimeStructure& s, std::span<const uint32_t> path);
 
 // A readable multi-line dump of the tree (golden tests, ringmtactl, debugging).
 std::string dump_structure(const MimeStructure& s);

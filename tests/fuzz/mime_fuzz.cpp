@@ -5,6 +5,7 @@
 //    the message, line counts, container/leaf rules, limits), and the tree
 //    must survive encode_structure() → decode_structure() unchanged, with the
 //    same bytes when encoded again;
+//    find_part() stays inside the tree for any part-number path;
 //  - as a blob: decode_structure() on raw bytes must not crash, and whatever
 //    it accepts must round-trip and dump.
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "mail/mime.h"
 #include "tests/unit/mail/mime_check.h"
@@ -37,6 +39,18 @@ static void as_message(std::string_view in, const MimeLimits& lim) {
   CHECK(*back == s);
   CHECK(encode_structure(*back) == blob);
   CHECK(!dump_structure(s).empty());
+  // Section lookups: paths made of the first input bytes (small numbers).
+  std::vector<uint32_t> path;
+  for (size_t i = 0; i < in.size() && i < 6; ++i) {
+    path.push_back(static_cast<uint8_t>(in[i]) % 4);
+    const std::optional<uint32_t> found = find_part(s, path);
+    CHECK(!found || *found < s.parts.size());
+  }
+  const MimePart& root = s.parts[0];
+  for (uint32_t k = 0; k < root.children.size() && root.type == "multipart"; ++k) {
+    const uint32_t one[] = {k + 1};
+    CHECK(find_part(s, one) == root.children[k]);
+  }
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
