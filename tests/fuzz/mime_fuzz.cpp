@@ -4,8 +4,8 @@
 //    keep the tree invariants (tests/unit/mail/mime_check.h: spans nested in
 //    the message, line counts, container/leaf rules, limits), and the tree
 //    must survive encode_structure() → decode_structure() unchanged, with the
-//    same bytes when encoded again;
-//    find_part() stays inside the tree for any part-number path;
+//    same bytes when encoded again; find_part() must stay inside the tree for
+//    any part-number path;
 //  - as a blob: decode_structure() on raw bytes must not crash, and whatever
 //    it accepts must round-trip and dump.
 #include <cstdint>

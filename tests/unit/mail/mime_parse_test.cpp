@@ -342,3 +342,27 @@ TEST(MimeParse, FirstNonEmptyBoundaryCounts) {
   ASSERT_EQ(s.parts[0].children.size(), 1u);
   EXPECT_EQ(slice(msg, child(s, s.parts[0], 0).body), "yes");
 }
+
+TEST(MimeParse, EnvelopeEmptyFieldsAndGroups) {
+  // Empty Sender/Reply-To fields are present (raw "") with empty lists: the
+  // IMAP writer then uses From, as for absent ones (RFC 3501 §7.4.2).
+  const std::string msg = crlf(
+      "From: user@example.org (Real Name)\n"
+      "Sender: \n"
+      "Reply-To:\n"
+      "To: one: a@x.example, b@y.example;, two: c@z.example;\n\n");
+  const MimeStructure s = parsed(msg);
+  const Envelope& e = *s.parts[0].envelope;
+  ASSERT_EQ(e.from.list.size(), 1u);
+  EXPECT_EQ(e.from.list[0].name, "Real Name");
+  EXPECT_EQ(e.sender.raw, "");
+  EXPECT_TRUE(e.sender.list.empty());
+  EXPECT_EQ(e.reply_to.raw, "");
+  EXPECT_TRUE(e.reply_to.list.empty());
+  using K = EnvelopeAddress::Kind;
+  std::vector<K> kinds;
+  for (const EnvelopeAddress& a : e.to.list) kinds.push_back(a.kind);
+  EXPECT_EQ(kinds, (std::vector<K>{K::GroupStart, K::Mailbox, K::Mailbox, K::GroupEnd, K::GroupStart, K::Mailbox,
+                                   K::GroupEnd}));
+  EXPECT_EQ(e.to.list[4].mailbox, "two");
+}
