@@ -87,7 +87,8 @@ void part(std::string& out, const MimeStructure& s, uint32_t index, size_t depth
   std::string head = "#" + std::to_string(index) + " " + p.type + "/" + p.subtype +
                      " header=" + std::to_string(p.header.offset) + "+" + std::to_string(p.header.length) +
                      " body=" + std::to_string(p.body.offset) + "+" + std::to_string(p.body.length);
-  if (p.type == "text" || p.type == "message") head += " lines=" + std::to_string(p.lines);
+  if (p.type == "text" || (p.type == "message" && (p.subtype == "rfc822" || p.subtype == "global")))
+    head += " lines=" + std::to_string(p.lines);  // the parts that count lines
   if (p.flags & kDefaultType) head += " default-type";
   if (p.flags & kBroken) head += " broken";
   if (p.flags & kLimit) head += " limit";
