@@ -1,5 +1,6 @@
 """bench/benchlib.py — small helpers shared by the bench scripts (loopback only)."""
 import json
+import os
 import socket
 import subprocess
 import time
@@ -69,3 +70,17 @@ def send_run(bench, port, args):
         raise SystemExit(f"ringmta-bench send failed: {out.stderr[-500:]}")
     r = json.loads(out.stdout)
     return r["msgs_per_s"], r["latency_ms"]["end_of_data"]["p99"], r["messages_accepted"]
+
+
+def start_ringmta(ringmta, work, port, toml, procs, seconds=20, name="ringmta"):
+    """Write `toml` to WORK/NAME.toml, start ringmta on it with stderr in
+    WORK/NAME.log, add it to `procs` (ended by the caller, by PID) and wait
+    until 127.0.0.1:port accepts. Returns the Popen."""
+    conf = os.path.join(work, f"{name}.toml")
+    with open(conf, "w") as f:
+        f.write(toml)
+    log = open(os.path.join(work, f"{name}.log"), "w")
+    server = subprocess.Popen([ringmta, "--config", conf], stderr=log)
+    procs.append(server)
+    wait_port(port, seconds)
+    return server

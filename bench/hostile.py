@@ -49,7 +49,7 @@ import tempfile
 import threading
 import time
 
-from benchlib import free_port, send_run, status_kb, wait_port
+from benchlib import free_port, send_run, status_kb, wait_port, start_ringmta
 
 SOURCES = [f"127.0.0.{i}" for i in range(2, 10)]
 MIB = 1 << 20
@@ -271,9 +271,7 @@ def main():
         users = os.path.join(work, "users")
         subprocess.run([ctl, "user", "add", "victim", "--users-file", users], input=b"correct-horse-battery\n",
                        check=True, capture_output=True, timeout=60)
-        conf = os.path.join(work, "ringmta.toml")
-        with open(conf, "w") as f:
-            f.write(f"""[server]
+        server = start_ringmta(ringmta, work, port, f"""[server]
 hostname = "hostile.bench.test"
 data_dir = "{work}/data"
 [[listener]]
@@ -297,11 +295,7 @@ users_file = "{users}"
 relayhost = "[127.0.0.1]:{sink_port}"
 [metrics]
 listen = "127.0.0.1:{metrics_port}"
-""")
-        log = open(os.path.join(work, "ringmta.log"), "w")
-        server = subprocess.Popen([ringmta, "--config", conf], stderr=log)
-        procs.append(server)
-        wait_port(port, 20)
+""", procs)
 
         c0 = cpu_seconds(server.pid)
         t0 = time.monotonic()

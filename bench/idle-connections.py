@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import free_port, send_run, status_kb, wait_port
+from benchlib import free_port, send_run, status_kb, wait_port, start_ringmta
 
 
 
@@ -137,9 +137,7 @@ def main():
                                        "--duration", str(args.time_limit + 60)],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wait_port(sink_port, 20)
-        conf = os.path.join(work, "ringmta.toml")
-        with open(conf, "w") as f:
-            f.write(f"""[server]
+        server = start_ringmta(ringmta, work, port, f"""[server]
 hostname = "idle.bench.test"
 data_dir = "{work}/data"
 [[listener]]
@@ -154,11 +152,7 @@ max_connections_per_ip = {args.connections + 1000}
 relayhost = "[127.0.0.1]:{sink_port}"
 [metrics]
 listen = ""
-""")
-        log = open(os.path.join(work, "ringmta.log"), "w")
-        server = subprocess.Popen([ringmta, "--config", conf], stderr=log)
-        procs.append(server)
-        wait_port(port, 20)
+""", procs)
 
         # Cold: nothing has run yet, so the heap holds no freed memory from
         # earlier sessions that new ones could reuse without growing RSS.

@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import free_port, wait_port
+from benchlib import free_port, wait_port, start_ringmta
 
 
 
@@ -90,9 +90,7 @@ def main():
         sink = subprocess.Popen(sink_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs.append(sink)
         wait_port(sink_port, 30)
-        conf = os.path.join(work, "ringmta.toml")
-        with open(conf, "w") as f:
-            f.write(f"""[server]
+        daemon = start_ringmta(ringmta, work, port, f"""[server]
 hostname = "mixed.bench.test"
 data_dir = "{data_dir}"
 [[listener]]
@@ -111,11 +109,7 @@ delay_warning = "0"
 relayhost = "[127.0.0.1]:{sink_port}"
 [metrics]
 listen = ""
-""")
-        log = open(os.path.join(work, "ringmta.log"), "w")
-        daemon = subprocess.Popen([ringmta, "--config", conf], stderr=log)
-        procs.append(daemon)
-        wait_port(port, 30)
+""", procs, seconds=30)
         qdir = os.path.join(data_dir, "queue")
         for rnd in range(1, a.rounds + 1):
             t0 = time.monotonic()
