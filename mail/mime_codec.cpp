@@ -12,23 +12,14 @@
 // so a corrupt blob cannot make IMAP slice outside the message or loop.
 #include <cstring>
 
+#include "base/wire.h"
 #include "mail/mime.h"
 
 namespace ringmta::mail {
 namespace {
 
-void put_varint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-
-void put_string(std::string& out, std::string_view s) {
-  put_varint(out, s.size());
-  out.append(s);
-}
+using base::wire::put_string;
+using base::wire::put_varint;
 
 void put_opt(std::string& out, const std::optional<std::string>& s) {
   out.push_back(s ? 1 : 0);
@@ -55,44 +46,34 @@ void put_addresses(std::string& out, const AddressField& f) {
   }
 }
 
-// A bounds-checked reader; the first failure sticks.
+// base/wire.h's reader with value-returning reads (the first failure
+// sticks: `ok` is checked once at the end) and the blob's own compound fields.
 struct Reader {
-  std::string_view in;
-  size_t pos = 0;
+  explicit Reader(std::string_view in) : r(in) {}
+  base::wire::Reader r;
   bool ok = true;
 
-  size_t left() const { return in.size() - pos; }
+  size_t left() const { return r.left(); }
   uint8_t byte() {
-    if (!ok || pos >= in.size()) return static_cast<uint8_t>(ok = false);
-    return static_cast<uint8_t>(in[pos++]);
+    uint8_t b = 0;
+    ok = r.byte(b) && ok;
+    return ok ? b : 0;
   }
   uint64_t varint() {
     uint64_t v = 0;
-    for (unsigned shift = 0; shift < 64; shift += 7) {
-      const uint8_t b = byte();
-      if (!ok) return 0;
-      if (shift == 63 && b > 1) break;  // would overflow 64 bits
-      v |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if (!(b & 0x80)) return v;
-    }
-    ok = false;
-    return 0;
+    ok = r.varint(v) && ok;
+    return ok ? v : 0;
   }
   // A count of elements that each take at least `min_bytes`: never more than fit.
   uint64_t count(size_t min_bytes) {
-    const uint64_t n = varint();
-    if (ok && n > left() / min_bytes) ok = false;
+    uint64_t n = 0;
+    ok = r.count(n, min_bytes) && ok;
     return ok ? n : 0;
   }
   std::string string() {
-    const uint64_t n = varint();
-    if (!ok || n > left()) {
-      ok = false;
-      return {};
-    }
-    std::string s(in.substr(pos, n));
-    pos += n;
-    return s;
+    std::string s;
+    ok = r.string(s) && ok;
+    return ok ? s : std::string();
   }
   std::optional<std::string> opt() {
     const uint8_t present = byte();
@@ -215,7 +196,7 @@ std::string encode_structure(const MimeStructure& s) {
 }
 
 std::optional<MimeStructure> decode_structure(std::string_view blob) {
-  Reader r{blob};
+  Reader r(blob);
   if (r.byte() != kMimeBlobVersion) return std::nullopt;
   MimeStructure s;
   s.message_size = r.varint();

@@ -6,81 +6,18 @@
 
 #include <algorithm>
 
+#include "base/wire.h"
+
 namespace ringmta::mailbox::codec {
 namespace {
 
-void put_varint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
+using base::wire::put_signed;
+using base::wire::put_string;
+using base::wire::put_varint;
+using Reader = base::wire::Reader;
 
-void put_string(std::string& out, std::string_view s) {
-  put_varint(out, s.size());
-  out.append(s);
-}
-
-void put_be32(std::string& out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
-}
-
-uint32_t get_be32(std::string_view s) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(s[i]);
-  return v;
-}
-
-// A cursor over a value; every read fails (and stays failed) past the end.
-class Reader {
- public:
-  explicit Reader(std::string_view in) : in_(in) {}
-  bool varint(uint64_t& v) {
-    v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (pos_ >= in_.size()) return false;
-      uint8_t b = static_cast<uint8_t>(in_[pos_++]);
-      if (shift == 63 && b > 1) return false;  // more than 64 bits
-      v |= uint64_t(b & 0x7f) << shift;
-      if (!(b & 0x80)) return true;
-    }
-    return false;
-  }
-  bool u32(uint32_t& v) {
-    uint64_t x;
-    if (!varint(x) || x > UINT32_MAX) return false;
-    v = static_cast<uint32_t>(x);
-    return true;
-  }
-  bool i64(int64_t& v) {  // zig-zag
-    uint64_t x;
-    if (!varint(x)) return false;
-    v = static_cast<int64_t>((x >> 1) ^ (~(x & 1) + 1));
-    return true;
-  }
-  bool string(std::string& s, size_t max) {
-    uint64_t n;
-    if (!varint(n) || n > max || n > in_.size() - pos_) return false;
-    s.assign(in_.substr(pos_, n));
-    pos_ += n;
-    return true;
-  }
-  bool byte(uint8_t& b) {
-    if (pos_ >= in_.size()) return false;
-    b = static_cast<uint8_t>(in_[pos_++]);
-    return true;
-  }
-  bool at_end() const { return pos_ == in_.size(); }
-
- private:
-  std::string_view in_;
-  size_t pos_ = 0;
-};
-
-void put_i64(std::string& out, int64_t v) {
-  put_varint(out, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
-}
+void put_be32(std::string& out, uint32_t v) { base::wire::put_be(out, v, 4); }
+uint32_t get_be32(std::string_view s) { return static_cast<uint32_t>(base::wire::get_be(s, 4)); }
 
 bool no_byte(std::string_view s, std::string_view bad) { return s.find_first_of(bad) == std::string_view::npos; }
 
@@ -213,7 +150,7 @@ std::string encode_mailbox(const Mailbox& m) {
 bool decode_mailbox(std::string_view in, Mailbox& out) {
   Reader r(in);
   Mailbox m;
-  if (!version_ok(r) || !r.string(m.name, 1024) || !valid_mailbox_name(m.name) || !r.u32(m.uidvalidity) ||
+  if (!version_ok(r) || !r.string(m.name, "name", 1024) || !valid_mailbox_name(m.name) || !r.u32(m.uidvalidity) ||
       !r.u32(m.uidnext) || !r.varint(m.highest_modseq) || !r.u32(m.attributes) || !r.at_end())
     return false;
   out.name = std::move(m.name);
@@ -228,7 +165,7 @@ std::string encode_message(const Message& m) {
   std::string out(1, static_cast<char>(kVersion));
   put_string(out, m.body_id);
   put_varint(out, m.size);
-  put_i64(out, m.internal_date_ms);
+  put_signed(out, m.internal_date_ms);
   put_varint(out, m.modseq);
   out.push_back(static_cast<char>(m.flags));
   put_varint(out, m.keywords.size());
@@ -240,13 +177,13 @@ bool decode_message(std::string_view in, Message& out) {
   Reader r(in);
   Message m;
   uint64_t count = 0;
-  if (!version_ok(r) || !r.string(m.body_id, 255) || !valid_body_id(m.body_id) || !r.varint(m.size) ||
-      !r.i64(m.internal_date_ms) || !r.varint(m.modseq) || !r.byte(m.flags) || (m.flags & ~kAllFlags) ||
+  if (!version_ok(r) || !r.string(m.body_id, "body_id", 255) || !valid_body_id(m.body_id) || !r.varint(m.size) ||
+      !r.signed64(m.internal_date_ms) || !r.varint(m.modseq) || !r.byte(m.flags) || (m.flags & ~kAllFlags) ||
       !r.varint(count) || count > kMaxKeywords)
     return false;
   for (uint64_t i = 0; i < count; ++i) {
     std::string k;
-    if (!r.string(k, 1024) || !valid_keyword(k)) return false;
+    if (!r.string(k, "keyword", 1024) || !valid_keyword(k)) return false;
     // Stored sorted and unique: anything else is not ours.
     if (!m.keywords.empty() && !(m.keywords.back() < k)) return false;
     m.keywords.push_back(std::move(k));

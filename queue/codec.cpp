@@ -7,6 +7,8 @@
 
 #include <algorithm>
 
+#include "base/wire.h"
+
 namespace ringmta::queue::codec {
 namespace {
 
@@ -14,107 +16,23 @@ Status corruption(std::string what) { return {Status::Code::Corruption, "queue r
 
 // --- writing ---
 
-void put_varint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
+using base::wire::put_be;
+using base::wire::put_byte;
+using base::wire::put_signed;
+using base::wire::put_string;
+using base::wire::put_varint;
 
-// Zig-zag keeps small negative times (e.g. -1 "unset") short.
-void put_signed(std::string& out, int64_t v) {
-  put_varint(out, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
-}
-
-void put_string(std::string& out, std::string_view s) {
-  put_varint(out, s.size());
-  out.append(s);
-}
-
-void put_byte(std::string& out, uint8_t b) { out.push_back(static_cast<char>(b)); }
-
-void put_be(std::string& out, uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-// --- reading ---
-
-// A cursor over untrusted bytes; the first failure sticks and later reads are no-ops.
-class Reader {
+// base/wire.h's Reader, answering in the queue's Status.
+class Reader : public base::wire::Reader {
  public:
-  explicit Reader(std::string_view in) : in_(in) {}
-
-  bool varint(uint64_t& v, const char* field) {
-    v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (!need(1, field)) return false;
-      uint8_t b = static_cast<uint8_t>(in_[pos_++]);
-      // The 10th byte may only carry the top bit of a 64-bit value.
-      if (shift == 63 && b > 1) return fail(field, "varint overflow");
-      v |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if (!(b & 0x80)) return true;
-    }
-    return fail(field, "varint too long");
-  }
-  bool u32(uint32_t& v, const char* field) {
-    uint64_t w;
-    if (!varint(w, field)) return false;
-    if (w > UINT32_MAX) return fail(field, "out of range");
-    v = static_cast<uint32_t>(w);
-    return true;
-  }
-  bool signed64(int64_t& v, const char* field) {
-    uint64_t w;
-    if (!varint(w, field)) return false;
-    v = static_cast<int64_t>((w >> 1) ^ (~(w & 1) + 1));
-    return true;
-  }
-  bool string(std::string& s, const char* field) {
-    uint64_t n;
-    if (!varint(n, field)) return false;
-    if (n > in_.size() - pos_) return fail(field, "length past end");
-    s.assign(in_.substr(pos_, n));
-    pos_ += n;
-    return true;
-  }
-  // One byte that must be <= max (enums, bools).
-  bool byte(uint8_t& b, uint8_t max, const char* field) {
-    if (!need(1, field)) return false;
-    b = static_cast<uint8_t>(in_[pos_++]);
-    if (b > max) return fail(field, "value out of range");
-    return true;
-  }
-  bool flag(bool& v, const char* field) {
-    uint8_t b;
-    if (!byte(b, 1, field)) return false;
-    v = b != 0;
-    return true;
-  }
-  bool at_end() const { return pos_ == in_.size(); }
-  Status status() const { return error_.empty() ? Status::Ok() : corruption(error_); }
+  using base::wire::Reader::Reader;
+  Status status() const { return ok() ? Status::Ok() : corruption(error()); }
   Status finish() {
-    if (error_.empty() && !at_end()) fail("record", "trailing bytes");
+    base::wire::Reader::finish();
     return status();
   }
-
- private:
-  bool need(size_t n, const char* field) {
-    if (in_.size() - pos_ >= n) return true;
-    return fail(field, "truncated");
-  }
-  bool fail(const char* field, const char* why) {
-    if (error_.empty()) error_ = std::string(field) + ": " + why;
-    pos_ = in_.size();
-    return false;
-  }
-
-  std::string_view in_;
-  size_t pos_ = 0;
-  std::string error_;
 };
 
-// Version 0 is never written, so a zeroed record is caught here too.
 Status bad_version(uint8_t v) {
   return corruption("unsupported format version " + std::to_string(v));
 }
@@ -144,13 +62,13 @@ std::string encode_envelope_header(const Envelope& env) {
 Status decode_envelope_header(std::string_view in, Envelope& out, uint32_t& recipient_count) {
   Reader r(in);
   uint8_t version = 0;
-  if (!r.byte(version, 0xff, "version")) return r.status();
+  if (!r.byte(version, "version", 0xff)) return r.status();
   if (version != 1) return bad_version(version);
   uint8_t ret = 0, body_type = 0;
   r.string(out.sender, "sender");
   r.string(out.envid, "envid");
-  r.byte(ret, static_cast<uint8_t>(Ret::Headers), "ret");
-  r.byte(body_type, static_cast<uint8_t>(BodyType::BinaryMime), "body_type");
+  r.byte(ret, "ret", static_cast<uint8_t>(Ret::Headers));
+  r.byte(body_type, "body_type", static_cast<uint8_t>(BodyType::BinaryMime));
   r.flag(out.smtputf8, "smtputf8");
   r.string(out.helo, "helo");
   r.string(out.client_address, "client_address");
@@ -186,13 +104,13 @@ std::string encode_recipient(const Recipient& rcpt) {
 Status decode_recipient(std::string_view in, Recipient& out) {
   Reader r(in);
   uint8_t version = 0;
-  if (!r.byte(version, 0xff, "version")) return r.status();
+  if (!r.byte(version, "version", 0xff)) return r.status();
   if (version != 1) return bad_version(version);
   uint8_t state = 0;
   r.string(out.address, "address");
   r.string(out.orcpt, "orcpt");
-  r.byte(out.notify, kNotifyNever | kNotifySuccess | kNotifyFailure | kNotifyDelay, "notify");
-  r.byte(state, static_cast<uint8_t>(RecipientState::Failed), "state");
+  r.byte(out.notify, "notify", kNotifyNever | kNotifySuccess | kNotifyFailure | kNotifyDelay);
+  r.byte(state, "state", static_cast<uint8_t>(RecipientState::Failed));
   r.u32(out.attempts, "attempts");
   r.signed64(out.next_attempt_ms, "next_attempt_ms");
   r.signed64(out.last_attempt_ms, "last_attempt_ms");
