@@ -12,11 +12,18 @@
 // "Bodies"), commits it (synced) and answers. The thread waits for that
 // answer with a timeout; a change that is still running then is reported
 // as such (it completes or fails on its own; the store stays consistent).
+//
+// Stages (mailbox_stage): a message too big for one request line arrives in
+// parts, kept here until an append takes it. The daemon has one admin API,
+// so the stages are this file's: bounded per stage and in total, and a
+// stage nobody touched for kStageIdle is dropped at the next stage request.
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <memory>
+#include <optional>
 #include <mutex>
 
 #include "admin/admin_server.h"
@@ -62,6 +69,63 @@ struct Answer {
 
 std::string status_text(const queue::Status& st) { return st.message.empty() ? "error" : st.message; }
 
+constexpr auto kStageIdle = std::chrono::minutes(10);
+constexpr size_t kMaxStagedTotal = 2 * kMaxStagedBytes;
+
+struct Stages {
+  struct Entry {
+    std::string data;
+    std::chrono::steady_clock::time_point touched;
+  };
+  std::mutex mu;
+  std::map<std::string, Entry> entries;
+  size_t total = 0;
+
+  // Appends a part; "" or the error.
+  std::string add(const std::string& id, uint64_t offset, const std::string& data, size_t* size) {
+    std::lock_guard lock(mu);
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = entries.begin(); it != entries.end();) {
+      if (now - it->second.touched < kStageIdle) {
+        ++it;
+        continue;
+      }
+      total -= it->second.data.size();
+      it = entries.erase(it);
+    }
+    Entry& e = entries[id];
+    if (offset == 0) {
+      total -= e.data.size();
+      e.data.clear();
+    }
+    if (offset != e.data.size())
+      return "stage " + id + " holds " + std::to_string(e.data.size()) + " bytes, not " + std::to_string(offset);
+    if (e.data.size() + data.size() > kMaxStagedBytes)
+      return "a staged message may hold at most " + std::to_string(kMaxStagedBytes >> 20) + " MiB";
+    if (total + data.size() > kMaxStagedTotal) return "too many bytes staged at once; try again later";
+    e.data += data;
+    e.touched = now;
+    total += data.size();
+    *size = e.data.size();
+    return "";
+  }
+
+  std::optional<std::string> take(const std::string& id) {
+    std::lock_guard lock(mu);
+    auto it = entries.find(id);
+    if (it == entries.end()) return std::nullopt;
+    std::string data = std::move(it->second.data);
+    total -= data.size();
+    entries.erase(it);
+    return data;
+  }
+};
+
+Stages& stages() {
+  static Stages s;
+  return s;
+}
+
 }  // namespace
 
 base::json::Value AdminServer::do_mailbox(const MailboxRequest& req) {
@@ -69,6 +133,15 @@ base::json::Value AdminServer::do_mailbox(const MailboxRequest& req) {
   if (!service || !hooks_.peers || hooks_.peers->empty())
     return error_response("this daemon has no mail store running");
   const mailbox::Families families = service->families();
+  if (req.kind == MailboxRequest::Kind::Stage) {
+    size_t size = 0;
+    if (std::string why = stages().add(req.stage, req.offset, req.data, &size); !why.empty())
+      return error_response(why);
+    base::json::Value v = base::json::Value::object();
+    v.set("ok", true);
+    v.set("size", static_cast<uint64_t>(size));
+    return v;
+  }
 
   struct Prepared {
     std::string body_id;
@@ -95,8 +168,14 @@ base::json::Value AdminServer::do_mailbox(const MailboxRequest& req) {
           if (tries > 1000) return error_response("cannot find an unused body id");
         }
       }
-      p.structure = mail::encode_structure(mail::parse_mime(m.body));
-      p.body = m.body;
+      if (!m.staged.empty()) {
+        auto staged = stages().take(m.staged);
+        if (!staged) return error_response("no stage " + m.staged + " (never sent, taken, or idle for 10 minutes)");
+        p.body = std::move(*staged);
+      } else {
+        p.body = m.body;
+      }
+      p.structure = mail::encode_structure(mail::parse_mime(p.body));
       p.flags = m.flags;
       p.date_ms = m.date_ms;
       prepared->push_back(std::move(p));

@@ -10,10 +10,23 @@ namespace {
 
 constexpr std::string_view kAppend = "mailbox_append";
 constexpr std::string_view kPurge = "mailbox_purge";
+constexpr std::string_view kStage = "mailbox_stage";
 
 bool field_allowed(MailboxRequest::Kind kind, std::string_view key) {
-  if (key == "cmd" || key == "token" || key == "user") return true;
-  return kind == MailboxRequest::Kind::Append && (key == "mailbox" || key == "create" || key == "messages");
+  if (key == "cmd" || key == "token") return true;
+  switch (kind) {
+    case MailboxRequest::Kind::Append: return key == "user" || key == "mailbox" || key == "create" || key == "messages";
+    case MailboxRequest::Kind::Purge: return key == "user";
+    case MailboxRequest::Kind::Stage: return key == "stage" || key == "offset" || key == "data";
+  }
+  return false;
+}
+
+bool valid_stage_id(std::string_view id) {
+  return !id.empty() && id.size() <= kMaxStageId && std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+           c == '-';
+  });
 }
 
 }  // namespace
@@ -49,12 +62,32 @@ std::optional<MailboxRequest> parse_mailbox_request(const base::json::Value& v, 
     req.kind = MailboxRequest::Kind::Append;
   } else if (cmd == kPurge) {
     req.kind = MailboxRequest::Kind::Purge;
+  } else if (cmd == kStage) {
+    req.kind = MailboxRequest::Kind::Stage;
   } else {
     return fail("unknown command '" + cmd.substr(0, 32) + "'");
   }
   for (const auto& [key, value] : v.members())
     if (!field_allowed(req.kind, key)) return fail("'" + key.substr(0, 32) + "' is not a field of '" + cmd + "'");
   if (const base::json::Value* t = v.get("token"); t && t->is_string()) req.token = t->as_string();
+  if (req.kind == MailboxRequest::Kind::Stage) {
+    const base::json::Value* stage = v.get("stage");
+    if (!stage || !stage->is_string() || !valid_stage_id(stage->as_string()))
+      return fail("mailbox_stage needs 'stage': 1 to 64 of A-Z a-z 0-9 _ . -");
+    req.stage = stage->as_string();
+    const base::json::Value* offset = v.get("offset");
+    if (!offset || !offset->is_int() || offset->as_int() < 0 ||
+        static_cast<uint64_t>(offset->as_int()) >= kMaxStagedBytes)
+      return fail("mailbox_stage needs 'offset' (0 or where the stage ends)");
+    req.offset = static_cast<uint64_t>(offset->as_int());
+    const base::json::Value* data = v.get("data");
+    auto raw = data && data->is_string() ? base::base64_decode(data->as_string()) : std::nullopt;
+    if (!raw || raw->empty() || raw->size() > kMaxAppendBytes)
+      return fail("mailbox_stage needs 'data': non-empty base64 of at most " + std::to_string(kMaxAppendBytes >> 20) +
+                  " MiB");
+    req.data = std::move(*raw);
+    return req;
+  }
   const base::json::Value* user = v.get("user");
   if (!user || !user->is_string()) return fail(cmd + " needs 'user' (a string)");
   if (std::string p = mailbox_user_problem(user->as_string()); !p.empty()) return fail("bad user: " + p);
@@ -76,14 +109,22 @@ std::optional<MailboxRequest> parse_mailbox_request(const base::json::Value& v, 
   size_t total = 0;
   for (const base::json::Value& m : messages->items()) {
     const base::json::Value* body = m.is_object() ? m.get("body") : nullptr;
-    if (!body || !body->is_string()) return fail("each message needs 'body' (base64)");
+    const base::json::Value* staged = m.is_object() ? m.get("staged") : nullptr;
+    if ((!body || !body->is_string()) == (!staged || !staged->is_string()))
+      return fail("each message needs 'body' (base64) or 'staged' (a stage id)");
     for (const auto& [key, value] : m.members())
-      if (key != "body" && key != "flags" && key != "date_ms") return fail("'" + key.substr(0, 32) + "' is not a field of a message");
+      if (key != "body" && key != "staged" && key != "flags" && key != "date_ms")
+        return fail("'" + key.substr(0, 32) + "' is not a field of a message");
     MailboxAppendMessage out;
-    auto raw = base::base64_decode(body->as_string());
-    if (!raw || raw->empty()) return fail("a message 'body' is not non-empty base64");
-    out.body = std::move(*raw);
-    total += out.body.size();
+    if (staged) {
+      if (!valid_stage_id(staged->as_string())) return fail("bad stage id in 'staged'");
+      out.staged = staged->as_string();
+    } else {
+      auto raw = base::base64_decode(body->as_string());
+      if (!raw || raw->empty()) return fail("a message 'body' is not non-empty base64");
+      out.body = std::move(*raw);
+      total += out.body.size();
+    }
     if (const base::json::Value* f = m.get("flags")) {
       if (!f->is_int() || f->as_int() < 0 || f->as_int() > 31) return fail("'flags' must be an integer 0..31");
       out.flags = static_cast<uint8_t>(f->as_int());
@@ -102,7 +143,15 @@ std::optional<MailboxRequest> parse_mailbox_request(const base::json::Value& v, 
 base::json::Value encode_mailbox_request(const MailboxRequest& req) {
   base::json::Value v = base::json::Value::object();
   if (!req.token.empty()) v.set("token", req.token);
-  v.set("cmd", req.kind == MailboxRequest::Kind::Append ? kAppend : kPurge);
+  v.set("cmd", req.kind == MailboxRequest::Kind::Append ? kAppend
+               : req.kind == MailboxRequest::Kind::Purge ? kPurge
+                                                         : kStage);
+  if (req.kind == MailboxRequest::Kind::Stage) {
+    v.set("stage", req.stage);
+    v.set("offset", req.offset);
+    v.set("data", base::base64_encode(req.data));
+    return v;
+  }
   v.set("user", req.user);
   if (req.kind == MailboxRequest::Kind::Purge) return v;
   v.set("mailbox", req.mailbox);
@@ -110,7 +159,11 @@ base::json::Value encode_mailbox_request(const MailboxRequest& req) {
   base::json::Value list = base::json::Value::array();
   for (const MailboxAppendMessage& m : req.messages) {
     base::json::Value o = base::json::Value::object();
-    o.set("body", base::base64_encode(m.body));
+    if (m.staged.empty()) {
+      o.set("body", base::base64_encode(m.body));
+    } else {
+      o.set("staged", m.staged);
+    }
     o.set("flags", static_cast<int64_t>(m.flags));
     o.set("date_ms", m.date_ms);
     list.push(std::move(o));

@@ -28,8 +28,8 @@ TEST(MailboxProtocol, AppendRoundTripsWithBinaryBodies) {
   req.mailbox = "Sent";
   req.create = true;
   req.token = "t0k";
-  req.messages.push_back({std::string("Subject: x\r\n\r\n\xff\x00\x80\r\n", 18), 1 | 4, 1700000000123});
-  req.messages.push_back({"A: b\r\n\r\n", 0, 0});
+  req.messages.push_back({std::string("Subject: x\r\n\r\n\xff\x00\x80\r\n", 18), "", 1 | 4, 1700000000123});
+  req.messages.push_back({"A: b\r\n\r\n", "", 0, 0});
   const std::string line = base::json::dump(encode_mailbox_request(req));
   EXPECT_EQ(line.rfind("{\"token\":\"t0k\",\"cmd\":\"mailbox_append\"", 0), 0u) << line;  // token first
   std::string error;
@@ -89,6 +89,49 @@ TEST(MailboxProtocol, AppendRefusals) {
   EXPECT_NE(refused(req(R"([{"body":")" + big + R"("},{"body":")" + big + R"("}])")).find("MiB"), std::string::npos);
   std::string error;
   EXPECT_TRUE(parse_text(req(R"([{"body":")" + b + R"("}])"), &error)) << error;
+}
+
+TEST(MailboxProtocol, StageAndStagedMessages) {
+  MailboxRequest stage;
+  stage.kind = MailboxRequest::Kind::Stage;
+  stage.stage = "ctl-12-1";
+  stage.offset = 5u << 20;
+  stage.data = std::string("\0\xff part", 7);
+  std::string error;
+  auto back = parse_text(base::json::dump(encode_mailbox_request(stage)), &error);
+  ASSERT_TRUE(back) << error;
+  EXPECT_EQ(back->kind, MailboxRequest::Kind::Stage);
+  EXPECT_EQ(back->stage, "ctl-12-1");
+  EXPECT_EQ(back->offset, 5u << 20);
+  EXPECT_EQ(back->data, stage.data);
+
+  MailboxRequest append;
+  append.kind = MailboxRequest::Kind::Append;
+  append.user = "a@b";
+  append.mailbox = "INBOX";
+  append.messages.push_back({"", "ctl-12-1", 1, 7});
+  back = parse_text(base::json::dump(encode_mailbox_request(append)), &error);
+  ASSERT_TRUE(back) << error;
+  ASSERT_EQ(back->messages.size(), 1u);
+  EXPECT_EQ(back->messages[0].staged, "ctl-12-1");
+  EXPECT_EQ(back->messages[0].body, "");
+
+  const std::string d = base::base64_encode("x");
+  EXPECT_NE(refused(R"({"cmd":"mailbox_stage","stage":"a/b","offset":0,"data":")" + d + "\"}").find("'stage'"),
+            std::string::npos);
+  EXPECT_NE(refused(R"({"cmd":"mailbox_stage","stage":"a","offset":-1,"data":")" + d + "\"}").find("'offset'"),
+            std::string::npos);
+  EXPECT_NE(refused(R"({"cmd":"mailbox_stage","stage":"a","offset":0,"data":""})").find("'data'"), std::string::npos);
+  EXPECT_NE(refused(R"({"cmd":"mailbox_stage","stage":"a","offset":0,"data":")" + d + R"(","user":"x"})")
+                .find("not a field"),
+            std::string::npos);
+  EXPECT_NE(refused(R"({"cmd":"mailbox_append","user":"a@b","mailbox":"INBOX","messages":[{"body":")" + d +
+                    R"(","staged":"a"}]})")
+                .find("'body' (base64) or 'staged'"),
+            std::string::npos);
+  EXPECT_NE(refused(R"({"cmd":"mailbox_append","user":"a@b","mailbox":"INBOX","messages":[{"staged":"a b"}]})")
+                .find("bad stage id"),
+            std::string::npos);
 }
 
 TEST(MailboxProtocol, NameRules) {
