@@ -4,7 +4,8 @@
 // Import walks the Maildir (or splits the mbox), normalises each message to
 // CRLF line ends, and sends the messages in mailbox_append requests of at
 // most admin::kMaxAppendBytes each (one atomic write each, in file order:
-// Maildir files by modification time then name, as their arrival order).
+// Maildir files by modification time then name, as their arrival order);
+// a bigger message is staged in parts and appended alone.
 // Export reads the store read-only and writes new files only: a Maildir
 // message goes to tmp/ and is renamed into cur/ (the Maildir way, so a
 // reader never sees half a file), its mtime set to the INTERNALDATE.
@@ -87,18 +88,19 @@ class Importer {
 
   // Adds one message; sends the pending request first when it would overflow.
   bool add(const std::string& mailbox, std::string body, uint8_t flags, int64_t date_ms, const std::string& origin) {
-    if (body.size() > admin::kMaxAppendBytes) {
-      std::fprintf(stderr, "ringmtactl: %s: skipped: %zu bytes, more than an import request carries (%zu MiB)\n",
-                   esc(origin).c_str(), body.size(), admin::kMaxAppendBytes >> 20);
+    if (body.size() > admin::kMaxStagedBytes) {
+      std::fprintf(stderr, "ringmtactl: %s: skipped: %zu bytes, more than a message may have here (%zu MiB)\n",
+                   esc(origin).c_str(), body.size(), admin::kMaxStagedBytes >> 20);
       ++skipped_;
       return true;
     }
+    if (body.size() > admin::kMaxAppendBytes) return add_big(mailbox, body, flags, date_ms);
     if (!pending_.messages.empty() && (pending_.mailbox != mailbox || pending_bytes_ + body.size() > admin::kMaxAppendBytes ||
                                        pending_.messages.size() >= admin::kMaxAppendMessages))
       if (!flush()) return false;
     pending_.mailbox = mailbox;
     pending_bytes_ += body.size();
-    pending_.messages.push_back({std::move(body), flags, date_ms});
+    pending_.messages.push_back({std::move(body), "", flags, date_ms});
     return true;
   }
 
@@ -108,14 +110,7 @@ class Importer {
     pending_.user = user_;
     pending_.create = true;
     pending_.token = target_.token;
-    std::string error;
-    auto resp = client_.call(admin::encode_mailbox_request(pending_), target_.timeout_seconds, &error);
-    const base::json::Value* ok = resp ? resp->get("ok") : nullptr;
-    if (!ok || !ok->is_bool() || !ok->as_bool()) {
-      const base::json::Value* e = resp ? resp->get("error") : nullptr;
-      error_ = resp ? (e && e->is_string() ? esc(e->as_string()) : "the daemon said no") : error;
-      return false;
-    }
+    if (!call(admin::encode_mailbox_request(pending_))) return false;
     imported_[pending_.mailbox] += pending_.messages.size();
     total_ += pending_.messages.size();
     pending_.messages.clear();
@@ -123,7 +118,37 @@ class Importer {
     return true;
   }
 
+  // A message bigger than one request: its parts staged in the daemon, then
+  // appended on its own (admin/mailbox_protocol.h).
+  bool add_big(const std::string& mailbox, const std::string& body, uint8_t flags, int64_t date_ms) {
+    if (!flush()) return false;
+    admin::MailboxRequest stage;
+    stage.kind = admin::MailboxRequest::Kind::Stage;
+    stage.token = target_.token;
+    stage.stage = "ctl-" + std::to_string(::getpid()) + "-" + std::to_string(++stages_);
+    for (size_t off = 0; off < body.size(); off += admin::kMaxAppendBytes) {
+      stage.offset = off;
+      stage.data = body.substr(off, admin::kMaxAppendBytes);
+      if (!call(admin::encode_mailbox_request(stage))) return false;
+    }
+    pending_.mailbox = mailbox;
+    pending_.messages.push_back({"", stage.stage, flags, date_ms});
+    return flush();
+  }
+
   const std::string& error() const { return error_; }
+
+  bool call(const base::json::Value& request) {
+    std::string error;
+    auto resp = client_.call(request, target_.timeout_seconds, &error);
+    const base::json::Value* ok = resp ? resp->get("ok") : nullptr;
+    if (!ok || !ok->is_bool() || !ok->as_bool()) {
+      const base::json::Value* e = resp ? resp->get("error") : nullptr;
+      error_ = resp ? (e && e->is_string() ? esc(e->as_string()) : "the daemon said no") : error;
+      return false;
+    }
+    return true;
+  }
   uint64_t total() const { return total_; }
   uint64_t skipped() const { return skipped_; }
   const std::map<std::string, uint64_t>& imported() const { return imported_; }
@@ -135,7 +160,7 @@ class Importer {
   admin::MailboxRequest pending_;
   size_t pending_bytes_ = 0;
   std::string error_;
-  uint64_t total_ = 0, skipped_ = 0;
+  uint64_t total_ = 0, skipped_ = 0, stages_ = 0;
   std::map<std::string, uint64_t> imported_;
 };
 

@@ -220,3 +220,28 @@ def test_errors(mdaemon, tmp_path):
     for args in (("mailbox", "purge", USER), ("mailbox", "import", USER, "--mbox", str(tmp_path / "a.mbox"))):
         cp = ctl(d, *args, check=False)
         assert cp.returncode == 1 and b"the ringmta daemon is not running" in cp.stderr, cp.stderr
+
+
+def test_big_message_is_staged(mdaemon, tmp_path):
+    """A message bigger than one admin request (5 MiB of body) goes in parts
+    (mailbox_stage) and still comes back byte for byte, between small ones."""
+    d = mdaemon
+    src = tmp_path / "Maildir"
+    for s in ("cur", "new", "tmp"):
+        (src / s).mkdir(parents=True)
+    line = bytes(range(33, 127)) + b"\r\n"
+    big = b"Subject: big\r\n\r\n" + line * (12 * 1024 * 1024 // len(line))  # ~12 MiB, CRLF already
+    small = b"Subject: small\r\n\r\nx\r\n"
+    write_msg(src / "cur" / "1.a:2,S", small, T0)
+    write_msg(src / "cur" / "2.a:2,", big, T0 + 1)
+    write_msg(src / "cur" / "3.a:2,F", small, T0 + 2)
+    cp = ctl(d, "mailbox", "import", USER, "--maildir", str(src))
+    assert f"imported 3 message(s) into INBOX of {USER}" in cp.stdout.decode(), cp.stdout
+    inbox = show(d)["mailboxes"][0]
+    assert [(m["uid"], m["size"], m["subject"]) for m in inbox["list"]] == [
+        (1, len(small), "small"), (2, len(big), "big"), (3, len(small), "small")]
+    ctl(d, "mailbox", "export", USER, "--maildir", str(tmp_path / "out"))
+    got = sorted((tmp_path / "out" / "cur").iterdir(), key=lambda p: int(p.name.split("_")[1].split(".")[0]))
+    assert [p.read_bytes() for p in got] == [small, big, small]
+    # Three requests: the small one before, the staged one alone, the small one after.
+    assert d.wait_log(f"admin API: 1 message(s) imported into INBOX of {USER}", count=3)
