@@ -23,8 +23,8 @@
 #include <condition_variable>
 #include <map>
 #include <memory>
-#include <optional>
 #include <mutex>
+#include <optional>
 
 #include "admin/admin_server.h"
 #include "base/clock.h"
@@ -68,6 +68,11 @@ struct Answer {
 };
 
 std::string status_text(const queue::Status& st) { return st.message.empty() ? "error" : st.message; }
+
+// The POP3 maildrop lock's holder while a purge commits (service.h: shard
+// id in the top 16 bits; no shard has this one), so no POP3 session opens
+// on mail being removed, and a purge never pulls mail from under one.
+constexpr uint64_t kPurgeLockHolder = 0xFFFFull << 48;
 
 constexpr auto kStageIdle = std::chrono::minutes(10);
 constexpr size_t kMaxStagedTotal = 2 * kMaxStagedBytes;
@@ -192,7 +197,7 @@ base::json::Value AdminServer::do_mailbox(const MailboxRequest& req) {
   request->create = req.create;
   ctx->reactor.post([service, families, request, prepared, answer] {
     service->change(request->user, [service, families, request, prepared, answer](mailbox::UserState* state,
-                                                                                 mailbox::Service::Ticket ticket) {
+                                                                                  mailbox::Service::Ticket ticket) {
       if (!state) {
         service->finish(ticket, false);
         return answer->set(error_response("cannot load the mailboxes of " + request->user));
@@ -207,6 +212,11 @@ base::json::Value AdminServer::do_mailbox(const MailboxRequest& req) {
           service->finish(ticket, true);  // nothing changed
           return answer->set(error_response("no mailbox for user " + request->user));
         }
+        if (!service->lock(request->user, kPurgeLockHolder)) {
+          service->finish(ticket, true);  // nothing changed
+          return answer->set(error_response(request->user + " has a POP3 session open (maildrop locked); try again "
+                                                            "when it ends"));
+        }
         state->purge(batch);
         reply.set("messages", totals.messages);
         reply.set("bytes", totals.bytes);
@@ -214,8 +224,7 @@ base::json::Value AdminServer::do_mailbox(const MailboxRequest& req) {
         // Every step checks before it changes; a refusal part-way leaves the
         // state ahead of the disk, so it is dropped (finish false: reloaded).
         queue::Status st;
-        if (!state->find(request->mailbox) && request->create)
-          st = state->create_mailbox(batch, request->mailbox, now);
+        if (!state->find(request->mailbox) && request->create) st = state->create_mailbox(batch, request->mailbox, now);
         base::json::Value uids = base::json::Value::array();
         for (size_t i = 0; st.ok() && i < prepared->size(); ++i) {
           Prepared& p = (*prepared)[i];
@@ -240,10 +249,15 @@ base::json::Value AdminServer::do_mailbox(const MailboxRequest& req) {
         reply.set("uidvalidity", static_cast<int64_t>(mb ? mb->uidvalidity : 0));
         reply.set("mailbox", mb ? mb->name : request->mailbox);
       }
-      service->commit(ticket, std::move(batch), [answer, reply = std::move(reply)](queue::Status st) mutable {
-        if (!st.ok()) return answer->set(error_response("the mail store write failed: " + status_text(st)));
-        answer->set(std::move(reply));
-      });
+      const bool purge = request->kind == MailboxRequest::Kind::Purge;
+      service->commit(ticket, std::move(batch),
+                      [service, request, purge, answer, reply = std::move(reply)](queue::Status st) mutable {
+                        if (purge)
+                          service->unlock(request->user, kPurgeLockHolder);  // on the owner shard, like the lock
+                        if (!st.ok())
+                          return answer->set(error_response("the mail store write failed: " + status_text(st)));
+                        answer->set(std::move(reply));
+                      });
     });
   });
 

@@ -66,7 +66,8 @@ std::vector<MaildirFile> folder_files(const fs::path& folder) {
     for (const auto& e : fs::directory_iterator(folder / sub, ec)) {
       const std::string name = e.path().filename().string();
       if (name.empty() || name[0] == '.' || !e.is_regular_file(ec)) continue;
-      files.push_back({e.path(), mtime_ms(e.path()), std::string_view(sub) == "cur" ? maildir_flags(name) : uint8_t{0}});
+      files.push_back(
+          {e.path(), mtime_ms(e.path()), std::string_view(sub) == "cur" ? maildir_flags(name) : uint8_t{0}});
     }
   }
   std::sort(files.begin(), files.end(), [](const MaildirFile& a, const MaildirFile& b) {
@@ -95,8 +96,9 @@ class Importer {
       return true;
     }
     if (body.size() > admin::kMaxAppendBytes) return add_big(mailbox, body, flags, date_ms);
-    if (!pending_.messages.empty() && (pending_.mailbox != mailbox || pending_bytes_ + body.size() > admin::kMaxAppendBytes ||
-                                       pending_.messages.size() >= admin::kMaxAppendMessages))
+    if (!pending_.messages.empty() &&
+        (pending_.mailbox != mailbox || pending_bytes_ + body.size() > admin::kMaxAppendBytes ||
+         pending_.messages.size() >= admin::kMaxAppendMessages))
       if (!flush()) return false;
     pending_.mailbox = mailbox;
     pending_bytes_ += body.size();
@@ -190,7 +192,8 @@ int write_file_at(const fs::path& path, std::string_view data, int64_t date_ms) 
     }
     off += static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) return mailbox_fail("cannot write " + path.string() + ": " + std::strerror(errno));
+  if (::fsync(fd) != 0 || ::close(fd) != 0)
+    return mailbox_fail("cannot write " + path.string() + ": " + std::strerror(errno));
   if (date_ms > 0) {
     timespec times[2];
     times[0].tv_sec = times[1].tv_sec = date_ms / 1000;
@@ -274,8 +277,10 @@ int mailbox_import(const CtlTarget& target, const config::Config& config, const 
   for (const auto& [name, count] : importer.imported())
     out("imported " + std::to_string(count) + " message(s) into " + esc(name) + " of " + esc(cmd.user) + "\n");
   if (!ok)
-    return mailbox_fail("import stopped after " + std::to_string(importer.total()) + " message(s): " + importer.error());
-  if (importer.skipped() > 0) return mailbox_fail(std::to_string(importer.skipped()) + " message(s) skipped (see above)");
+    return mailbox_fail("import stopped after " + std::to_string(importer.total()) +
+                        " message(s): " + importer.error());
+  if (importer.skipped() > 0)
+    return mailbox_fail(std::to_string(importer.skipped()) + " message(s) skipped (see above)");
   if (importer.total() == 0) out("nothing to import\n");
   return 0;
 }
@@ -307,7 +312,8 @@ int mailbox_export(const CtlTarget& target, const MailboxCommand& cmd) {
     if (wanted && wanted->id != id) continue;
     fs::path folder;
     if (!cmd.maildir.empty()) {
-      folder = mb.name == mailbox::kInbox ? fs::path(cmd.maildir) : fs::path(cmd.maildir) / maildir_folder_name(mb.name);
+      folder =
+          mb.name == mailbox::kInbox ? fs::path(cmd.maildir) : fs::path(cmd.maildir) / maildir_folder_name(mb.name);
       for (const char* sub : {"cur", "new", "tmp"}) fs::create_directories(folder / sub, ec);
       if (ec) return mailbox_fail("cannot create " + folder.string() + ": " + ec.message());
       if (mb.name != mailbox::kInbox) {

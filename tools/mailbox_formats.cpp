@@ -11,7 +11,8 @@ namespace {
 constexpr std::array<std::pair<char, uint8_t>, 5> kFlagLetters = {{
     {'D', 16}, {'F', 4}, {'R', 2}, {'S', 1}, {'T', 8},  // ASCII order, as Maildir wants
 }};
-constexpr std::array<std::string_view, 7> kDays = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};  // 1970-01-01 was a Thursday
+constexpr std::array<std::string_view, 7> kDays = {"Thu", "Fri", "Sat", "Sun",
+                                                   "Mon", "Tue", "Wed"};  // 1970-01-01 was a Thursday
 constexpr std::array<std::string_view, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
@@ -83,8 +84,8 @@ std::string maildir_info(uint8_t flags) {
 std::string maildir_file_name(int64_t internal_date_ms, uint32_t uidvalidity, uint32_t uid, uint64_t size,
                               uint8_t flags) {
   const int64_t secs = internal_date_ms < 0 ? 0 : internal_date_ms / 1000;
-  return std::to_string(secs) + ".U" + std::to_string(uidvalidity) + "_" + std::to_string(uid) + ".ringmta,S=" +
-         std::to_string(size) + maildir_info(flags);
+  return std::to_string(secs) + ".U" + std::to_string(uidvalidity) + "_" + std::to_string(uid) +
+         ".ringmta,S=" + std::to_string(size) + maildir_info(flags);
 }
 
 std::optional<std::string> maildir_folder_mailbox(std::string_view dir_name) {
@@ -106,8 +107,10 @@ std::string to_crlf(std::string_view message) {
     out += message[i];
   }
   if (out.size() < 2 || out.compare(out.size() - 2, 2, "\r\n") != 0) {
-    if (!out.empty() && out.back() == '\r') out += '\n';  // a final bare CR: complete it
-    else out += "\r\n";
+    if (!out.empty() && out.back() == '\r')
+      out += '\n';  // a final bare CR: complete it
+    else
+      out += "\r\n";
   }
   return out;
 }
