@@ -258,7 +258,7 @@ int mailbox_import(const CtlTarget& target, const config::Config& config, const 
   if (!cmd.mbox.empty()) {
     for (size_t i = 0; ok && i < mbox.messages.size(); ++i) {
       MboxMessage& m = mbox.messages[i];
-      ok = importer.add(mailbox, to_crlf(m.body), 0, m.date_ms.value_or(mbox_date),
+      ok = importer.add(mailbox, to_crlf(m.body), mbox_flags(m.body), m.date_ms.value_or(mbox_date),
                         cmd.mbox + " line " + std::to_string(m.line));
     }
   }

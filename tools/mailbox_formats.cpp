@@ -234,6 +234,19 @@ void append_mbox_message(std::string& out, std::string_view body, int64_t intern
   out += '\n';
 }
 
+uint8_t mbox_flags(std::string_view message) {
+  uint8_t flags = 0;
+  for (char c : first_header(message, "Status"))
+    if (c == 'R') flags |= 1;
+  for (char c : first_header(message, "X-Status")) {
+    if (c == 'A') flags |= 2;
+    if (c == 'F') flags |= 4;
+    if (c == 'D') flags |= 8;
+    if (c == 'T') flags |= 16;
+  }
+  return flags;
+}
+
 std::string first_header(std::string_view message, std::string_view name, size_t max_bytes) {
   message = message.substr(0, max_bytes);
   for (size_t pos = 0; pos < message.size();) {

@@ -20,6 +20,10 @@
 // file or after an empty line; that empty line is the separator, not part
 // of the message before it. Inside a message ">From ", ">>From " ... lose
 // one '>' on import and gain one on export, so any body survives both ways.
+// Flags of an mbox message come from its "Status:" (R \Seen) and
+// "X-Status:" (A \Answered, F \Flagged, T \Draft, D \Deleted) header
+// fields, as mutt, Pine and Dovecot write them; the fields stay in the
+// message (bytes are imported as they are). mbox export writes no flags.
 #pragma once
 
 #include <cstdint>
@@ -66,6 +70,9 @@ std::optional<int64_t> parse_from_line_date(std::string_view line);
 // the body with LF line ends and >From quoting, a final LF if missing, and
 // the empty separator line.
 void append_mbox_message(std::string& out, std::string_view body, int64_t internal_date_ms);
+
+// The flags of an mbox message's Status/X-Status fields (see above).
+uint8_t mbox_flags(std::string_view message);
 
 // The first `name` header field of a message (unfolded, without the name),
 // or "" — what `mailbox show` prints for Subject and From. Reads only the

@@ -151,6 +151,15 @@ def test_import_show_export_roundtrip(mdaemon, tmp_path):
     ctl(d, "mailbox", "export", USER, "--mbox", str(tmp_path / "out.mbox"), "--mailbox", "Archive")
     assert (tmp_path / "out.mbox").read_bytes() == MBOX
 
+    # mbox flags come from Status/X-Status (mutt, Dovecot); the fields stay.
+    flagged = (b"From x Tue Nov 14 22:13:20 2023\nSubject: f\nStatus: RO\nX-Status: AF\n\nb\n\n"
+               b"From x Tue Nov 14 22:13:21 2023\nSubject: g\nStatus: O\n\nb\n")
+    (tmp_path / "flags.mbox").write_bytes(flagged)
+    ctl(d, "mailbox", "import", "bob@client.test", "--mbox", str(tmp_path / "flags.mbox"), "--mailbox", "Flags")
+    fl = {b["name"]: b for b in show(d, "bob@client.test")["mailboxes"]}["Flags"]["list"]
+    assert [sorted(m["flags"]) for m in fl] == [["\\Answered", "\\Flagged", "\\Seen"], []]
+    assert fl[0]["size"] == len(to_crlf(b"Subject: f\nStatus: RO\nX-Status: AF\n\nb\n"))
+
     # After a restart everything is still there, and new UIDs follow the old.
     d.restart()
     assert show(d)["messages"] == 7

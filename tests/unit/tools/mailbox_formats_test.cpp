@@ -137,6 +137,14 @@ TEST(Mbox, WriteThenParseIsTheIdentityOnLfBodies) {
   EXPECT_EQ(file.substr(0, 44), "From MAILER-DAEMON Wed Nov 15 22:13:20 2023\n");
 }
 
+TEST(Mbox, FlagsFromStatusFields) {
+  EXPECT_EQ(mbox_flags("Subject: x\nStatus: RO\nX-Status: AF\n\nbody\n"), kSeen | kAnswered | kFlagged);
+  EXPECT_EQ(mbox_flags("Status: O\n\n"), 0);  // old, unread
+  EXPECT_EQ(mbox_flags("X-Status: DT\r\n\r\n"), kDeleted | kDraft);
+  EXPECT_EQ(mbox_flags("Subject: x\n\nStatus: R\n"), 0);  // in the body: not a field
+  EXPECT_EQ(mbox_flags(""), 0);
+}
+
 TEST(Headers, FirstHeaderUnfoldsAndStopsAtTheBody) {
   const std::string m =
       "Received: x\r\nsubject: Hello\r\n  world\r\nFrom: A <a@x>\r\nSubject: second\r\n\r\nSubject: body\r\n";
