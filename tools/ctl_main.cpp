@@ -148,17 +148,21 @@ int main(int argc, char** argv) {
     sub->add_option("name", user_name, "User name")->required();
     user_subs.push_back({sub, action});
   }
-  auto* mailbox_cmd = app.add_subcommand("mailbox", "The mail store of local users (list, show, purge, import, export)");
+  auto* mailbox_cmd =
+      app.add_subcommand("mailbox", "The mail store of local users (list, show, purge, import, export)");
   mailbox_cmd->require_subcommand(1);
   ringmta::tools::MailboxCommand mcmd;
   auto* mb_list = mailbox_cmd->add_subcommand("list", "Users with mail: messages and bytes");
   mb_list->add_flag("--json", mcmd.json, "JSON lines: user, messages, bytes");
   auto* mb_show = mailbox_cmd->add_subcommand("show", "A user's mailboxes and messages");
-  auto* mb_purge = mailbox_cmd->add_subcommand("purge", "Remove every mailbox and message of a user (needs the daemon)");
-  auto* mb_import = mailbox_cmd->add_subcommand("import", "Append a Maildir or an mbox to a user's mailboxes (needs the daemon)");
+  auto* mb_purge =
+      mailbox_cmd->add_subcommand("purge", "Remove every mailbox and message of a user (needs the daemon)");
+  auto* mb_import =
+      mailbox_cmd->add_subcommand("import", "Append a Maildir or an mbox to a user's mailboxes (needs the daemon)");
   auto* mb_export = mailbox_cmd->add_subcommand("export", "Write a user's mail as a Maildir or an mbox");
   for (CLI::App* c : {mb_show, mb_purge, mb_import, mb_export}) {
-    c->add_option("user", mcmd.user, "The user (user@domain; a bare name gets the first relay.local_domains)")->required();
+    c->add_option("user", mcmd.user, "The user (user@domain; a bare name gets the first relay.local_domains)")
+        ->required();
     c->add_flag("--json", mcmd.json, "JSON output");
   }
   for (CLI::App* c : {mb_import, mb_export}) {
@@ -218,8 +222,11 @@ int main(int argc, char** argv) {
   if (cat_cmd->parsed()) return ringmta::tools::run_queue_cat(target.data_dir, cat_id);
   if (mailbox_cmd->parsed()) {
     using Verb = ringmta::tools::MailboxCommand::Verb;
-    mcmd.verb = mb_show->parsed() ? Verb::Show : mb_purge->parsed() ? Verb::Purge : mb_import->parsed() ? Verb::Import
-                : mb_export->parsed() ? Verb::Export : Verb::List;
+    mcmd.verb = mb_show->parsed()     ? Verb::Show
+                : mb_purge->parsed()  ? Verb::Purge
+                : mb_import->parsed() ? Verb::Import
+                : mb_export->parsed() ? Verb::Export
+                                      : Verb::List;
     return ringmta::tools::run_mailbox_command(target, config, mcmd);
   }
 
