@@ -35,6 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   require(flags <= 31);
   require(maildir_flags("x" + maildir_info(flags)) == flags);
   (void)first_header(in, "Subject");
+  require(mbox_flags(in) <= 31);
   (void)maildir_folder_mailbox(in);
 
   // Line ends.
