@@ -298,6 +298,12 @@ std::string AdminServer::handle_line(std::string_view line) {
       return base::json::dump(error_response("permission denied: admin.token missing or wrong"));
     }
   }
+  if (admin::is_mailbox_request(*v)) {  // the mail store's commands (admin_mailbox.cpp)
+    auto mreq = admin::parse_mailbox_request(*v, &why);
+    if (!mreq) return base::json::dump(error_response(why));
+    std::lock_guard<std::mutex> one_change(changes_mu_);
+    return base::json::dump(do_mailbox(*mreq));
+  }
   if (!req) return base::json::dump(error_response(why));
   // Changes (and reload) one at a time, whichever client sends them.
   std::unique_lock<std::mutex> one_change;

@@ -47,7 +47,12 @@
 #include "queue/queue.h"
 #include "base/json.h"
 #include "admin/admin_protocol.h"
+#include "admin/mailbox_protocol.h"
 #include "config/config.h"
+
+namespace ringmta::mailbox {
+class Service;
+}  // namespace ringmta::mailbox
 
 namespace ringmta::relay {
 struct ShardContext;
@@ -66,6 +71,7 @@ class AdminServer {
     const std::vector<ShardContext*>* peers = nullptr;  // every shard, by shard id
     Loader* loader = nullptr;
     std::function<std::string()> reload;  // what SIGHUP does; "" = done, else the error
+    mailbox::Service* mailbox = nullptr;  // the mail store (mailbox_* commands); null = none
   };
 
   AdminServer(std::shared_ptr<const config::Config> config, Hooks hooks);
@@ -102,6 +108,7 @@ class AdminServer {
   base::json::Value do_show(const std::string& id);
   base::json::Value do_change(const admin::Request& req);
   base::json::Value do_suspend(const std::string& domain, bool suspend);
+  base::json::Value do_mailbox(const admin::MailboxRequest& req);  // admin_mailbox.cpp
   // Every shard's in-flight ids (empty set if a shard does not answer in time).
   std::set<std::string> in_flight();
   base::json::Value down_destinations();  // every shard's down destinations, merged

@@ -28,6 +28,7 @@
 #include "relay/loader.h"
 #include "telemetry/metrics.h"
 #include "admin/metrics_server.h"
+#include "mailbox/service.h"
 #include "relay/scheduler.h"
 #include "config/self_addresses.h"
 #include "daemon/sd_notify.h"
@@ -173,6 +174,7 @@ int run_daemon(std::shared_ptr<const config::Config> config) {
   qopts.commit_wait_batches = config->queue.commit_wait_batches;
   telemetry::CommitMetrics commit_metrics;  // outlives the queue (its commit thread writes it)
   qopts.on_commit = [&commit_metrics](size_t batches, double seconds) { commit_metrics.observe(batches, seconds); };
+  const mailbox::Families mailbox_families = mailbox::register_families(qopts.extra_families);  // the mail store
   std::unique_ptr<queue::Queue> queue;
   if (auto st = queue::open_rocksdb_queue(qopts, queue); !st.ok()) {
     spdlog::critical("cannot open the queue at {}: {} (is another ringmta using this data_dir?)", qopts.path,
@@ -275,6 +277,14 @@ int run_daemon(std::shared_ptr<const config::Config> config) {
     contexts[i]->tls = tls_context;
     peers[i] = contexts[i].get();
   }
+  // The mail store at run time (mailbox/service.h): started before the shards run.
+  std::vector<engine::Reactor*> reactors;
+  for (unsigned i = 0; i < nshards; ++i) reactors.push_back(&shards->shard(i));
+  auto mailboxes = std::make_unique<mailbox::Service>(*queue, mailbox_families, reactors);
+  if (auto st = mailboxes->start(); !st.ok()) {
+    spdlog::critical("cannot read the mail store: {}", st.message);
+    return 1;
+  }
   // /metrics: bound before the listeners, so a taken port stops the start
   // (scrapes before the shards run just wait for them). Stopped first at exit.
   std::unique_ptr<admin::MetricsServer> metrics_server;
@@ -302,7 +312,7 @@ int run_daemon(std::shared_ptr<const config::Config> config) {
     spdlog::info("reload: TLS certificates reloaded (generation {})", tls_context->generation());
     return "";
   };
-  admin::AdminServer admin(config, AdminServer::Hooks{queue.get(), &peers, &loader, reload});
+  admin::AdminServer admin(config, AdminServer::Hooks{queue.get(), &peers, &loader, reload, mailboxes.get()});
   if (std::string error; !admin.start(&error)) {
     spdlog::critical("cannot start the admin API: {}", error);
     return 1;
@@ -342,6 +352,7 @@ int run_daemon(std::shared_ptr<const config::Config> config) {
       (void)ctx->scheduler.release();
       (void)ctx->agent.release();
     }
+    mailboxes.reset();
     shards.reset();
     queue.reset();
     return 1;
@@ -396,6 +407,7 @@ int run_daemon(std::shared_ptr<const config::Config> config) {
 
   stop_delivery(peers);
   shards->stop_and_join();
+  mailboxes.reset();  // joins its readers before the queue goes
   auth.reset();  // joins the workers; verdicts they post land in the stopped reactors' mailboxes
   // Completions still in flight post into the stopped reactors' mailboxes,
   // which live until `shards` is destroyed below — after the queue.

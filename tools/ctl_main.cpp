@@ -10,6 +10,8 @@
 //     destination suspend|resume DOMAIN ; destination list
 //     reload                                    what SIGHUP does
 //     user add|passwd|del NAME [--users-file FILE]
+//     mailbox list|show USER|purge USER [--json]; mailbox import|export USER --maildir DIR | --mbox FILE
+//                                               (tools/ctl_mailbox.h)
 //
 // --config FILE reads the daemon's configuration for server.data_dir,
 // admin.listen and admin.token; --data-dir DIR alone means the default admin
@@ -27,6 +29,7 @@
 
 #include "admin/admin_protocol.h"
 #include "config/config.h"
+#include "tools/ctl_mailbox.h"
 #include "tools/ctl_queue.h"
 #include "tools/ctl_user.h"
 
@@ -145,8 +148,30 @@ int main(int argc, char** argv) {
     sub->add_option("name", user_name, "User name")->required();
     user_subs.push_back({sub, action});
   }
+  auto* mailbox_cmd =
+      app.add_subcommand("mailbox", "The mail store of local users (list, show, purge, import, export)");
+  mailbox_cmd->require_subcommand(1);
+  ringmta::tools::MailboxCommand mcmd;
+  auto* mb_list = mailbox_cmd->add_subcommand("list", "Users with mail: messages and bytes");
+  mb_list->add_flag("--json", mcmd.json, "JSON lines: user, messages, bytes");
+  auto* mb_show = mailbox_cmd->add_subcommand("show", "A user's mailboxes and messages");
+  auto* mb_purge =
+      mailbox_cmd->add_subcommand("purge", "Remove every mailbox and message of a user (needs the daemon)");
+  auto* mb_import =
+      mailbox_cmd->add_subcommand("import", "Append a Maildir or an mbox to a user's mailboxes (needs the daemon)");
+  auto* mb_export = mailbox_cmd->add_subcommand("export", "Write a user's mail as a Maildir or an mbox");
+  for (CLI::App* c : {mb_show, mb_purge, mb_import, mb_export}) {
+    c->add_option("user", mcmd.user, "The user (user@domain; a bare name gets the first relay.local_domains)")
+        ->required();
+    c->add_flag("--json", mcmd.json, "JSON output");
+  }
+  for (CLI::App* c : {mb_import, mb_export}) {
+    c->add_option("--maildir", mcmd.maildir, "A Maildir (INBOX in DIR, folders as Maildir++ .Name)");
+    c->add_option("--mbox", mcmd.mbox, "An mbox file (mboxrd)");
+    c->add_option("--mailbox", mcmd.mailbox, "With --mbox: the mailbox (default INBOX)");
+  }
   // Options of the top level (--config, --data-dir) may also come after the command.
-  for (CLI::App* sub : {queue_cmd, dest_cmd, reload_cmd}) {
+  for (CLI::App* sub : {queue_cmd, dest_cmd, reload_cmd, mailbox_cmd}) {
     sub->fallthrough();
     for (CLI::App* leaf : sub->get_subcommands({})) leaf->fallthrough();
   }
@@ -195,6 +220,15 @@ int main(int argc, char** argv) {
   if (const char* t = std::getenv("RINGMTA_ADMIN_TOKEN"); t && *t) target.token = t;
 
   if (cat_cmd->parsed()) return ringmta::tools::run_queue_cat(target.data_dir, cat_id);
+  if (mailbox_cmd->parsed()) {
+    using Verb = ringmta::tools::MailboxCommand::Verb;
+    mcmd.verb = mb_show->parsed()     ? Verb::Show
+                : mb_purge->parsed()  ? Verb::Purge
+                : mb_import->parsed() ? Verb::Import
+                : mb_export->parsed() ? Verb::Export
+                                      : Verb::List;
+    return ringmta::tools::run_mailbox_command(target, config, mcmd);
+  }
 
   ringmta::admin::Request req;
   const SelectorOptions* sel = nullptr;
