@@ -38,6 +38,19 @@ bool valid_keyword(std::string_view k) { return !k.empty() && k.size() <= 1024 &
 
 std::string account_key(std::string_view user) { return kAccountPrefix + std::string(user); }
 
+std::string uidvalidity_floor_key(std::string_view user) { return 'V' + std::string(user); }
+
+std::string encode_uidvalidity_floor(uint32_t last) {
+  std::string out(1, static_cast<char>(kVersion));
+  put_varint(out, last);
+  return out;
+}
+
+bool decode_uidvalidity_floor(std::string_view in, uint32_t& last) {
+  Reader r(in);
+  return version_ok(r) && r.u32(last) && r.at_end();
+}
+
 std::string user_prefix(std::string_view user) {
   std::string k(1, 'U');
   k.append(user);

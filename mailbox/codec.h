@@ -5,6 +5,7 @@
 //
 //   mailbox (small records, loaded per user):
 //     'A' user                              -> account   (counters, totals)
+//     'V' user                              -> last UIDVALIDITY after a purge
 //     'U' user '\0' 'B' BE32 mailbox id     -> mailbox   (name, UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ)
 //     'U' user '\0' 'M' BE32 mbox BE32 uid  -> message   (body id, size, dates, flags, keywords, MODSEQ)
 //     One range scan of 'U' user '\0' loads a user: mailboxes first ('B' < 'M'),
@@ -44,6 +45,12 @@ bool valid_keyword(std::string_view kw);
 
 // Keys (see the layout above).
 std::string account_key(std::string_view user);
+// 'V' user -> the user's last UIDVALIDITY, written by a purge (which deletes
+// the account record): a mailbox created after the purge still gets a
+// greater UIDVALIDITY (RFC 9051 §2.3.1.1), even within the same second.
+std::string uidvalidity_floor_key(std::string_view user);
+std::string encode_uidvalidity_floor(uint32_t last);
+bool decode_uidvalidity_floor(std::string_view in, uint32_t& last);
 inline constexpr char kAccountPrefix = 'A';
 std::string user_prefix(std::string_view user);        // 'U' user '\0'
 std::string user_prefix_end(std::string_view user);    // 'U' user '\1': the end of the user's range

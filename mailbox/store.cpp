@@ -66,6 +66,12 @@ Status load_user(queue::Queue& q, const Families& f, std::string_view user, User
     if (!codec::decode_account(value, st.account_)) return corrupt("account record of " + std::string(user));
   } else if (s.code != Status::Code::NotFound) {
     return s;
+  } else if (Status v = q.get_extra(f.meta, codec::uidvalidity_floor_key(user), value); v.ok()) {
+    // Purged before: new mailboxes continue above the last UIDVALIDITY.
+    if (!codec::decode_uidvalidity_floor(value, st.account_.last_uidvalidity))
+      return corrupt("UIDVALIDITY floor of " + std::string(user));
+  } else if (v.code != Status::Code::NotFound) {
+    return v;
   }
   const std::string prefix = codec::user_prefix(user);
   Status bad;

@@ -306,8 +306,12 @@ void UserState::purge(queue::Batch& b) {
     b.delete_extra(families_.meta, codec::mailbox_key(user_, id));
   }
   b.delete_extra(families_.meta, codec::account_key(user_));
+  // The account goes, its last UIDVALIDITY stays (codec.h 'V').
+  const uint32_t last_uidvalidity = account_.last_uidvalidity;
+  b.put_extra(families_.meta, codec::uidvalidity_floor_key(user_), codec::encode_uidvalidity_floor(last_uidvalidity));
   mailboxes_.clear();
   account_ = Account{};
+  account_.last_uidvalidity = last_uidvalidity;
 }
 
 }  // namespace ringmta::mailbox
