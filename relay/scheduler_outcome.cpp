@@ -90,7 +90,7 @@ void Scheduler::complete(Active& a) {
       const JobResult::Via via = jr.via(k);
       std::string ip, port;
       split_addr(via.addr, ip, port);
-      const std::string relay = relay_field(via.host, via.addr);
+      const std::string relay = jr.local ? std::string("local") : relay_field(via.host, via.addr);
       const uint32_t idx = jr.indices[k];
       if (idx >= a.updated.recipients.size()) continue;
       const smtp::RecipientResult& rr = jr.results[k];
@@ -137,7 +137,7 @@ Decision Scheduler::record_attempt(const queue::Envelope& env, queue::Recipient&
   r.attempts++;
   r.last_attempt_ms = now_ms;
   r.last_reply = rr.text;
-  r.remote_mta = relay == "none" ? std::string() : relay;
+  r.remote_mta = relay == "none" || relay == "local" ? std::string() : relay;
   AttemptFacts facts;
   facts.outcome = to_outcome(rr.outcome);
   facts.relayed = rr.relayed;
