@@ -27,6 +27,7 @@
 
 #include "admin/admin_protocol.h"
 #include "config/config.h"
+#include "tools/ctl_mailbox.h"
 #include "tools/ctl_queue.h"
 #include "tools/ctl_user.h"
 
@@ -127,6 +128,19 @@ int main(int argc, char** argv) {
   auto* dest_list_cmd = dest_cmd->add_subcommand("list", "The suspended domains and the destinations down now");
   auto* reload_cmd = app.add_subcommand("reload", "Re-read the TLS certificates (what SIGHUP does)");
 
+  auto* mailbox_cmd = app.add_subcommand("mailbox", "Read the local users' mailboxes (read-only)");
+  mailbox_cmd->require_subcommand(1);
+  std::string mailbox_user;
+  uint32_t mailbox_uid = 0;
+  auto* mb_list_cmd = mailbox_cmd->add_subcommand("list", "Every user with mail stored: messages and bytes");
+  mb_list_cmd->add_flag("--json", json, "JSON output");
+  auto* mb_show_cmd = mailbox_cmd->add_subcommand("show", "A user's mailboxes and messages");
+  mb_show_cmd->add_option("user", mailbox_user, "User (as stored: alice@example.org)")->required();
+  mb_show_cmd->add_flag("--json", json, "JSON output");
+  auto* mb_cat_cmd = mailbox_cmd->add_subcommand("cat", "Write an INBOX message's stored bytes to stdout");
+  mb_cat_cmd->add_option("user", mailbox_user, "User")->required();
+  mb_cat_cmd->add_option("uid", mailbox_uid, "UID in the INBOX")->required();
+
   auto* user_cmd = app.add_subcommand("user", "Edit the SMTP AUTH users file (auth.users_file)");
   user_cmd->require_subcommand(1);
   user_cmd->fallthrough();  // --config after "user ..." still reaches the top level
@@ -146,7 +160,7 @@ int main(int argc, char** argv) {
     user_subs.push_back({sub, action});
   }
   // Options of the top level (--config, --data-dir) may also come after the command.
-  for (CLI::App* sub : {queue_cmd, dest_cmd, reload_cmd}) {
+  for (CLI::App* sub : {queue_cmd, dest_cmd, reload_cmd, mailbox_cmd}) {
     sub->fallthrough();
     for (CLI::App* leaf : sub->get_subcommands({})) leaf->fallthrough();
   }
@@ -195,6 +209,9 @@ int main(int argc, char** argv) {
   if (const char* t = std::getenv("RINGMTA_ADMIN_TOKEN"); t && *t) target.token = t;
 
   if (cat_cmd->parsed()) return ringmta::tools::run_queue_cat(target.data_dir, cat_id);
+  if (mb_list_cmd->parsed()) return ringmta::tools::run_mailbox_list(target.data_dir, json);
+  if (mb_show_cmd->parsed()) return ringmta::tools::run_mailbox_show(target.data_dir, mailbox_user, json);
+  if (mb_cat_cmd->parsed()) return ringmta::tools::run_mailbox_cat(target.data_dir, mailbox_user, mailbox_uid);
 
   ringmta::admin::Request req;
   const SelectorOptions* sel = nullptr;
