@@ -161,6 +161,8 @@ bool Scheduler::defer_if_down(queue::Envelope& env, std::vector<std::string>& li
   std::vector<DownDestinations::Entry> downs;
   for (const queue::Recipient& r : env.recipients) {
     if (r.state != queue::RecipientState::Pending) return false;
+    // Mailboxes here are never "down" (the relayhost being down says nothing about them).
+    if (is_local_domain(mail::recipient_domain(r.address))) return false;
     auto down = shard_.agent->down_for(r.address);
     if (!down) return false;
     const std::string domain = mail::recipient_domain(r.address);

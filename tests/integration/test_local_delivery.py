@@ -291,3 +291,20 @@ def test_kill9_during_local_deliveries_then_each_exactly_once(local_daemon):
     assert len(b) == len(set(b)), "a message was delivered twice to bob"
     wait_for(lambda: not d.queue_ids(), 60, "an empty queue", d)
     print(f"{len(accepted)} accepted before the kill; alice has {len(a)}, bob {len(b)}")
+
+
+def test_local_mail_is_delivered_while_the_relayhost_is_down(daemon_factory, tmp_path):
+    # Everything outside goes to a dead relayhost: after its first refusal it
+    # is "down" (delivery.destination_down_time) and new mail for it is
+    # deferred at acceptance — but mailboxes here are not behind it.
+    users = tmp_path / "users"
+    users.write_text(USERS)
+    d = daemon_factory({"auth": {"users_file": str(users)}, "mailbox": {"enabled": True},
+                        "metrics": {"listen": ""}})
+    out = send(d, ["friend@elsewhere.example"], make_message(1))
+    [line] = wait_lines(d, 1, qid=out)
+    assert line["status"] == "deferred", line["line"]
+    qid = send(d, ["alice@local.test"], make_message(2))
+    [line] = wait_lines(d, 1, qid=qid)
+    assert line["status"] == "sent" and line["relay"] == "local", line["line"]
+    assert [m["body_id"] for m in mailbox(d, "alice@local.test")] == [qid]
