@@ -268,7 +268,7 @@ void Scheduler::on_committed(const std::string& id, uint64_t activation, const q
   auto notices = std::move(a.notices);
   const bool finished = a.finished;
   for (const auto& [kind, n] : notices) {
-    const char* what = kind == Notice::Delayed ? "delay" : kind == Notice::Relayed ? "delivery status" : "non-delivery";
+    const char* what = kind == Notice::Delayed ? "delay" : kind == Notice::Failed ? "non-delivery" : "delivery status";
     spdlog::info("{}: sender {} notification: {}", id, what, n.envelope.id);
     ++shard_.counters.notices_generated;
     if (kind == Notice::Failed) ++telemetry::local().bounces_generated;

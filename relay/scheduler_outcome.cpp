@@ -84,7 +84,7 @@ std::string lifetime_text(std::chrono::seconds s) {
 void Scheduler::complete(Active& a) {
   const int64_t now = base::unix_ms();
   a.updated = a.env;
-  std::vector<NoticeEntry> failed, delayed, relayed;
+  std::vector<NoticeEntry> failed, delayed, relayed, delivered;
   for (const JobResult& jr : a.results) {
     for (size_t k = 0; k < jr.indices.size() && k < jr.results.size(); ++k) {
       const JobResult::Via via = jr.via(k);
@@ -118,7 +118,11 @@ void Scheduler::complete(Active& a) {
       e.remote_ip = ip;
       e.stage = std::string(smtp::to_string(rr.stage));
       e.attempt_ms = now;
-      (d.notice == Notice::Failed ? failed : d.notice == Notice::Delayed ? delayed : relayed).push_back(std::move(e));
+      (d.notice == Notice::Failed    ? failed
+       : d.notice == Notice::Delayed ? delayed
+       : d.notice == Notice::Relayed ? relayed
+                                     : delivered)
+          .push_back(std::move(e));
     }
   }
   postpone_suspended(a, now);
@@ -128,6 +132,7 @@ void Scheduler::complete(Active& a) {
   add_notice(a, Notice::Failed, failed, now);
   add_notice(a, Notice::Delayed, delayed, now);
   add_notice(a, Notice::Relayed, relayed, now);
+  add_notice(a, Notice::Delivered, delivered, now);
   a.committing = true;
   commit(a.env.id);
 }
@@ -141,6 +146,7 @@ Decision Scheduler::record_attempt(const queue::Envelope& env, queue::Recipient&
   AttemptFacts facts;
   facts.outcome = to_outcome(rr.outcome);
   facts.relayed = rr.relayed;
+  facts.final_delivery = relay == "local";
   facts.now_ms = now_ms;
   facts.arrival_ms = env.arrival_ms;
   facts.null_sender = env.sender.empty() || (env.flags & queue::kFlagBounce);

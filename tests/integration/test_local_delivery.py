@@ -308,3 +308,24 @@ def test_local_mail_is_delivered_while_the_relayhost_is_down(daemon_factory, tmp
     [line] = wait_lines(d, 1, qid=qid)
     assert line["status"] == "sent" and line["relay"] == "local", line["line"]
     assert [m["body_id"] for m in mailbox(d, "alice@local.test")] == [qid]
+
+
+def test_notify_success_gets_a_delivered_dsn(local_daemon):
+    # RFC 3461 6.2.2: final delivery with NOTIFY=SUCCESS reports "delivered";
+    # the sender is local here, so the report lands in bob's mailbox.
+    d = local_daemon()
+    with smtplib.SMTP("127.0.0.1", d.port, timeout=30) as s:
+        s.ehlo("client.test")
+        assert s.mail("bob@local.test", ["RET=HDRS", "ENVID=env-1"])[0] == 250
+        assert s.rcpt("alice+x@local.test", ["NOTIFY=SUCCESS"])[0] == 250
+        code, resp = s.data(make_message(5))
+        assert code == 250
+    qid = queue_id_of(resp)
+    wait_lines(d, 1, qid=qid, status="sent")
+    [report] = wait_for(lambda: mailbox(d, "bob@local.test"), TIMEOUT, "the delivery report for bob", d)
+    dsn = body(d, "bob@local.test", report["uid"])
+    assert b"Action: delivered" in dsn, dsn
+    assert b"Final-Recipient: rfc822; alice@local.test" in dsn, dsn
+    assert b"Original-Recipient: rfc822; alice+x@local.test" in dsn, dsn
+    assert b"Original-Envelope-Id: env-1" in dsn, dsn
+    assert [m["body_id"] for m in mailbox(d, "alice@local.test")] == [qid]
