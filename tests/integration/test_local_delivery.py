@@ -333,3 +333,17 @@ def test_notify_success_gets_a_delivered_dsn(local_daemon):
     assert b"Original-Recipient: rfc822; alice+x@local.test" in dsn, dsn
     assert b"Original-Envelope-Id: env-1" in dsn, dsn
     assert [m["body_id"] for m in mailbox(d, "alice@local.test")] == [qid]
+
+
+def test_aliases_file_is_re_read_while_running(local_daemon, tmp_path):
+    d = local_daemon()
+    with smtplib.SMTP("127.0.0.1", d.port, timeout=30) as s:
+        s.ehlo("client.test")
+        assert s.mail("sender@client.test")[0] == 250
+        assert s.rcpt("sales@local.test")[0] == 550
+    (tmp_path / "aliases").write_text(ALIASES + "sales: bob@local.test\n")
+    wait_for(lambda: "re-read" in d.log(), TIMEOUT, "the aliases file re-read", d)
+    qid = send(d, ["Sales+Q4@local.test"], make_message(9))
+    [line] = wait_lines(d, 1, qid=qid)
+    assert line["rcpt"] == "bob@local.test" and line["status"] == "sent", line["line"]
+    assert [m["body_id"] for m in mailbox(d, "bob@local.test")] == [qid]
