@@ -250,6 +250,8 @@ void Scheduler::on_committed(const std::string& id, uint64_t activation, const q
       // message stays as last written and is attempted again when due.
       spdlog::error("{}: cannot write the local delivery: {} (attempted again later)", id, status.message);
       forget(id, total_attempts(a.env));
+      // Admin operations that waited: the admin thread reads the message again.
+      if (waiting_.count(id)) run_waiting(id, nullptr, nullptr);
       return;
     }
   }
