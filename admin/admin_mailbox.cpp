@@ -136,7 +136,7 @@ Stages& stages() {
 base::json::Value AdminServer::do_mailbox(const MailboxRequest& req) {
   mailbox::Service* service = hooks_.mailbox;
   if (!service || !hooks_.peers || hooks_.peers->empty())
-    return error_response("this daemon has no mail store running");
+    return error_response("mailboxes are off in this daemon ([mailbox] enabled = false)");
   const mailbox::Families families = service->families();
   if (req.kind == MailboxRequest::Kind::Stage) {
     size_t size = 0;

@@ -134,6 +134,7 @@ class Collector final : public prometheus::Collectable {
       sum.counters.recipients_deferred += s.counters.recipients_deferred;
       sum.counters.recipients_bounced += s.counters.recipients_bounced;
       sum.counters.notices_generated += s.counters.notices_generated;
+      sum.counters.local_deliveries += s.counters.local_deliveries;
       sum.in_memory += s.in_memory;
     }
     std::vector<std::vector<relay::DownDestinations::Live>> down;
@@ -182,6 +183,8 @@ class Collector final : public prometheus::Collectable {
             static_cast<double>(s.counters.recipients_deferred));
     counter("ringmta_recipients_bounced_total", "Recipients that failed permanently or expired (bounced).",
             static_cast<double>(s.counters.recipients_bounced));
+    counter("ringmta_local_deliveries_total", "Messages delivered into local mailboxes (one per user reached).",
+            static_cast<double>(s.counters.local_deliveries));
     counter("ringmta_bounces_generated_total", "Non-delivery notifications (DSNs) queued for senders.",
             static_cast<double>(s.m.bounces_generated));
     counter("ringmta_auth_failures_total", "SMTP AUTH attempts refused (bad credentials or throttled).",

@@ -101,7 +101,17 @@ UsersDb parse_users(std::string_view text, std::string_view source) {
       return problem("user '" + std::string(name) + "': the password must be a crypt(3) hash ($y$..., $6$...), not plain text");
     UserRecord rec;
     rec.hash = std::string(hash);
-    if (fields.size() >= 3 && !fields[2].empty() && !is_digits(fields[2])) {
+    constexpr std::string_view kQuota = "quota=";
+    for (size_t i = 2; i < fields.size(); ++i) {
+      std::string_view f = trim(fields[i]);
+      if (f.substr(0, kQuota.size()) != kQuota) continue;
+      auto q = parse_quota(f.substr(kQuota.size()));
+      if (!q) return problem("user '" + std::string(name) + "': bad quota '" + std::string(f.substr(kQuota.size())) +
+                             "' (bytes, or a size such as 500M or 2G)");
+      rec.quota = *q;
+    }
+    const bool senders_field = fields.size() >= 3 && trim(fields[2]).substr(0, kQuota.size()) != kQuota;
+    if (senders_field && !fields[2].empty() && !is_digits(fields[2])) {
       for (auto s : split(fields[2], ',')) {
         s = trim(s);
         if (s.empty()) continue;
@@ -118,6 +128,28 @@ UsersDb parse_users(std::string_view text, std::string_view source) {
     db.users.emplace(std::string(name), std::move(rec));
   });
   return db;
+}
+
+std::optional<uint64_t> parse_quota(std::string_view text) {
+  text = trim(text);
+  size_t digits = 0;
+  uint64_t n = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
+    if (n > (UINT64_MAX - 9) / 10) return std::nullopt;
+    n = n * 10 + static_cast<uint64_t>(text[digits++] - '0');
+  }
+  if (digits == 0) return std::nullopt;
+  std::string_view unit = text.substr(digits);
+  if (unit.size() == 3 && unit.substr(1) == "iB") unit = unit.substr(0, 1);
+  int shift = 0;
+  if (unit.empty()) shift = 0;
+  else if (unit == "K" || unit == "k") shift = 10;
+  else if (unit == "M") shift = 20;
+  else if (unit == "G") shift = 30;
+  else if (unit == "T") shift = 40;
+  else return std::nullopt;
+  if (shift && n > (UINT64_MAX >> shift)) return std::nullopt;
+  return n << shift;
 }
 
 bool verify_password(std::string_view password, const std::string& hash) {

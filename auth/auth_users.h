@@ -2,7 +2,10 @@
 // crypt(3) password hashing (libcrypt: yescrypt, SHA-512-crypt, bcrypt...).
 //
 // Format (documented for operators in deploy/ringmta.toml, [auth]):
-//     NAME:HASH[:SENDERS[:ignored...]]
+//     NAME:HASH[:SENDERS[:FIELD...]]
+// A FIELD "quota=SIZE" (bytes, or with K/M/G/T binary units: "500M"; 0 = no
+// limit) overrides mailbox.quota for the user; it may also stand in the
+// SENDERS place ("alice:HASH:quota=2G"). Other fields are ignored.
 // HASH may carry a Dovecot scheme prefix ("{SHA512-CRYPT}$6$..."); SENDERS is
 // a comma list of "a@b" / "@b" used by auth.sender_login_match, and a third
 // field that is empty or numeric (a Dovecot uid) means "none". '#' comments
@@ -12,6 +15,7 @@
 // slow on purpose where it hashes: call it on a worker, never a shard thread.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,7 +27,11 @@ namespace ringmta::auth {
 struct UserRecord {
   std::string hash;                  // crypt(3) string, scheme prefix removed
   std::vector<std::string> senders;  // allowed MAIL FROM ("a@b" or "@b")
+  std::optional<uint64_t> quota;     // "quota=SIZE" field: this user's mailbox quota (0 = none)
 };
+
+// "500M" / "2G" / "1048576" / "1MiB" -> bytes (binary units); nullopt if not a size.
+std::optional<uint64_t> parse_quota(std::string_view text);
 
 struct UsersDb {
   std::unordered_map<std::string, UserRecord> users;

@@ -208,6 +208,34 @@ void read_relay(Validator& v, const toml::table& t, Config::Relay& out) {
         out.local_domains.push_back(lower);
     });
   }
+  if (const auto* n = t.get("aliases_file")) {
+    if (auto s = v.string(*n, "relay.aliases_file")) {
+      if (s->find('\0') != std::string::npos)
+        v.expected(*n, "relay.aliases_file", "a file path (or \"\" for no aliases)");
+      else
+        out.aliases_file = *s;
+    }
+  }
+  if (const auto* n = t.get("recipient_delimiter")) {
+    if (auto s = v.string(*n, "relay.recipient_delimiter")) {
+      // One character that cannot start or be part of a domain, nor be '@':
+      // Postfix's default "+" or "-" are the usual ones.
+      if (s->size() > 1 || (s->size() == 1 && ((*s)[0] == '@' || static_cast<unsigned char>((*s)[0]) <= 0x20 ||
+                                               static_cast<unsigned char>((*s)[0]) >= 0x7f || (*s)[0] == '"')))
+        v.expected(*n, "relay.recipient_delimiter", "one printable ASCII character other than '@' and '\"' (\"+\"), or \"\" for none");
+      else
+        out.recipient_delimiter = *s;
+    }
+  }
+}
+
+void read_mailbox(Validator& v, const toml::table& t, Config::Mailbox& out) {
+  if (const auto* n = t.get("enabled"))
+    if (auto b = v.boolean(*n, "mailbox.enabled")) out.enabled = *b;
+  if (const auto* n = t.get("quota"))
+    if (auto size = v.size(*n, "mailbox.quota", 0, UINT64_MAX,
+                           "a size in bytes (0 = no limit) or with a binary unit (\"1G\", \"500MiB\")"))
+      out.quota = *size;
 }
 
 void read_limits(Validator& v, const toml::table& t, Config::Limits& out) {
@@ -358,6 +386,7 @@ ConfigResult parse_config(std::string_view toml_text, std::string_view source_na
     v.error(0, "listener", "cannot parse the default listener address");  // engine bug
   }
   if (const auto* t = v.table(root, "relay")) read_relay(v, *t, config.relay);
+  if (const auto* t = v.table(root, "mailbox")) read_mailbox(v, *t, config.mailbox);
   if (const auto* t = v.table(root, "limits")) read_limits(v, *t, config.limits);
   if (const auto* t = v.table(root, "queue")) read_queue(v, *t, config.queue);
   if (const auto* t = v.table(root, "dns")) read_dns(v, *t, config.dns);
@@ -370,6 +399,10 @@ ConfigResult parse_config(std::string_view toml_text, std::string_view source_na
   if (const auto* t = v.table(root, "log")) read_log(v, *t, config.log);
   if (const auto* t = v.table(root, "metrics")) read_metrics(v, *t, config.metrics);
   if (const auto* t = v.table(root, "admin")) read_admin(v, *t, config.admin);
+  // Mailboxes belong to the users file's users: without one nobody has a mailbox.
+  if (config.mailbox.enabled && config.auth.users_file.empty())
+    if (const auto* m = root.get("mailbox"))
+      v.error(Validator::line_of(*m), "mailbox.enabled", "local delivery needs auth.users_file (the users with mailboxes)");
 
   if (!v.ok()) {
     result.error = v.report();

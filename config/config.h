@@ -71,7 +71,24 @@ struct Config {
   struct Relay {
     std::vector<Cidr> trusted_networks;          // default 127.0.0.0/8, ::1/128
     std::vector<std::string> local_domains;      // lower-case
+    // Local recipients (mail/aliases.h): "NAME: target, target" lines, re-read
+    // when the file changes; "" = no aliases (users only).
+    std::string aliases_file;
+    // user+tag@local.domain reaches user; "" = no sub-addressing.
+    std::string recipient_delimiter = "+";
   } relay;
+
+  // The mail store of local users (mailbox/).
+  struct Mailbox {
+    // Local delivery: mail for relay.local_domains goes into the mailboxes of
+    // the users file's users (aliases, sub-addressing; unknown recipients get
+    // 550 5.1.1). false: local domains are relayed (routes, relayhost) as
+    // before mailboxes existed. Needs auth.users_file.
+    bool enabled = false;
+    // Bytes a user's mailboxes may hold before RCPT answers 452 4.2.2; the
+    // users file's "quota=SIZE" field overrides it per user. 0 = no limit.
+    uint64_t quota = 1ull << 30;
+  } mailbox;
 
   struct Limits {
     uint64_t max_message_size = 50ull << 20;

@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "engine/shard_group.h"
+#include "mailbox/service.h"
+#include "mailbox/store.h"
 #include "queue/queue.h"
 #include "queue/queue_id.h"
 #include "admin/admin_server.h"
@@ -26,9 +28,9 @@
 #include "limits/disk_guard.h"
 #include "relay/inbound.h"
 #include "relay/loader.h"
+#include "relay/local_directory.h"
 #include "telemetry/metrics.h"
 #include "admin/metrics_server.h"
-#include "mailbox/service.h"
 #include "relay/scheduler.h"
 #include "config/self_addresses.h"
 #include "daemon/sd_notify.h"
@@ -174,7 +176,8 @@ int run_daemon(std::shared_ptr<const config::Config> config) {
   qopts.commit_wait_batches = config->queue.commit_wait_batches;
   telemetry::CommitMetrics commit_metrics;  // outlives the queue (its commit thread writes it)
   qopts.on_commit = [&commit_metrics](size_t batches, double seconds) { commit_metrics.observe(batches, seconds); };
-  const mailbox::Families mailbox_families = mailbox::register_families(qopts.extra_families);  // the mail store
+  // The mail store lives in the queue's database (one write per local delivery).
+  const mailbox::Families mailbox_families = mailbox::register_families(qopts.extra_families);
   std::unique_ptr<queue::Queue> queue;
   if (auto st = queue::open_rocksdb_queue(qopts, queue); !st.ok()) {
     spdlog::critical("cannot open the queue at {}: {} (is another ringmta using this data_dir?)", qopts.path,
@@ -251,6 +254,25 @@ int run_daemon(std::shared_ptr<const config::Config> config) {
   const unsigned nshards = shards->size();
   // Contexts exist before any shard runs, so shards can post to each other
   // from their first event on.
+  // Local delivery (mailbox.enabled): who lives at the local domains, and
+  // the mail store's run time (reset after the shards stop, before the queue).
+  std::unique_ptr<relay::LocalDirectory> directory;
+  std::unique_ptr<mailbox::Service> mailboxes;
+  if (config->mailbox.enabled) {
+    directory = std::make_unique<relay::LocalDirectory>(*config);
+    if (std::string error = directory->load(); !error.empty()) {
+      spdlog::critical("local delivery: cannot read {}", error);
+      return 1;
+    }
+    directory->start();
+    std::vector<engine::Reactor*> reactors;
+    for (unsigned i = 0; i < nshards; ++i) reactors.push_back(&shards->shard(i));
+    mailboxes = std::make_unique<mailbox::Service>(*queue, mailbox_families, reactors);
+    if (auto st = mailboxes->start(); !st.ok()) {
+      spdlog::critical("cannot read the mail store: {}", st.message);
+      return 1;
+    }
+  }
   std::vector<std::unique_ptr<ShardContext>> contexts(nshards);
   std::vector<ShardContext*> peers(nshards);
   Loader loader(*queue, nshards, Loader::Options{}, [&peers](unsigned shard, queue::Envelope env,
@@ -275,15 +297,9 @@ int run_daemon(std::shared_ptr<const config::Config> config) {
     contexts[i]->handshakes = &handshakes;
     contexts[i]->disk = &disk_guard;
     contexts[i]->tls = tls_context;
+    contexts[i]->mailboxes = mailboxes.get();
+    contexts[i]->directory = directory.get();
     peers[i] = contexts[i].get();
-  }
-  // The mail store at run time (mailbox/service.h): started before the shards run.
-  std::vector<engine::Reactor*> reactors;
-  for (unsigned i = 0; i < nshards; ++i) reactors.push_back(&shards->shard(i));
-  auto mailboxes = std::make_unique<mailbox::Service>(*queue, mailbox_families, reactors);
-  if (auto st = mailboxes->start(); !st.ok()) {
-    spdlog::critical("cannot read the mail store: {}", st.message);
-    return 1;
   }
   // /metrics: bound before the listeners, so a taken port stops the start
   // (scrapes before the shards run just wait for them). Stopped first at exit.
@@ -407,8 +423,8 @@ int run_daemon(std::shared_ptr<const config::Config> config) {
 
   stop_delivery(peers);
   shards->stop_and_join();
-  mailboxes.reset();  // joins its readers before the queue goes
   auth.reset();  // joins the workers; verdicts they post land in the stopped reactors' mailboxes
+  mailboxes.reset();  // joins its readers, likewise (they read the queue: before it goes)
   // Completions still in flight post into the stopped reactors' mailboxes,
   // which live until `shards` is destroyed below — after the queue.
   auto st = queue->flush();

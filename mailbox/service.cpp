@@ -164,6 +164,10 @@ void Service::unlock(const std::string& user, uint64_t holder) {
   auto it = shard.users.find(user);
   if (it == shard.users.end() || it->second.lock_holder != holder) return;
   it->second.lock_holder = 0;
+  // A slot made only for the lock (nothing loaded, nothing running) goes
+  // with it: logins of users who never get mail must not pile up slots.
+  const UserSlot& slot = it->second;
+  if (!slot.state && !slot.busy && slot.waiting.empty()) shard.users.erase(it);
 }
 
 }  // namespace ringmta::mailbox

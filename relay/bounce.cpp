@@ -12,6 +12,7 @@ mail::DsnAction action_of(Notice kind) {
   switch (kind) {
     case Notice::Delayed: return mail::DsnAction::Delayed;
     case Notice::Relayed: return mail::DsnAction::Relayed;
+    case Notice::Delivered: return mail::DsnAction::Delivered;
     default: return mail::DsnAction::Failed;
   }
 }

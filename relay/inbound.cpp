@@ -7,6 +7,7 @@
 // before the 250) and inbound_tls_auth.cpp (the TLS layer and the SMTP AUTH
 // password check); this file is the flow that ties them together.
 #include "relay/inbound.h"
+#include "relay/local_recipients.h"
 
 #include <spdlog/spdlog.h>
 
@@ -69,6 +70,12 @@ smtp::Hooks session_hooks(ShardContext& shard) {
       if (!disk->low()) return false;
       disk->count_refusal();
       return true;
+    };
+  }
+  if (LocalDirectory* dir = shard.directory) {
+    const mailbox::Service* boxes = shard.mailboxes;
+    hooks.check_recipient = [dir, boxes](const std::string& address, uint64_t declared_size) {
+      return check_local_recipient(*dir, boxes, address, declared_size);
     };
   }
   return hooks;

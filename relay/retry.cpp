@@ -12,7 +12,8 @@ bool notify_wants(uint8_t notify, Notice notice) {
     // RFC 3461 §4.1: without NOTIFY, behave as if FAILURE,DELAY was given.
     case Notice::Failed: return notify == 0 || (notify & queue::kNotifyFailure);
     case Notice::Delayed: return notify == 0 || (notify & queue::kNotifyDelay);
-    case Notice::Relayed: return (notify & queue::kNotifySuccess) != 0;
+    case Notice::Relayed:
+    case Notice::Delivered: return (notify & queue::kNotifySuccess) != 0;
   }
   return false;
 }
@@ -29,7 +30,9 @@ Decision decide(const RetryPolicy& policy, const queue::Recipient& r, const Atte
   switch (f.outcome) {
     case AttemptOutcome::Accepted:
       d.state = queue::RecipientState::Delivered;
-      d.notice = f.relayed ? notice_if(Notice::Relayed) : Notice::None;
+      d.notice = f.final_delivery ? notice_if(Notice::Delivered)
+                 : f.relayed      ? notice_if(Notice::Relayed)
+                                  : Notice::None;
       return d;
     case AttemptOutcome::PermFail:
       d.state = queue::RecipientState::Failed;

@@ -23,7 +23,7 @@
 
 namespace ringmta::relay {
 
-enum class Notice : uint8_t { None, Failed, Delayed, Relayed };
+enum class Notice : uint8_t { None, Failed, Delayed, Relayed, Delivered };
 
 struct RetryPolicy {
   std::vector<std::chrono::seconds> schedule;
@@ -36,6 +36,7 @@ enum class AttemptOutcome : uint8_t { Accepted, TempFail, PermFail };
 struct AttemptFacts {
   AttemptOutcome outcome = AttemptOutcome::TempFail;
   bool relayed = false;     // accepted by a remote without DSN, NOTIFY had SUCCESS
+  bool final_delivery = false;  // delivered here (a local mailbox): NOTIFY=SUCCESS gets "delivered"
   int64_t now_ms = 0;
   int64_t arrival_ms = 0;
   bool null_sender = false;

@@ -99,6 +99,8 @@ void Scheduler::activate(Active& a, int64_t horizon_ms) {
   a.activation = next_activation_++;
   a.results.clear();
   a.postponed.clear();
+  a.local = LocalRun{};
+  a.remote_later.clear();
   // Held by the administrator: never attempted (the queue has no schedule
   // entry for it; this guards copies that were on their way meanwhile).
   if (a.env.flags & queue::kFlagHeld) {
@@ -115,9 +117,13 @@ void Scheduler::activate(Active& a, int64_t horizon_ms) {
       a.postponed.push_back(i);
       continue;
     }
+    if (is_local_domain(domain)) {
+      plan_local(a.env, i, a.local);
+      continue;
+    }
     by_domain[std::move(domain)].push_back(i);
   }
-  if (by_domain.empty()) {
+  if (by_domain.empty() && a.local.empty()) {
     if (a.postponed.empty()) {
       forget(a.env.id, total_attempts(a.env));
       return;
@@ -155,6 +161,15 @@ void Scheduler::activate(Active& a, int64_t horizon_ms) {
       job.indices.push_back(index);
     }
     jobs.push_back(std::move(job));
+  }
+  if (!a.local.empty()) {
+    // Mailboxes first: their outcome is written before the remote jobs go
+    // out, so a user's mailbox waits for one local write, never for a slow
+    // remote server (its changes are serialised until that write ends).
+    a.remote_later = std::move(jobs);
+    a.outstanding = 1;
+    start_local(a);
+    return;
   }
   a.outstanding = jobs.size();
   for (DeliveryJob& job : jobs) dispatch(std::move(job));
@@ -207,6 +222,7 @@ void Scheduler::commit(const std::string& id) {
   // see Batch::set_needs_sync. Losing it to an OS crash means a retry.
   batch.set_needs_sync(false);
   for (const auto& [kind, n] : a.notices) batch.put_message(n.envelope, n.body);
+  add_local_ops(a, batch);
   if (a.finished) {
     batch.remove_message(a.env);
   } else {
@@ -226,6 +242,19 @@ void Scheduler::on_committed(const std::string& id, uint64_t activation, const q
   auto it = active_.find(id);
   if (it == active_.end() || it->second.activation != activation) return;
   Active& a = it->second;
+  if (a.local.active) {
+    end_local(a, status.ok());
+    if (!status.ok()) {
+      // The mailbox appends went with it: nothing was delivered, and the
+      // users' changes are over. Not written again (its ops are gone): the
+      // message stays as last written and is attempted again when due.
+      spdlog::error("{}: cannot write the local delivery: {} (attempted again later)", id, status.message);
+      forget(id, total_attempts(a.env));
+      // Admin operations that waited: the admin thread reads the message again.
+      if (waiting_.count(id)) run_waiting(id, nullptr, nullptr);
+      return;
+    }
+  }
   if (!status.ok()) {
     // The outcome is not on disk. Write it again later rather than deliver
     // again now (a full disk would otherwise mean a delivery per second).
@@ -241,7 +270,7 @@ void Scheduler::on_committed(const std::string& id, uint64_t activation, const q
   auto notices = std::move(a.notices);
   const bool finished = a.finished;
   for (const auto& [kind, n] : notices) {
-    const char* what = kind == Notice::Delayed ? "delay" : kind == Notice::Relayed ? "delivery status" : "non-delivery";
+    const char* what = kind == Notice::Delayed ? "delay" : kind == Notice::Failed ? "non-delivery" : "delivery status";
     spdlog::info("{}: sender {} notification: {}", id, what, n.envelope.id);
     ++shard_.counters.notices_generated;
     if (kind == Notice::Failed) ++telemetry::local().bounces_generated;
@@ -253,6 +282,23 @@ void Scheduler::on_committed(const std::string& id, uint64_t activation, const q
   if (waiting_.count(id)) {
     if (!finished) latest = a.updated;
     latest_body = a.body;
+  }
+  if (!finished && !a.remote_later.empty()) {
+    // The local part is written; now the other destinations (activate()).
+    a.env = a.updated;
+    a.committing = false;
+    a.results.clear();
+    a.postponed.clear();
+    a.local = LocalRun{};
+    std::vector<DeliveryJob> jobs = std::move(a.remote_later);
+    a.remote_later.clear();
+    a.outstanding = jobs.size();
+    for (auto& [kind, n] : notices) {
+      auto body = std::make_shared<const std::string>(std::move(n.body));
+      submit_new(std::move(n.envelope), std::move(body));
+    }
+    for (DeliveryJob& job : jobs) dispatch(std::move(job));
+    return;
   }
   forget(id, finished ? kRemoved : total_attempts(a.updated));
   for (auto& [kind, n] : notices) {

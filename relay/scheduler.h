@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -32,6 +33,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "mailbox/service.h"
 #include "queue/queue.h"
 #include "relay/admin_action.h"
 #include "relay/bounce.h"
@@ -91,6 +93,31 @@ class Scheduler {
   static constexpr size_t kMaxInMemoryBytes = size_t{512} << 20;  // bodies, per shard
 
  private:
+  // Local delivery of one activation (local_delivery.cpp): the recipients
+  // at local domains, by mailbox user; each user's owner shard appends to
+  // the INBOX and sends its ops back; they are committed with this
+  // message's outcome in ONE batch (with the body, once).
+  struct LocalPart {
+    std::string user;
+    mailbox::Service::Ticket ticket;
+    queue::Batch batch;  // the user's ops (unsynced)
+    bool ok = false;
+    std::string enhanced, text;  // why not, when !ok
+  };
+  struct LocalRun {
+    std::map<std::string, std::vector<uint32_t>> users;  // user -> recipient indices
+    std::vector<std::pair<uint32_t, smtp::RecipientResult>> fixed;  // decided without a mailbox (unknown...)
+    size_t waiting = 0;            // users not answered yet
+    std::vector<LocalPart> parts;  // answered
+    bool active = false;
+    bool empty() const { return users.empty() && fixed.empty(); }
+  };
+  struct LocalAnswer {
+    std::string id;
+    uint64_t activation = 0;
+    LocalPart part;
+  };
+
   struct Active {
     queue::Envelope env;  // as last committed
     std::shared_ptr<const std::string> body;
@@ -104,6 +131,8 @@ class Scheduler {
     bool finished = false;  // every recipient final: remove the message
     std::vector<std::pair<Notice, NoticeMessage>> notices;
     std::vector<uint32_t> postponed;  // due, but their domain is suspended
+    LocalRun local;                   // this activation's local deliveries
+    std::vector<DeliveryJob> remote_later;  // dispatched once the local part is written
   };
   struct Recent {
     uint64_t attempts = 0;  // attempts written (kRemoved when removed)
@@ -139,6 +168,20 @@ class Scheduler {
   void on_committed(const std::string& id, uint64_t activation, const queue::Status& status);
   void forget(const std::string& id, uint64_t attempts_written);
   void add_notice(Active& a, Notice kind, const std::vector<NoticeEntry>& entries, int64_t now_ms);
+  // local_delivery.cpp
+  bool is_local_domain(const std::string& domain) const;
+  // Recipient `index` (at a local domain) into a.local (its users, or a fixed result).
+  void plan_local(const queue::Envelope& env, uint32_t index, LocalRun& plan);
+  void start_local(Active& a);
+  void local_finished(const std::string& id, uint64_t activation);
+  void on_local_answer(LocalAnswer answer);
+  // The local part's ops into the outcome batch (body once + each user's appends).
+  void add_local_ops(Active& a, queue::Batch& batch);
+  // After the outcome write: finish every user's change; false = the write
+  // failed (nothing was delivered; the message stays as last written).
+  void end_local(Active& a, bool committed);
+  // Ends a user's change on its owner shard.
+  void release_ticket(const std::string& user, const mailbox::Service::Ticket& ticket, bool committed);
   // scheduler_admin.cpp
   void postpone_suspended(Active& a, int64_t now_ms);
   void admin_now(const AdminAction& action, const queue::Envelope& env, std::shared_ptr<const std::string> body,

@@ -84,13 +84,13 @@ std::string lifetime_text(std::chrono::seconds s) {
 void Scheduler::complete(Active& a) {
   const int64_t now = base::unix_ms();
   a.updated = a.env;
-  std::vector<NoticeEntry> failed, delayed, relayed;
+  std::vector<NoticeEntry> failed, delayed, relayed, delivered;
   for (const JobResult& jr : a.results) {
     for (size_t k = 0; k < jr.indices.size() && k < jr.results.size(); ++k) {
       const JobResult::Via via = jr.via(k);
       std::string ip, port;
       split_addr(via.addr, ip, port);
-      const std::string relay = relay_field(via.host, via.addr);
+      const std::string relay = jr.local ? std::string("local") : relay_field(via.host, via.addr);
       const uint32_t idx = jr.indices[k];
       if (idx >= a.updated.recipients.size()) continue;
       const smtp::RecipientResult& rr = jr.results[k];
@@ -118,7 +118,11 @@ void Scheduler::complete(Active& a) {
       e.remote_ip = ip;
       e.stage = std::string(smtp::to_string(rr.stage));
       e.attempt_ms = now;
-      (d.notice == Notice::Failed ? failed : d.notice == Notice::Delayed ? delayed : relayed).push_back(std::move(e));
+      (d.notice == Notice::Failed    ? failed
+       : d.notice == Notice::Delayed ? delayed
+       : d.notice == Notice::Relayed ? relayed
+                                     : delivered)
+          .push_back(std::move(e));
     }
   }
   postpone_suspended(a, now);
@@ -128,6 +132,7 @@ void Scheduler::complete(Active& a) {
   add_notice(a, Notice::Failed, failed, now);
   add_notice(a, Notice::Delayed, delayed, now);
   add_notice(a, Notice::Relayed, relayed, now);
+  add_notice(a, Notice::Delivered, delivered, now);
   a.committing = true;
   commit(a.env.id);
 }
@@ -137,10 +142,11 @@ Decision Scheduler::record_attempt(const queue::Envelope& env, queue::Recipient&
   r.attempts++;
   r.last_attempt_ms = now_ms;
   r.last_reply = rr.text;
-  r.remote_mta = relay == "none" ? std::string() : relay;
+  r.remote_mta = relay == "none" || relay == "local" ? std::string() : relay;
   AttemptFacts facts;
   facts.outcome = to_outcome(rr.outcome);
   facts.relayed = rr.relayed;
+  facts.final_delivery = relay == "local";
   facts.now_ms = now_ms;
   facts.arrival_ms = env.arrival_ms;
   facts.null_sender = env.sender.empty() || (env.flags & queue::kFlagBounce);
@@ -161,6 +167,8 @@ bool Scheduler::defer_if_down(queue::Envelope& env, std::vector<std::string>& li
   std::vector<DownDestinations::Entry> downs;
   for (const queue::Recipient& r : env.recipients) {
     if (r.state != queue::RecipientState::Pending) return false;
+    // Mailboxes here are never "down" (the relayhost being down says nothing about them).
+    if (is_local_domain(mail::recipient_domain(r.address))) return false;
     auto down = shard_.agent->down_for(r.address);
     if (!down) return false;
     const std::string domain = mail::recipient_domain(r.address);

@@ -28,8 +28,13 @@ class HandshakeBudget;
 class DiskGuard;
 }  // namespace ringmta::limits
 
+namespace ringmta::mailbox {
+class Service;
+}
+
 namespace ringmta::relay {
 
+class LocalDirectory;
 class InboundSession;
 class Scheduler;
 class DeliveryAgent;
@@ -45,6 +50,7 @@ struct ShardCounters {
   uint64_t recipients_deferred = 0;
   uint64_t recipients_bounced = 0;
   uint64_t notices_generated = 0;
+  uint64_t local_deliveries = 0;  // recipients delivered into a mailbox (committed)
 };
 
 struct ShardContext {
@@ -84,6 +90,10 @@ struct ShardContext {
   // is thread-safe and SIGHUP's reload() swaps certificates under it. Null =
   // no TLS (STARTTLS not offered, submissions connections refused).
   std::shared_ptr<tls::ServerContext> tls;
+  // Local delivery (mailbox.enabled), shared by all shards (thread-safe);
+  // both null = the local domains are relayed like any other.
+  mailbox::Service* mailboxes = nullptr;
+  LocalDirectory* directory = nullptr;
 };
 
 }  // namespace ringmta::relay

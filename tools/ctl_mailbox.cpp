@@ -103,6 +103,7 @@ int show_user(const CtlTarget& target, const std::string& user, bool json) {
       o.set("date_ms", m.internal_date_ms);
       o.set("flags", flag_list(m));
       o.set("modseq", m.modseq);
+      o.set("body_id", m.body_id);  // shared by the copies of one delivery (stored once)
       std::string subject, from;
       if (mailbox::read_body(*q, f, m.body_id, body).ok()) {
         subject = first_header(body, "Subject");
@@ -220,6 +221,24 @@ std::string canonical_mailbox_user(const std::string& name, const config::Config
   return user;
 }
 
+// The stored bytes of one message, unchanged (CRLF line ends as delivered).
+int cat_message(const CtlTarget& target, const MailboxCommand& cmd) {
+  std::unique_ptr<queue::Queue> q;
+  mailbox::Families f;
+  if (int rc = open_mail_store(target.data_dir, q, f); rc != 0) return rc;
+  mailbox::UserState state;
+  if (auto s = mailbox::load_user(*q, f, cmd.user, state); !s.ok())
+    return mailbox_fail("cannot read " + cmd.user + ": " + s.message);
+  const std::string name = cmd.mailbox.empty() ? std::string(mailbox::kInbox) : cmd.mailbox;
+  const mailbox::Mailbox* mb = state.find(name);
+  const mailbox::Message* m = mb ? mailbox::UserState::find_message(*mb, cmd.uid) : nullptr;
+  if (!m) return mailbox_fail("no message " + std::to_string(cmd.uid) + " in " + cmd.user + "'s " + name);
+  std::string body;
+  if (auto s = mailbox::read_body(*q, f, m->body_id, body); !s.ok())
+    return mailbox_fail("cannot read message " + std::to_string(cmd.uid) + ": " + s.message);
+  return std::fwrite(body.data(), 1, body.size(), stdout) == body.size() ? 0 : 1;
+}
+
 int run_mailbox_command(const CtlTarget& target, const config::Config& config, const MailboxCommand& given) {
   MailboxCommand cmd = given;
   if (cmd.verb != MailboxCommand::Verb::List) {
@@ -233,6 +252,7 @@ int run_mailbox_command(const CtlTarget& target, const config::Config& config, c
     case MailboxCommand::Verb::Purge: return purge_user(target, cmd.user, cmd.json);
     case MailboxCommand::Verb::Import: return mailbox_import(target, config, cmd);
     case MailboxCommand::Verb::Export: return mailbox_export(target, cmd);
+    case MailboxCommand::Verb::Cat: return cat_message(target, cmd);
   }
   return 2;
 }

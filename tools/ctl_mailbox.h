@@ -9,6 +9,7 @@
 //   mailbox import USER --mbox FILE [--mailbox NAME]   an mbox (mboxrd) into NAME (INBOX)
 //   mailbox export USER --maildir DIR      every mailbox as a Maildir (DIR must be new or empty)
 //   mailbox export USER --mbox FILE [--mailbox NAME]   one mailbox (INBOX) as an mbox (FILE must be new)
+//   mailbox cat USER UID [--mailbox NAME]  one message's stored bytes to stdout
 //
 // Reads (list, show, export) open the store read-only (a RocksDB secondary
 // instance, like `queue cat`): they work whether or not the daemon runs.
@@ -23,6 +24,7 @@
 // Exit codes: 0 ok, 1 not found / failed / daemon not running, 2 bad command line.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -33,12 +35,13 @@
 namespace ringmta::tools {
 
 struct MailboxCommand {
-  enum class Verb { List, Show, Purge, Import, Export } verb = Verb::List;
+  enum class Verb { List, Show, Purge, Import, Export, Cat } verb = Verb::List;
   std::string user;
   std::string maildir;  // import/export: one of these two
   std::string mbox;
   std::string mailbox;  // --mailbox (mbox import/export; default INBOX)
   bool json = false;
+  uint32_t uid = 0;     // cat
 };
 
 int run_mailbox_command(const CtlTarget& target, const config::Config& config, const MailboxCommand& cmd);

@@ -10,7 +10,7 @@
 //     destination suspend|resume DOMAIN ; destination list
 //     reload                                    what SIGHUP does
 //     user add|passwd|del NAME [--users-file FILE]
-//     mailbox list|show USER|purge USER [--json]; mailbox import|export USER --maildir DIR | --mbox FILE
+//     mailbox list|show USER|purge USER [--json]; mailbox cat USER UID; mailbox import|export USER --maildir DIR | --mbox FILE
 //                                               (tools/ctl_mailbox.h)
 //
 // --config FILE reads the daemon's configuration for server.data_dir,
@@ -130,6 +130,7 @@ int main(int argc, char** argv) {
   auto* dest_list_cmd = dest_cmd->add_subcommand("list", "The suspended domains and the destinations down now");
   auto* reload_cmd = app.add_subcommand("reload", "Re-read the TLS certificates (what SIGHUP does)");
 
+
   auto* user_cmd = app.add_subcommand("user", "Edit the SMTP AUTH users file (auth.users_file)");
   user_cmd->require_subcommand(1);
   user_cmd->fallthrough();  // --config after "user ..." still reaches the top level
@@ -160,11 +161,14 @@ int main(int argc, char** argv) {
   auto* mb_import =
       mailbox_cmd->add_subcommand("import", "Append a Maildir or an mbox to a user's mailboxes (needs the daemon)");
   auto* mb_export = mailbox_cmd->add_subcommand("export", "Write a user's mail as a Maildir or an mbox");
-  for (CLI::App* c : {mb_show, mb_purge, mb_import, mb_export}) {
+  auto* mb_cat = mailbox_cmd->add_subcommand("cat", "Write one message's stored bytes to stdout");
+  for (CLI::App* c : {mb_show, mb_purge, mb_import, mb_export, mb_cat}) {
     c->add_option("user", mcmd.user, "The user (user@domain; a bare name gets the first relay.local_domains)")
         ->required();
     c->add_flag("--json", mcmd.json, "JSON output");
   }
+  mb_cat->add_option("uid", mcmd.uid, "The message's UID")->required();
+  mb_cat->add_option("--mailbox", mcmd.mailbox, "The mailbox (default INBOX)");
   for (CLI::App* c : {mb_import, mb_export}) {
     c->add_option("--maildir", mcmd.maildir, "A Maildir (INBOX in DIR, folders as Maildir++ .Name)");
     c->add_option("--mbox", mcmd.mbox, "An mbox file (mboxrd)");
@@ -226,6 +230,7 @@ int main(int argc, char** argv) {
                 : mb_purge->parsed()  ? Verb::Purge
                 : mb_import->parsed() ? Verb::Import
                 : mb_export->parsed() ? Verb::Export
+                : mb_cat->parsed()    ? Verb::Cat
                                       : Verb::List;
     return ringmta::tools::run_mailbox_command(target, config, mcmd);
   }

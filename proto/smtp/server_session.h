@@ -51,6 +51,18 @@ struct ClientInfo {
   bool starttls_available = false;
 };
 
+// The verdict of Hooks::check_recipient on one RCPT TO address.
+struct RecipientCheck {
+  // "" = accepted; else the whole reply line without CRLF ("550 5.1.1 ...",
+  // "452 4.2.2 ..."): the recipient is refused with it (a 5xx counts as a
+  // client error, a 4xx does not).
+  std::string reply;
+  // Accepted: the addresses queued in its place (an alias's expansion, a
+  // user without its +tag), each with the RCPT's NOTIFY and an ORCPT of the
+  // address as given (unless the client sent one). Empty = the address as given.
+  std::vector<std::string> addresses;
+};
+
 struct Hooks {
   std::function<std::string()> new_queue_id;  // called once per message, at DATA/BDAT start
   std::function<int64_t()> now_unix;          // seconds since the epoch (Received: date)
@@ -60,6 +72,10 @@ struct Hooks {
   // True while the queue's disk is nearly full (queue.min_free_space): MAIL
   // gets "452 4.3.1 Insufficient system storage". Unset = never.
   std::function<bool()> storage_low;
+  // Asked at RCPT TO once the address passed the relay checks, with MAIL's
+  // SIZE= (0 if not given): local recipients (unknown user, quota, aliases).
+  // Unset = accepted as given.
+  std::function<RecipientCheck(const std::string& address, uint64_t declared_size)> check_recipient;
 };
 
 // DSN NOTIFY bits (RFC 3461); 0 = not given.

@@ -174,7 +174,42 @@ void ServerSession::Impl::cmd_rcpt(const CommandLine& c) {
                 ">: Relay access denied: sender-specified routing is not allowed");
   if (!postmaster && !relay_allowed(r.address))
     return fail("550 5.7.1 <" + r.address + ">: Relay access denied");
+  if (hooks.check_recipient) {
+    RecipientCheck check = hooks.check_recipient(r.address, txn.declared_size);
+    if (!check.reply.empty()) {
+      if (check.reply[0] == '5') return fail(check.reply);
+      ++rcpt_rejected;
+      reply(check.reply);  // a temporary refusal is not the client's error
+      return;
+    }
+    if (!check.addresses.empty()) return add_expanded(std::move(r), check.addresses);
+  }
   txn.recipients.push_back(std::move(r));
+  reply("250 2.1.5 Ok");
+}
+
+// An accepted RCPT that stands for other addresses (an alias, user+tag):
+// each is queued once per transaction, with an ORCPT naming what the client
+// asked for (RFC 3461 §4.2: the original recipient, kept across expansion).
+void ServerSession::Impl::add_expanded(Recipient r, const std::vector<std::string>& addresses) {
+  std::vector<Recipient> added;
+  for (const std::string& a : addresses) {
+    bool seen = false;
+    for (const Recipient& have : txn.recipients) seen |= have.address == a;
+    for (const Recipient& have : added) seen |= have.address == a;
+    if (seen) continue;
+    Recipient x;
+    x.address = a;
+    x.notify = r.notify;
+    x.orcpt = !r.orcpt.empty() ? r.orcpt : a == r.address ? std::string() : "rfc822;" + r.address;
+    added.push_back(std::move(x));
+  }
+  if (txn.recipients.size() + added.size() > cfg->max_recipients) {
+    ++rcpt_rejected;
+    reply("452 4.5.3 Error: too many recipients");
+    return;
+  }
+  for (Recipient& x : added) txn.recipients.push_back(std::move(x));
   reply("250 2.1.5 Ok");
 }
 

@@ -110,6 +110,7 @@ struct ServerSession::Impl {
   void cmd_hello(const CommandLine& c, bool extended);
   void cmd_mail(const CommandLine& c);
   void cmd_rcpt(const CommandLine& c);
+  void add_expanded(Recipient r, const std::vector<std::string>& addresses);
   bool stranger() const;
   bool relay_allowed(std::string_view address) const;
   std::string postmaster_address() const;

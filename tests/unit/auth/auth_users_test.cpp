@@ -53,6 +53,35 @@ TEST(UsersFile, EditKeepsOtherLines) {
   EXPECT_FALSE(found);
 }
 
+TEST(UsersFile, QuotaField) {
+  const std::string text =
+      "alice@example.org:$y$a:quota=500M\n"
+      "bob:$y$b:bob@example.org:quota=2G\n"
+      "carol:$y$c:1000:1000::/home/carol::quota=0\n"
+      "dave:$y$d\n"
+      "erin:$y$e:quota=lots\n"
+      "fred:$y$f:quota=1KiB\n";
+  auth::UsersDb db = parse_users(text, "users");
+  ASSERT_EQ(db.users.size(), 5u);
+  EXPECT_EQ(db.users.at("alice@example.org").quota, std::optional<uint64_t>(500ull << 20));
+  // "quota=" in the SENDERS place is not a sender; the name is its own list.
+  EXPECT_EQ(db.users.at("alice@example.org").senders, std::vector<std::string>{"alice@example.org"});
+  EXPECT_EQ(db.users.at("bob").quota, std::optional<uint64_t>(2ull << 30));
+  EXPECT_EQ(db.users.at("bob").senders, std::vector<std::string>{"bob@example.org"});
+  EXPECT_EQ(db.users.at("carol").quota, std::optional<uint64_t>(0));
+  EXPECT_FALSE(db.users.at("dave").quota.has_value());
+  EXPECT_EQ(db.users.at("fred").quota, std::optional<uint64_t>(1024));
+  ASSERT_EQ(db.problems.size(), 1u);
+  EXPECT_NE(db.problems[0].find("users:5: user 'erin': bad quota 'lots'"), std::string::npos) << db.problems[0];
+  // Changing the password keeps the quota.
+  EXPECT_EQ(set_user_line(text, "bob", "$y$new").substr(text.find("bob"), 36), "bob:$y$new:bob@example.org:quota=2G\n");
+  EXPECT_FALSE(parse_quota("").has_value());
+  EXPECT_FALSE(parse_quota("5X").has_value());
+  EXPECT_FALSE(parse_quota("99999999999999999999").has_value());
+  EXPECT_FALSE(parse_quota("17000000T").has_value());
+  EXPECT_EQ(parse_quota("1T"), std::optional<uint64_t>(1ull << 40));
+}
+
 TEST(Crypt, YescryptAndSha512) {
   std::string why;
   auto h = hash_password("correct horse", &why);

@@ -105,5 +105,17 @@ TEST(Retry, SuccessNoticeOnlyWhenRelayedAndAsked) {
   EXPECT_EQ(decide(p, rcpt(1), f).notice, Notice::None);
 }
 
+TEST(Retry, DeliveredNoticeForLocalDeliveryWhenAsked) {
+  auto p = policy();
+  auto f = facts(AttemptOutcome::Accepted, 0);
+  f.final_delivery = true;  // into a local mailbox
+  EXPECT_EQ(decide(p, rcpt(1, queue::kNotifySuccess), f).notice, Notice::Delivered);
+  EXPECT_EQ(decide(p, rcpt(1, queue::kNotifySuccess | queue::kNotifyFailure), f).notice, Notice::Delivered);
+  EXPECT_EQ(decide(p, rcpt(1), f).notice, Notice::None);  // not asked
+  EXPECT_EQ(decide(p, rcpt(1, queue::kNotifyNever), f).notice, Notice::None);
+  f.null_sender = true;
+  EXPECT_EQ(decide(p, rcpt(1, queue::kNotifySuccess), f).notice, Notice::None);
+}
+
 }  // namespace
 }  // namespace ringmta::relay
