@@ -134,13 +134,12 @@ std::optional<base::json::Value> AdminClient::call(const base::json::Value& requ
   }
   std::string response = buffer_.substr(0, nl);
   buffer_.erase(0, nl + 1);
-  std::string why;
-  auto v = base::json::parse(response, &why);
+  auto v = base::json::parse(response);
   if (!v || !v->is_object()) {
-    *error = "bad response from the daemon: " + (v ? std::string("not an object") : why);
+    *error = "bad response from the daemon: " + (v ? std::string("not an object") : v.error());
     return std::nullopt;
   }
-  return v;
+  return std::move(v).value();
 }
 
 }  // namespace ringmta::admin

@@ -285,10 +285,9 @@ void AdminServer::serve(int fd) {
 }
 
 std::string AdminServer::handle_line(std::string_view line) {
-  std::string why;
-  auto v = base::json::parse(line, &why);
-  if (!v) return base::json::dump(error_response("bad JSON: " + why));
-  auto req = admin::parse_request(*v, &why);
+  auto v = base::json::parse(line);
+  if (!v) return base::json::dump(error_response("bad JSON: " + v.error()));
+  auto req = admin::parse_request(*v);
   // The token is checked before anything else is said about the request.
   const std::string& token = config_->admin.token;
   if (!token.empty()) {
@@ -298,7 +297,7 @@ std::string AdminServer::handle_line(std::string_view line) {
       return base::json::dump(error_response("permission denied: admin.token missing or wrong"));
     }
   }
-  if (!req) return base::json::dump(error_response(why));
+  if (!req) return base::json::dump(error_response(req.error()));
   // Changes (and reload) one at a time, whichever client sends them.
   std::unique_lock<std::mutex> one_change;
   if (admin::mutates(req->command) || req->command == admin::Command::Reload)

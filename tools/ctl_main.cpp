@@ -160,11 +160,11 @@ int main(int argc, char** argv) {
 
   // The daemon's configuration: the file given, else the embedded default.
   auto result = config_path.empty() ? ringmta::config::default_config() : ringmta::config::load_config_file(config_path);
-  if (!result.config) {
-    std::fprintf(stderr, "ringmtactl: %s\n", result.error.c_str());
+  if (!result) {
+    std::fprintf(stderr, "ringmtactl: %s\n", result.error().c_str());
     return 2;
   }
-  const ringmta::config::Config& config = *result.config;
+  const ringmta::config::Config& config = *result;
 
   if (user_cmd->parsed()) {
     if (users_file.empty()) {

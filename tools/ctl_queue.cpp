@@ -233,10 +233,9 @@ std::optional<base::json::Value> direct(const std::string& data_dir, const admin
 int run_ctl_request(const CtlTarget& target, const admin::Request& given, bool as_json) {
   admin::Request raw = given;
   raw.token = target.token;
-  std::string why;
   // The daemon checks again; checking here gives the same message without it.
-  auto parsed = admin::parse_request(admin::encode_request(raw), &why);
-  if (!parsed) return fail(why, 2);
+  auto parsed = admin::parse_request(admin::encode_request(raw));
+  if (!parsed) return fail(parsed.error(), 2);
   const admin::Request& req = *parsed;
   if (!target.endpoint) return 2;
 

@@ -130,8 +130,8 @@ int main(int argc, char** argv) {
     else if (std::filesystem::exists("/etc/ringmta/ringmta.toml")) config_path = "/etc/ringmta/ringmta.toml";
   }
   auto loaded = config_path.empty() ? config::default_config() : config::load_config_file(config_path);
-  if (!loaded.config) return die(EX_CONFIG, loaded.error);
-  const config::Config& config = *loaded.config;
+  if (!loaded) return die(EX_CONFIG, loaded.error());
+  const config::Config& config = *loaded;
   auto target = submit_address(config);
   if (!target) return die(EX_CONFIG, "the configuration has no smtp or submission listener to submit to");
 
