@@ -4,8 +4,9 @@
 #include <algorithm>
 #include <ctime>
 
-#include "queue/queue_id.h"
+#include "base/text.h"
 #include "mail/address.h"
+#include "queue/queue_id.h"
 
 namespace ringmta::admin {
 
@@ -27,13 +28,6 @@ constexpr std::pair<Command, std::string_view> kCommands[] = {
 
 constexpr size_t kMaxIds = 100000;      // ids in one request
 constexpr size_t kMaxReason = 1000;     // bytes of a bounce reason
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
 
 bool has_control(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](unsigned char c) { return c < 0x20 || c == 0x7F; });
@@ -118,7 +112,7 @@ bool matches(const Selector& sel, const queue::Envelope& env, MessageState state
       if (!env.sender.empty()) return false;
     } else if (sel.sender.front() == '@') {
       if (env.sender.empty() || "@" + mail::recipient_domain(env.sender) != sel.sender) return false;
-    } else if (lower(env.sender) != sel.sender) {
+    } else if (base::to_lower_ascii(env.sender) != sel.sender) {
       return false;
     }
   }
@@ -151,9 +145,7 @@ bool mutates(Command c) {
 }
 
 base::Result<std::string> normalize_id(std::string_view text) {
-  std::string id(text);
-  for (char& c : id)
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  std::string id = base::to_upper_ascii(text);
   if (!queue::queue_id_time_ms(id)) {
     return base::Error("bad queue ID '" + std::string(text.substr(0, 64)) + "' (16 characters 0-9 A-Z, as `queue list` shows)");
   }
@@ -161,7 +153,7 @@ base::Result<std::string> normalize_id(std::string_view text) {
 }
 
 base::Result<std::string> normalize_domain(std::string_view text) {
-  std::string d = lower(text);
+  std::string d = base::to_lower_ascii(text);
   if (!d.empty() && d.back() == '.') d.pop_back();
   if (!d.empty() && d.front() == '@') d.erase(0, 1);
   const bool literal = d.size() > 2 && d.front() == '[' && d.back() == ']';
@@ -190,7 +182,7 @@ base::Result<std::string> normalize_sender(std::string_view text) {
     return base::Error("bad sender '" + std::string(text.substr(0, 64)) +
              "' (an address user@example.org, @example.org for a whole domain, or <> for the null sender)");
   }
-  return lower(s);
+  return base::to_lower_ascii(s);
 }
 
 base::Result<Request> parse_request(const base::json::Value& v) {

@@ -200,7 +200,7 @@ void read_relay(Validator& v, const toml::table& t, Config::Relay& out) {
   }
   if (const auto* n = t.get("local_domains")) {
     v.strings(*n, "relay.local_domains", [&](const std::string& s, const toml::node& item, const std::string& key) {
-      std::string lower = lower_ascii(s);
+      std::string lower = base::to_lower_ascii(s);
       if (auto why = domain_problem(lower); !why.empty())
         v.error(Validator::line_of(item), key, "invalid domain name " + describe(item) + ": " + why);
       else if (std::find(out.local_domains.begin(), out.local_domains.end(), lower) == out.local_domains.end())

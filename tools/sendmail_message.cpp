@@ -11,12 +11,8 @@ using base::iequals;
 
 namespace {
 
-std::string trim(std::string_view s) {
-  size_t b = 0, e = s.size();
-  while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\r' || s[b] == '\n')) ++b;
-  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r' || s[e - 1] == '\n')) --e;
-  return std::string(s.substr(b, e - b));
-}
+// Addresses on header lines: folded whitespace around them goes.
+std::string trim(std::string_view s) { return std::string(base::trim(s, " \t\r\n")); }
 
 // One header field: its name and its lines (first line + continuations).
 struct Field {
