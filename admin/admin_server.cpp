@@ -92,8 +92,11 @@ AdminServer::AdminServer(std::shared_ptr<const config::Config> config, Hooks hoo
 AdminServer::~AdminServer() { stop(); }
 
 bool AdminServer::start(std::string* error) {
-  auto ep = admin_endpoint(config_->admin.listen, config_->server.data_dir, error);
-  if (!ep) return false;
+  auto ep = admin_endpoint(config_->admin.listen, config_->server.data_dir);
+  if (!ep) {
+    *error = ep.error();
+    return false;
+  }
   if (ep->kind == AdminEndpoint::Kind::Off) return true;
   const bool unix_socket = ep->kind == AdminEndpoint::Kind::Unix;
   listen_fd_ = ::socket(unix_socket ? AF_UNIX : ep->address.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -244,8 +244,9 @@ int run_ctl_request(const CtlTarget& target, const admin::Request& given, bool a
   std::string error;
   const auto connected = client.connect(*target.endpoint, &error);
   if (connected == admin::AdminClient::ConnectResult::Ok) {
-    resp = client.call(admin::encode_request(req), target.timeout_seconds, &error);
-    if (!resp) return fail(error);
+    auto answer = client.call(admin::encode_request(req), target.timeout_seconds);
+    if (!answer) return fail(answer.error());
+    resp = std::move(answer).value();
   } else if (admin::mutates(req.command) || req.command == Command::Destinations) {
     if (connected == admin::AdminClient::ConnectResult::NotRunning)
       return fail("the ringmta daemon is not running (nothing listens at " + target.endpoint->text + "); `" +
