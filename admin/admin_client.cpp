@@ -17,8 +17,7 @@ namespace {
 constexpr size_t kMaxResponse = 256u << 20;  // a `list` of a very large queue
 }
 
-std::optional<AdminEndpoint> admin_endpoint(const std::string& listen, const std::string& data_dir,
-                                            std::string* error) {
+base::Result<AdminEndpoint> admin_endpoint(const std::string& listen, const std::string& data_dir) {
   AdminEndpoint ep;
   if (listen == "off") return ep;
   if (listen.empty() || listen.front() == '/' || listen.rfind("unix:", 0) == 0) {
@@ -27,18 +26,16 @@ std::optional<AdminEndpoint> admin_endpoint(const std::string& listen, const std
               : listen.front() == '/' ? listen
                                       : listen.substr(5);
     if (ep.path.empty() || ep.path.size() >= sizeof(sockaddr_un{}.sun_path)) {
-      *error = "admin socket path '" + ep.path + "' is empty or longer than " +
-               std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) + " bytes";
-      return std::nullopt;
+      return base::Error("admin socket path '" + ep.path + "' is empty or longer than " +
+                         std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) + " bytes");
     }
     ep.text = "unix:" + ep.path;
     return ep;
   }
   auto addr = engine::SocketAddress::parse(listen);
   if (!addr || addr->port() == 0) {
-    *error = "admin.listen '" + listen + "': expected \"\" (admin.sock in data_dir), a socket path, "
-             "\"ip:port\" on a loopback address, or \"off\"";
-    return std::nullopt;
+    return base::Error("admin.listen '" + listen + "': expected \"\" (admin.sock in data_dir), a socket path, "
+                       "\"ip:port\" on a loopback address, or \"off\"");
   }
   ep.kind = AdminEndpoint::Kind::Tcp;
   ep.address = *addr;
@@ -80,10 +77,9 @@ AdminClient::ConnectResult AdminClient::connect(const AdminEndpoint& ep, std::st
   return ConnectResult::Ok;
 }
 
-std::optional<base::json::Value> AdminClient::call(const base::json::Value& request, int timeout_seconds, std::string* error) {
+base::Result<base::json::Value> AdminClient::call(const base::json::Value& request, int timeout_seconds) {
   if (fd_ < 0) {
-    *error = "not connected";
-    return std::nullopt;
+    return base::Error("not connected");
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
   auto wait = [&](short events) {
@@ -99,48 +95,40 @@ std::optional<base::json::Value> AdminClient::call(const base::json::Value& requ
   const std::string line = base::json::dump(request) + "\n";
   for (size_t off = 0; off < line.size();) {
     if (!wait(POLLOUT)) {
-      *error = "timed out sending the request";
-      return std::nullopt;
+      return base::Error("timed out sending the request");
     }
     ssize_t n = ::send(fd_, line.data() + off, line.size() - off, MSG_NOSIGNAL);
     if (n < 0 && errno != EINTR && errno != EAGAIN) {
-      *error = std::string("send: ") + std::strerror(errno);
-      return std::nullopt;
+      return base::Error(std::string("send: ") + std::strerror(errno));
     }
     if (n > 0) off += static_cast<size_t>(n);
   }
   size_t nl;
   while ((nl = buffer_.find('\n')) == std::string::npos) {
     if (buffer_.size() > kMaxResponse) {
-      *error = "response too large";
-      return std::nullopt;
+      return base::Error("response too large");
     }
     if (!wait(POLLIN)) {
-      *error = "no answer from the daemon within " + std::to_string(timeout_seconds) + "s";
-      return std::nullopt;
+      return base::Error("no answer from the daemon within " + std::to_string(timeout_seconds) + "s");
     }
     char buf[65536];
     ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
     if (n == 0) {
-      *error = "the daemon closed the connection";
-      return std::nullopt;
+      return base::Error("the daemon closed the connection");
     }
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
-      *error = std::string("recv: ") + std::strerror(errno);
-      return std::nullopt;
+      return base::Error(std::string("recv: ") + std::strerror(errno));
     }
     buffer_.append(buf, static_cast<size_t>(n));
   }
   std::string response = buffer_.substr(0, nl);
   buffer_.erase(0, nl + 1);
-  std::string why;
-  auto v = base::json::parse(response, &why);
+  auto v = base::json::parse(response);
   if (!v || !v->is_object()) {
-    *error = "bad response from the daemon: " + (v ? std::string("not an object") : why);
-    return std::nullopt;
+    return base::Error("bad response from the daemon: " + (v ? std::string("not an object") : v.error()));
   }
-  return v;
+  return std::move(v).value();
 }
 
 }  // namespace ringmta::admin

@@ -9,6 +9,7 @@
 
 #include "engine/address.h"
 #include "base/json.h"
+#include "base/result.h"
 
 namespace ringmta::admin {
 
@@ -21,9 +22,8 @@ struct AdminEndpoint {
 };
 
 // admin.listen (see admin_server.h) with server.data_dir -> the endpoint.
-// nullopt with *error for a value the config validator would refuse.
-std::optional<AdminEndpoint> admin_endpoint(const std::string& listen, const std::string& data_dir,
-                                            std::string* error);
+// Fails (with the message) for a value the config validator would refuse.
+base::Result<AdminEndpoint> admin_endpoint(const std::string& listen, const std::string& data_dir);
 
 class AdminClient {
  public:
@@ -35,9 +35,9 @@ class AdminClient {
   enum class ConnectResult { Ok, NotRunning, Error };
   // NotRunning: nothing listens there (no socket file, connection refused).
   ConnectResult connect(const AdminEndpoint& endpoint, std::string* error);
-  // One request, one response; nullopt with *error on I/O failure, timeout or
-  // a response that is not JSON.
-  std::optional<base::json::Value> call(const base::json::Value& request, int timeout_seconds, std::string* error);
+  // One request, one response; fails on I/O failure, timeout or a response
+  // that is not a JSON object.
+  base::Result<base::json::Value> call(const base::json::Value& request, int timeout_seconds);
 
  private:
   int fd_ = -1;

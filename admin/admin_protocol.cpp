@@ -4,8 +4,9 @@
 #include <algorithm>
 #include <ctime>
 
-#include "queue/queue_id.h"
+#include "base/text.h"
 #include "mail/address.h"
+#include "queue/queue_id.h"
 
 namespace ringmta::admin {
 
@@ -27,13 +28,6 @@ constexpr std::pair<Command, std::string_view> kCommands[] = {
 
 constexpr size_t kMaxIds = 100000;      // ids in one request
 constexpr size_t kMaxReason = 1000;     // bytes of a bounce reason
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
 
 bool has_control(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](unsigned char c) { return c < 0x20 || c == 0x7F; });
@@ -118,7 +112,7 @@ bool matches(const Selector& sel, const queue::Envelope& env, MessageState state
       if (!env.sender.empty()) return false;
     } else if (sel.sender.front() == '@') {
       if (env.sender.empty() || "@" + mail::recipient_domain(env.sender) != sel.sender) return false;
-    } else if (lower(env.sender) != sel.sender) {
+    } else if (base::to_lower_ascii(env.sender) != sel.sender) {
       return false;
     }
   }
@@ -150,19 +144,16 @@ bool mutates(Command c) {
   }
 }
 
-std::string normalize_id(std::string_view text, std::string* error) {
-  std::string id(text);
-  for (char& c : id)
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+base::Result<std::string> normalize_id(std::string_view text) {
+  std::string id = base::to_upper_ascii(text);
   if (!queue::queue_id_time_ms(id)) {
-    *error = "bad queue ID '" + std::string(text.substr(0, 64)) + "' (16 characters 0-9 A-Z, as `queue list` shows)";
-    return "";
+    return base::Error("bad queue ID '" + std::string(text.substr(0, 64)) + "' (16 characters 0-9 A-Z, as `queue list` shows)");
   }
   return id;
 }
 
-std::string normalize_domain(std::string_view text, std::string* error) {
-  std::string d = lower(text);
+base::Result<std::string> normalize_domain(std::string_view text) {
+  std::string d = base::to_lower_ascii(text);
   if (!d.empty() && d.back() == '.') d.pop_back();
   if (!d.empty() && d.front() == '@') d.erase(0, 1);
   const bool literal = d.size() > 2 && d.front() == '[' && d.back() == ']';
@@ -171,132 +162,116 @@ std::string normalize_domain(std::string_view text, std::string* error) {
   if (!literal) ok &= d.find('[') == std::string::npos && d.find(']') == std::string::npos;
   ok &= d.find("..") == std::string::npos && d.front() != '.';
   if (!ok) {
-    *error = "bad domain '" + std::string(text.substr(0, 64)) + "' (a domain name like example.org, or an address literal [192.0.2.1])";
-    return "";
+    return base::Error("bad domain '" + std::string(text.substr(0, 64)) + "' (a domain name like example.org, or an address literal [192.0.2.1])");
   }
   return d;
 }
 
-std::string normalize_sender(std::string_view text, std::string* error) {
+base::Result<std::string> normalize_sender(std::string_view text) {
   if (text == "<>" || text == "\"\"") return "<>";
   std::string s(text);
   if (s.size() >= 2 && s.front() == '<' && s.back() == '>') s = s.substr(1, s.size() - 2);
   if (!s.empty() && s.front() == '@') {
-    std::string d = normalize_domain(s, error);
-    return d.empty() ? "" : "@" + d;
+    auto d = normalize_domain(s);
+    if (!d) return d;
+    return "@" + *d;
   }
   const size_t at = s.rfind('@');
   if (s.empty() || s.size() > 512 || has_control(s) || at == std::string::npos || at == 0 || at + 1 == s.size() ||
       s.find(' ') != std::string::npos) {
-    *error = "bad sender '" + std::string(text.substr(0, 64)) +
-             "' (an address user@example.org, @example.org for a whole domain, or <> for the null sender)";
-    return "";
+    return base::Error("bad sender '" + std::string(text.substr(0, 64)) +
+             "' (an address user@example.org, @example.org for a whole domain, or <> for the null sender)");
   }
-  return lower(s);
+  return base::to_lower_ascii(s);
 }
 
-std::optional<Request> parse_request(const base::json::Value& v, std::string* error) {
-  error->clear();
-  if (!v.is_object()) {
-    *error = "a request is a JSON object";
-    return std::nullopt;
-  }
+base::Result<Request> parse_request(const base::json::Value& v) {
+  // string_field() notes a field that is not a string here; checked after
+  // the fields that may carry one, so the first wrong field is named.
+  std::string type_error;
+  std::string* error = &type_error;
+  if (!v.is_object()) return base::Error("a request is a JSON object");
   const std::string* cmd = string_field(v, "cmd", error);
-  if (!cmd) {
-    if (error->empty()) *error = "the request has no 'cmd'";
-    return std::nullopt;
-  }
+  if (!cmd) return base::Error(type_error.empty() ? "the request has no 'cmd'" : type_error);
   Request req;
   auto known = std::find_if(std::begin(kCommands), std::end(kCommands), [&](const auto& c) { return c.second == *cmd; });
-  if (known == std::end(kCommands)) {
-    *error = "unknown command '" + cmd->substr(0, 32) + "'";
-    return std::nullopt;
-  }
+  if (known == std::end(kCommands)) return base::Error("unknown command '" + cmd->substr(0, 32) + "'");
   req.command = known->first;
   for (const auto& [key, value] : v.members()) {
     if (!field_allowed(req.command, key)) {
-      *error = "'" + key.substr(0, 32) + "' is not a field of '" + *cmd + "'";
-      return std::nullopt;
+      return base::Error("'" + key.substr(0, 32) + "' is not a field of '" + *cmd + "'");
     }
   }
   if (const std::string* t = string_field(v, "token", error)) req.token = *t;
-  if (!error->empty()) return std::nullopt;
+  if (!type_error.empty()) return base::Error(type_error);
 
   Selector& sel = req.selector;
   if (const base::json::Value* ids = v.get("ids")) {
     if (!ids->is_array() || ids->items().empty() || ids->items().size() > kMaxIds) {
-      *error = "'ids' must be a non-empty array of queue IDs (at most 100000)";
-      return std::nullopt;
+      return base::Error("'ids' must be a non-empty array of queue IDs (at most 100000)");
     }
     for (const base::json::Value& item : ids->items()) {
       if (!item.is_string()) {
-        *error = "'ids' must hold strings";
-        return std::nullopt;
+        return base::Error("'ids' must hold strings");
       }
-      std::string id = normalize_id(item.as_string(), error);
-      if (id.empty()) return std::nullopt;
-      sel.ids.push_back(std::move(id));
+      auto id = normalize_id(item.as_string());
+      if (!id) return base::Error(id.error());
+      sel.ids.push_back(std::move(*id));
     }
   }
   if (const std::string* d = string_field(v, "domain", error)) {
-    std::string domain = normalize_domain(*d, error);
-    if (domain.empty()) return std::nullopt;
-    (req.command == Command::Suspend || req.command == Command::Resume ? req.domain : sel.domain) = domain;
+    auto domain = normalize_domain(*d);
+    if (!domain) return base::Error(domain.error());
+    (req.command == Command::Suspend || req.command == Command::Resume ? req.domain : sel.domain) = *domain;
   }
   if (const std::string* s = string_field(v, "sender", error)) {
-    sel.sender = normalize_sender(*s, error);
-    if (sel.sender.empty()) return std::nullopt;
+    auto sender = normalize_sender(*s);
+    if (!sender) return base::Error(sender.error());
+    sel.sender = std::move(*sender);
   }
   if (const std::string* s = string_field(v, "state", error)) {
     sel.state = parse_state(*s);
     if (!sel.state) {
-      *error = "unknown state '" + s->substr(0, 32) + "' (scheduled, ready, in_flight, held, deferred)";
-      return std::nullopt;
+      return base::Error("unknown state '" + s->substr(0, 32) + "' (scheduled, ready, in_flight, held, deferred)");
     }
   }
   if (const base::json::Value* all = v.get("all")) {
     if (!all->is_bool()) {
-      *error = "'all' must be true or false";
-      return std::nullopt;
+      return base::Error("'all' must be true or false");
     }
     sel.all = all->as_bool();
   }
   if (const std::string* id = string_field(v, "id", error)) {
-    req.id = normalize_id(*id, error);
-    if (req.id.empty()) return std::nullopt;
+    auto normal = normalize_id(*id);
+    if (!normal) return base::Error(normal.error());
+    req.id = std::move(*normal);
   }
   if (const std::string* r = string_field(v, "reason", error)) req.reason = *r;
-  if (!error->empty()) return std::nullopt;
+  if (!type_error.empty()) return base::Error(type_error);
 
   // With IDs, --domain may still narrow which recipients a flush or bounce
   // touches; any other mix is ambiguous.
   const bool domain_narrows = req.command == Command::Flush || req.command == Command::Bounce;
   if (!sel.ids.empty() && (sel.all || (!sel.domain.empty() && !domain_narrows) || !sel.sender.empty() || sel.state)) {
-    *error = "give either queue IDs or a selector (--domain, --sender, --state, --all), not both";
-    return std::nullopt;
+    return base::Error("give either queue IDs or a selector (--domain, --sender, --state, --all), not both");
   }
   if (sel.all && (!sel.domain.empty() || !sel.sender.empty() || sel.state)) {
-    *error = "--all cannot be combined with --domain, --sender or --state";
-    return std::nullopt;
+    return base::Error("--all cannot be combined with --domain, --sender or --state");
   }
   if (mutates(req.command) && req.command != Command::Suspend && req.command != Command::Resume &&
       req.command != Command::Reload && sel.empty()) {
-    *error = std::string(to_string(req.command)) +
-             " needs queue IDs or a selector (--domain D, --sender S, --state S or --all)";
-    return std::nullopt;
+    return base::Error(std::string(to_string(req.command)) +
+             " needs queue IDs or a selector (--domain D, --sender S, --state S or --all)");
   }
   if (req.command == Command::Show && req.id.empty()) {
-    *error = "show needs a queue ID";
-    return std::nullopt;
+    return base::Error("show needs a queue ID");
   }
   if ((req.command == Command::Suspend || req.command == Command::Resume) && req.domain.empty()) {
-    *error = std::string(to_string(req.command)) + " needs a destination domain";
-    return std::nullopt;
+    return base::Error(std::string(to_string(req.command)) + " needs a destination domain");
   }
   if (req.command == Command::Bounce) {
     if (req.reason.empty() || req.reason.size() > kMaxReason || has_control(req.reason)) {
-      *error = "bounce needs --reason TEXT (one line, at most 1000 bytes): it goes into the DSN";
-      return std::nullopt;
+      return base::Error("bounce needs --reason TEXT (one line, at most 1000 bytes): it goes into the DSN");
     }
   }
   return req;

@@ -48,6 +48,7 @@
 
 #include "queue/queue.h"
 #include "base/json.h"
+#include "base/result.h"
 
 namespace ringmta::admin {
 
@@ -88,17 +89,17 @@ struct Request {
   std::string token;    // admin.token, when the server has one
 };
 
-// Validate one request object. nullopt with *error (a message for the
-// operator, e.g. "bad queue ID 'x!': ...") when it is not acceptable.
-std::optional<Request> parse_request(const base::json::Value& v, std::string* error);
+// Validate one request object; the error is a message for the operator
+// (e.g. "bad queue ID 'x!': ...") when it is not acceptable.
+base::Result<Request> parse_request(const base::json::Value& v);
 // The request object for `req` (what ringmtactl sends); parse_request(encode_request(r)) == r.
 base::json::Value encode_request(const Request& req);
 
 // Normalizers shared with ringmtactl (so it can refuse bad input before it
-// connects). Each returns "" and sets *error when the text is unusable.
-std::string normalize_id(std::string_view text, std::string* error);
-std::string normalize_domain(std::string_view text, std::string* error);
-std::string normalize_sender(std::string_view text, std::string* error);
+// connects). Each fails with a message for the operator when the text is unusable.
+base::Result<std::string> normalize_id(std::string_view text);
+base::Result<std::string> normalize_domain(std::string_view text);
+base::Result<std::string> normalize_sender(std::string_view text);
 
 // Per destination domain, over the pending recipients of queued messages.
 struct DomainSummary {

@@ -92,8 +92,11 @@ AdminServer::AdminServer(std::shared_ptr<const config::Config> config, Hooks hoo
 AdminServer::~AdminServer() { stop(); }
 
 bool AdminServer::start(std::string* error) {
-  auto ep = admin_endpoint(config_->admin.listen, config_->server.data_dir, error);
-  if (!ep) return false;
+  auto ep = admin_endpoint(config_->admin.listen, config_->server.data_dir);
+  if (!ep) {
+    *error = ep.error();
+    return false;
+  }
   if (ep->kind == AdminEndpoint::Kind::Off) return true;
   const bool unix_socket = ep->kind == AdminEndpoint::Kind::Unix;
   listen_fd_ = ::socket(unix_socket ? AF_UNIX : ep->address.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -285,10 +288,9 @@ void AdminServer::serve(int fd) {
 }
 
 std::string AdminServer::handle_line(std::string_view line) {
-  std::string why;
-  auto v = base::json::parse(line, &why);
-  if (!v) return base::json::dump(error_response("bad JSON: " + why));
-  auto req = admin::parse_request(*v, &why);
+  auto v = base::json::parse(line);
+  if (!v) return base::json::dump(error_response("bad JSON: " + v.error()));
+  auto req = admin::parse_request(*v);
   // The token is checked before anything else is said about the request.
   const std::string& token = config_->admin.token;
   if (!token.empty()) {
@@ -299,12 +301,13 @@ std::string AdminServer::handle_line(std::string_view line) {
     }
   }
   if (admin::is_mailbox_request(*v)) {  // the mail store's commands (admin_mailbox.cpp)
+    std::string why;
     auto mreq = admin::parse_mailbox_request(*v, &why);
     if (!mreq) return base::json::dump(error_response(why));
     std::lock_guard<std::mutex> one_change(changes_mu_);
     return base::json::dump(do_mailbox(*mreq));
   }
-  if (!req) return base::json::dump(error_response(why));
+  if (!req) return base::json::dump(error_response(req.error()));
   // Changes (and reload) one at a time, whichever client sends them.
   std::unique_lock<std::mutex> one_change;
   if (admin::mutates(req->command) || req->command == admin::Command::Reload)

@@ -47,8 +47,7 @@ bool read_file(const std::string& path, std::string& out, std::string& error) {
 AuthService::AuthService(AuthOptions options) : opt_(std::move(options)) {
   // Used when the users file has no real hash to model the dummy on (never an
   // empty hash: that would be checked without any hash work).
-  std::string ignored;
-  fallback_hash_ = hash_password("ringmta unknown user", &ignored).value_or("");
+  fallback_hash_ = hash_password("ringmta unknown user").value_or("");
   dummy_hash_ = fallback_hash_;
   const unsigned n = std::max(1u, opt_.threads);
   for (unsigned i = 0; i < n; ++i) workers_.emplace_back([this] { worker(); });

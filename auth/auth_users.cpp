@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <memory>
 
+#include "base/text.h"
+
 namespace ringmta::auth {
 namespace {
 
@@ -21,11 +23,8 @@ bool is_digits(std::string_view s) {
   return true;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
+// Blanks around a field, and a CR left by a file written with CRLF line ends.
+std::string_view trim(std::string_view s) { return base::trim_right(base::trim_left(s), " \t\r"); }
 
 std::vector<std::string_view> split(std::string_view s, char sep) {
   std::vector<std::string_view> out;
@@ -166,24 +165,17 @@ bool verify_password(std::string_view password, const std::string& hash) {
   return ok;
 }
 
-std::optional<std::string> hash_password(std::string_view password, std::string* error) {
-  if (password.empty() || password.find('\0') != std::string_view::npos) {
-    if (error) *error = "the password is empty or contains a NUL byte";
-    return std::nullopt;
-  }
+base::Result<std::string> hash_password(std::string_view password) {
+  if (password.empty() || password.find('\0') != std::string_view::npos)
+    return base::Error("the password is empty or contains a NUL byte");
   char setting[CRYPT_GENSALT_OUTPUT_SIZE];
   // count 0 = libcrypt's default cost; rbytes null = random bytes from the OS.
-  if (!crypt_gensalt_rn("$y$", 0, nullptr, 0, setting, sizeof setting)) {
-    if (error) *error = "libcrypt cannot make a yescrypt salt";
-    return std::nullopt;
-  }
+  if (!crypt_gensalt_rn("$y$", 0, nullptr, 0, setting, sizeof setting))
+    return base::Error("libcrypt cannot make a yescrypt salt");
   auto data = std::make_unique<crypt_data>();
   const std::string phrase(password);
   const char* out = crypt_rn(phrase.c_str(), setting, data.get(), sizeof(crypt_data));
-  if (!out || out[0] == '*') {
-    if (error) *error = "libcrypt refused to hash the password";
-    return std::nullopt;
-  }
+  if (!out || out[0] == '*') return base::Error("libcrypt refused to hash the password");
   std::string result(out);
   volatile char* p = reinterpret_cast<volatile char*>(data.get());
   for (size_t i = 0; i < sizeof(crypt_data); ++i) p[i] = 0;
@@ -195,12 +187,8 @@ std::optional<std::string> dummy_hash_like(const std::string& model) {
   // A password nobody knows: 24 random bytes as hex (crypt needs no NUL).
   unsigned char random[24];
   if (::getrandom(random, sizeof random, 0) != static_cast<ssize_t>(sizeof random)) return std::nullopt;
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string phrase;
-  for (unsigned char b : random) {
-    phrase += kHex[b >> 4];
-    phrase += kHex[b & 15];
-  }
+  for (unsigned char b : random) base::append_hex_byte(phrase, b);
   // crypt(3) takes the scheme, cost parameters and salt from a full hash
   // given as the setting, so the result is a hash of the same kind and cost.
   auto data = std::make_unique<crypt_data>();

@@ -22,6 +22,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/result.h"
+
 namespace ringmta::auth {
 
 struct UserRecord {
@@ -52,9 +54,8 @@ std::string user_name_problem(std::string_view name);
 // A locked/invalid hash ("!", "*", "") never matches.
 bool verify_password(std::string_view password, const std::string& hash);
 
-// A new yescrypt hash of `password` with a random salt; nullopt (and `error`
-// set) when libcrypt refuses.
-std::optional<std::string> hash_password(std::string_view password, std::string* error);
+// A new yescrypt hash of `password` with a random salt, or why libcrypt refused.
+base::Result<std::string> hash_password(std::string_view password);
 
 // A hash of a random, thrown-away password made with the settings (scheme,
 // cost, salt) of `model`, a real user's hash: checking a password against it

@@ -314,9 +314,11 @@ void dump_to(std::string& out, const Value& v) {
 
 }  // namespace
 
-std::optional<Value> parse(std::string_view text, std::string* error) {
-  if (error) error->clear();
-  return Parser(text, error).run();
+Result<Value> parse(std::string_view text) {
+  std::string error;
+  std::optional<Value> v = Parser(text, &error).run();
+  if (!v) return Error(std::move(error));
+  return std::move(*v);
 }
 
 std::string dump(const Value& value) {

@@ -22,6 +22,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/result.h"
+
 namespace ringmta::base::json {
 
 class Value {
@@ -82,9 +84,9 @@ class Value {
   std::vector<std::pair<std::string, Value>> members_;
 };
 
-// Parse one complete JSON text (surrounding whitespace allowed). nullopt with
-// *error ("at byte 12: expected ':'") on bad input.
-std::optional<Value> parse(std::string_view text, std::string* error);
+// Parse one complete JSON text (surrounding whitespace allowed). On bad input
+// the error says where and why ("at byte 12: expected ':'").
+Result<Value> parse(std::string_view text);
 // One line of compact JSON (no newline inside: control characters are escaped).
 std::string dump(const Value& value);
 // A JSON string literal for `s` (quotes included).

@@ -42,6 +42,12 @@ bool valid_utf8(std::string_view s) {
   return true;
 }
 
+bool is_ascii(std::string_view s) {
+  for (char c : s)
+    if (static_cast<unsigned char>(c) >= 0x80) return false;
+  return true;
+}
+
 char to_lower_ascii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
 
 std::string to_lower_ascii(std::string_view s) {
@@ -50,10 +56,11 @@ std::string to_lower_ascii(std::string_view s) {
   return out;
 }
 
+char to_upper_ascii(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c; }
+
 std::string to_upper_ascii(std::string_view s) {
   std::string out(s);
-  for (char& c : out)
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+  for (char& c : out) c = to_upper_ascii(c);
   return out;
 }
 
@@ -67,5 +74,23 @@ bool iequals(std::string_view a, std::string_view b) {
 bool istarts_with(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
+
+void append_hex_byte(std::string& out, unsigned char byte, bool upper) {
+  const char* digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+  out.push_back(digits[byte >> 4]);
+  out.push_back(digits[byte & 15]);
+}
+
+std::string_view trim_left(std::string_view s, std::string_view chars) {
+  const size_t b = s.find_first_not_of(chars);
+  return b == std::string_view::npos ? std::string_view() : s.substr(b);
+}
+
+std::string_view trim_right(std::string_view s, std::string_view chars) {
+  const size_t e = s.find_last_not_of(chars);
+  return e == std::string_view::npos ? std::string_view() : s.substr(0, e + 1);
+}
+
+std::string_view trim(std::string_view s, std::string_view chars) { return trim_right(trim_left(s, chars), chars); }
 
 }  // namespace ringmta::base

@@ -26,10 +26,6 @@ namespace {
 
 constexpr std::array<uint8_t, 12> kV4MappedPrefix = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
-void set_error(std::string* error, std::string message) {
-  if (error) *error = std::move(message);
-}
-
 // True when the first `prefix` bits of a and b are equal.
 bool prefix_equal(const uint8_t* a, const uint8_t* b, unsigned prefix) {
   unsigned full = prefix / 8;
@@ -60,9 +56,7 @@ std::string format(bool v6, const uint8_t* bytes, unsigned prefix) {
 
 }  // namespace
 
-std::optional<Cidr> Cidr::parse(std::string_view text) { return parse(text, nullptr); }
-
-std::optional<Cidr> Cidr::parse(std::string_view text, std::string* error) {
+base::Result<Cidr> Cidr::parse(std::string_view text) {
   std::string_view ip = text;
   std::optional<unsigned> prefix;
   if (auto slash = text.find('/'); slash != std::string_view::npos) {
@@ -75,15 +69,13 @@ std::optional<Cidr> Cidr::parse(std::string_view text, std::string* error) {
               !(digits.size() > 1 && digits[0] == '0');
     if (ok) std::from_chars(digits.data(), digits.data() + digits.size(), value);
     if (!ok) {
-      set_error(error, "bad prefix length '/" + std::string(digits) + "'");
-      return std::nullopt;
+      return base::Error("bad prefix length '/" + std::string(digits) + "'");
     }
     prefix = value;
   }
   // inet_pton needs a NUL-terminated string; addresses are short.
   if (ip.empty() || ip.size() >= INET6_ADDRSTRLEN) {
-    set_error(error, "not an IP address");
-    return std::nullopt;
+    return base::Error("not an IP address");
   }
   char buf[INET6_ADDRSTRLEN] = {};
   std::memcpy(buf, ip.data(), ip.size());
@@ -94,22 +86,19 @@ std::optional<Cidr> Cidr::parse(std::string_view text, std::string* error) {
   } else if (inet_pton(AF_INET6, buf, cidr.bytes_.data()) == 1) {
     cidr.v6_ = true;
   } else {
-    set_error(error, "not an IP address");
-    return std::nullopt;
+    return base::Error("not an IP address");
   }
   unsigned max = cidr.v6_ ? 128 : 32;
   cidr.prefix_ = prefix.value_or(max);
   if (cidr.prefix_ > max) {
-    set_error(error, "prefix length /" + std::to_string(cidr.prefix_) + " is longer than " +
+    return base::Error("prefix length /" + std::to_string(cidr.prefix_) + " is longer than " +
                          std::to_string(max) + " bits");
-    return std::nullopt;
   }
   std::array<uint8_t, 16> masked = cidr.bytes_;
   mask_bytes(masked.data(), cidr.v6_ ? 16 : 4, cidr.prefix_);
   if (masked != cidr.bytes_) {
-    set_error(error, "host bits are set after the prefix (did you mean '" +
+    return base::Error("host bits are set after the prefix (did you mean '" +
                          format(cidr.v6_, masked.data(), cidr.prefix_) + "'?)");
-    return std::nullopt;
   }
   // ::ffff:a.b.c.d/96+n is the IPv4 prefix a.b.c.d/n written in IPv6 form.
   if (cidr.v6_ && cidr.prefix_ >= 96 &&

@@ -12,16 +12,16 @@
 #include <string_view>
 #include <vector>
 
+#include "base/result.h"
 #include "engine/address.h"
 
 namespace ringmta::config {
 
 class Cidr {
  public:
-  static std::optional<Cidr> parse(std::string_view text);
-  // As above; on failure sets *error (if given) to a short reason such as
-  // "host bits are set after the prefix (did you mean '10.0.0.0/8'?)".
-  static std::optional<Cidr> parse(std::string_view text, std::string* error);
+  // The prefix, or a short reason such as "host bits are set after the
+  // prefix (did you mean '10.0.0.0/8'?)".
+  static base::Result<Cidr> parse(std::string_view text);
   bool contains(const engine::SocketAddress& address) const;
   std::string to_string() const;  // canonical form, e.g. "10.0.0.0/8", "::1/128"
   bool is_v6() const { return v6_; }

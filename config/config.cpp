@@ -192,16 +192,15 @@ void read_relay(Validator& v, const toml::table& t, Config::Relay& out) {
   if (const auto* n = t.get("trusted_networks")) {
     out.trusted_networks.clear();  // an explicit (even empty) list replaces the default
     v.strings(*n, "relay.trusted_networks", [&](const std::string& s, const toml::node& item, const std::string& key) {
-      std::string why;
-      if (auto cidr = Cidr::parse(s, &why))
+      if (auto cidr = Cidr::parse(s))
         out.trusted_networks.push_back(*cidr);
       else
-        v.error(Validator::line_of(item), key, "invalid network " + describe(item) + ": " + why);
+        v.error(Validator::line_of(item), key, "invalid network " + describe(item) + ": " + cidr.error());
     });
   }
   if (const auto* n = t.get("local_domains")) {
     v.strings(*n, "relay.local_domains", [&](const std::string& s, const toml::node& item, const std::string& key) {
-      std::string lower = lower_ascii(s);
+      std::string lower = base::to_lower_ascii(s);
       if (auto why = domain_problem(lower); !why.empty())
         v.error(Validator::line_of(item), key, "invalid domain name " + describe(item) + ": " + why);
       else if (std::find(out.local_domains.begin(), out.local_domains.end(), lower) == out.local_domains.end())
@@ -349,23 +348,20 @@ std::string_view to_string(ListenerKind kind) {
 }
 
 ConfigResult parse_config(std::string_view toml_text, std::string_view source_name) {
-  ConfigResult result;
   toml::table root;
 #if TOML_EXCEPTIONS
   try {
     root = toml::parse(toml_text, source_name);
   } catch (const toml::parse_error& e) {
-    result.error = std::string(source_name) + ":" + std::to_string(e.source().begin.line) + ":" +
-                   std::to_string(e.source().begin.column) + ": " + std::string(e.description());
-    return result;
+    return base::Error(std::string(source_name) + ":" + std::to_string(e.source().begin.line) + ":" +
+                       std::to_string(e.source().begin.column) + ": " + std::string(e.description()));
   }
 #else
   toml::parse_result parsed = toml::parse(toml_text, source_name);
   if (!parsed) {
     const auto& e = parsed.error();
-    result.error = std::string(source_name) + ":" + std::to_string(e.source().begin.line) + ":" +
-                   std::to_string(e.source().begin.column) + ": " + std::string(e.description());
-    return result;
+    return base::Error(std::string(source_name) + ":" + std::to_string(e.source().begin.line) + ":" +
+                       std::to_string(e.source().begin.column) + ": " + std::string(e.description()));
   }
   root = std::move(parsed).table();
 #endif
@@ -404,12 +400,8 @@ ConfigResult parse_config(std::string_view toml_text, std::string_view source_na
     if (const auto* m = root.get("mailbox"))
       v.error(Validator::line_of(*m), "mailbox.enabled", "local delivery needs auth.users_file (the users with mailboxes)");
 
-  if (!v.ok()) {
-    result.error = v.report();
-    return result;
-  }
-  result.config = std::move(config);
-  return result;
+  if (!v.ok()) return base::Error(v.report());
+  return config;
 }
 
 ConfigResult load_config_file(const std::string& path) {
@@ -423,11 +415,7 @@ ConfigResult load_config_file(const std::string& path) {
     ok = !std::ferror(f);
     std::fclose(f);
   }
-  if (!ok) {
-    ConfigResult result;
-    result.error = path + ": cannot read the configuration file: " + std::strerror(errno);
-    return result;
-  }
+  if (!ok) return base::Error(path + ": cannot read the configuration file: " + std::strerror(errno));
   return parse_config(text, path);
 }
 

@@ -4,7 +4,7 @@
 // Errors name the file, line and key ("ringmta.toml:12: limits.max_recipients:
 // expected a positive integer"); the daemon prints them and exits 2.
 // Every key, its meaning, default and valid values: deploy/ringmta.toml.
-// ConfigResult::error holds every problem found, one per line, in file order.
+// A failed ConfigResult's error() holds every problem found, one per line, in file order.
 #pragma once
 
 #include <chrono>
@@ -15,8 +15,9 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/address.h"
+#include "base/result.h"
 #include "config/cidr.h"
+#include "engine/address.h"
 
 namespace ringmta::config {
 
@@ -202,10 +203,8 @@ struct Config {
   } admin;
 };
 
-struct ConfigResult {
-  std::optional<Config> config;
-  std::string error;  // set when config is empty
-};
+// The configuration, or every problem found (one per line, in file order).
+using ConfigResult = base::Result<Config>;
 
 // Parse and validate a TOML document. `source_name` is used in messages.
 ConfigResult parse_config(std::string_view toml_text, std::string_view source_name);

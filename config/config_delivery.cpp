@@ -70,7 +70,7 @@ void read_routes(Validator& v, const toml::node& node, std::map<std::string, Rou
               "\"example.com\" = " + std::string(kTargetExample) + ")");
       continue;
     }
-    const std::string domain = lower_ascii(key.str());
+    const std::string domain = base::to_lower_ascii(key.str());
     if (auto why = domain_problem(domain); !why.empty()) {
       v.error(line, full, "invalid domain name " + describe(key_text) + ": " + why);
       continue;
@@ -112,7 +112,7 @@ void read_tls_policy(Validator& v, const toml::node& node, std::map<std::string,
                   ", got a table (a domain with dots must be quoted: \"example.com\" = \"verify\")");
       continue;
     }
-    const std::string domain = lower_ascii(key.str());
+    const std::string domain = base::to_lower_ascii(key.str());
     if (auto why = domain_problem(domain); !why.empty()) {
       v.error(line, full, "invalid domain name " + describe(key_text) + ": " + why);
       continue;
@@ -232,7 +232,7 @@ void read_delivery(Validator& v, const toml::table& t, Config::Delivery& out) {
     if (auto b = v.boolean(*n, "delivery.tls_resumption")) out.tls_resumption = *b;
   if (const auto* n = t.get("no_chunking_hosts")) {
     auto each = [&](const std::string& s, const toml::node& item, const std::string& key) {
-      std::string lower = lower_ascii(s);
+      std::string lower = base::to_lower_ascii(s);
       const bool ip = engine::SocketAddress::from_ip(lower, 0).has_value();
       if (auto why = ip ? std::string() : domain_problem(lower); !why.empty())
         v.error(Validator::line_of(item), key,
@@ -281,7 +281,7 @@ void check_self_targets(Validator& v, const toml::table& t, const Config& config
     check(*config.delivery.relayhost, *n, "delivery.relayhost");
   if (const auto* routes = t.get_as<toml::table>("routes")) {
     for (const auto& [key, value] : *routes) {
-      auto it = config.delivery.routes.find(lower_ascii(key.str()));
+      auto it = config.delivery.routes.find(base::to_lower_ascii(key.str()));
       if (it == config.delivery.routes.end()) continue;
       const toml::value<std::string> key_text{std::string(key.str())};
       check(it->second, value, "delivery.routes." + describe(key_text));

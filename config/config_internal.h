@@ -17,6 +17,7 @@
 #include <vector>
 #include <toml++/toml.h>
 
+#include "base/text.h"
 #include "config/config.h"
 
 namespace ringmta::config::detail {
@@ -25,8 +26,8 @@ constexpr int64_t kMaxCount = 1'000'000;  // recipients, errors, connections
 
 // --- value parsers (config_values.cpp) -------------------------------------
 
-// ASCII lower case; bytes >= 0x80 are left alone (domain_problem refuses them).
-std::string lower_ascii(std::string_view s);
+// ASCII lower case: base::to_lower_ascii (bytes >= 0x80 are left alone;
+// domain_problem refuses them).
 // Why `name` is not a usable domain name, or "" when it is.
 std::string domain_problem(std::string_view name);
 // A RouteTarget from its text (syntax in config.h); on failure nullopt and

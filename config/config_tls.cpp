@@ -51,7 +51,7 @@ void read_sni(Validator& v, const toml::node& node, std::vector<Config::Tls::Sni
     read_pair(v, t, prefix, true, sni.certificate, sni.private_key);
     if (const auto* n = t.get("names")) {
       v.strings(*n, prefix + ".names", [&](const std::string& s, const toml::node& item, const std::string& key) {
-        std::string lower = lower_ascii(s);
+        std::string lower = base::to_lower_ascii(s);
         // "*.example.com": a wildcard for exactly one leading label.
         std::string_view domain = lower;
         if (domain.size() > 2 && domain.substr(0, 2) == "*.") domain.remove_prefix(2);

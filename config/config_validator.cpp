@@ -175,10 +175,8 @@ std::string describe(const toml::node& node) {
         out += '\\';
         out += static_cast<char>(c);
       } else if (c < 0x20 || c == 0x7f) {
-        static const char hex[] = "0123456789abcdef";
         out += "\\x";
-        out += hex[c >> 4];
-        out += hex[c & 15];
+        base::append_hex_byte(out, c);
       } else {
         out += static_cast<char>(c);
       }

@@ -24,15 +24,13 @@ constexpr std::string_view kForms =
 // `s` in single quotes, control and non-ASCII bytes as \xNN: the text ends
 // up on a terminal or in a log.
 std::string quoted(std::string_view s) {
-  static const char hex[] = "0123456789abcdef";
   std::string out = "'";
   for (unsigned char c : s.substr(0, 80)) {
     if (c >= 0x20 && c < 0x7f) {
       out += static_cast<char>(c);
     } else {
       out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
+      base::append_hex_byte(out, c);
     }
   }
   return out + (s.size() > 80 ? "...'" : "'");
@@ -77,7 +75,7 @@ bool parse_route_host(std::string_view host, bool bracketed, RouteTarget& target
     *why = std::string(bracketed ? "the host between '[' and ']' is empty" : "the host is empty") + std::string(kForms);
     return false;
   }
-  const std::string lower = lower_ascii(host);
+  const std::string lower = base::to_lower_ascii(host);
   if (auto ip = engine::SocketAddress::from_ip(lower, 0)) {
     // An IP literal never gets an MX lookup, bracketed or not. Unbracketed
     // IPv6 never reaches here (the caller refuses its ambiguous colons).
@@ -104,13 +102,6 @@ bool parse_route_host(std::string_view host, bool bracketed, RouteTarget& target
 
 }  // namespace
 
-std::string lower_ascii(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(c < 0x80 ? std::tolower(c) : c); });
-  return out;
-}
-
 std::string domain_problem(std::string_view name) {
   if (name.empty()) return "it is empty";
   if (name.size() > 253) return "it is longer than 253 characters";
@@ -127,8 +118,9 @@ std::string domain_problem(std::string_view name) {
       if (c >= 0x80) return "it has non-ASCII characters (write it in its xn-- form)";
       if (!std::isalnum(c) && c != '-') {
         if (std::isprint(c)) return std::string("it contains '") + static_cast<char>(c) + "'";
-        static const char hex[] = "0123456789abcdef";  // control characters shown as \xNN
-        return std::string("it contains '\\x") + hex[c >> 4] + hex[c & 15] + "'";
+        std::string shown = "it contains '\\x";  // control characters shown as \xNN
+        base::append_hex_byte(shown, c);
+        return shown + "'";
       }
     }
     if (label.front() == '-' || label.back() == '-') return "a label starts or ends with '-'";
@@ -256,7 +248,7 @@ std::optional<uint64_t> parse_size(std::string_view text) {
   if (unit.empty()) {
     shift = 0;
   } else {
-    char c = static_cast<char>(std::toupper(static_cast<unsigned char>(unit[0])));
+    char c = base::to_upper_ascii(unit[0]);
     std::string_view rest = unit.substr(1);
     if (c == 'K') shift = 10;
     else if (c == 'M') shift = 20;

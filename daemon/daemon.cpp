@@ -1,8 +1,20 @@
-// daemon/daemon.cpp — see daemon.h.
+// daemon/daemon.cpp — run_daemon: the daemon's start-up and shutdown as named
+// steps (class Daemon below), in the order README.md gives under "Start-up
+// and shutdown". The pieces the steps are made of are in daemon_parts.*.
+//
+// To add a step (a mailbox store, POP3 listeners, ...):
+//  1. its state becomes a member of Daemon, declared after what it uses and
+//     before what uses it: members are destroyed in reverse order, and that is
+//     also how a failed start unwinds whatever was built so far;
+//  2. a method builds it, with a one-line comment; it returns false after a
+//     critical log line when the daemon cannot start (run_daemon exits 1);
+//  3. one line in run_daemon at its place, and its stop in the shutdown half
+//     when it runs threads or posts work to the shards;
+//  4. the README list under "Start-up and shutdown" names it.
+// A per-shard piece (a listener kind, a per-shard service) goes in
+// start_shard(), which runs on each shard's own thread before its loop.
 #include "daemon/daemon.h"
 
-#include <signal.h>
-#include <sys/resource.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
@@ -14,440 +26,497 @@
 #include <thread>
 #include <vector>
 
+#include "admin/admin_server.h"
+#include "admin/metrics_server.h"
+#include "auth/auth.h"
+#include "config/self_addresses.h"
+#include "daemon/daemon_parts.h"
+#include "daemon/sd_notify.h"
 #include "engine/shard_group.h"
+#include "limits/conn_limits.h"
+#include "limits/disk_guard.h"
+#include "limits/handshake_budget.h"
+#include "limits/inflight_budget.h"
 #include "mailbox/service.h"
 #include "mailbox/store.h"
 #include "queue/queue.h"
 #include "queue/queue_id.h"
-#include "admin/admin_server.h"
-#include "auth/auth.h"
-#include "limits/conn_limits.h"
-#include "limits/handshake_budget.h"
-#include "limits/inflight_budget.h"
 #include "relay/delivery_agent.h"
-#include "limits/disk_guard.h"
 #include "relay/inbound.h"
-#include "relay/loader.h"
 #include "relay/local_directory.h"
-#include "telemetry/metrics.h"
-#include "admin/metrics_server.h"
+#include "relay/loader.h"
+#include "relay/outbound_tls.h"
 #include "relay/scheduler.h"
-#include "config/self_addresses.h"
-#include "daemon/sd_notify.h"
 #include "relay/shard.h"
-#include "relay/shard_ask.h"
+#include "telemetry/metrics.h"
 #include "tls/tls.h"
 
 namespace ringmta::daemon {
 
-// The relay and admin types this file wires together.
-using admin::AdminServer;
-using admin::MetricsServer;
-using relay::Loader;
-using relay::OutboundTlsContexts;
 using relay::ShardContext;
 
 namespace {
 
-std::shared_ptr<const smtp::ServerConfig> make_smtp_config(const config::Config& config) {
-  auto s = std::make_shared<smtp::ServerConfig>();
-  s->hostname = config.server.hostname;
-  s->max_message_size = config.limits.max_message_size;
-  s->max_recipients = config.limits.max_recipients;
-  s->max_line_length = config.limits.max_line_length;
-  s->max_errors = config.limits.max_errors;
-  s->max_hops = config.limits.max_hops;
-  s->local_domains = config.relay.local_domains;
-  s->auth_enabled = !config.auth.users_file.empty();
-  s->sender_login_match = config.auth.sender_login_match;
-  return s;
-}
+class Daemon {
+ public:
+  explicit Daemon(std::shared_ptr<const config::Config> config) : config_(std::move(config)) {}
 
-// The certificate files for inbound TLS: tls.certificate/private_key, or a
-// self-signed pair for server.hostname in data_dir (created on first start).
-// Empty optional (and a logged error) when the self-signed pair cannot be made.
-std::optional<tls::ServerOptions> tls_options(const config::Config& config, bool log_self_signed) {
-  tls::ServerOptions o;
-  o.resumption = config.tls.resumption;
-  if (!config.tls.certificate.empty()) {
-    o.default_certificate = {config.tls.certificate, config.tls.private_key, {}};
-  } else {
-    tls::SelfSigned s = tls::ensure_self_signed(config.server.data_dir, config.server.hostname);
-    if (!s.error.empty()) {
-      spdlog::critical("cannot create a self-signed TLS certificate in {}: {}", config.server.data_dir, s.error);
-      return std::nullopt;
-    }
-    if (log_self_signed) {
-      spdlog::warn("tls.certificate is not set: using {} self-signed certificate for {} ({}); "
-                   "clients that check certificates will refuse it",
-                   s.created ? "a newly created" : "the", config.server.hostname, s.certificate);
-    }
-    o.default_certificate = {s.certificate, s.private_key, {}};
-  }
-  for (const auto& sni : config.tls.sni) o.sni.push_back({sni.certificate, sni.private_key, sni.names});
-  return o;
-}
+  // Start-up. A bool step returns false after a critical log line: the daemon
+  // cannot start and exits 1.
+  void take_signals();           // SIGTERM/SIGINT/SIGHUP go to the main thread only
+  bool make_data_dir();          // server.data_dir exists
+  bool open_queue();             // the RocksDB queue, and its newest ID (the ID floor)
+  void start_disk_guard();       // queue.min_free_space, checked every second
+  void raise_open_file_limit();  // RLIMIT_NOFILE up to the hard limit
+  bool load_tls_certificates();  // inbound certificates, before any listener opens
+  bool make_outbound_tls();      // delivery TLS contexts (CA files read here)
+  bool load_users_file();        // auth.users_file must be readable at start
+  void make_shared_limits();     // connection, in-flight memory and handshake limits
+  void make_shards();            // shard threads (not running), their contexts, the loader
+  bool start_mail_store();       // [mailbox] enabled: users and aliases, the store's run time
+  bool start_metrics();          // /metrics bound before the listeners
+  bool start_admin();            // admin API bound before the listeners
+  bool start_shards();           // each shard: delivery, then its listeners; loops run
+  void start_loader();           // queued mail starts flowing to the shards
+  void announce_ready();         // the "ringmta ready" line and sd_notify READY=1
+  void wait_for_stop();          // SIGHUP reloads; returns on SIGTERM/SIGINT
 
-// Run `fn(shard context)` on every shard and wait, with no deadline, until
-// all have run it: shutdown steps that must have happened on every shard
-// before the next begins. Off the hot path, from the main thread only.
-template <typename Fn>
-void on_every_shard(const std::vector<ShardContext*>& peers, Fn fn) {
-  ask_shards(peers, std::move(fn), engine::kNoDeadline);
-}
+  // Shutdown.
+  void stop_metrics_and_admin();  // no scrape or admin request may reach stopping shards
+  void stop_loader();             // no queued mail handed to shards any more
+  void stop_accepting();          // listeners closed, sessions asked to finish
+  void wait_for_sessions();       // up to server.shutdown_timeout, then abort the rest
+  void stop_delivery();           // schedulers and agents destroyed on their shards
+  void join_shards();             // shard loops end, threads joined
+  void stop_mail_store();         // the store's readers joined (they read the queue)
+  void stop_auth_workers();       // password workers joined
+  void flush_queue();             // last sync, then the queue closes
+  void release_shards();          // totals collected, shard state freed
+  int log_totals();               // the "stopped:" line; exit code (1 if the sync failed)
 
-size_t count_connections(const std::vector<ShardContext*>& peers) {
-  size_t total = 0;
-  for (const auto& n :
-       ask_shards(peers, [](ShardContext& ctx) { return ctx.reactor.connection_count(); }, engine::kNoDeadline)) {
-    total += n.value_or(0);
-  }
-  return total;
-}
+ private:
+  int start_shard(engine::Reactor& reactor);  // on each shard's thread, before its loop
+  void abandon_shards();                      // after a failed start_shards()
+  std::string reload();                       // SIGHUP and `ringmtactl reload`
 
-// Ask every session to finish (idle ones get 421 at once), or abort them all.
-void shut_sessions(ShardContext& ctx, bool hard) {
-  std::vector<uint64_t> numbers;
-  numbers.reserve(ctx.sessions.size());
-  for (const auto& [n, s] : ctx.sessions) numbers.push_back(n);
-  for (uint64_t n : numbers) {
-    auto it = ctx.sessions.find(n);  // an earlier abort may have removed it
-    if (it == ctx.sessions.end()) continue;
-    if (hard) {
-      it->second->abort();
-    } else {
-      it->second->shutdown();
-    }
-  }
-}
+  // In start-up order: destroyed in reverse (see the header comment).
+  std::shared_ptr<const config::Config> config_;
+  sigset_t signals_{};
+  telemetry::CommitMetrics commit_metrics_;  // outlives the queue (its commit thread writes it)
+  std::string queue_path_;
+  mailbox::Families mailbox_families_;  // the mail store's column families in the queue's database
+  std::unique_ptr<queue::Queue> queue_;
+  uint64_t id_floor_ms_ = 0;
+  // Outlives the shards and the metrics server (both read it).
+  std::optional<limits::DiskGuard> disk_guard_;
+  std::shared_ptr<tls::ServerContext> tls_context_;
+  std::shared_ptr<const relay::OutboundTlsContexts> outbound_tls_;
+  std::unique_ptr<auth::AuthService> auth_;
+  // Outlive the shards: sessions release their slot when they are destroyed.
+  std::optional<limits::ConnectionLimiter> limiter_;
+  std::optional<limits::InflightBudget> inflight_;
+  std::optional<limits::HandshakeBudget> handshakes_;
+  std::shared_ptr<const smtp::ServerConfig> smtp_config_;
+  std::unique_ptr<engine::ShardGroup> shards_;
+  std::vector<std::unique_ptr<ShardContext>> contexts_;
+  std::vector<ShardContext*> peers_;
+  std::unique_ptr<relay::Loader> loader_;
+  std::unique_ptr<relay::LocalDirectory> directory_;
+  std::unique_ptr<mailbox::Service> mailboxes_;
+  std::unique_ptr<admin::MetricsServer> metrics_server_;
+  std::unique_ptr<admin::AdminServer> admin_;
+  std::atomic<bool> listen_failed_{false};
+  // Shutdown results, for log_totals().
+  queue::Status final_sync_;
+  queue::QueueStats queue_stats_{};
+  uint64_t accepted_ = 0, connections_ = 0, delivered_ = 0, bounced_ = 0;
+};
 
-// Signals are taken synchronously by the main thread; every other thread
-// (shards, commit thread, logger) inherits the blocked mask.
-sigset_t block_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-  return set;
-}
+void Daemon::take_signals() { signals_ = block_signals(); }
 
-// Scheduler and agent live on their shard's thread (the agent's resolver
-// holds reactor polls and timers): destroy them there, before the loops end.
-// Work posted later finds them null and is dropped; the queue keeps it.
-void stop_delivery(const std::vector<ShardContext*>& peers) {
-  on_every_shard(peers, [](ShardContext& ctx) {
-    ctx.scheduler.reset();
-    ctx.agent.reset();
-  });
-}
-
-// Every connection is a descriptor: lift the soft RLIMIT_NOFILE to the hard
-// limit (the engine expects this before start()). Not fatal if refused.
-void raise_fd_limit() {
-  rlimit lim{};
-  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
-  const rlim_t before = lim.rlim_cur;
-  lim.rlim_cur = lim.rlim_max;
-  if (setrlimit(RLIMIT_NOFILE, &lim) != 0) {
-    spdlog::warn("cannot raise the open-file limit from {}: {}", before, std::strerror(errno));
-  }
-}
-
-}  // namespace
-
-int run_daemon(std::shared_ptr<const config::Config> config) {
-  const sigset_t signals = block_signals();
-
+bool Daemon::make_data_dir() {
   std::error_code ec;
-  std::filesystem::create_directories(config->server.data_dir, ec);
+  std::filesystem::create_directories(config_->server.data_dir, ec);
   if (ec) {
-    spdlog::critical("cannot create data directory {}: {}", config->server.data_dir, ec.message());
-    return 1;
+    spdlog::critical("cannot create data directory {}: {}", config_->server.data_dir, ec.message());
+    return false;
   }
+  return true;
+}
 
+bool Daemon::open_queue() {
   queue::RocksDbOptions qopts;
-  qopts.path = (std::filesystem::path(config->server.data_dir) / "queue").string();
+  qopts.path = queue_path_ = (std::filesystem::path(config_->server.data_dir) / "queue").string();
   qopts.durability =
-      config->queue.durability == config::Durability::Fsync ? queue::Durability::Fsync : queue::Durability::Wal;
-  qopts.commit_wait = config->queue.commit_wait;
-  qopts.commit_wait_batches = config->queue.commit_wait_batches;
-  telemetry::CommitMetrics commit_metrics;  // outlives the queue (its commit thread writes it)
-  qopts.on_commit = [&commit_metrics](size_t batches, double seconds) { commit_metrics.observe(batches, seconds); };
+      config_->queue.durability == config::Durability::Fsync ? queue::Durability::Fsync : queue::Durability::Wal;
+  qopts.commit_wait = config_->queue.commit_wait;
+  qopts.commit_wait_batches = config_->queue.commit_wait_batches;
+  qopts.on_commit = [this](size_t batches, double seconds) { commit_metrics_.observe(batches, seconds); };
   // The mail store lives in the queue's database (one write per local delivery).
-  const mailbox::Families mailbox_families = mailbox::register_families(qopts.extra_families);
-  std::unique_ptr<queue::Queue> queue;
-  if (auto st = queue::open_rocksdb_queue(qopts, queue); !st.ok()) {
-    spdlog::critical("cannot open the queue at {}: {} (is another ringmta using this data_dir?)", qopts.path,
+  mailbox_families_ = mailbox::register_families(qopts.extra_families);
+  if (auto st = queue::open_rocksdb_queue(qopts, queue_); !st.ok()) {
+    spdlog::critical("cannot open the queue at {}: {} (is another ringmta using this data_dir?)", queue_path_,
                      st.message);
-    return 1;
+    return false;
   }
-
   std::string newest;
-  if (auto st = queue->last_id(newest); !st.ok()) {
-    spdlog::critical("cannot read the queue at {}: {}", qopts.path, st.message);
-    return 1;
+  if (auto st = queue_->last_id(newest); !st.ok()) {
+    spdlog::critical("cannot read the queue at {}: {}", queue_path_, st.message);
+    return false;
   }
-  const uint64_t id_floor_ms = queue::queue_id_time_ms(newest).value_or(0);
-  // queue.min_free_space: checked now and then every second on its own
-  // thread (statvfs never runs on a shard). Declared before the shards, so
-  // it outlives them and the metrics server.
-  limits::DiskGuard disk_guard(config->server.data_dir, config->queue.min_free_space);
-  disk_guard.start();
-  raise_fd_limit();
+  id_floor_ms_ = queue::queue_id_time_ms(newest).value_or(0);
+  return true;
+}
 
-  // Certificates are loaded before any listener opens: a bad file is a
-  // start-up error, not a surprise at the first STARTTLS.
-  std::shared_ptr<tls::ServerContext> tls_context;
-  {
-    auto options = tls_options(*config, true);
-    if (!options) return 1;
-    std::string error;
-    tls_context = tls::ServerContext::create(*options, &error);
-    if (!tls_context) {
-      spdlog::critical("cannot load the TLS certificate: {}", error);
-      return 1;
-    }
+// statvfs never runs on a shard: the guard checks now, then on its own thread.
+void Daemon::start_disk_guard() {
+  disk_guard_.emplace(config_->server.data_dir, config_->queue.min_free_space);
+  disk_guard_->start();
+}
+
+void Daemon::raise_open_file_limit() { raise_fd_limit(); }
+
+// A bad certificate file is a start-up error, not a surprise at the first STARTTLS.
+bool Daemon::load_tls_certificates() {
+  auto options = tls_options(*config_, true);
+  if (!options) return false;
+  std::string error;
+  tls_context_ = tls::ServerContext::create(*options, &error);
+  if (!tls_context_) {
+    spdlog::critical("cannot load the TLS certificate: {}", error);
+    return false;
   }
+  return true;
+}
 
-  // Outbound TLS contexts (CA files are read here, not on a shard thread);
-  // an unreadable delivery.tls_ca_file stops the start like a bad certificate.
-  std::string outbound_tls_error;
-  auto outbound_tls = OutboundTlsContexts::create(config->delivery, &outbound_tls_error);
-  if (!outbound_tls) {
-    spdlog::critical("cannot set up outbound TLS: {}", outbound_tls_error);
-    return 1;
+// An unreadable delivery.tls_ca_file stops the start like a bad certificate.
+bool Daemon::make_outbound_tls() {
+  std::string error;
+  outbound_tls_ = relay::OutboundTlsContexts::create(config_->delivery, &error);
+  if (!outbound_tls_) {
+    spdlog::critical("cannot set up outbound TLS: {}", error);
+    return false;
   }
+  return true;
+}
 
-  // AUTH: the users file must be readable at start (a typo in its path
-  // should not surface as "every login fails").
-  std::unique_ptr<auth::AuthService> auth;
-  if (!config->auth.users_file.empty()) {
+// A typo in the path should not surface as "every login fails".
+bool Daemon::load_users_file() {
+  if (!config_->auth.users_file.empty()) {
     auth::AuthOptions ao;
-    ao.users_file = config->auth.users_file;
-    ao.max_failures = config->auth.max_failures;
-    ao.failure_delay = std::chrono::duration_cast<std::chrono::milliseconds>(config->auth.failure_delay);
-    ao.failure_window = config->auth.failure_window;
-    auth = std::make_unique<auth::AuthService>(ao);
-    if (std::string error = auth->load(); !error.empty()) {
+    ao.users_file = config_->auth.users_file;
+    ao.max_failures = config_->auth.max_failures;
+    ao.failure_delay = std::chrono::duration_cast<std::chrono::milliseconds>(config_->auth.failure_delay);
+    ao.failure_window = config_->auth.failure_window;
+    auth_ = std::make_unique<auth::AuthService>(ao);
+    if (std::string error = auth_->load(); !error.empty()) {
       spdlog::critical("cannot read auth.users_file: {}", error);
-      return 1;
+      return false;
     }
   }
-  for (const auto& l : config->listeners) {
-    if (!auth && (l.kind == config::ListenerKind::Submission || l.kind == config::ListenerKind::Submissions))
+  for (const auto& l : config_->listeners) {
+    if (!auth_ && (l.kind == config::ListenerKind::Submission || l.kind == config::ListenerKind::Submissions))
       spdlog::warn("listener {} ({}) requires AUTH but auth.users_file is not set: it will refuse all mail",
                    l.address_text, to_string(l.kind));
   }
+  return true;
+}
+
+void Daemon::make_shared_limits() {
   // This host's addresses, for the delivery agents' loop check
   // (self_addresses.h): read once here, so no shard thread asks the kernel.
   spdlog::debug("host addresses: {}", fmt::join(config::host_addresses(), ", "));
-  // Outlives the shards: sessions release their slot when they are destroyed.
-  limits::ConnectionLimiter limiter(config->limits.max_connections, config->limits.max_connections_per_ip);
-  limits::InflightBudget inflight(config->limits.inflight_memory);
-  limits::HandshakeBudget handshakes(config->limits.tls_handshake_rate, config->limits.tls_handshake_rate_per_ip);
+  limiter_.emplace(config_->limits.max_connections, config_->limits.max_connections_per_ip);
+  inflight_.emplace(config_->limits.inflight_memory);
+  handshakes_.emplace(config_->limits.tls_handshake_rate, config_->limits.tls_handshake_rate_per_ip);
+}
 
-  auto smtp_config = make_smtp_config(*config);
-  auto shards = std::make_unique<engine::ShardGroup>(config->server.threads);
-  const unsigned nshards = shards->size();
-  // Contexts exist before any shard runs, so shards can post to each other
-  // from their first event on.
-  // Local delivery (mailbox.enabled): who lives at the local domains, and
-  // the mail store's run time (reset after the shards stop, before the queue).
-  std::unique_ptr<relay::LocalDirectory> directory;
-  std::unique_ptr<mailbox::Service> mailboxes;
-  if (config->mailbox.enabled) {
-    directory = std::make_unique<relay::LocalDirectory>(*config);
-    if (std::string error = directory->load(); !error.empty()) {
-      spdlog::critical("local delivery: cannot read {}", error);
-      return 1;
-    }
-    directory->start();
-    std::vector<engine::Reactor*> reactors;
-    for (unsigned i = 0; i < nshards; ++i) reactors.push_back(&shards->shard(i));
-    mailboxes = std::make_unique<mailbox::Service>(*queue, mailbox_families, reactors);
-    if (auto st = mailboxes->start(); !st.ok()) {
-      spdlog::critical("cannot read the mail store: {}", st.message);
-      return 1;
-    }
-  }
-  std::vector<std::unique_ptr<ShardContext>> contexts(nshards);
-  std::vector<ShardContext*> peers(nshards);
-  Loader loader(*queue, nshards, Loader::Options{}, [&peers](unsigned shard, queue::Envelope env,
-                                                              std::shared_ptr<const std::string> body, int64_t horizon,
-                                                              int64_t stamp) {
-    ShardContext* ctx = peers[shard];
-    ctx->reactor.post([ctx, env = std::move(env), body = std::move(body), horizon, stamp]() mutable {
-      if (ctx->scheduler) {
-        ctx->scheduler->adopt(std::move(env), std::move(body), horizon, stamp);
-      } else if (ctx->loader) {
-        ctx->loader->release(env.id);
-      }
-    });
-  });
+// Contexts exist before any shard runs, so shards can post to each other
+// from their first event on.
+void Daemon::make_shards() {
+  smtp_config_ = make_smtp_config(*config_);
+  shards_ = std::make_unique<engine::ShardGroup>(config_->server.threads);
+  const unsigned nshards = shards_->size();
+  contexts_.resize(nshards);
+  peers_.resize(nshards);
+  loader_ = std::make_unique<relay::Loader>(
+      *queue_, nshards, relay::Loader::Options{},
+      [this](unsigned shard, queue::Envelope env, std::shared_ptr<const std::string> body, int64_t horizon,
+             int64_t stamp) {
+        ShardContext* ctx = peers_[shard];
+        ctx->reactor.post([ctx, env = std::move(env), body = std::move(body), horizon, stamp]() mutable {
+          if (ctx->scheduler) {
+            ctx->scheduler->adopt(std::move(env), std::move(body), horizon, stamp);
+          } else if (ctx->loader) {
+            ctx->loader->release(env.id);
+          }
+        });
+      });
   for (unsigned i = 0; i < nshards; ++i) {
-    contexts[i] = std::make_unique<ShardContext>(shards->shard(i), *queue, config, smtp_config, id_floor_ms);
-    contexts[i]->peers = &peers;
-    contexts[i]->loader = &loader;
-    contexts[i]->auth = auth.get();
-    contexts[i]->limiter = &limiter;
-    contexts[i]->inflight = &inflight;
-    contexts[i]->handshakes = &handshakes;
-    contexts[i]->disk = &disk_guard;
-    contexts[i]->tls = tls_context;
-    contexts[i]->mailboxes = mailboxes.get();
-    contexts[i]->directory = directory.get();
-    peers[i] = contexts[i].get();
+    auto& ctx = contexts_[i];
+    ctx = std::make_unique<ShardContext>(shards_->shard(i), *queue_, config_, smtp_config_, id_floor_ms_);
+    ctx->peers = &peers_;
+    ctx->loader = loader_.get();
+    ctx->auth = auth_.get();
+    ctx->limiter = &*limiter_;
+    ctx->inflight = &*inflight_;
+    ctx->handshakes = &*handshakes_;
+    ctx->disk = &*disk_guard_;
+    ctx->tls = tls_context_;
+    peers_[i] = ctx.get();
   }
-  // /metrics: bound before the listeners, so a taken port stops the start
-  // (scrapes before the shards run just wait for them). Stopped first at exit.
-  std::unique_ptr<admin::MetricsServer> metrics_server;
-  if (!config->metrics.listen.empty()) {
-    std::string error;
-    metrics_server = MetricsServer::start({peers, queue.get(), config, &commit_metrics, &disk_guard}, &error);
-    if (!metrics_server) {
-      spdlog::critical("{}", error);
-      return 1;
-    }
+}
+
+// Local delivery and mailboxes ([mailbox] enabled): who lives at the local
+// domains (users and aliases files, re-read on change) and the mail store's
+// run time, handed to every shard's context. Stopped after the shards.
+bool Daemon::start_mail_store() {
+  if (!config_->mailbox.enabled) return true;
+  directory_ = std::make_unique<relay::LocalDirectory>(*config_);
+  if (std::string error = directory_->load(); !error.empty()) {
+    spdlog::critical("local delivery: cannot read {}", error);
+    return false;
   }
-  // The admin API (ringmtactl): bound before the listeners too; requests that
-  // arrive before the shards run wait in their mailboxes. Its `reload` does
-  // what SIGHUP does.
-  auto reload = [&config, &tls_context]() -> std::string {
-    // Re-read the certificate files (never on a shard: file I/O). Open
-    // connections keep the certificate they started with.
-    std::string error;
-    auto options = tls_options(*config, false);
-    if (!options) return "cannot create the self-signed certificate (see the log)";
-    if (!tls_context->reload(*options, &error)) {
-      spdlog::error("reload: TLS certificate reload failed, keeping the previous one: {}", error);
-      return "TLS certificate reload failed, keeping the previous one: " + error;
-    }
-    spdlog::info("reload: TLS certificates reloaded (generation {})", tls_context->generation());
-    return "";
-  };
-  admin::AdminServer admin(config, AdminServer::Hooks{queue.get(), &peers, &loader, reload, mailboxes.get()});
-  if (std::string error; !admin.start(&error)) {
+  directory_->start();
+  std::vector<engine::Reactor*> reactors;
+  for (unsigned i = 0; i < shards_->size(); ++i) reactors.push_back(&shards_->shard(i));
+  mailboxes_ = std::make_unique<mailbox::Service>(*queue_, mailbox_families_, reactors);
+  if (auto st = mailboxes_->start(); !st.ok()) {
+    spdlog::critical("cannot read the mail store: {}", st.message);
+    return false;
+  }
+  for (auto& ctx : contexts_) {
+    ctx->mailboxes = mailboxes_.get();
+    ctx->directory = directory_.get();
+  }
+  return true;
+}
+
+// A taken port stops the start; scrapes before the shards run just wait for
+// them. Stopped first at exit.
+bool Daemon::start_metrics() {
+  if (config_->metrics.listen.empty()) return true;
+  std::string error;
+  metrics_server_ = admin::MetricsServer::start({peers_, queue_.get(), config_, &commit_metrics_, &*disk_guard_}, &error);
+  if (!metrics_server_) {
+    spdlog::critical("{}", error);
+    return false;
+  }
+  return true;
+}
+
+// Requests that arrive before the shards run wait in their mailboxes. Its
+// `reload` does what SIGHUP does.
+bool Daemon::start_admin() {
+  admin_ = std::make_unique<admin::AdminServer>(
+      config_, admin::AdminServer::Hooks{queue_.get(), &peers_, loader_.get(), [this] { return reload(); },
+                                                  mailboxes_.get()});
+  if (std::string error; !admin_->start(&error)) {
     spdlog::critical("cannot start the admin API: {}", error);
-    return 1;
+    return false;
   }
-  std::atomic<bool> listen_failed{false};
+  return true;
+}
 
-  int rc = shards->start([&](engine::Reactor& reactor) -> int {
-    auto& ctx = contexts[reactor.shard_id()];
-    // Delivery first: an accepted message is handed to the scheduler at once.
-    ctx->agent = std::make_unique<relay::DeliveryAgent>(reactor, config, nshards, outbound_tls);
-    ctx->scheduler = std::make_unique<relay::Scheduler>(*ctx);
-    for (size_t i = 0; i < config->listeners.size(); ++i) {
-      const auto& l = config->listeners[i];
-      engine::ListenerSpec spec;
-      spec.address = l.address;
-      spec.tag = static_cast<int>(i);
-      // SMTP server output is replies (and TLS records of them): 64 KiB
-      // (the kernel doubles it) is plenty, and a client that does not read
-      // pins no more kernel memory than that (see relay/inbound_flow.cpp).
-      spec.send_buffer = 64 * 1024;
-      spec.factory = relay::inbound_factory(*ctx);
-      if (int err = reactor.add_listener(spec); err != 0) {
-        if (!listen_failed.exchange(true)) {
-          spdlog::critical("cannot listen on {}: {}", l.address_text, std::strerror(err));
-        }
-        return err;
+bool Daemon::start_shards() {
+  if (shards_->start([this](engine::Reactor& reactor) { return start_shard(reactor); }) == 0) return true;
+  abandon_shards();
+  return false;
+}
+
+int Daemon::start_shard(engine::Reactor& reactor) {
+  auto& ctx = contexts_[reactor.shard_id()];
+  // Delivery first: an accepted message is handed to the scheduler at once.
+  ctx->agent = std::make_unique<relay::DeliveryAgent>(reactor, config_, shards_->size(), outbound_tls_);
+  ctx->scheduler = std::make_unique<relay::Scheduler>(*ctx);
+  for (size_t i = 0; i < config_->listeners.size(); ++i) {
+    const auto& l = config_->listeners[i];
+    engine::ListenerSpec spec;
+    spec.address = l.address;
+    spec.tag = static_cast<int>(i);
+    // SMTP server output is replies (and TLS records of them): 64 KiB
+    // (the kernel doubles it) is plenty, and a client that does not read
+    // pins no more kernel memory than that (see relay/inbound_flow.cpp).
+    spec.send_buffer = 64 * 1024;
+    spec.factory = relay::inbound_factory(*ctx);
+    if (int err = reactor.add_listener(spec); err != 0) {
+      if (!listen_failed_.exchange(true)) {
+        spdlog::critical("cannot listen on {}: {}", l.address_text, std::strerror(err));
       }
+      return err;
     }
-    return 0;
-  });
-  if (rc != 0) {
-    metrics_server.reset();
-    admin.stop();
-    // The shard threads are gone, so their schedulers and agents cannot be
-    // destroyed on them; the process is about to exit: leave them.
-    for (auto& ctx : contexts) {
-      (void)ctx->scheduler.release();
-      (void)ctx->agent.release();
-    }
-    mailboxes.reset();
-    shards.reset();
-    queue.reset();
-    return 1;
   }
-  loader.start();
+  return 0;
+}
 
+void Daemon::abandon_shards() {
+  metrics_server_.reset();
+  admin_->stop();
+  // The shard threads are gone, so their schedulers and agents cannot be
+  // destroyed on them; the process is about to exit: leave them.
+  for (auto& ctx : contexts_) {
+    (void)ctx->scheduler.release();
+    (void)ctx->agent.release();
+  }
+  mailboxes_.reset();
+  shards_.reset();
+  queue_.reset();
+}
+
+void Daemon::start_loader() { loader_->start(); }
+
+void Daemon::announce_ready() {
   std::string where;
-  for (const auto& l : config->listeners) {
+  for (const auto& l : config_->listeners) {
     if (!where.empty()) where += ", ";
     where += std::string(to_string(l.kind)) + " " + l.address_text;
   }
-  spdlog::info("ringmta ready: {} shard(s), listening on {}, queue {} (durability {})", shards->size(), where,
-               qopts.path, config->queue.durability == config::Durability::Fsync ? "fsync" : "wal");
-  if (metrics_server) spdlog::info("metrics: http://{}/metrics", config->metrics.listen);
-  if (!admin.where().empty()) spdlog::info("admin API on {}", admin.where());
+  spdlog::info("ringmta ready: {} shard(s), listening on {}, queue {} (durability {})", shards_->size(), where,
+               queue_path_, config_->queue.durability == config::Durability::Fsync ? "fsync" : "wal");
+  if (metrics_server_) spdlog::info("metrics: http://{}/metrics", config_->metrics.listen);
+  if (!admin_->where().empty()) spdlog::info("admin API on {}", admin_->where());
   if (std::string e = sd_notify("READY=1\nSTATUS=accepting mail"); !e.empty()) spdlog::warn("sd_notify: {}", e);
+}
 
+// Re-reads the certificate files (never on a shard: file I/O). Open
+// connections keep the certificate they started with. "" = done.
+std::string Daemon::reload() {
+  std::string error;
+  auto options = tls_options(*config_, false);
+  if (!options) return "cannot create the self-signed certificate (see the log)";
+  if (!tls_context_->reload(*options, &error)) {
+    spdlog::error("reload: TLS certificate reload failed, keeping the previous one: {}", error);
+    return "TLS certificate reload failed, keeping the previous one: " + error;
+  }
+  spdlog::info("reload: TLS certificates reloaded (generation {})", tls_context_->generation());
+  return "";
+}
+
+void Daemon::wait_for_stop() {
   for (;;) {
     int sig = 0;
-    if (sigwait(&signals, &sig) != 0) continue;
+    if (sigwait(&signals_, &sig) != 0) continue;
     if (sig == SIGHUP) {
       spdlog::info("SIGHUP: reloading");
       reload();
       continue;
     }
     spdlog::info("{}: stopping: no new connections, open transactions get up to {}s",
-                 sig == SIGTERM ? "SIGTERM" : "SIGINT", config->server.shutdown_timeout.count());
+                 sig == SIGTERM ? "SIGTERM" : "SIGINT", config_->server.shutdown_timeout.count());
     break;
   }
   (void)sd_notify("STOPPING=1");
-  metrics_server.reset();  // no scrape may post to shards that are stopping
-  admin.stop();            // nor an admin request
+}
 
-  loader.stop();
-  on_every_shard(peers, [](ShardContext& ctx) {
+void Daemon::stop_metrics_and_admin() {
+  metrics_server_.reset();
+  admin_->stop();
+}
+
+void Daemon::stop_loader() { loader_->stop(); }
+
+void Daemon::stop_accepting() {
+  on_every_shard(peers_, [](ShardContext& ctx) {
     ctx.shutting_down = true;
     ctx.reactor.stop_accepting();
     shut_sessions(ctx, false);
     if (ctx.scheduler) ctx.scheduler->shutdown();
     if (ctx.agent) ctx.agent->shutdown();
   });
-  const auto deadline = std::chrono::steady_clock::now() + config->server.shutdown_timeout;
-  size_t open = count_connections(peers);
+}
+
+void Daemon::wait_for_sessions() {
+  const auto deadline = std::chrono::steady_clock::now() + config_->server.shutdown_timeout;
+  size_t open = count_connections(peers_);
   while (open > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    open = count_connections(peers);
+    open = count_connections(peers_);
   }
   if (open > 0) {
     spdlog::warn("shutdown timeout: closing {} connection(s) still open", open);
-    on_every_shard(peers, [](ShardContext& ctx) { shut_sessions(ctx, true); });
+    on_every_shard(peers_, [](ShardContext& ctx) { shut_sessions(ctx, true); });
   }
+}
 
-  stop_delivery(peers);
-  shards->stop_and_join();
-  auth.reset();  // joins the workers; verdicts they post land in the stopped reactors' mailboxes
-  mailboxes.reset();  // joins its readers, likewise (they read the queue: before it goes)
-  // Completions still in flight post into the stopped reactors' mailboxes,
-  // which live until `shards` is destroyed below — after the queue.
-  auto st = queue->flush();
-  const auto stats = queue->stats();
-  queue.reset();
-  uint64_t accepted = 0, connections = 0, delivered = 0, bounced = 0;
-  for (const auto& ctx : contexts) {
+// Scheduler and agent live on their shard's thread (the agent's resolver
+// holds reactor polls and timers): destroy them there, before the loops end.
+// Work posted later finds them null and is dropped; the queue keeps it.
+void Daemon::stop_delivery() {
+  on_every_shard(peers_, [](ShardContext& ctx) {
+    ctx.scheduler.reset();
+    ctx.agent.reset();
+  });
+}
+
+void Daemon::join_shards() { shards_->stop_and_join(); }
+
+void Daemon::stop_mail_store() { mailboxes_.reset(); }
+
+// Verdicts the workers still post land in the stopped reactors' mailboxes.
+void Daemon::stop_auth_workers() { auth_.reset(); }
+
+// Completions still in flight post into the stopped reactors' mailboxes,
+// which live until release_shards() — after the queue is closed.
+void Daemon::flush_queue() {
+  final_sync_ = queue_->flush();
+  queue_stats_ = queue_->stats();
+  queue_.reset();
+}
+
+void Daemon::release_shards() {
+  for (const auto& ctx : contexts_) {
     if (!ctx) continue;
-    accepted += ctx->counters.messages_accepted;
-    connections += ctx->counters.connections;
-    delivered += ctx->counters.recipients_delivered;
-    bounced += ctx->counters.recipients_bounced;
+    accepted_ += ctx->counters.messages_accepted;
+    connections_ += ctx->counters.connections;
+    delivered_ += ctx->counters.recipients_delivered;
+    bounced_ += ctx->counters.recipients_bounced;
   }
-  shards.reset();
-  contexts.clear();
-  if (!st.ok()) {
-    spdlog::error("final queue sync failed: {}", st.message);
+  shards_.reset();
+  contexts_.clear();
+}
+
+int Daemon::log_totals() {
+  if (!final_sync_.ok()) {
+    spdlog::error("final queue sync failed: {}", final_sync_.message);
     return 1;
   }
   spdlog::info("stopped: {} connection(s), {} message(s) accepted, {} queue write(s), {} sync(s), "
                "{} recipient(s) delivered, {} bounced",
-               connections, accepted, stats.writes, stats.syncs, delivered, bounced);
+               connections_, accepted_, queue_stats_.writes, queue_stats_.syncs, delivered_, bounced_);
   return 0;
+}
+
+}  // namespace
+
+int run_daemon(std::shared_ptr<const config::Config> config) {
+  Daemon d(std::move(config));
+  // Start-up (README: "Start-up and shutdown"); a failed step exits 1.
+  d.take_signals();
+  if (!d.make_data_dir() || !d.open_queue()) return 1;
+  d.start_disk_guard();
+  d.raise_open_file_limit();
+  if (!d.load_tls_certificates() || !d.make_outbound_tls() || !d.load_users_file()) return 1;
+  d.make_shared_limits();
+  d.make_shards();
+  if (!d.start_mail_store()) return 1;
+  if (!d.start_metrics() || !d.start_admin() || !d.start_shards()) return 1;
+  d.start_loader();
+  d.announce_ready();
+
+  d.wait_for_stop();
+
+  // Shutdown, in this order.
+  d.stop_metrics_and_admin();
+  d.stop_loader();
+  d.stop_accepting();
+  d.wait_for_sessions();
+  d.stop_delivery();
+  d.join_shards();
+  d.stop_mail_store();
+  d.stop_auth_workers();
+  d.flush_queue();
+  d.release_shards();
+  return d.log_totals();
 }
 
 }  // namespace ringmta::daemon

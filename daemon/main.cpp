@@ -38,18 +38,18 @@ int main(int argc, char** argv) {
 
   auto result = config_path.empty() ? ringmta::config::default_config()
                                     : ringmta::config::load_config_file(config_path);
-  if (!result.config) {
-    std::fprintf(stderr, "ringmta: %s\n", result.error.c_str());
+  if (!result) {
+    std::fprintf(stderr, "ringmta: %s\n", result.error().c_str());
     return 2;
   }
   if (check_only) {
-    std::printf("%s: configuration OK\n", result.config->source.c_str());
+    std::printf("%s: configuration OK\n", result->source.c_str());
     return 0;
   }
 
-  ringmta::telemetry::init_logging(result.config->log.level, result.config->log.format, result.config->log.buffered);
-  spdlog::info("ringmta {} starting with {}", RINGMTA_VERSION, result.config->source);
-  int rc = ringmta::daemon::run_daemon(std::make_shared<const ringmta::config::Config>(std::move(*result.config)));
+  ringmta::telemetry::init_logging(result->log.level, result->log.format, result->log.buffered);
+  spdlog::info("ringmta {} starting with {}", RINGMTA_VERSION, result->source);
+  int rc = ringmta::daemon::run_daemon(std::make_shared<const ringmta::config::Config>(std::move(result).value()));
   ringmta::telemetry::shutdown_logging();
   return rc;
 }

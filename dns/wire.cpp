@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/text.h"
+
 namespace ringmta::dns::wire {
 namespace {
 
@@ -74,11 +76,7 @@ bool read_rrs(const uint8_t* msg, size_t len, size_t* pos, unsigned count, std::
 
 std::string normalize_name(std::string_view name) {
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);
-  std::string out(name);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
+  return base::to_lower_ascii(name);
 }
 
 bool parse_answer(const uint8_t* msg, size_t len, uint16_t qtype, Answer* out,

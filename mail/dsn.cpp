@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "base/text.h"
 #include "mail/headers.h"
 
 namespace ringmta::mail {
@@ -21,26 +22,8 @@ constexpr size_t kTokenChunk = 900;  // longest unbroken token in a folded field
 constexpr size_t kMaxLine = 990;     // returned content: longest line we copy unbroken
 constexpr size_t kTextWidth = 76;    // text part wrap width
 
-bool is_ascii(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-}
-
-// Length of the valid UTF-8 sequence at s[i] (code point in *cp), 0 if invalid.
-size_t utf8_seq(std::string_view s, size_t i, uint32_t* cp) {
-  unsigned char c = static_cast<unsigned char>(s[i]);
-  size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
-  if (c >= 0xF5 || n == 0 || i + n > s.size()) return 0;
-  uint32_t v = c & (0x7F >> n);
-  for (size_t k = 1; k < n; ++k) {
-    unsigned char d = static_cast<unsigned char>(s[i + k]);
-    if ((d & 0xC0) != 0x80) return 0;
-    v = (v << 6) | (d & 0x3F);
-  }
-  if ((n == 3 && (v < 0x800 || (v >= 0xD800 && v <= 0xDFFF))) || (n == 4 && (v < 0x10000 || v > 0x10FFFF)))
-    return 0;
-  *cp = v;
-  return n;
-}
+using base::is_ascii;
+using base::utf8_sequence_length;  // only ever asked about a byte >= 0x80 here
 
 // One-line text: line ends and tabs become spaces, other controls '?',
 // non-ASCII kept only as valid UTF-8 and only when `utf8` is allowed.
@@ -49,7 +32,6 @@ std::string clean_text(std::string_view s, bool utf8) {
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
     unsigned char c = static_cast<unsigned char>(s[i]);
-    uint32_t cp;
     if (c == '\r' || c == '\n' || c == '\t') {
       out.push_back(' ');
       ++i;
@@ -59,12 +41,12 @@ std::string clean_text(std::string_view s, bool utf8) {
     } else if (c < 0x80) {
       out.push_back(static_cast<char>(c));
       ++i;
-    } else if (size_t n = utf8 ? utf8_seq(s, i, &cp) : 0) {
+    } else if (size_t n = utf8 ? utf8_sequence_length(s, i) : 0) {
       out.append(s.substr(i, n));
       i += n;
     } else {
       out.push_back('?');
-      i += utf8 ? 1 : std::max<size_t>(1, utf8_seq(s, i, &cp));  // one '?' per character
+      i += utf8 ? 1 : std::max<size_t>(1, utf8_sequence_length(s, i));  // one '?' per character
     }
   }
   return out;
@@ -105,7 +87,6 @@ std::string utf8_addr(std::string_view a, bool unitext, bool keep_escapes) {
   std::string out;
   for (size_t i = 0; i < a.size();) {
     unsigned char c = static_cast<unsigned char>(a[i]);
-    uint32_t cp;
     if (c == '\\' && keep_escapes && a.substr(i, 3) == "\\x{") {
       out.push_back('\\');
       ++i;
@@ -115,11 +96,11 @@ std::string utf8_addr(std::string_view a, bool unitext, bool keep_escapes) {
     } else if (c < 0x80) {
       append_hex(out, c);
       ++i;
-    } else if (size_t n = utf8_seq(a, i, &cp)) {
+    } else if (size_t n = utf8_sequence_length(a, i)) {
       if (unitext)
         out.append(a.substr(i, n));
       else
-        append_hex(out, cp);
+        append_hex(out, base::utf8_code_point(a, i, n));
       i += n;
     } else {
       append_hex(out, 0xFFFD);  // not UTF-8: say so rather than pass bytes on

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 
+#include "base/text.h"
+
 namespace ringmta::mail {
 namespace {
 
@@ -33,8 +35,6 @@ Line line_at(std::string_view text, size_t pos) {
 }
 
 bool is_wsp(char c) { return c == ' ' || c == '\t'; }
-
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 // RFC 5322 ftext: printable ASCII except ':'.
 bool is_ftext(char c) {
@@ -111,12 +111,7 @@ std::string unfold(std::string_view raw_value) {
   return out.substr(b, e - b);
 }
 
-bool header_name_equals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-  return true;
-}
+bool header_name_equals(std::string_view a, std::string_view b) { return base::iequals(a, b); }
 
 size_t count_header_fields(std::string_view message, std::string_view name, size_t stop_after) {
   size_t count = 0;

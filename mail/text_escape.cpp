@@ -9,6 +9,7 @@ namespace ringmta::mail {
 
 using base::utf8_code_point;
 using base::utf8_sequence_length;
+using base::append_hex_byte;
 
 namespace {
 
@@ -20,8 +21,6 @@ bool display_control(uint32_t cp) {
 }
 
 bool plain(unsigned char c, bool keep_tabs) { return (c >= 0x20 && c < 0x7F) || (keep_tabs && c == '\t'); }
-
-constexpr char kHex[] = "0123456789abcdef";
 
 }  // namespace
 
@@ -59,8 +58,7 @@ std::string escape_for_log(std::string_view s, bool keep_tabs) {
         out += "\\t";
       } else {
         out += "\\x";
-        out.push_back(kHex[c >> 4]);
-        out.push_back(kHex[c & 15]);
+        append_hex_byte(out, c);
       }
       ++i;
       continue;
@@ -68,15 +66,15 @@ std::string escape_for_log(std::string_view s, bool keep_tabs) {
     const size_t n = utf8_sequence_length(s, i);
     if (n == 0) {  // not UTF-8: the byte itself
       out += "\\x";
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
+      append_hex_byte(out, c);
       ++i;
       continue;
     }
     const uint32_t cp = utf8_code_point(s, i, n);
     if (display_control(cp)) {
       out += "\\u";
-      for (int shift = 12; shift >= 0; shift -= 4) out.push_back(kHex[(cp >> shift) & 15]);
+      append_hex_byte(out, static_cast<unsigned char>((cp >> 8) & 0xFF));  // four digits
+      append_hex_byte(out, static_cast<unsigned char>(cp & 0xFF));
     } else {
       out.append(s.substr(i, n));
     }

@@ -1,6 +1,8 @@
 // mail/xtext.cpp — RFC 3461 xtext decode/encode (see xtext.h).
 #include "mail/xtext.h"
 
+#include "base/text.h"
+
 namespace ringmta::mail {
 namespace {
 
@@ -39,7 +41,6 @@ std::optional<std::string> xtext_decode(std::string_view in) {
 bool xtext_valid(std::string_view in) { return xtext_decode(in).has_value(); }
 
 std::string xtext_encode(std::string_view in) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   out.reserve(in.size());
   for (char ch : in) {
@@ -48,8 +49,7 @@ std::string xtext_encode(std::string_view in) {
       out.push_back(ch);
     } else {
       out.push_back('+');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
+      base::append_hex_byte(out, c, true);  // RFC 3461 §4: upper-case hex
     }
   }
   return out;

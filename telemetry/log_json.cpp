@@ -12,8 +12,6 @@ namespace {
 
 using Fields = std::vector<std::pair<std::string, std::string>>;
 
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-
 // "ID: " at the start: 16 Crockford base32 characters (queue_id.h), upper case.
 size_t queue_id_length(std::string_view s) {
   size_t n = 0;
@@ -77,7 +75,7 @@ void scan_fields(std::string_view s, Fields& out) {
 
 // "session N [ip]:port: rest" -> fields session, client; returns rest.
 std::string_view session_prefix(std::string_view s, Fields& out) {
-  if (!starts_with(s, "session ")) return s;
+  if (!s.starts_with("session ")) return s;
   size_t sp = s.find(' ', 8);
   size_t colon = s.find("]:", sp == std::string_view::npos ? s.size() : sp);
   if (sp == std::string_view::npos || colon == std::string_view::npos || s.substr(sp, 2) != " [") return s;
@@ -96,28 +94,28 @@ std::string classify(std::string_view s, Fields& f) {
       {"sender delivery status notification: ", "success_notice"},
   };
   for (const auto& [prefix, event] : notices) {
-    if (starts_with(s, prefix)) {
+    if (s.starts_with(prefix)) {
       f.emplace_back("notice_id", std::string(s.substr(prefix.size())));
       return std::string(event);
     }
   }
-  if (starts_with(s, "to=<")) return scan_fields(s, f), "delivery";
-  if (starts_with(s, "accepted ")) return scan_fields(s, f), "accept";
+  if (s.starts_with("to=<")) return scan_fields(s, f), "delivery";
+  if (s.starts_with("accepted ")) return scan_fields(s, f), "accept";
   if (s == "removed") return "removed";
-  if (starts_with(s, "queue write failed")) return "commit_failed";
-  if (starts_with(s, "connect ")) return scan_fields(s, f), "connect";
-  if (starts_with(s, "PROXY protocol:")) return scan_fields(s, f), "proxy_refused";
-  if (starts_with(s, "authenticated: ")) return scan_fields(s, f), "auth";
-  if (starts_with(s, "authentication failed: ") || starts_with(s, "authentication refused: "))
+  if (s.starts_with("queue write failed")) return "commit_failed";
+  if (s.starts_with("connect ")) return scan_fields(s, f), "connect";
+  if (s.starts_with("PROXY protocol:")) return scan_fields(s, f), "proxy_refused";
+  if (s.starts_with("authenticated: ")) return scan_fields(s, f), "auth";
+  if (s.starts_with("authentication failed: ") || s.starts_with("authentication refused: "))
     return scan_fields(s, f), "auth_failed";
-  if (starts_with(s, "connection from [") && s.find(" refused") != std::string_view::npos) {
+  if (s.starts_with("connection from [") && s.find(" refused") != std::string_view::npos) {
     f.emplace_back("client", std::string(s.substr(17, s.find(']') - 17)));
     return "connection_refused";
   }
-  if (starts_with(s, "session ")) {
+  if (s.starts_with("session ")) {
     Fields sf;
     std::string_view rest = session_prefix(s, sf);
-    if (rest.data() != s.data() && starts_with(rest, "TLS ")) {
+    if (rest.data() != s.data() && rest.starts_with("TLS ")) {
       f.insert(f.end(), sf.begin(), sf.end());
       const bool failed = rest.find("failed") != std::string_view::npos && rest.find(": ") != std::string_view::npos;
       if (failed) {
@@ -140,7 +138,6 @@ std::string classify(std::string_view s, Fields& f) {
 
 // The admin API's JSON escaper: every control byte (C0, DEL, C1) escaped,
 // bad UTF-8 as U+FFFD. One escaper for every JSON the daemon writes.
-std::string json_string(std::string_view s) { return base::json::quote(s); }
 
 std::string json_log_line(std::string_view ts, std::string_view level, std::string_view msg) {
   Fields fields;
@@ -151,18 +148,18 @@ std::string json_log_line(std::string_view ts, std::string_view level, std::stri
     rest = msg.substr(n + 2);
   }
   const std::string event = classify(rest, fields);
-  std::string out = "{\"ts\":" + json_string(ts) + ",\"level\":" + json_string(level);
-  if (!event.empty()) out += ",\"event\":" + json_string(event);
-  if (!queue_id.empty()) out += ",\"queue_id\":" + json_string(queue_id);
+  std::string out = "{\"ts\":" + base::json::quote(ts) + ",\"level\":" + base::json::quote(level);
+  if (!event.empty()) out += ",\"event\":" + base::json::quote(event);
+  if (!queue_id.empty()) out += ",\"queue_id\":" + base::json::quote(queue_id);
   std::vector<std::string> used = {"ts", "level", "event", "queue_id", "msg"};
   for (const auto& [k, v] : fields) {
     bool dup = false;
     for (const auto& u : used) dup |= u == k;
     if (dup) continue;  // first occurrence wins; never a duplicate member
     used.push_back(k);
-    out += "," + json_string(k) + ":" + json_string(v);
+    out += "," + base::json::quote(k) + ":" + base::json::quote(v);
   }
-  out += ",\"msg\":" + json_string(msg) + "}";
+  out += ",\"msg\":" + base::json::quote(msg) + "}";
   return out;
 }
 

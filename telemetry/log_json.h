@@ -29,7 +29,4 @@ namespace ringmta::telemetry {
 // One JSON object, no trailing newline.
 std::string json_log_line(std::string_view ts, std::string_view level, std::string_view msg);
 
-// JSON string literal (with quotes) of `s`.
-std::string json_string(std::string_view s);
-
 }  // namespace ringmta::telemetry

@@ -168,8 +168,8 @@ int purge_user(const CtlTarget& target, const std::string& user, bool json) {
     return mailbox_fail("the ringmta daemon is not running (nothing listens at " + target.endpoint->text +
                         "); `mailbox purge` needs it");
   if (connected != admin::AdminClient::ConnectResult::Ok) return mailbox_fail(error);
-  auto resp = client.call(admin::encode_mailbox_request(req), target.timeout_seconds, &error);
-  if (!resp) return mailbox_fail(error);
+  auto resp = client.call(admin::encode_mailbox_request(req), target.timeout_seconds);
+  if (!resp) return mailbox_fail(resp.error());
   const base::json::Value* ok = resp->get("ok");
   if (!ok || !ok->is_bool() || !ok->as_bool()) {
     const base::json::Value* e = resp->get("error");

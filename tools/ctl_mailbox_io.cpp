@@ -141,12 +141,11 @@ class Importer {
   const std::string& error() const { return error_; }
 
   bool call(const base::json::Value& request) {
-    std::string error;
-    auto resp = client_.call(request, target_.timeout_seconds, &error);
+    auto resp = client_.call(request, target_.timeout_seconds);
     const base::json::Value* ok = resp ? resp->get("ok") : nullptr;
     if (!ok || !ok->is_bool() || !ok->as_bool()) {
       const base::json::Value* e = resp ? resp->get("error") : nullptr;
-      error_ = resp ? (e && e->is_string() ? esc(e->as_string()) : "the daemon said no") : error;
+      error_ = resp ? (e && e->is_string() ? esc(e->as_string()) : "the daemon said no") : resp.error();
       return false;
     }
     return true;

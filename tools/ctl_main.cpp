@@ -189,11 +189,11 @@ int main(int argc, char** argv) {
 
   // The daemon's configuration: the file given, else the embedded default.
   auto result = config_path.empty() ? ringmta::config::default_config() : ringmta::config::load_config_file(config_path);
-  if (!result.config) {
-    std::fprintf(stderr, "ringmtactl: %s\n", result.error.c_str());
+  if (!result) {
+    std::fprintf(stderr, "ringmtactl: %s\n", result.error().c_str());
     return 2;
   }
-  const ringmta::config::Config& config = *result.config;
+  const ringmta::config::Config& config = *result;
 
   if (user_cmd->parsed()) {
     if (users_file.empty()) {
@@ -214,12 +214,12 @@ int main(int argc, char** argv) {
   const std::string listen = !admin_override.empty()              ? admin_override
                              : (!data_dir.empty() && config_path.empty()) ? std::string()
                                                                           : config.admin.listen;
-  std::string error;
-  target.endpoint = ringmta::admin::admin_endpoint(listen, target.data_dir, &error);
-  if (!target.endpoint) {
-    std::fprintf(stderr, "ringmtactl: %s\n", error.c_str());
+  auto endpoint = ringmta::admin::admin_endpoint(listen, target.data_dir);
+  if (!endpoint) {
+    std::fprintf(stderr, "ringmtactl: %s\n", endpoint.error().c_str());
     return 2;
   }
+  target.endpoint = std::move(endpoint).value();
   target.token = config.admin.token;
   if (const char* t = std::getenv("RINGMTA_ADMIN_TOKEN"); t && *t) target.token = t;
 

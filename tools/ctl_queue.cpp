@@ -233,10 +233,9 @@ std::optional<base::json::Value> direct(const std::string& data_dir, const admin
 int run_ctl_request(const CtlTarget& target, const admin::Request& given, bool as_json) {
   admin::Request raw = given;
   raw.token = target.token;
-  std::string why;
   // The daemon checks again; checking here gives the same message without it.
-  auto parsed = admin::parse_request(admin::encode_request(raw), &why);
-  if (!parsed) return fail(why, 2);
+  auto parsed = admin::parse_request(admin::encode_request(raw));
+  if (!parsed) return fail(parsed.error(), 2);
   const admin::Request& req = *parsed;
   if (!target.endpoint) return 2;
 
@@ -245,8 +244,9 @@ int run_ctl_request(const CtlTarget& target, const admin::Request& given, bool a
   std::string error;
   const auto connected = client.connect(*target.endpoint, &error);
   if (connected == admin::AdminClient::ConnectResult::Ok) {
-    resp = client.call(admin::encode_request(req), target.timeout_seconds, &error);
-    if (!resp) return fail(error);
+    auto answer = client.call(admin::encode_request(req), target.timeout_seconds);
+    if (!answer) return fail(answer.error());
+    resp = std::move(answer).value();
   } else if (admin::mutates(req.command) || req.command == Command::Destinations) {
     if (connected == admin::AdminClient::ConnectResult::NotRunning)
       return fail("the ringmta daemon is not running (nothing listens at " + target.endpoint->text + "); `" +

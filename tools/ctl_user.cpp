@@ -155,11 +155,10 @@ int run_user_command(UserAction action, const std::string& name, const std::stri
     err("the password is empty");
     return 2;
   }
-  std::string why;
-  auto hash = auth::hash_password(*password, &why);
+  auto hash = auth::hash_password(*password);
   std::fill(password->begin(), password->end(), '\0');
   if (!hash) {
-    err(why);
+    err(hash.error());
     return 1;
   }
   if (!text.empty() && text.back() != '\n') text += '\n';

@@ -115,9 +115,8 @@ bool pump(int fd, smtp::ClientSession& s, smtp::ClientAction& action, std::strin
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  std::string error;
-  auto opts = tools::parse_args(args, &error);
-  if (!opts) return die(EX_USAGE, error);
+  auto opts = tools::parse_args(args);
+  if (!opts) return die(EX_USAGE, opts.error());
   if (opts->help) {
     std::printf("usage: ringmta-sendmail [-t] [-i|-oi] [-f ADDR] [-F NAME] [--config FILE] [recipient...]\n"
                 "Reads a message on stdin and submits it to the local ringmta daemon.\n");
@@ -130,8 +129,8 @@ int main(int argc, char** argv) {
     else if (std::filesystem::exists("/etc/ringmta/ringmta.toml")) config_path = "/etc/ringmta/ringmta.toml";
   }
   auto loaded = config_path.empty() ? config::default_config() : config::load_config_file(config_path);
-  if (!loaded.config) return die(EX_CONFIG, loaded.error);
-  const config::Config& config = *loaded.config;
+  if (!loaded) return die(EX_CONFIG, loaded.error());
+  const config::Config& config = *loaded;
   auto target = submit_address(config);
   if (!target) return die(EX_CONFIG, "the configuration has no smtp or submission listener to submit to");
 
@@ -164,6 +163,7 @@ int main(int argc, char** argv) {
   cc.hostname = config.server.hostname;
   smtp::ClientSession session(cc);
   smtp::ClientAction action = smtp::ClientAction::NeedInput;
+  std::string error;
   if (!pump(fd, session, action, &error)) return die(EX_TEMPFAIL, error);
   if (action != smtp::ClientAction::Ready) {
     const auto& f = session.connection_failure();

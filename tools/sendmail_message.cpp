@@ -11,12 +11,8 @@ using base::iequals;
 
 namespace {
 
-std::string trim(std::string_view s) {
-  size_t b = 0, e = s.size();
-  while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\r' || s[b] == '\n')) ++b;
-  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r' || s[e - 1] == '\n')) --e;
-  return std::string(s.substr(b, e - b));
-}
+// Addresses on header lines: folded whitespace around them goes.
+std::string trim(std::string_view s) { return std::string(base::trim(s, " \t\r\n")); }
 
 // One header field: its name and its lines (first line + continuations).
 struct Field {
@@ -26,7 +22,7 @@ struct Field {
 
 }  // namespace
 
-std::optional<Options> parse_args(const std::vector<std::string>& args, std::string* error) {
+base::Result<Options> parse_args(const std::vector<std::string>& args) {
   Options o;
   bool options_done = false;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -35,11 +31,10 @@ std::optional<Options> parse_args(const std::vector<std::string>& args, std::str
       o.recipients.push_back(a);
       continue;
     }
-    auto value = [&](size_t prefix) -> std::optional<std::string> {
+    auto value = [&](size_t prefix) -> base::Result<std::string> {
       if (a.size() > prefix) return a.substr(prefix);
       if (i + 1 < args.size()) return args[++i];
-      *error = "option " + a + " needs a value";
-      return std::nullopt;
+      return base::Error("option " + a + " needs a value");
     };
     if (a == "--") {
       options_done = true;
@@ -49,24 +44,23 @@ std::optional<Options> parse_args(const std::vector<std::string>& args, std::str
       o.ignore_dots = true;
     } else if (a.rfind("-f", 0) == 0 || a.rfind("-r", 0) == 0) {
       auto v = value(2);
-      if (!v) return std::nullopt;
+      if (!v) return base::Error(v.error());
       std::string s = *v;
       if (s.size() >= 2 && s.front() == '<' && s.back() == '>') s = s.substr(1, s.size() - 2);
       if (s.find_first_of(" \t\r\n<>") != std::string::npos) {
-        *error = "bad sender address '" + *v + "'";
-        return std::nullopt;
+        return base::Error("bad sender address '" + *v + "'");
       }
       o.sender = s;
     } else if (a.rfind("-F", 0) == 0) {
       auto v = value(2);
-      if (!v) return std::nullopt;
+      if (!v) return base::Error(v.error());
       o.full_name = *v;
     } else if (a == "--config" || a == "-C" || a.rfind("--config=", 0) == 0) {
       if (a.rfind("--config=", 0) == 0) {
         o.config_path = a.substr(9);
       } else {
         auto v = value(a.size());
-        if (!v) return std::nullopt;
+        if (!v) return base::Error(v.error());
         o.config_path = *v;
       }
     } else if (a == "-h" || a == "--help") {
@@ -76,10 +70,10 @@ std::optional<Options> parse_args(const std::vector<std::string>& args, std::str
       // Accepted for compatibility; ringmta queues at once and reports errors
       // by exit code and DSN, so these change nothing.
     } else if (a == "-L" || a == "-B" || a == "-N" || a == "-R" || a == "-V") {
-      if (!value(a.size())) return std::nullopt;  // takes a value; ignored
+      if (auto v = value(a.size()); !v) return base::Error(v.error());  // takes a value; ignored
     } else {
-      *error = "unsupported option " + a + " (ringmta-sendmail only submits a message: -t -i -f ADDR [recipients])";
-      return std::nullopt;
+      return base::Error("unsupported option " + a +
+                         " (ringmta-sendmail only submits a message: -t -i -f ADDR [recipients])");
     }
   }
   return o;

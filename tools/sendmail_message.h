@@ -19,6 +19,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/result.h"
+
 namespace ringmta::tools {
 
 struct Options {
@@ -31,8 +33,8 @@ struct Options {
   bool help = false;
 };
 
-// nullopt with *error (for stderr, exit EX_USAGE) on an unusable command line.
-std::optional<Options> parse_args(const std::vector<std::string>& args, std::string* error);
+// The options, or why the command line is unusable (for stderr, exit EX_USAGE).
+base::Result<Options> parse_args(const std::vector<std::string>& args);
 
 // sendmail's input rules: LF or CRLF line ends become CRLF; without
 // ignore_dots a line holding only "." ends the message (the rest is

@@ -19,18 +19,12 @@
 #include <deque>
 #include <utility>
 
+#include "base/text.h"
 #include "proto/smtp/client_session_impl.h"
 
 namespace ringmta::smtp {
 
 namespace {
-
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  return out;
-}
 
 std::string_view first_word(std::string_view s) { return s.substr(0, s.find(' ')); }
 
@@ -40,7 +34,7 @@ Capabilities parse_ehlo(const Reply& r) {
   if (!r.lines.empty()) caps.remote_name = std::string(first_word(r.lines[0]));
   for (size_t i = 1; i < r.lines.size(); ++i) {
     std::string_view line = r.lines[i];
-    std::string kw = upper(first_word(line));
+    std::string kw = base::to_upper_ascii(first_word(line));
     std::string_view args = line.size() > kw.size() ? line.substr(kw.size() + 1) : std::string_view{};
     caps.keywords.push_back(kw + (args.empty() ? "" : " " + std::string(args)));
     if (kw == "PIPELINING") caps.pipelining = true;
@@ -60,7 +54,7 @@ Capabilities parse_ehlo(const Reply& r) {
     } else if (kw == "AUTH") {
       while (!args.empty()) {
         std::string_view m = first_word(args);
-        if (!m.empty()) caps.auth.push_back(upper(m));
+        if (!m.empty()) caps.auth.push_back(base::to_upper_ascii(m));
         args.remove_prefix(std::min(args.size(), m.size() + 1));
       }
     }
@@ -182,13 +176,7 @@ void ClientSession::Impl::refuse(const Reply& r, Stage st) {
 // own hostname". Returns true when that happened.
 bool ClientSession::Impl::names_myself(std::string_view remote_name, Stage st) {
   const std::string& mine = cfg.own_hostname;
-  if (mine.empty() || remote_name.size() != mine.size()) return false;
-  for (size_t i = 0; i < mine.size(); ++i) {
-    char a = remote_name[i], b = mine[i];
-    if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
-    if (b >= 'A' && b <= 'Z') b = static_cast<char>(b - 'A' + 'a');
-    if (a != b) return false;
-  }
+  if (mine.empty() || !base::iequals(remote_name, mine)) return false;
   const std::string how = st == Stage::Greeting ? "greeted me with my own hostname " : "replied to "
       + std::string(to_string(st)) + " with my own hostname ";
   close_with(local_result(Outcome::PermFail, 554, "5.4.6", "mail loops back to myself: the server " + how + mine, st),

@@ -1,6 +1,7 @@
 // proto/smtp/command.cpp — SMTP command-line parsing (see command.h).
 #include "proto/smtp/command.h"
 
+#include "base/text.h"
 #include "mail/xtext.h"
 
 namespace ringmta::smtp {
@@ -21,11 +22,7 @@ constexpr VerbName kVerbs[] = {
 
 bool is_space(char c) { return c == ' ' || c == '\t'; }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
+using base::trim;  // SP and HTAB
 
 bool is_alnum(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
@@ -44,21 +41,16 @@ std::optional<uint64_t> parse_u64(std::string_view s) {
   return v;
 }
 
-std::string upper(std::string_view s) {
-  std::string u(s);
-  for (char& c : u)
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
-  return u;
-}
+using base::to_upper_ascii;
 
 std::string unsupported(std::string_view keyword) {
-  return "555 5.5.4 Unsupported option: " + upper(keyword);
+  return "555 5.5.4 Unsupported option: " + to_upper_ascii(keyword);
 }
 std::string duplicate(std::string_view keyword) {
-  return "555 5.5.4 Error: duplicate " + upper(keyword) + " parameter";
+  return "555 5.5.4 Error: duplicate " + to_upper_ascii(keyword) + " parameter";
 }
 std::string bad_value(std::string_view keyword) {
-  return "555 5.5.4 Error: bad " + upper(keyword) + " parameter";
+  return "555 5.5.4 Error: bad " + to_upper_ascii(keyword) + " parameter";
 }
 
 // RFC 3461: ENVID at most 100 characters, ORCPT at most 500 (as sent).

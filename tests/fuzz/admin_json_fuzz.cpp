@@ -20,13 +20,12 @@ static void check(bool ok) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view in(reinterpret_cast<const char*>(data), size);
-  std::string error;
-  const auto v = ringmta::base::json::parse(in, &error);
+  const auto v = ringmta::base::json::parse(in);
   if (!v) {
-    check(!error.empty());
+    check(!v.error().empty());
     return 0;
   }
-  check(error.empty());
+  check(v.error().empty());
   const std::string once = ringmta::base::json::dump(*v);
   for (size_t i = 0; i < once.size();) {
     const auto c = static_cast<unsigned char>(once[i]);
@@ -36,9 +35,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check(!(n == 2 && c == 0xC2 && static_cast<unsigned char>(once[i + 1]) < 0xA0));  // no raw C1
     i += n;
   }
-  std::string again_error;
-  const auto again = ringmta::base::json::parse(once, &again_error);
-  check(again.has_value());
+  const auto again = ringmta::base::json::parse(once);
+  check(again.ok());
   check(ringmta::base::json::dump(*again) == once);
   return 0;
 }

@@ -9,25 +9,23 @@ namespace {
 
 const std::string kId = "06H34ZKPH0000000";
 
-std::optional<Request> parse_text(std::string_view text, std::string* error) {
-  auto v = base::json::parse(text, error);
-  EXPECT_TRUE(v.has_value()) << text;
-  if (!v) return std::nullopt;
-  return parse_request(*v, error);
+base::Result<Request> parse_text(std::string_view text) {
+  auto v = base::json::parse(text);
+  EXPECT_TRUE(v.ok()) << text;
+  if (!v) return base::Error(v.error());
+  return parse_request(*v);
 }
 
 Request ok(std::string_view text) {
-  std::string error;
-  auto r = parse_text(text, &error);
-  EXPECT_TRUE(r.has_value()) << text << ": " << error;
+  auto r = parse_text(text);
+  EXPECT_TRUE(r.ok()) << text << ": " << r.error();
   return r.value_or(Request{});
 }
 
 std::string error_of(std::string_view text) {
-  std::string error;
-  auto r = parse_text(text, &error);
-  EXPECT_FALSE(r.has_value()) << text;
-  return error;
+  auto r = parse_text(text);
+  EXPECT_FALSE(r.ok()) << text;
+  return r.error();
 }
 
 queue::Recipient rcpt(const std::string& address, int attempts, int64_t next_ms,
@@ -74,9 +72,8 @@ TEST(AdminRequest, EncodeRoundTrips) {
                            R"({"cmd":"flush","all":true})", R"({"cmd":"resume","domain":"a.test"})",
                            R"({"cmd":"show","id":"06H34ZKPH0000000"})"}) {
     Request r = ok(text);
-    std::string error;
-    auto again = parse_request(encode_request(r), &error);
-    ASSERT_TRUE(again) << error;
+    auto again = parse_request(encode_request(r));
+    ASSERT_TRUE(again) << again.error();
     EXPECT_EQ(base::json::dump(encode_request(*again)), base::json::dump(encode_request(r)));
     EXPECT_EQ(base::json::dump(encode_request(r)), text);
   }

@@ -37,8 +37,7 @@ struct TempUsers {
 };
 
 std::string line(const std::string& user, const std::string& pw, const std::string& rest = "") {
-  std::string why;
-  return user + ":" + *hash_password(pw, &why) + rest + "\n";
+  return user + ":" + *hash_password(pw) + rest + "\n";
 }
 
 auth::AuthOptions options(const TempUsers& f, unsigned max_failures = 3) {

@@ -83,14 +83,13 @@ TEST(UsersFile, QuotaField) {
 }
 
 TEST(Crypt, YescryptAndSha512) {
-  std::string why;
-  auto h = hash_password("correct horse", &why);
-  ASSERT_TRUE(h) << why;
+  auto h = hash_password("correct horse");
+  ASSERT_TRUE(h) << h.error();
   EXPECT_EQ(h->rfind("$y$", 0), 0u);
   EXPECT_TRUE(verify_password("correct horse", *h));
   EXPECT_FALSE(verify_password("correct horsE", *h));
   EXPECT_FALSE(verify_password("", *h));
-  EXPECT_NE(*hash_password("correct horse", &why), *h);  // random salt
+  EXPECT_NE(*hash_password("correct horse"), *h);  // random salt
   // SHA-512-crypt: the test vector of Drepper's specification ("Hello world!").
   const std::string sha512 =
       "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1";
@@ -100,7 +99,7 @@ TEST(Crypt, YescryptAndSha512) {
   EXPECT_FALSE(verify_password("x", "*"));
   EXPECT_FALSE(verify_password("x", ""));
   EXPECT_FALSE(verify_password(std::string("Hello world!\0x", 14), sha512));
-  EXPECT_FALSE(hash_password("", &why));
+  EXPECT_FALSE(hash_password(""));
 }
 
 TEST(ConnectionLimiter, TotalAndPerAddress) {

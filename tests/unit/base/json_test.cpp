@@ -8,17 +8,15 @@ namespace ringmta::base::json {
 namespace {
 
 Value parse_ok(std::string_view text) {
-  std::string error;
-  auto v = parse(text, &error);
-  EXPECT_TRUE(v.has_value()) << text << ": " << error;
+  auto v = parse(text);
+  EXPECT_TRUE(v.ok()) << text << ": " << v.error();
   return v.value_or(Value());
 }
 
 std::string error_of(std::string_view text) {
-  std::string error;
-  auto v = parse(text, &error);
-  EXPECT_FALSE(v.has_value()) << text;
-  return error;
+  auto v = parse(text);
+  EXPECT_FALSE(v.ok()) << text;
+  return v.error();
 }
 
 TEST(Json, ParsesARequest) {

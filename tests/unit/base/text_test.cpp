@@ -1,4 +1,4 @@
-// tests/unit/base/text_test.cpp — base/text.h (UTF-8, ASCII case folding)
+// tests/unit/base/text_test.cpp — base/text.h (UTF-8, ASCII case folding, trimming)
 // and base/base64.h.
 #include <gtest/gtest.h>
 
@@ -39,6 +39,32 @@ TEST(Text, AsciiCaseFolding) {
   EXPECT_FALSE(iequals("\xc3\x89", "\xc3\xa9"));
   EXPECT_TRUE(istarts_with("AUTH PLAIN", "auth "));
   EXPECT_FALSE(istarts_with("AU", "auth"));
+}
+
+TEST(Text, IsAscii) {
+  EXPECT_TRUE(is_ascii(""));
+  EXPECT_TRUE(is_ascii("plain \x7f ascii\r\n"));
+  EXPECT_FALSE(is_ascii("caf\xc3\xa9"));
+  EXPECT_FALSE(is_ascii("\x80"));
+}
+
+TEST(Text, AppendHexByte) {
+  std::string out = "x";
+  append_hex_byte(out, 0x00);
+  append_hex_byte(out, 0x1b);
+  append_hex_byte(out, 0xff);
+  append_hex_byte(out, 0xab, true);
+  EXPECT_EQ(out, "x001bffAB");
+}
+
+TEST(Text, Trim) {
+  EXPECT_EQ(trim("  a b\t "), "a b");
+  EXPECT_EQ(trim(" \t "), "");
+  EXPECT_EQ(trim(""), "");
+  EXPECT_EQ(trim("\r\nx\r\n"), "\r\nx\r\n");  // only SP and HTAB by default
+  EXPECT_EQ(trim("\r\n x \r\n", " \t\r\n"), "x");
+  EXPECT_EQ(trim_left("  x  "), "x  ");
+  EXPECT_EQ(trim_right("  x \r", " \t\r"), "  x");
 }
 
 TEST(Base64, RoundTripAndStrictness) {

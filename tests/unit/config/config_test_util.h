@@ -13,15 +13,15 @@ namespace ringmta::config::testing {
 // The configuration `text` describes; a test failure (with the errors) if it is refused.
 inline config::Config parse_ok(std::string_view text) {
   auto r = parse_config(text, "ringmta.toml");
-  EXPECT_TRUE(r.config.has_value()) << r.error;
-  return r.config.value_or(config::Config{});
+  EXPECT_TRUE(r.ok()) << r.error();
+  return r.value_or(config::Config{});
 }
 
 // The error text for `text`; a test failure if it is accepted.
 inline std::string error_of(std::string_view text) {
   auto r = parse_config(text, "ringmta.toml");
-  EXPECT_FALSE(r.config.has_value()) << text;
-  return r.error;
+  EXPECT_FALSE(r.ok()) << text;
+  return r.error();
 }
 
 }  // namespace ringmta::config::testing

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "base/text.h"
 #include "mail/dsn.h"
 #include "mail/headers.h"
 
@@ -24,11 +25,7 @@ using namespace ringmta::mail;
     }                                                                  \
   } while (0)
 
-static bool is_ascii(std::string_view s) {
-  for (char c : s)
-    if (static_cast<unsigned char>(c) >= 0x80) return false;
-  return true;
-}
+using ringmta::base::is_ascii;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider fdp(data, size);

@@ -42,7 +42,7 @@ struct Files {
 };
 
 config::Config make_config(const Files& f, const std::string& users, const std::string& aliases) {
-  config::Config c = *config::default_config().config;
+  config::Config c = *config::default_config();
   c.relay.local_domains = {"local.test", "second.test"};
   c.auth.users_file = f.write("users", users);
   c.relay.aliases_file = aliases.empty() ? "" : f.write("aliases", aliases);

@@ -3,6 +3,7 @@
 // become JSON objects with event, queue_id and their key=value fields.
 #include <gtest/gtest.h>
 
+#include "base/json.h"
 #include "telemetry/log_json.h"
 
 namespace ringmta::telemetry {
@@ -66,10 +67,10 @@ TEST(LogJson, ConnectTlsAuthProxy) {
 }
 
 TEST(LogJson, EscapingAndBadUtf8) {
-  EXPECT_EQ(json_string("a\"b\\c\n\x01\x7f"), R"j("a\"b\\c\n\u0001\u007f")j");
-  EXPECT_EQ(json_string("caf\xc3\xa9"), "\"caf\xc3\xa9\"");            // valid UTF-8 kept
-  EXPECT_EQ(json_string("bad\xff\xc3"), R"j("bad\ufffd\ufffd")j");       // invalid bytes replaced
-  EXPECT_EQ(json_string("\xed\xa0\x80"), R"j("\ufffd\ufffd\ufffd")j");  // a surrogate is not UTF-8
+  EXPECT_EQ(base::json::quote("a\"b\\c\n\x01\x7f"), R"j("a\"b\\c\n\u0001\u007f")j");
+  EXPECT_EQ(base::json::quote("caf\xc3\xa9"), "\"caf\xc3\xa9\"");            // valid UTF-8 kept
+  EXPECT_EQ(base::json::quote("bad\xff\xc3"), R"j("bad\ufffd\ufffd")j");       // invalid bytes replaced
+  EXPECT_EQ(base::json::quote("\xed\xa0\x80"), R"j("\ufffd\ufffd\ufffd")j");  // a surrogate is not UTF-8
 }
 
 TEST(LogJson, NoDuplicateMembers) {

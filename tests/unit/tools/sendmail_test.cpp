@@ -8,16 +8,15 @@ namespace ringmta::tools::sendmail {
 namespace {
 
 Options args_ok(std::vector<std::string> args) {
-  std::string error;
-  auto o = parse_args(args, &error);
-  EXPECT_TRUE(o.has_value()) << error;
+  auto o = parse_args(args);
+  EXPECT_TRUE(o.ok()) << o.error();
   return o.value_or(Options{});
 }
 
 std::string args_error(std::vector<std::string> args) {
-  std::string error;
-  EXPECT_FALSE(parse_args(args, &error).has_value());
-  return error;
+  auto o = parse_args(args);
+  EXPECT_FALSE(o.ok());
+  return o.error();
 }
 
 TEST(SendmailArgs, CommonInvocations) {
