@@ -148,8 +148,7 @@ void read_listeners(Validator& v, const toml::node& node, std::vector<ListenerCo
         v.error(Validator::line_of(*kind), prefix + ".kind",
                 "unknown listener kind " + describe(*kind) + " (expected one of " + kind_list() + ")");
         ok = false;
-      } else if (it->second != ListenerKind::Smtp && it->second != ListenerKind::Submission &&
-                 it->second != ListenerKind::Submissions) {
+      } else if (it->second == ListenerKind::Imap || it->second == ListenerKind::Imaps) {
         v.error(Validator::line_of(*kind), prefix + ".kind",
                 "listener kind '" + *text + "' is not available in this version of ringmta");
         ok = false;
@@ -370,6 +369,7 @@ ConfigResult parse_config(std::string_view toml_text, std::string_view source_na
   if (const auto* t = v.table(root, "log")) read_log(v, *t, config.log);
   if (const auto* t = v.table(root, "metrics")) read_metrics(v, *t, config.metrics);
   if (const auto* t = v.table(root, "admin")) read_admin(v, *t, config.admin);
+  if (const auto* t = v.table(root, "pop3")) read_pop3(v, *t, config.pop3);
 
   if (!v.ok()) {
     result.error = v.report();
