@@ -277,7 +277,9 @@ void Pop3Session::flush() {
 
 void Pop3Session::update_reading() {
   if (closing_ || !session_) return;
-  const bool on = session_->wants_input() && !wait_drain_;
+  // During STLS's handshake the session wants nothing, but TLS does.
+  const bool handshaking = session_->phase() == pop3::Phase::TlsHandshake;
+  const bool on = (session_->wants_input() || handshaking) && !wait_drain_;
   if (on == !paused_) return;
   paused_ = !on;
   if (paused_) conn_.pause_reading();

@@ -153,9 +153,11 @@ pop3::Action Pop3Session::fetch() {
   const size_t offset = std::min<uint64_t>(req.offset, b.size());
   const size_t n = std::min(req.max_bytes, b.size() - offset);
   const bool end = offset + n >= b.size();
-  bytes_sent_ += n;
-  telemetry::local().pop3_bytes_sent += n;
-  if (end) {
+  if (!req.top) {  // TOP may use only part of what it is given: not counted
+    bytes_sent_ += n;
+    telemetry::local().pop3_bytes_sent += n;
+  }
+  if (end && !req.top) {
     ++retrieved_;
     ++telemetry::local().pop3_retrieved;
   }

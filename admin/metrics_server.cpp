@@ -200,7 +200,7 @@ class Collector final : public prometheus::Collectable {
     for (size_t i = 0; i < s.m.pop3_logins.size(); ++i)
       add_value(pop3_logins, static_cast<double>(s.m.pop3_logins[i]), {{"result", pop3_results[i]}});
     out.push_back(std::move(pop3_logins));
-    counter("ringmta_pop3_bytes_sent_total", "POP3 message octets sent by RETR and TOP (before dot-stuffing).",
+    counter("ringmta_pop3_bytes_sent_total", "POP3 message octets sent by RETR (as stored, before dot-stuffing).",
             static_cast<double>(s.m.pop3_bytes_sent));
     counter("ringmta_pop3_messages_retrieved_total", "POP3 RETR commands that sent a whole message.",
             static_cast<double>(s.m.pop3_retrieved));

@@ -14,7 +14,9 @@
 #include <thread>
 #include <vector>
 
+#include "access/pop3_session.h"
 #include "engine/shard_group.h"
+#include "mailbox/service.h"
 #include "queue/queue.h"
 #include "queue/queue_id.h"
 #include "admin/admin_server.h"
@@ -173,6 +175,9 @@ int run_daemon(std::shared_ptr<const config::Config> config) {
   qopts.commit_wait_batches = config->queue.commit_wait_batches;
   telemetry::CommitMetrics commit_metrics;  // outlives the queue (its commit thread writes it)
   qopts.on_commit = [&commit_metrics](size_t batches, double seconds) { commit_metrics.observe(batches, seconds); };
+  // The mail store's column families live in the queue's RocksDB (one atomic
+  // write for a local delivery; mailbox/store.h).
+  const mailbox::Families mailbox_families = mailbox::register_families(qopts.extra_families);
   std::unique_ptr<queue::Queue> queue;
   if (auto st = queue::open_rocksdb_queue(qopts, queue); !st.ok()) {
     spdlog::critical("cannot open the queue at {}: {} (is another ringmta using this data_dir?)", qopts.path,
@@ -232,6 +237,9 @@ int run_daemon(std::shared_ptr<const config::Config> config) {
     }
   }
   for (const auto& l : config->listeners) {
+    if (!auth && (l.kind == config::ListenerKind::Pop3 || l.kind == config::ListenerKind::Pop3s))
+      spdlog::warn("listener {} ({}) needs auth.users_file for logins: every login will fail", l.address_text,
+                   to_string(l.kind));
     if (!auth && (l.kind == config::ListenerKind::Submission || l.kind == config::ListenerKind::Submissions))
       spdlog::warn("listener {} ({}) requires AUTH but auth.users_file is not set: it will refuse all mail",
                    l.address_text, to_string(l.kind));
@@ -263,8 +271,30 @@ int run_daemon(std::shared_ptr<const config::Config> config) {
       }
     });
   });
+  // The mail store at run time (POP3 now, local delivery and IMAP later):
+  // its readers start before the shards; destroyed after they stopped.
+  std::vector<engine::Reactor*> reactors(nshards);
+  for (unsigned i = 0; i < nshards; ++i) reactors[i] = &shards->shard(i);
+  auto mailbox_service = std::make_unique<mailbox::Service>(*queue, mailbox_families, reactors);
+  if (auto st = mailbox_service->start(); !st.ok()) {
+    spdlog::critical("cannot read the mail store at {}: {}", qopts.path, st.message);
+    return 1;
+  }
+  // POP3 sessions' per-shard state (access/pop3_session.h).
+  const auto pop3_config = access::make_pop3_config(*config);
+  std::vector<std::unique_ptr<access::Pop3Shard>> pop3_shards(nshards);
   for (unsigned i = 0; i < nshards; ++i) {
     contexts[i] = std::make_unique<ShardContext>(shards->shard(i), *queue, config, smtp_config, id_floor_ms);
+    auto& p = pop3_shards[i] = std::make_unique<access::Pop3Shard>();
+    p->reactor = &shards->shard(i);
+    p->config = config;
+    p->pop3 = pop3_config;
+    p->mailbox = mailbox_service.get();
+    p->reactors = &reactors;
+    p->auth = auth.get();
+    p->limiter = &limiter;
+    p->handshakes = &handshakes;
+    p->tls = tls_context;
     contexts[i]->peers = &peers;
     contexts[i]->loader = &loader;
     contexts[i]->auth = auth.get();
@@ -324,6 +354,11 @@ int run_daemon(std::shared_ptr<const config::Config> config) {
       // pins no more kernel memory than that (see relay/inbound_flow.cpp).
       spec.send_buffer = 64 * 1024;
       spec.factory = relay::inbound_factory(*ctx);
+      if (l.kind == config::ListenerKind::Pop3 || l.kind == config::ListenerKind::Pop3s) {
+        // POP3 output is mostly message text: the kernel's autotuning.
+        spec.send_buffer = 0;
+        spec.factory = access::pop3_factory(*pop3_shards[reactor.shard_id()]);
+      }
       if (int err = reactor.add_listener(spec); err != 0) {
         if (!listen_failed.exchange(true)) {
           spdlog::critical("cannot listen on {}: {}", l.address_text, std::strerror(err));
@@ -342,6 +377,7 @@ int run_daemon(std::shared_ptr<const config::Config> config) {
       (void)ctx->scheduler.release();
       (void)ctx->agent.release();
     }
+    mailbox_service.reset();
     shards.reset();
     queue.reset();
     return 1;
@@ -376,10 +412,12 @@ int run_daemon(std::shared_ptr<const config::Config> config) {
   admin.stop();            // nor an admin request
 
   loader.stop();
-  on_every_shard(peers, [](ShardContext& ctx) {
+  on_every_shard(peers, [&pop3_shards](ShardContext& ctx) {
     ctx.shutting_down = true;
     ctx.reactor.stop_accepting();
     shut_sessions(ctx, false);
+    pop3_shards[ctx.reactor.shard_id()]->shutting_down = true;
+    pop3_shards[ctx.reactor.shard_id()]->shutdown(false);
     if (ctx.scheduler) ctx.scheduler->shutdown();
     if (ctx.agent) ctx.agent->shutdown();
   });
@@ -391,11 +429,15 @@ int run_daemon(std::shared_ptr<const config::Config> config) {
   }
   if (open > 0) {
     spdlog::warn("shutdown timeout: closing {} connection(s) still open", open);
-    on_every_shard(peers, [](ShardContext& ctx) { shut_sessions(ctx, true); });
+    on_every_shard(peers, [&pop3_shards](ShardContext& ctx) {
+      shut_sessions(ctx, true);
+      pop3_shards[ctx.reactor.shard_id()]->shutdown(true);
+    });
   }
 
   stop_delivery(peers);
   shards->stop_and_join();
+  mailbox_service.reset();  // joins its readers (their answers land in the stopped reactors' mailboxes)
   auth.reset();  // joins the workers; verdicts they post land in the stopped reactors' mailboxes
   // Completions still in flight post into the stopped reactors' mailboxes,
   // which live until `shards` is destroyed below — after the queue.

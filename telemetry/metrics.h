@@ -88,7 +88,7 @@ struct ShardMetrics {
   // failed (store or users file unavailable).
   uint64_t pop3_sessions = 0;
   std::array<uint64_t, 5> pop3_logins{};
-  uint64_t pop3_bytes_sent = 0;      // RETR/TOP message octets sent (before dot-stuffing)
+  uint64_t pop3_bytes_sent = 0;      // RETR message octets sent (before dot-stuffing)
   uint64_t pop3_retrieved = 0;       // RETR commands answered with the whole message
   uint64_t pop3_deleted = 0;         // messages removed by QUIT
 
