@@ -129,6 +129,8 @@ class Pop3Session final : public engine::ConnectionHandler {
   // else reads it. Returns the session's next action, or NeedInput while a
   // read (or the client's reading of our output) is awaited.
   pop3::Action fetch();
+  // Starts reading message `index`'s body on a reader thread (one at a time).
+  void read_body(size_t index);
   void body_read(size_t index, std::shared_ptr<const std::string> body);
   void start_commit();
   void committed(bool ok, size_t removed);
@@ -163,8 +165,12 @@ class Pop3Session final : public engine::ConnectionHandler {
   std::string locking_;  // the user whose lock was asked for (LockState::Requested)
   LockState lock_ = LockState::None;
   std::vector<Entry> entries_;
-  size_t body_index_ = SIZE_MAX;  // which message body_ holds
+  size_t body_index_ = SIZE_MAX;  // which message body_ holds (being sent)
   std::shared_ptr<const std::string> body_;
+  // Read ahead: while message i is sent, message i + 1's body is read (the
+  // usual client RETRs 1..N), so the reader's latency overlaps the sending.
+  size_t ahead_index_ = SIZE_MAX;
+  std::shared_ptr<const std::string> ahead_;
   // For the logout line and metrics.
   uint64_t retrieved_ = 0;
   uint64_t deleted_ = 0;

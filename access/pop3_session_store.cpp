@@ -124,31 +124,28 @@ pop3::Action Pop3Session::fetch() {
   const pop3::FetchRequest& req = session_->fetch_request();
   if (req.index >= entries_.size()) return session_->message_failed();
   if (body_index_ != req.index || !body_) {
-    if (reading_body_) return pop3::Action::NeedInput;
     body_.reset();
-    reading_body_ = true;
-    mailbox::Service* svc = shard_.mailbox;
-    Pop3Shard* shard = &shard_;
-    const uint64_t number = number_;
-    const size_t index = req.index;
-    svc->read<std::shared_ptr<const std::string>>(
-        *shard_.reactor,
-        [svc, id = entries_[index].body_id]() -> std::shared_ptr<const std::string> {
-          auto body = std::make_shared<std::string>();
-          if (!mailbox::read_body(svc->queue(), svc->families(), id, *body).ok()) return nullptr;
-          return body;
-        },
-        [shard, number, index](std::shared_ptr<const std::string> body) {
-          auto it = shard->sessions.find(number);
-          if (it != shard->sessions.end()) it->second->body_read(index, std::move(body));
-        });
-    return pop3::Action::NeedInput;
+    body_index_ = SIZE_MAX;
+    if (ahead_index_ == req.index && ahead_) {  // read ahead: here already
+      body_ = std::move(ahead_);
+      body_index_ = req.index;
+      ahead_index_ = SIZE_MAX;
+    } else {
+      // Wait for the read in flight (ours, or a read-ahead of another
+      // message: body_read() comes back here and then reads ours).
+      if (!reading_body_) read_body(req.index);
+      return pop3::Action::NeedInput;
+    }
   }
   // Back-pressure: the client has not taken what we sent yet.
   if (conn_.pending_output() >= 128 * 1024) {
     fetch_waiting_ = wait_drain_ = true;
     return pop3::Action::NeedInput;
   }
+  // The next message is likely next: read it while this one goes out.
+  if (req.offset == 0 && !req.top && !reading_body_ && req.index + 1 < entries_.size() &&
+      ahead_index_ != req.index + 1)
+    read_body(req.index + 1);
   const std::string& b = *body_;
   const size_t offset = std::min<uint64_t>(req.offset, b.size());
   const size_t n = std::min(req.max_bytes, b.size() - offset);
@@ -170,17 +167,41 @@ pop3::Action Pop3Session::fetch() {
   return next;
 }
 
+void Pop3Session::read_body(size_t index) {
+  reading_body_ = true;
+  mailbox::Service* svc = shard_.mailbox;
+  Pop3Shard* shard = &shard_;
+  const uint64_t number = number_;
+  svc->read<std::shared_ptr<const std::string>>(
+      *shard_.reactor,
+      [svc, id = entries_[index].body_id]() -> std::shared_ptr<const std::string> {
+        auto body = std::make_shared<std::string>();
+        if (!mailbox::read_body(svc->queue(), svc->families(), id, *body).ok()) return nullptr;
+        return body;
+      },
+      [shard, number, index](std::shared_ptr<const std::string> body) {
+        auto it = shard->sessions.find(number);
+        if (it != shard->sessions.end()) it->second->body_read(index, std::move(body));
+      });
+}
+
+// A body arrived (asked for, or read ahead): it waits in the ahead slot, and
+// a session waiting for a message continues (fetch() takes it from there).
 void Pop3Session::body_read(size_t index, std::shared_ptr<const std::string> body) {
   reading_body_ = false;
   if (closing_) return;
+  const bool awaited = session_->phase() == pop3::Phase::AwaitMessage && !fetch_waiting_;
   if (!body) {
+    ahead_index_ = SIZE_MAX;
+    ahead_.reset();
+    if (!awaited || session_->fetch_request().index != index) return;  // a read-ahead: retried when asked
     spdlog::error("pop3 session {} user={}: cannot read message {} (body {})", number_, owner_, index + 1,
                   index < entries_.size() ? entries_[index].body_id : "?");
     return act(session_->message_failed());
   }
-  body_ = std::move(body);
-  body_index_ = index;
-  act(pop3::Action::Fetch);
+  ahead_index_ = index;
+  ahead_ = std::move(body);
+  if (awaited && (body_index_ != session_->fetch_request().index || !body_)) act(pop3::Action::Fetch);
 }
 
 // QUIT (UPDATE state): every marked message goes in ONE change and ONE
