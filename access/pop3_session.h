@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -96,6 +97,7 @@ class Pop3Session final : public engine::ConnectionHandler {
   // One message of the snapshot taken at login (index = message number - 1).
   struct Entry {
     uint32_t uid = 0;
+    uint64_t size = 0;
     std::string body_id;
   };
   enum class LockState { None, Requested, Held, Committing };
@@ -129,9 +131,10 @@ class Pop3Session final : public engine::ConnectionHandler {
   // else reads it. Returns the session's next action, or NeedInput while a
   // read (or the client's reading of our output) is awaited.
   pop3::Action fetch();
-  // Starts reading message `index`'s body on a reader thread (one at a time).
-  void read_body(size_t index);
-  void body_read(size_t index, std::shared_ptr<const std::string> body);
+  // Starts reading the bodies of messages `index`... on a reader thread:
+  // a few at once (up to kAheadBytes), one read at a time.
+  void read_bodies(size_t index);
+  void bodies_read(size_t first, std::vector<std::shared_ptr<const std::string>> bodies);
   void start_commit();
   void committed(bool ok, size_t removed);
   void release_lock();
@@ -167,10 +170,11 @@ class Pop3Session final : public engine::ConnectionHandler {
   std::vector<Entry> entries_;
   size_t body_index_ = SIZE_MAX;  // which message body_ holds (being sent)
   std::shared_ptr<const std::string> body_;
-  // Read ahead: while message i is sent, message i + 1's body is read (the
-  // usual client RETRs 1..N), so the reader's latency overlaps the sending.
-  size_t ahead_index_ = SIZE_MAX;
-  std::shared_ptr<const std::string> ahead_;
+  // Read ahead: while message i is sent, the next messages' bodies are read
+  // (the usual client RETRs 1..N), several per reader job, so the reader's
+  // latency overlaps the sending and its thread hops are shared. Ascending
+  // message index; at most about kAheadBytes.
+  std::deque<std::pair<size_t, std::shared_ptr<const std::string>>> ahead_;
   // For the logout line and metrics.
   uint64_t retrieved_ = 0;
   uint64_t deleted_ = 0;

@@ -28,6 +28,12 @@ namespace {
 
 enum LoginResult { kOk = 0, kInvalid = 1, kThrottled = 2, kInUse = 3, kFailed = 4 };
 
+// Read ahead at most this many body bytes (and kAheadMessages messages) per
+// reader job; a new job starts when fewer than kAheadLow bodies are left.
+constexpr uint64_t kAheadBytes = 256 * 1024;
+constexpr size_t kAheadMessages = 16;
+constexpr size_t kAheadLow = 4;
+
 // Unlocks `user` on its owner shard (from any shard).
 void post_unlock(Pop3Shard& shard, const std::string& user, uint64_t holder) {
   mailbox::Service* svc = shard.mailbox;
@@ -85,7 +91,7 @@ void Pop3Session::start_load() {
         const std::string prefix = std::to_string(inbox->uidvalidity) + ".";
         for (const mailbox::Message& m : inbox->messages) {
           infos.push_back({m.size, prefix + std::to_string(m.uid)});
-          entries.push_back({m.uid, m.body_id});
+          entries.push_back({m.uid, m.size, m.body_id});
         }
       }
       svc->finish(ticket, true);  // nothing changed: the memory is the disk
@@ -126,14 +132,17 @@ pop3::Action Pop3Session::fetch() {
   if (body_index_ != req.index || !body_) {
     body_.reset();
     body_index_ = SIZE_MAX;
-    if (ahead_index_ == req.index && ahead_) {  // read ahead: here already
-      body_ = std::move(ahead_);
+    // Read ahead already? Bodies before it are not going to be asked for.
+    while (!ahead_.empty() && ahead_.front().first < req.index) ahead_.pop_front();
+    if (!ahead_.empty() && ahead_.front().first == req.index) {
+      body_ = std::move(ahead_.front().second);
       body_index_ = req.index;
-      ahead_index_ = SIZE_MAX;
+      ahead_.pop_front();
     } else {
-      // Wait for the read in flight (ours, or a read-ahead of another
-      // message: body_read() comes back here and then reads ours).
-      if (!reading_body_) read_body(req.index);
+      ahead_.clear();
+      // Wait for the read in flight (ours, or a read-ahead of other
+      // messages: bodies_read() comes back here and then reads ours).
+      if (!reading_body_) read_bodies(req.index);
       return pop3::Action::NeedInput;
     }
   }
@@ -142,10 +151,11 @@ pop3::Action Pop3Session::fetch() {
     fetch_waiting_ = wait_drain_ = true;
     return pop3::Action::NeedInput;
   }
-  // The next message is likely next: read it while this one goes out.
-  if (req.offset == 0 && !req.top && !reading_body_ && req.index + 1 < entries_.size() &&
-      ahead_index_ != req.index + 1)
-    read_body(req.index + 1);
+  // The next messages are likely next: read them while this one goes out.
+  if (req.offset == 0 && !req.top && !reading_body_ && ahead_.size() < kAheadLow) {
+    const size_t next = ahead_.empty() ? req.index + 1 : ahead_.back().first + 1;
+    if (next < entries_.size()) read_bodies(next);
+  }
   const std::string& b = *body_;
   const size_t offset = std::min<uint64_t>(req.offset, b.size());
   const size_t n = std::min(req.max_bytes, b.size() - offset);
@@ -167,41 +177,51 @@ pop3::Action Pop3Session::fetch() {
   return next;
 }
 
-void Pop3Session::read_body(size_t index) {
+void Pop3Session::read_bodies(size_t index) {
+  std::vector<std::string> ids;
+  uint64_t bytes = 0;
+  for (size_t i = index; i < entries_.size() && ids.size() < kAheadMessages && (ids.empty() || bytes < kAheadBytes);
+       ++i) {
+    ids.push_back(entries_[i].body_id);
+    bytes += entries_[i].size;
+  }
   reading_body_ = true;
   mailbox::Service* svc = shard_.mailbox;
   Pop3Shard* shard = &shard_;
   const uint64_t number = number_;
-  svc->read<std::shared_ptr<const std::string>>(
+  using Bodies = std::vector<std::shared_ptr<const std::string>>;
+  svc->read<Bodies>(
       *shard_.reactor,
-      [svc, id = entries_[index].body_id]() -> std::shared_ptr<const std::string> {
-        auto body = std::make_shared<std::string>();
-        if (!mailbox::read_body(svc->queue(), svc->families(), id, *body).ok()) return nullptr;
-        return body;
+      [svc, ids = std::move(ids)]() -> Bodies {
+        Bodies out;
+        for (const auto& id : ids) {
+          auto body = std::make_shared<std::string>();
+          if (!mailbox::read_body(svc->queue(), svc->families(), id, *body).ok()) break;  // the rest: asked again
+          out.push_back(std::move(body));
+        }
+        return out;
       },
-      [shard, number, index](std::shared_ptr<const std::string> body) {
+      [shard, number, index](Bodies bodies) {
         auto it = shard->sessions.find(number);
-        if (it != shard->sessions.end()) it->second->body_read(index, std::move(body));
+        if (it != shard->sessions.end()) it->second->bodies_read(index, std::move(bodies));
       });
 }
 
-// A body arrived (asked for, or read ahead): it waits in the ahead slot, and
-// a session waiting for a message continues (fetch() takes it from there).
-void Pop3Session::body_read(size_t index, std::shared_ptr<const std::string> body) {
+// Bodies arrived (asked for, or read ahead): they wait in ahead_, and a
+// session waiting for a message continues (fetch() takes it from there).
+void Pop3Session::bodies_read(size_t first, std::vector<std::shared_ptr<const std::string>> bodies) {
   reading_body_ = false;
   if (closing_) return;
-  const bool awaited = session_->phase() == pop3::Phase::AwaitMessage && !fetch_waiting_;
-  if (!body) {
-    ahead_index_ = SIZE_MAX;
-    ahead_.reset();
-    if (!awaited || session_->fetch_request().index != index) return;  // a read-ahead: retried when asked
-    spdlog::error("pop3 session {} user={}: cannot read message {} (body {})", number_, owner_, index + 1,
-                  index < entries_.size() ? entries_[index].body_id : "?");
+  for (size_t i = 0; i < bodies.size(); ++i)
+    if (ahead_.empty() || ahead_.back().first < first + i) ahead_.emplace_back(first + i, std::move(bodies[i]));
+  if (session_->phase() != pop3::Phase::AwaitMessage || fetch_waiting_ || body_) return;
+  const size_t wanted = session_->fetch_request().index;
+  if (wanted == first && bodies.empty()) {  // the one asked for cannot be read
+    spdlog::error("pop3 session {} user={}: cannot read message {} (body {})", number_, owner_, wanted + 1,
+                  wanted < entries_.size() ? entries_[wanted].body_id : "?");
     return act(session_->message_failed());
   }
-  ahead_index_ = index;
-  ahead_ = std::move(body);
-  if (awaited && (body_index_ != session_->fetch_request().index || !body_)) act(pop3::Action::Fetch);
+  act(pop3::Action::Fetch);
 }
 
 // QUIT (UPDATE state): every marked message goes in ONE change and ONE

@@ -262,6 +262,7 @@ def main():
     ap.add_argument("--passes", type=int, default=5, help="measured RETR passes; the best is reported")
     ap.add_argument("--build", default=str(Path(__file__).resolve().parent.parent / "build"))
     ap.add_argument("--time-limit", type=int, default=600)
+    ap.add_argument("--only", choices=["dovecot", "ringmta"], help="run one server only (profiling)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs) and print it")
     a = ap.parse_args()
     if not (1 <= a.users <= 64 and 1 <= a.messages <= 100000 and 1 <= a.idle <= 5000 and 1 <= a.passes <= 50):
@@ -278,7 +279,7 @@ def main():
     if a.keep:
         print(f"work directory: {tmp}", flush=True)
     try:
-        for name in ("dovecot", "ringmta"):
+        for name in [a.only] if a.only else ["dovecot", "ringmta"]:
             work = Path(tmp) / name
             work.mkdir()
             if name == "ringmta":
@@ -300,7 +301,7 @@ def main():
     for name, (msgs_s, mib_s, secs, cpu_us, rss, pss) in results.items():
         print(f"  {name:8s} {msgs_s:10.0f} msgs/s {mib_s:8.1f} MiB/s ({secs:.2f}s) {cpu_us:6.1f} us server CPU/msg   "
               f"idle session: {rss:7.1f} KiB RSS, {pss:7.1f} KiB PSS ({a.idle} sessions)")
-    if "dovecot" in results and results["dovecot"][0] > 0:
+    if len(results) == 2 and results["dovecot"][0] > 0:
         print(f"  ringmta / dovecot RETR throughput: {results['ringmta'][0] / results['dovecot'][0]:.2f}x, "
               f"server CPU per message: {results['dovecot'][3] / results['ringmta'][3]:.2f}x less")
 
