@@ -10,12 +10,13 @@ import os
 import poplib
 import ssl
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from auth_fixtures import make_users_file
-from conftest import BUILD_DIR, free_port, render_toml
+from conftest import BUILD_DIR, free_port, port_open, render_toml
 
 USERS = {"alice": "Alice-pw-1", "bob@local.test": "Bob-pw-2", "carol@local.test": "Carol-pw-3"}
 DEAD_RELAYHOST = "[127.0.0.1]:9"
@@ -73,8 +74,20 @@ def pop3_daemon(daemon_factory, tmp_path, seeds=None, pop3=None, auth=None, limi
     d.config_path.write_text(render_toml(d.settings))
     for user, msgs in (seeds or {}).items():
         seed(d, user, msgs, tmp_path)
-    d.start()
+    start(d)
     return d
+
+
+def start(d):
+    """Daemon.start() waits for the smtp port; the POP3 listeners open just after it."""
+    d.start()
+    for port in (d.pop3_port, d.pop3s_port):
+        for _ in range(200):
+            if port_open(port):
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail(f"POP3 port {port} never opened")
 
 
 def insecure_context():

@@ -14,7 +14,7 @@ import threading
 import pytest
 
 from metrics_checks import parse, scrape, value
-from pop3_fixtures import TRICKY, USERS, insecure_context, message, pop3_daemon, pop3s, retr_bytes, seed, stls_login
+from pop3_fixtures import TRICKY, USERS, insecure_context, message, pop3_daemon, pop3s, retr_bytes, start, stls_login
 
 ALICE = "alice@local.test"  # the login "alice" has no domain: the first local domain's
 
@@ -38,7 +38,8 @@ def test_stls_user_pass_list_uidl_retr_top(daemon_factory, tmp_path):
         line + b"\r\n" for line in body.split(b"\r\n")[:2])
     assert p.quit().startswith(b"+OK")
     # UIDLs are stable: the same in the next session, and after a restart.
-    d.restart()
+    d.stop()
+    start(d)
     p = stls_login(d, "alice", USERS["alice"])
     assert [line.split()[1] for line in p.uidl()[1]] == ids
     p.quit()
