@@ -37,6 +37,7 @@ constexpr size_t kAheadLow = 4;
 // Unlocks `user` on its owner shard (from any shard).
 void post_unlock(Pop3Shard& shard, const std::string& user, uint64_t holder) {
   mailbox::Service* svc = shard.mailbox;
+  if (!svc) return;  // the daemon is stopping: the store is gone with its locks
   (*shard.reactors)[svc->owner_of(user)]->post([svc, user, holder] { svc->unlock(user, holder); });
 }
 
@@ -128,7 +129,7 @@ void Pop3Session::loaded(LoadResult result, std::string user, std::vector<pop3::
 
 pop3::Action Pop3Session::fetch() {
   const pop3::FetchRequest& req = session_->fetch_request();
-  if (req.index >= entries_.size()) return session_->message_failed();
+  if (req.index >= entries_.size() || !shard_.mailbox) return session_->message_failed();
   if (body_index_ != req.index || !body_) {
     body_.reset();
     body_index_ = SIZE_MAX;
@@ -232,6 +233,7 @@ void Pop3Session::start_commit() {
   for (size_t i : session_->deletions())
     if (i < entries_.size()) uids.push_back(entries_[i].uid);
   if (uids.empty()) return act(session_->commit_done(true));
+  if (!shard_.mailbox) return act(session_->commit_done(false));  // the daemon is stopping
   mailbox::Service* svc = shard_.mailbox;
   engine::Reactor* home = shard_.reactor;
   Pop3Shard* shard = &shard_;

@@ -436,6 +436,9 @@ int run_daemon(std::shared_ptr<const config::Config> config) {
   }
 
   stop_delivery(peers);
+  // POP3 sessions still open (destroyed with their reactor) leave the mail
+  // store alone from here on: it is destroyed before the reactors.
+  on_every_shard(peers, [&pop3_shards](ShardContext& ctx) { pop3_shards[ctx.reactor.shard_id()]->mailbox = nullptr; });
   shards->stop_and_join();
   mailbox_service.reset();  // joins its readers (their answers land in the stopped reactors' mailboxes)
   auth.reset();  // joins the workers; verdicts they post land in the stopped reactors' mailboxes
