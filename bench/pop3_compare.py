@@ -15,9 +15,10 @@ Steps (loopback only, every step bounded; both servers are ended by PID):
      in flight) and QUITs without deleting: messages/s and MiB/s over the
      whole run, the best of --passes runs; and the server's CPU time (its
      process tree) per message over all passes;
-  3. each server: RSS (sum over the process tree; PSS too) before and after
-     --idle logged-in idle sessions (each its own user, empty maildrop): KiB
-     per idle session.
+  3. each server, before step 2 (a fresh process, no freed heap to reuse):
+     RSS (sum over the process tree; PSS too) before and after --idle
+     logged-in idle sessions (each its own user, empty maildrop): KiB per
+     idle session.
 Plaintext logins on loopback for both (no TLS cost in the figures).
 Needs build/ringmta, build/ringmtactl and build/mailbox_seed; /usr/sbin/dovecot.
 """
@@ -287,8 +288,10 @@ def main():
             else:
                 proc, port = start_dovecot(work, users, idle, a.messages, a.size)
             try:
-                msgs_s, mib_s, secs, cpu_us = run_retr(port, proc.pid, users, a.messages, a.passes)
+                # Idle sessions first, on a fresh server: after the RETR load
+                # they would reuse freed heap and look cheaper than they are.
                 rss, pss = idle_sessions(port, proc.pid, idle)
+                msgs_s, mib_s, secs, cpu_us = run_retr(port, proc.pid, users, a.messages, a.passes)
                 results[name] = (msgs_s, mib_s, secs, cpu_us, rss, pss)
             finally:
                 stop(proc)
