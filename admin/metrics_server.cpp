@@ -192,6 +192,23 @@ class Collector final : public prometheus::Collectable {
     counter("ringmta_proxy_protocol_refused_total",
             "Connections closed on proxy_protocol listeners for a missing or invalid PROXY header.",
             static_cast<double>(s.m.proxy_refused));
+    counter("ringmta_pop3_sessions_total", "POP3 connections that reached the greeting.",
+            static_cast<double>(s.m.pop3_sessions));
+    MetricFamily pop3_logins = family("ringmta_pop3_logins_total",
+                                      "POP3 logins by result: ok, invalid (bad credentials), throttled "
+                                      "(auth.max_failures), in_use (maildrop locked by another session), failed "
+                                      "(store or users file unavailable).",
+                                      MetricType::Counter);
+    const char* pop3_results[] = {"ok", "invalid", "throttled", "in_use", "failed"};
+    for (size_t i = 0; i < s.m.pop3_logins.size(); ++i)
+      add_value(pop3_logins, static_cast<double>(s.m.pop3_logins[i]), {{"result", pop3_results[i]}});
+    out.push_back(std::move(pop3_logins));
+    counter("ringmta_pop3_bytes_sent_total", "POP3 message octets sent by RETR (as stored, before dot-stuffing).",
+            static_cast<double>(s.m.pop3_bytes_sent));
+    counter("ringmta_pop3_messages_retrieved_total", "POP3 RETR commands that sent a whole message.",
+            static_cast<double>(s.m.pop3_retrieved));
+    counter("ringmta_pop3_messages_deleted_total", "Messages removed from maildrops by POP3 QUIT.",
+            static_cast<double>(s.m.pop3_deleted));
     MetricFamily paused = family("ringmta_smtp_reads_paused_total",
                                  "Times an inbound session stopped reading its client: reason=output (the client "
                                  "does not read our replies), reason=inflight (limits.inflight_memory reached).",

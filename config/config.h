@@ -196,6 +196,18 @@ struct Config {
     unsigned top_destinations = 10;              // domains with their own label; the rest are "other"
   } metrics;
 
+  // POP3 (access/pop3_session.h): listener kinds "pop3" (STLS when TLS is
+  // set up) and "pop3s" (implicit TLS). Logins use auth.users_file; a name
+  // without a domain is a user of the first relay.local_domains entry.
+  struct Pop3 {
+    // USER/PASS and AUTH PLAIN before TLS (also per listener:
+    // listener.allow_plaintext_auth). Loopback development only.
+    bool allow_plaintext_auth = false;
+    // RFC 1939 section 3: an idle session is closed after this; at least 10 minutes.
+    std::chrono::seconds autologout{600};
+    unsigned max_errors = 10;                    // bad commands, then -ERR and close
+  } pop3;
+
   // The admin API ringmtactl talks to (admin/admin_server.h).
   struct Admin {
     std::string listen;                          // "" = admin.sock in data_dir; "/path"; "ip:port" (loopback); "off"

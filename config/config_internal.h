@@ -112,6 +112,10 @@ void check_self_targets(Validator& v, const toml::table& delivery, const Config&
 
 void read_auth(Validator& v, const toml::table& t, Config::Auth& out);
 
+// --- [pop3] (config_pop3.cpp) -----------------------------------------------
+
+void read_pop3(Validator& v, const toml::table& t, Config::Pop3& out);
+
 // --- [admin] (config_admin.cpp) ---------------------------------------------
 
 void read_admin(Validator& v, const toml::table& t, Config::Admin& out);

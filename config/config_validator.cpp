@@ -44,6 +44,7 @@ const std::vector<TableSchema>& schema() {
       {"log", {"level", "format", "buffered"}},
       {"metrics", {"listen", "top_destinations"}},
       {"admin", {"listen", "token"}},
+      {"pop3", {"allow_plaintext_auth", "autologout", "max_errors"}},
   };
   return tables;
 }

@@ -18,6 +18,7 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -26,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "access/pop3_session.h"
 #include "admin/admin_server.h"
 #include "admin/metrics_server.h"
 #include "auth/auth.h"
@@ -74,6 +76,7 @@ class Daemon {
   void make_shared_limits();     // connection, in-flight memory and handshake limits
   void make_shards();            // shard threads (not running), their contexts, the loader
   bool start_mail_store();       // [mailbox] enabled: users and aliases, the store's run time
+  void make_pop3_shards();       // POP3 listeners' per-shard state (access/pop3_session.h)
   bool start_metrics();          // /metrics bound before the listeners
   bool start_admin();            // admin API bound before the listeners
   bool start_shards();           // each shard: delivery, then its listeners; loops run
@@ -87,6 +90,7 @@ class Daemon {
   void stop_accepting();          // listeners closed, sessions asked to finish
   void wait_for_sessions();       // up to server.shutdown_timeout, then abort the rest
   void stop_delivery();           // schedulers and agents destroyed on their shards
+  void stop_access();             // POP3 sessions still open leave the mail store alone
   void join_shards();             // shard loops end, threads joined
   void stop_mail_store();         // the store's readers joined (they read the queue)
   void stop_auth_workers();       // password workers joined
@@ -123,6 +127,8 @@ class Daemon {
   std::unique_ptr<relay::Loader> loader_;
   std::unique_ptr<relay::LocalDirectory> directory_;
   std::unique_ptr<mailbox::Service> mailboxes_;
+  std::vector<engine::Reactor*> reactors_;  // every shard's, by id (the Service and POP3 post to them)
+  std::vector<std::unique_ptr<access::Pop3Shard>> pop3_shards_;  // by shard id; empty without POP3 listeners
   std::unique_ptr<admin::MetricsServer> metrics_server_;
   std::unique_ptr<admin::AdminServer> admin_;
   std::atomic<bool> listen_failed_{false};
@@ -239,6 +245,7 @@ void Daemon::make_shards() {
   const unsigned nshards = shards_->size();
   contexts_.resize(nshards);
   peers_.resize(nshards);
+  for (unsigned i = 0; i < nshards; ++i) reactors_.push_back(&shards_->shard(i));
   loader_ = std::make_unique<relay::Loader>(
       *queue_, nshards, relay::Loader::Options{},
       [this](unsigned shard, queue::Envelope env, std::shared_ptr<const std::string> body, int64_t horizon,
@@ -278,9 +285,7 @@ bool Daemon::start_mail_store() {
     return false;
   }
   directory_->start();
-  std::vector<engine::Reactor*> reactors;
-  for (unsigned i = 0; i < shards_->size(); ++i) reactors.push_back(&shards_->shard(i));
-  mailboxes_ = std::make_unique<mailbox::Service>(*queue_, mailbox_families_, reactors);
+  mailboxes_ = std::make_unique<mailbox::Service>(*queue_, mailbox_families_, reactors_);
   if (auto st = mailboxes_->start(); !st.ok()) {
     spdlog::critical("cannot read the mail store: {}", st.message);
     return false;
@@ -290,6 +295,28 @@ bool Daemon::start_mail_store() {
     ctx->directory = directory_.get();
   }
   return true;
+}
+
+// POP3 listeners (config: they need [mailbox] enabled) get per-shard state
+// with the shared services; the factory is added in start_shard().
+void Daemon::make_pop3_shards() {
+  const bool any = std::any_of(config_->listeners.begin(), config_->listeners.end(), [](const auto& l) {
+    return l.kind == config::ListenerKind::Pop3 || l.kind == config::ListenerKind::Pop3s;
+  });
+  if (!any) return;
+  const auto pop3_config = access::make_pop3_config(*config_);
+  for (unsigned i = 0; i < shards_->size(); ++i) {
+    auto& p = pop3_shards_.emplace_back(std::make_unique<access::Pop3Shard>());
+    p->reactor = reactors_[i];
+    p->config = config_;
+    p->pop3 = pop3_config;
+    p->mailbox = mailboxes_.get();
+    p->reactors = &reactors_;
+    p->auth = auth_.get();
+    p->limiter = &*limiter_;
+    p->handshakes = &*handshakes_;
+    p->tls = tls_context_;
+  }
 }
 
 // A taken port stops the start; scrapes before the shards run just wait for
@@ -339,6 +366,11 @@ int Daemon::start_shard(engine::Reactor& reactor) {
     // pins no more kernel memory than that (see relay/inbound_flow.cpp).
     spec.send_buffer = 64 * 1024;
     spec.factory = relay::inbound_factory(*ctx);
+    if (l.kind == config::ListenerKind::Pop3 || l.kind == config::ListenerKind::Pop3s) {
+      // POP3 output is mostly message text: the kernel's autotuning.
+      spec.send_buffer = 0;
+      spec.factory = access::pop3_factory(*pop3_shards_[reactor.shard_id()]);
+    }
     if (int err = reactor.add_listener(spec); err != 0) {
       if (!listen_failed_.exchange(true)) {
         spdlog::critical("cannot listen on {}: {}", l.address_text, std::strerror(err));
@@ -416,10 +448,14 @@ void Daemon::stop_metrics_and_admin() {
 void Daemon::stop_loader() { loader_->stop(); }
 
 void Daemon::stop_accepting() {
-  on_every_shard(peers_, [](ShardContext& ctx) {
+  on_every_shard(peers_, [this](ShardContext& ctx) {
     ctx.shutting_down = true;
     ctx.reactor.stop_accepting();
     shut_sessions(ctx, false);
+    if (!pop3_shards_.empty()) {
+      pop3_shards_[ctx.reactor.shard_id()]->shutting_down = true;
+      pop3_shards_[ctx.reactor.shard_id()]->shutdown(false);
+    }
     if (ctx.scheduler) ctx.scheduler->shutdown();
     if (ctx.agent) ctx.agent->shutdown();
   });
@@ -434,7 +470,10 @@ void Daemon::wait_for_sessions() {
   }
   if (open > 0) {
     spdlog::warn("shutdown timeout: closing {} connection(s) still open", open);
-    on_every_shard(peers_, [](ShardContext& ctx) { shut_sessions(ctx, true); });
+    on_every_shard(peers_, [this](ShardContext& ctx) {
+      shut_sessions(ctx, true);
+      if (!pop3_shards_.empty()) pop3_shards_[ctx.reactor.shard_id()]->shutdown(true);
+    });
   }
 }
 
@@ -446,6 +485,13 @@ void Daemon::stop_delivery() {
     ctx.scheduler.reset();
     ctx.agent.reset();
   });
+}
+
+// The mail store is destroyed before the reactors: a POP3 session still open
+// (destroyed with its reactor) must not call it any more.
+void Daemon::stop_access() {
+  if (pop3_shards_.empty()) return;
+  on_every_shard(peers_, [this](ShardContext& ctx) { pop3_shards_[ctx.reactor.shard_id()]->mailbox = nullptr; });
 }
 
 void Daemon::join_shards() { shards_->stop_and_join(); }
@@ -499,6 +545,7 @@ int run_daemon(std::shared_ptr<const config::Config> config) {
   d.make_shared_limits();
   d.make_shards();
   if (!d.start_mail_store()) return 1;
+  d.make_pop3_shards();
   if (!d.start_metrics() || !d.start_admin() || !d.start_shards()) return 1;
   d.start_loader();
   d.announce_ready();
@@ -511,6 +558,7 @@ int run_daemon(std::shared_ptr<const config::Config> config) {
   d.stop_accepting();
   d.wait_for_sessions();
   d.stop_delivery();
+  d.stop_access();
   d.join_shards();
   d.stop_mail_store();
   d.stop_auth_workers();

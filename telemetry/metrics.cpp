@@ -110,6 +110,11 @@ void ShardMetrics::merge(const ShardMetrics& other) {
   paused_inflight += other.paused_inflight;
   tls_refused_total += other.tls_refused_total;
   tls_refused_client += other.tls_refused_client;
+  pop3_sessions += other.pop3_sessions;
+  for (size_t i = 0; i < pop3_logins.size(); ++i) pop3_logins[i] += other.pop3_logins[i];
+  pop3_bytes_sent += other.pop3_bytes_sent;
+  pop3_retrieved += other.pop3_retrieved;
+  pop3_deleted += other.pop3_deleted;
 }
 
 ShardMetrics& local() {

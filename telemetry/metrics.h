@@ -83,6 +83,14 @@ struct ShardMetrics {
   // TLS handshakes not started: the total or the client's budget was spent.
   uint64_t tls_refused_total = 0;
   uint64_t tls_refused_client = 0;
+  // POP3 (access/pop3_session.cpp). Logins by result: ok, invalid (bad
+  // credentials), throttled (auth.max_failures), in_use (maildrop locked),
+  // failed (store or users file unavailable).
+  uint64_t pop3_sessions = 0;
+  std::array<uint64_t, 5> pop3_logins{};
+  uint64_t pop3_bytes_sent = 0;      // RETR message octets sent (before dot-stuffing)
+  uint64_t pop3_retrieved = 0;       // RETR commands answered with the whole message
+  uint64_t pop3_deleted = 0;         // messages removed by QUIT
 
   void connection_opened(int listener);
   void connection_closed(int listener);

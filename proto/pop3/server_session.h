@@ -119,6 +119,7 @@ struct FetchRequest {
   size_t index = 0;        // into the maildrop (message number - 1)
   uint64_t offset = 0;     // byte offset into the stored message
   size_t max_bytes = 0;    // answer with 1..max_bytes bytes (fewer only at the end)
+  bool top = false;        // for TOP (may stop early), not RETR: the host's counters
 };
 
 class ServerSession {

@@ -94,7 +94,7 @@ void ServerSession::Impl::cmd_retr(const Command& c, bool is_top) {
   top = is_top;
   writer.emplace(lines);
   first_chunk = true;
-  fetch = FetchRequest{*i, 0, std::max<size_t>(1, cfg->fetch_chunk)};
+  fetch = FetchRequest{*i, 0, std::max<size_t>(1, cfg->fetch_chunk), top};
   producer = Producer::Message;
   produce();
 }

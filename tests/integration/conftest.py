@@ -231,13 +231,19 @@ class Daemon:
             stdin=subprocess.DEVNULL, stdout=self._log_file, stderr=self._log_file,
             cwd=self.workdir)
         self.starts += 1
+        marker = f"=== start #{self.starts} ==="
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             rc = self.proc.poll()
             if rc is not None:
                 self._reap()
                 pytest.fail(f"ringmta exited with {rc} during start-up:\n{self.log_tail()}")
-            if port_open(self.port):
+            # The port alone is not enough after a kill -9: the killed
+            # daemon's io_uring may keep its listening sockets open for a
+            # moment after the process is gone (the ring is torn down
+            # asynchronously), and they share the port (SO_REUSEPORT). So
+            # wait for this start's own "ringmta ready" line too.
+            if port_open(self.port) and "ringmta ready" in self.log().rpartition(marker)[2]:
                 return self
             time.sleep(0.05)
         pytest.fail(f"ringmta did not listen on 127.0.0.1:{self.port} within "

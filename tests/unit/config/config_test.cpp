@@ -96,6 +96,9 @@ void expect_defaults(const config::Config& c) {
   EXPECT_EQ(c.metrics.top_destinations, 10u);
   EXPECT_EQ(c.admin.listen, "");
   EXPECT_EQ(c.admin.token, "");
+  EXPECT_FALSE(c.pop3.allow_plaintext_auth);
+  EXPECT_EQ(c.pop3.autologout, std::chrono::seconds(600));
+  EXPECT_EQ(c.pop3.max_errors, 10u);
 }
 
 std::string read_reference() {
@@ -166,6 +169,7 @@ TEST(Config, ReferenceConfigurationDocumentsEveryKey) {
       {"\n[log]\n", {"level = ", "format = ", "buffered = "}},
       {"\n[metrics]\n", {"listen = ", "top_destinations = "}},
       {"\n[admin]\n", {"listen = ", "token = "}},
+      {"\n[pop3]\n", {"allow_plaintext_auth = ", "autologout = ", "max_errors = "}},
   };
   for (const auto& [header, keys] : sections) {
     size_t begin = text.find(header);
@@ -202,7 +206,7 @@ TEST(Config, ReferenceDefaultLinesMatchWrittenValues) {
   }
   // Every key except those commented out (hostname, relayhost, tls files,
   // tls_ca_file) and the listener's.
-  EXPECT_EQ(checked, 53);
+  EXPECT_EQ(checked, 56);
 }
 
 TEST(Config, EveryKeySet) {
