@@ -35,6 +35,7 @@ switch users): exits 77 when not root or a tool is missing.
 """
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -159,6 +160,8 @@ def table(rows, a):
         print(f"{s + ' <- ' + l:38}{d:12,.0f}{med(s, l, 'accepted_per_s'):12,.0f}{med(s, l, 'cpu_s'):8.1f}"
               f"{med(s, l, 'cpu_s_per_1000'):9.3f}{med(s, l, 'peak_rss_mib'):9.1f}{med(s, l, 'peak_pss_mib'):9.1f}"
               f"{ratio(base['dovecot-lmtp']):>9}{ratio(base['postfix+dovecot']):>8}")
+    print("(/Dovecot, /Pf+Dc: delivered/s against the smtp-source runs of Dovecot LMTP and of Postfix -> "
+          "Dovecot;\n ringmta-bench speaks no LMTP, so its row is ringmta's best load against smtp-source's.)")
 
 
 def main():
@@ -172,13 +175,12 @@ def main():
     ap.add_argument("--build", default=str(Path(__file__).resolve().parent.parent / "build"))
     ap.add_argument("--reconnect", action="store_true",
                     help="smtp-source: a new connection per message (bench/compare.sh's way) instead of -d")
-    ap.add_argument("--json", action="store_true", help="print every run as one JSON array instead of the table")
+    ap.add_argument("--json", action="store_true", help="print every run as one JSON array (the table goes to stderr)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs) and print it")
     a = ap.parse_args()
     if not (1 <= a.messages <= 1_000_000 and 1 <= a.users <= 200 and a.users <= a.sessions <= 2000
             and 1 <= a.size <= 10 << 20 and 1 <= a.rounds <= 10 and 1 <= a.time_limit <= 3600):
         raise SystemExit("messages 1..1e6, users 1..200 and <= sessions <= 2000, size <= 10 MiB, rounds 1..10")
-    import os
     if os.geteuid() != 0:
         print("local_delivery_compare: Postfix and Dovecot need root; skipped", file=sys.stderr)
         sys.exit(77)
@@ -205,10 +207,11 @@ def main():
     finally:
         if not a.keep:
             shutil.rmtree(tmp, ignore_errors=True)
-    if a.json:
+    if a.json:  # the runs on stdout, the table on stderr
         print(json.dumps(rows, indent=1))
-    else:
-        table(rows, a)
+        sys.stdout.flush()
+        sys.stdout = sys.stderr
+    table(rows, a)
     bad = [r for r in rows if "problem" in r or r["delivered"] < r["messages"]]
     for r in bad:
         print(f"INCOMPLETE: {r['server']} <- {r['load']}: {json.dumps(r.get('problem'))[:600]}", file=sys.stderr)
