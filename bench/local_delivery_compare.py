@@ -37,6 +37,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -102,6 +103,7 @@ def run_one(kind, load, a, users, work):
         srv = Dovecot(work, users)
     else:
         srv = PostfixDovecot(work, users)
+    procs = []
     try:
         roots = list(srv.pids)
         watch = MemWatch(roots)
@@ -127,6 +129,14 @@ def run_one(kind, load, a, users, work):
         load_rc = [p.returncode for p in procs]
         stored = srv.verify()
     finally:
+        for p in procs:  # only if the run was cut short: TERM (timeout(1) passes it on), then KILL
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait(timeout=10)
         srv.stop()
     in_store = sum(v for v in stored.values() if isinstance(v, int))
     row = {"server": kind, "load": load, "messages": a.messages, "delivered": got, "in_store": in_store,
@@ -197,6 +207,13 @@ def main():
     os.chmod(tmp, 0o755)  # Postfix's and Dovecot's unprivileged processes reach their spools
     if a.keep:
         print(f"work directory: {tmp}", file=sys.stderr)
+    # Ends with cleanup (every server and load process by PID, the work
+    # directory) on TERM, INT or when the whole run overstays its bound.
+    def bail(signum, _frame):
+        raise SystemExit(f"local_delivery_compare: stopped by signal {signum}")
+    signal.signal(signal.SIGTERM, bail)
+    signal.signal(signal.SIGALRM, bail)
+    signal.alarm(a.rounds * (2 + len(loads)) * (a.time_limit + 180))
     rows = []
     try:
         for rnd in range(a.rounds):

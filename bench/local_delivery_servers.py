@@ -113,10 +113,14 @@ level = "info"
                                      stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"),
                                      stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
-        while b"ready" not in self.log.read_bytes():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("ringmta did not start:\n" + self.log.read_text()[-2000:])
-            time.sleep(0.05)
+        try:
+            while b"ready" not in self.log.read_bytes():
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit("ringmta did not start:\n" + self.log.read_text()[-2000:])
+                time.sleep(0.05)
+        except BaseException:
+            stop_proc(self.proc)
+            raise
         self.pids = [self.proc.pid]
 
     def delivered(self):
@@ -193,7 +197,11 @@ default_client_limit = 2000
         self.proc = subprocess.Popen(["/usr/sbin/dovecot", "-F", "-c", str(work / "dovecot.conf")],
                                      stdout=subprocess.DEVNULL, stderr=open(work / "dovecot.stderr", "ab"),
                                      stdin=subprocess.DEVNULL)
-        wait_port(self.port, 30)
+        try:
+            wait_port(self.port, 30)
+        except BaseException:
+            stop_proc(self.proc)
+            raise
         self.pids = [self.proc.pid]
         self.counter = LogCounter(self.log, b"saved mail to ")
 
@@ -219,7 +227,16 @@ class PostfixDovecot:
     def __init__(self, work, users):
         (work / "dovecot").mkdir()
         self.dovecot = Dovecot(work / "dovecot", users)
-        d = self.dir = work / "postfix"
+        self.dir, self.master = work / "postfix", None
+        try:
+            self._start_postfix(users)
+        except BaseException:  # a failed or interrupted start leaves nothing running
+            self.stop()
+            raise
+        self.pids = [self.master] + self.dovecot.pids
+
+    def _start_postfix(self, users):
+        d = self.dir
         self.port = free_port()
         for sub in ("etc", "spool", "data"):
             (d / sub).mkdir(parents=True)
@@ -243,11 +260,9 @@ class PostfixDovecot:
         self._postconf("-Me", f"{self.port}/inet = {self.port} inet n - n - - smtpd")
         r = subprocess.run(["postfix", "-c", etc, "start"], capture_output=True, text=True, timeout=60)
         if r.returncode != 0:
-            self.dovecot.stop()
             raise SystemExit("postfix did not start: " + r.stdout + r.stderr)
         wait_port(self.port, 30)
         self.master = int((d / "spool" / "pid" / "master.pid").read_text().strip())
-        self.pids = [self.master] + self.dovecot.pids
 
     def _postconf(self, *args):
         subprocess.run(["postconf", "-c", str(self.dir / "etc"), *args], check=True, timeout=30)
@@ -259,9 +274,13 @@ class PostfixDovecot:
         return self.dovecot.verify()
 
     def stop(self):
-        subprocess.run(["postfix", "-c", str(self.dir / "etc"), "stop"], capture_output=True, timeout=60)
+        if (self.dir / "etc" / "main.cf").exists():  # stops only this instance (its config_directory)
+            subprocess.run(["postfix", "-c", str(self.dir / "etc"), "stop"], capture_output=True, timeout=60)
+        pidfile = self.dir / "spool" / "pid" / "master.pid"
+        if self.master is None and pidfile.exists():
+            self.master = int(pidfile.read_text().strip() or 0) or None
         for _ in range(100):  # bounded wait for this instance's master to go
-            if not os.path.exists(f"/proc/{self.master}"):
+            if self.master is None or not os.path.exists(f"/proc/{self.master}"):
                 break
             time.sleep(0.1)
         else:
