@@ -27,6 +27,7 @@
 
 #include "base/clock.h"
 #include "mail/address.h"
+#include "mail/mime.h"
 #include "mailbox/store.h"
 #include "relay/local_directory.h"
 #include "relay/scheduler.h"
@@ -47,13 +48,13 @@ smtp::RecipientResult local_result(smtp::Outcome outcome, int code, std::string 
   return r;
 }
 
-// The MIME structure stored with a delivered body (mailbox::put_body), for
-// IMAP FETCH BODYSTRUCTURE/ENVELOPE. HOOK: the MIME parser (mail/, being
-// written) computes it here; until then nothing is stored ("") and IMAP
-// must parse on demand.
+// The MIME structure stored with a delivered body (mailbox::put_body), so
+// IMAP FETCH BODYSTRUCTURE/ENVELOPE/BODY[section] never parse again. Parsed
+// once per message however many users get it. Linear in the body (mail/mime.h
+// bounds depth and parts); on the shard, as the body is in memory here: a
+// 20 MB attachment takes under 10 ms (the parser's own measurement).
 std::string mailbox_structure_of(const std::string& body) {
-  (void)body;
-  return "";
+  return mail::encode_structure(mail::parse_mime(body));
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include "admin/admin_protocol.h"
 #include "admin/mailbox_protocol.h"
+#include "mail/mime.h"
 #include "mail/text_escape.h"
 #include "mailbox/user_state.h"
 #include "tools/mailbox_formats.h"
@@ -104,6 +105,13 @@ int show_user(const CtlTarget& target, const std::string& user, bool json) {
       o.set("flags", flag_list(m));
       o.set("modseq", m.modseq);
       o.set("body_id", m.body_id);  // shared by the copies of one delivery (stored once)
+      // The MIME structure parsed at delivery (mail/mime.h): its part count,
+      // 0 when none is stored (or it does not decode).
+      std::string blob;
+      uint64_t parts = 0;
+      if (mailbox::read_structure(*q, f, m.body_id, blob).ok())
+        if (auto st = mail::decode_structure(blob)) parts = st->parts.size();
+      o.set("mime_parts", parts);
       std::string subject, from;
       if (mailbox::read_body(*q, f, m.body_id, body).ok()) {
         subject = first_header(body, "Subject");
