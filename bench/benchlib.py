@@ -1,6 +1,7 @@
 """bench/benchlib.py — small helpers shared by the bench scripts (loopback only)."""
 import json
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -84,3 +85,30 @@ def start_ringmta(ringmta, work, port, toml, procs, seconds=20, name="ringmta"):
     procs.append(server)
     wait_port(port, seconds)
     return server
+
+
+def smtp_head(hostname, data_dir, port, trusted="127.0.0.0/8"):
+    """The [server], one smtp [[listener]] and [relay] part every bench
+    config starts with; the caller appends its own tables."""
+    return f"""[server]
+hostname = "{hostname}"
+data_dir = "{data_dir}"
+[[listener]]
+address = "127.0.0.1:{port}"
+kind = "smtp"
+[relay]
+trusted_networks = ["{trusted}"]
+"""
+
+
+def stop_all(procs, seconds=30):
+    """SIGTERM every process this script started (newest first), by PID; a
+    process still running after `seconds` is killed."""
+    for pr in reversed(procs):
+        if pr.poll() is None:
+            pr.send_signal(signal.SIGTERM)
+            try:
+                pr.wait(timeout=seconds)
+            except subprocess.TimeoutExpired:
+                pr.kill()
+                pr.wait()

@@ -40,7 +40,6 @@ import random
 import resource
 import selectors
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -49,7 +48,7 @@ import tempfile
 import threading
 import time
 
-from benchlib import free_port, send_run, status_kb, wait_port, start_ringmta
+from benchlib import free_port, send_run, status_kb, wait_port, start_ringmta, stop_all
 
 SOURCES = [f"127.0.0.{i}" for i in range(2, 10)]
 MIB = 1 << 20
@@ -403,14 +402,7 @@ listen = "127.0.0.1:{metrics_port}"
         print("targets met" if ok else "TARGET MISSED")
         return 0 if ok else 1
     finally:
-        for pr in reversed(procs):
-            if pr.poll() is None:
-                pr.send_signal(signal.SIGTERM)
-                try:
-                    pr.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    pr.kill()
-                    pr.wait()
+        stop_all(procs)
         shutil.rmtree(work, ignore_errors=True)
         if time.monotonic() - started > args.time_limit:
             print("time limit passed", file=sys.stderr)

@@ -26,14 +26,13 @@ import os
 import resource
 import selectors
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-from benchlib import free_port, send_run, status_kb, wait_port, start_ringmta
+from benchlib import free_port, send_run, status_kb, wait_port, start_ringmta, smtp_head, stop_all
 
 
 
@@ -137,15 +136,7 @@ def main():
                                        "--duration", str(args.time_limit + 60)],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wait_port(sink_port, 20)
-        server = start_ringmta(ringmta, work, port, f"""[server]
-hostname = "idle.bench.test"
-data_dir = "{work}/data"
-[[listener]]
-address = "127.0.0.1:{port}"
-kind = "smtp"
-[relay]
-trusted_networks = ["127.0.0.0/8"]
-[limits]
+        server = start_ringmta(ringmta, work, port, smtp_head("idle.bench.test", f"{work}/data", port) + f"""[limits]
 max_connections = {args.connections + 1000}
 max_connections_per_ip = {args.connections + 1000}
 [delivery]
@@ -188,14 +179,7 @@ listen = ""
         ok = answered == args.connections and n0 == n1 == args.messages
         return 0 if ok else 1
     finally:
-        for pr in reversed(procs):
-            if pr.poll() is None:
-                pr.send_signal(signal.SIGTERM)
-                try:
-                    pr.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    pr.kill()
-                    pr.wait()
+        stop_all(procs)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -25,13 +25,12 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 
-from benchlib import free_port, wait_port, start_ringmta
+from benchlib import free_port, wait_port, start_ringmta, smtp_head, stop_all
 
 
 
@@ -90,15 +89,7 @@ def main():
         sink = subprocess.Popen(sink_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs.append(sink)
         wait_port(sink_port, 30)
-        daemon = start_ringmta(ringmta, work, port, f"""[server]
-hostname = "mixed.bench.test"
-data_dir = "{data_dir}"
-[[listener]]
-address = "127.0.0.1:{port}"
-kind = "smtp"
-[relay]
-trusted_networks = ["127.0.0.0/8"]
-[limits]
+        daemon = start_ringmta(ringmta, work, port, smtp_head("mixed.bench.test", f"{data_dir}", port) + f"""[limits]
 max_connections_per_ip = 1000
 [queue]
 durability = "fsync"
@@ -149,14 +140,7 @@ listen = ""
                   f"SST {row['sst_mib']} MiB); whole queue dir {row['queue_mib']} MiB, peak "
                   f"{row['peak_mib']} MiB", flush=True)
     finally:
-        for proc in reversed(procs):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=120)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+        stop_all(procs, seconds=120)
         shutil.rmtree(work, ignore_errors=True)
     if rows:
         live = rows[-1]["queued_deferred"] * 4096 / 2**20

@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import dead_port, free_port
+from benchlib import dead_port, free_port, smtp_head
 
 
 
@@ -49,15 +49,7 @@ class Daemon:
     def start(self, durability, tag):
         conf = os.path.join(self.work, f"ringmta-{durability}.toml")
         with open(conf, "w") as f:
-            f.write(f"""[server]
-hostname = "queue.bench.test"
-data_dir = "{self.work}/data"
-[[listener]]
-address = "127.0.0.1:{self.port}"
-kind = "smtp"
-[relay]
-trusted_networks = ["127.0.0.0/8"]
-[limits]
+            f.write(smtp_head("queue.bench.test", f"{self.work}/data", self.port) + f"""[limits]
 max_connections_per_ip = 1000
 [queue]
 durability = "{durability}"
