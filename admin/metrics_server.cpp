@@ -18,6 +18,7 @@
 #include "relay/delivery_agent.h"
 #include "limits/inflight_budget.h"
 #include "limits/disk_guard.h"
+#include "mailbox/service.h"
 #include "admin/metrics_census.h"
 #include "relay/scheduler.h"
 #include "relay/shard.h"
@@ -259,6 +260,16 @@ class Collector final : public prometheus::Collectable {
               "MAIL FROM commands and messages refused with 452 4.3.1 because free space was below "
               "queue.min_free_space.",
               static_cast<double>(disk->refusals()));
+    }
+
+    if (const mailbox::Service* mb = src_.mailboxes) {
+      const mailbox::Service::Summary m = mb->summary();
+      out.push_back(scalar("ringmta_mailbox_users", "Local users with at least one stored message.",
+                           MetricType::Gauge, static_cast<double>(m.users)));
+      out.push_back(scalar("ringmta_mailbox_messages", "Messages stored in local mailboxes, all users.",
+                           MetricType::Gauge, static_cast<double>(m.totals.messages)));
+      out.push_back(scalar("ringmta_mailbox_bytes", "Bytes stored in local mailboxes, all users (what quota counts).",
+                           MetricType::Gauge, static_cast<double>(m.totals.bytes)));
     }
 
     MetricFamily dq = family("ringmta_destination_queue_messages",

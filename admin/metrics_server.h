@@ -20,6 +20,9 @@
 namespace ringmta::limits {
 class DiskGuard;
 }
+namespace ringmta::mailbox {
+class Service;
+}
 namespace ringmta::relay {
 struct ShardContext;
 }
@@ -34,6 +37,7 @@ class MetricsServer {
     std::shared_ptr<const config::Config> config;
     const telemetry::CommitMetrics* commit = nullptr;
     const limits::DiskGuard* disk = nullptr;  // queue.min_free_space; null = no disk gauges
+    const mailbox::Service* mailboxes = nullptr;  // [mailbox] enabled; null = no mailbox gauges
   };
 
   // Listen on config->metrics.listen. Null (and *error set) if that fails.

@@ -324,7 +324,7 @@ void Daemon::make_pop3_shards() {
 bool Daemon::start_metrics() {
   if (config_->metrics.listen.empty()) return true;
   std::string error;
-  metrics_server_ = admin::MetricsServer::start({peers_, queue_.get(), config_, &commit_metrics_, &*disk_guard_}, &error);
+  metrics_server_ = admin::MetricsServer::start({peers_, queue_.get(), config_, &commit_metrics_, &*disk_guard_, mailboxes_.get()}, &error);
   if (!metrics_server_) {
     spdlog::critical("{}", error);
     return false;

@@ -56,6 +56,18 @@ Totals Service::totals(std::string_view user) const {
   return it == board_.end() ? Totals{} : it->second;
 }
 
+Service::Summary Service::summary() const {
+  Summary s;
+  std::lock_guard lock(board_mu_);
+  for (const auto& [user, t] : board_) {
+    if (t.messages == 0) continue;
+    ++s.users;
+    s.totals.messages += t.messages;
+    s.totals.bytes += t.bytes;
+  }
+  return s;
+}
+
 void Service::submit(std::function<void()> job) {
   {
     std::lock_guard lock(q_mu_);

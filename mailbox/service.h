@@ -69,6 +69,13 @@ class Service {
   // The user's totals as last committed (zero if nothing stored): the RCPT
   // quota check. A mutex held for a map lookup, never I/O.
   Totals totals(std::string_view user) const;
+  // Every user's totals added up, and how many users have mail: /metrics's
+  // mailbox gauges (no per-user series).
+  struct Summary {
+    uint64_t users = 0;
+    Totals totals;
+  };
+  Summary summary() const;
 
   // ---- the user's owner shard only ----
   // One change to `user`. `fn` runs on this shard when the user's earlier

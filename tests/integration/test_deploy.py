@@ -76,7 +76,7 @@ def test_production_config_checks():
         assert f'address = "{port}"' in text, port
     # Every key of the reference appears in the production file (commented or set).
     ref = (DEPLOY / "ringmta.toml").read_text()
-    sections = re.split(r"^\[+([a-z_.]+)\]+\s*$", ref, flags=re.M)
+    sections = re.split(r"^\[+([a-z0-9_.]+)\]+\s*$", ref, flags=re.M)
     for name, body in zip(sections[1::2], sections[2::2]):
         keys = re.findall(r"^#?([a-z_]+) = ", body, flags=re.M)
         if name in ("delivery.routes", "delivery.tls_policy", "tls.sni"):

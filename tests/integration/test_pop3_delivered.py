@@ -12,6 +12,7 @@ import subprocess
 import time
 
 from conftest import ringmtactl_bin
+from metrics_checks import parse, scrape, value
 from pop3_fixtures import USERS, pop3_daemon, retr_bytes, stls_login
 
 MULTIPART = (b"From: sender@client.test\r\nTo: bob@local.test\r\nSubject: parts\r\n"
@@ -62,6 +63,11 @@ def test_smtp_delivery_fetched_and_deleted_over_pop3(daemon_factory, tmp_path):
     p = stls_login(d, "bob@local.test", USERS["bob@local.test"])
     assert p.stat()[0] == 1
     p.quit()
+    # The mailbox gauges: all users together, after alice's DELE.
+    m = parse(scrape(d))
+    size = len(data)  # bob's copy: the same bytes as alice's
+    assert (value(m, "ringmta_mailbox_users"), value(m, "ringmta_mailbox_messages"),
+            value(m, "ringmta_mailbox_bytes")) == (1, 1, size)
 
 
 def test_mime_structure_is_stored_at_delivery(daemon_factory, tmp_path):

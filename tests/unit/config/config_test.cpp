@@ -206,7 +206,7 @@ TEST(Config, ReferenceDefaultLinesMatchWrittenValues) {
   }
   // Every key except those commented out (hostname, relayhost, tls files,
   // tls_ca_file) and the listener's.
-  EXPECT_EQ(checked, 56);
+  EXPECT_EQ(checked, 60);
 }
 
 TEST(Config, EveryKeySet) {
