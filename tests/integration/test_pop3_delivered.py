@@ -24,9 +24,9 @@ BODY = (b"From: sender@client.test\r\nTo: alice@local.test, bob@local.test\r\n"
         b"line one\r\n.starts with a dot\r\n..two dots\r\n\r\nlast line\r\n")
 
 
-def wait_stat(d, login, count, tries=200):
+def wait_stat(d, login, count, tries=600):
     """Log in until the maildrop holds `count` messages (delivery runs after
-    the 250; bounded: tries x 50 ms)."""
+    the 250; bounded: tries x 50 ms plus the logins)."""
     for _ in range(tries):
         p = stls_login(d, login, USERS[login])
         if p.stat()[0] >= count:
