@@ -80,15 +80,15 @@ bool select_params(Parser& p, Command& c) {
 
 bool list_cmd(Parser& p, Command& c) {
   if (!p.sp()) return false;
-  if (p.peek() == '(' && !paren_list(p, true, [&] {
-        std::string o;
-        if (!p.upper_atom(o)) return false;
-        c.select_opts.push_back(std::move(o));
-        return true;
-      }))
-    return false;
-  if (!c.select_opts.empty() && !p.sp()) return false;
-  if (c.select_opts.empty() && p.peek() == ' ') p.eat(' ');  // "LIST () ref pat"
+  if (p.peek() == '(') {  // LIST-EXTENDED selection options, "()" allowed
+    if (!paren_list(p, true, [&] {
+          std::string o;
+          if (!p.upper_atom(o)) return false;
+          c.select_opts.push_back(std::move(o));
+          return true;
+        }) || !p.sp())
+      return false;
+  }
   if (!p.mailbox(c.mailbox) || !p.sp()) return false;
   auto pattern = [&] {
     std::string s;

@@ -109,6 +109,10 @@ TEST(ImapParser, SelectListStatus) {
   EXPECT_EQ(P("a LIST \"\" %"), R"("a" LIST patterns=("%"))");
   EXPECT_EQ(P("a LIST (SUBSCRIBED REMOTE) \"\" (INBOX* Sent) RETURN (CHILDREN STATUS (MESSAGES UNSEEN))"),
             R"("a" LIST patterns=("INBOX*" "Sent") atoms=("MESSAGES" "UNSEEN") select=("SUBSCRIBED" "REMOTE") return=("CHILDREN" "STATUS"))");
+  EXPECT_EQ(P("a LIST () \"\" %"), R"("a" LIST patterns=("%"))");
+  EXPECT_EQ(P("a LIST  \"\" %"), R"(BAD tag="a" Invalid character in astring)");
+  EXPECT_EQ(P("a LIST \"\" % RETURN ()"), R"("a" LIST patterns=("%"))");
+  EXPECT_EQ(P("a LIST \"\" % FOO ()"), R"(BAD tag="a" Expected RETURN options)");
   EXPECT_EQ(P("a LSUB \"#news.\" comp.%"), R"("a" LSUB mailbox="#news." patterns=("comp.%"))");
   EXPECT_EQ(P("a STATUS Sent (MESSAGES SIZE HIGHESTMODSEQ)"),
             R"("a" STATUS mailbox="Sent" atoms=("MESSAGES" "SIZE" "HIGHESTMODSEQ"))");
