@@ -256,7 +256,13 @@ bool arguments(Parser& p, Command& c) {
       return true;
     case Name::Select: case Name::Examine:
       return p.sp() && p.mailbox(c.mailbox) && select_params(p, c);
-    case Name::Create: case Name::Delete: case Name::Subscribe: case Name::Unsubscribe:
+    case Name::Create:  // [SP "(" "USE" SP flag-list ")"] (RFC 6154 CREATE-SPECIAL-USE)
+      if (!p.sp() || !p.mailbox(c.mailbox)) return false;
+      if (p.at_end()) return true;
+      if (!p.sp() || !p.expect('(') || !p.keyword("USE") || !p.sp() || !p.flag_list(c.flags) || !p.expect(')'))
+        return p.fail("Invalid CREATE parameters");
+      return p.end();
+    case Name::Delete: case Name::Subscribe: case Name::Unsubscribe:
     case Name::GetQuotaRoot:
       return p.sp() && p.mailbox(c.mailbox) && p.end();
     case Name::Rename:

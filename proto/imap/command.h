@@ -136,7 +136,8 @@ struct Command {
   // LOGIN user, password; AUTHENTICATE mechanism (upper-cased) and
   // initial response (has_initial; "=" is an empty one); GETQUOTA root;
   // COMPRESS mechanism; ENABLE capabilities (upper-cased); STATUS items
-  // (upper-cased); ID field/value pairs (NIL values: id_nil set, "" stored).
+  // (upper-cased); ID field/value pairs (a NIL value is stored as ""; "ID NIL"
+  // sets id_nil).
   std::string user, password, mechanism, initial_response;
   bool has_initial = false;
   std::vector<std::string> atoms;
@@ -154,7 +155,7 @@ struct Command {
   std::vector<std::string> select_opts, return_opts;
 
   // APPEND: flags, date-time as given (validated), the message literal.
-  std::vector<std::string> flags;  // also STORE flags
+  std::vector<std::string> flags;  // also STORE flags; CREATE (USE (...)) special-use
   std::string date_time;
   std::string message;
 

@@ -94,7 +94,9 @@ TEST(ImapParser, StringsAndMailboxes) {
   EXPECT_EQ(P("a SELECT inbox"), R"("a" SELECT mailbox="INBOX")");
   EXPECT_EQ(P("a SELECT \"Inbox\""), R"("a" SELECT mailbox="INBOX")");
   EXPECT_EQ(P("a CREATE &AMk-t&AOk-"), R"("a" CREATE mailbox="&AMk-t&AOk-")");
-  EXPECT_EQ(P("a CREATE foo(bar"), R"(BAD tag="a" Unexpected extra arguments)");
+  EXPECT_EQ(P("a CREATE foo(bar"), R"(BAD tag="a" Expected a space)");
+  EXPECT_EQ(P("a CREATE Spam (USE (\\Junk))"), R"("a" CREATE mailbox="Spam" flags=("\\Junk"))");
+  EXPECT_EQ(P("a CREATE Spam (FOO)"), R"(BAD tag="a" Invalid CREATE parameters)");
   EXPECT_EQ(P("a RENAME a b"), R"("a" RENAME mailbox="a" new="b")");
   EXPECT_EQ(P("a DELETE {3}\r\nx\"y"), R"("a" DELETE mailbox="x\"y")");
   EXPECT_EQ(P("a DELETE {5}\r\nxy"), R"(BAD tag="a" Literal shorter than announced)");
