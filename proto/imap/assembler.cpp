@@ -60,14 +60,34 @@ Assembled CommandAssembler::next() {
   // Each pass consumes input or returns, so the loop ends.
   for (;;) {
     compact();
+    if (skip_left_ > 0) {
+      const std::size_t take = std::min(skip_left_, in_.size() - pos_);
+      pos_ += take;
+      skip_left_ -= take;
+      if (skip_left_ > 0) return out;
+      continue;
+    }
     if (discard_line_) {
+      // Skips the rest of a refused over-long line. If that line announced a
+      // non-synchronising literal, the client sends it anyway: skip it too and
+      // the line after it, so its bytes are never taken for commands.
       const std::size_t nl = in_.find('\n', pos_);
+      const std::size_t stop = nl == std::string::npos ? in_.size() : nl;
+      discard_tail_.append(in_, pos_, stop - pos_);
+      if (discard_tail_.size() > 32) discard_tail_.erase(0, discard_tail_.size() - 32);
+      pos_ = stop;
       if (nl == std::string::npos) {
-        pos_ = in_.size();
         compact();
         return out;
       }
-      pos_ = nl + 1;
+      ++pos_;
+      if (!discard_tail_.empty() && discard_tail_.back() == '\r') discard_tail_.pop_back();
+      const LiteralMark m = literal_mark(discard_tail_);
+      discard_tail_.clear();
+      if (m.present && m.nonsync && !m.bad) {
+        skip_left_ = static_cast<std::size_t>(m.size);
+        continue;  // discard_line_ stays set: the command goes on after the literal
+      }
       discard_line_ = false;
       continue;
     }
@@ -91,6 +111,7 @@ Assembled CommandAssembler::next() {
       cur_.clear();
       line_start_ = 0;
       discard_line_ = true;
+      discard_tail_.clear();
       return out;
     }
     if (nl == std::string::npos) return out;

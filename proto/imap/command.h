@@ -66,6 +66,8 @@ class CommandAssembler {
   std::size_t literal_left_ = 0;
   bool in_literal_ = false;
   bool discard_line_ = false;   // after an over-long line: skip to CRLF
+  std::string discard_tail_;    // last bytes skipped: did the line announce a literal?
+  std::size_t skip_left_ = 0;   // bytes of a refused line's non-sync literal to skip
   void compact();
 };
 

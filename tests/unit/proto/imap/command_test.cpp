@@ -72,6 +72,13 @@ TEST(ImapAssembler, AppendLimitAndLineLimit) {
   e = a.next();
   ASSERT_EQ(e.status, AssembleStatus::Command);  // the rest of the long line was skipped
   EXPECT_EQ(e.command, "t5 NOOP");
+  // An over-long line announcing a non-synchronising literal: the literal and
+  // the rest of that command are skipped, not read as commands.
+  a.feed("t6 APPEND INBOX " + std::string(100, 'f') + " {10+}\r\nt7 NOOP\r\n rest\r\nt8 NOOP\r\n");
+  EXPECT_EQ(a.next().status, AssembleStatus::Error);
+  e = a.next();
+  ASSERT_EQ(e.status, AssembleStatus::Command);
+  EXPECT_EQ(e.command, "t8 NOOP");
 }
 
 TEST(ImapParser, SimpleCommandsAndUid) {
