@@ -128,20 +128,22 @@ bool append_cmd(Parser& p, Command& c) {
   return p.end();
 }
 
+// [RETURN (opts) SP]: ESEARCH (RFC 4731) for SEARCH, ESORT (RFC 5267) for SORT.
+bool search_return(Parser& p, Command& c) {
+  if (!p.keyword("RETURN")) return true;
+  c.esearch = true;
+  return p.sp() && paren_list(p, true, [&] {
+           std::string o;
+           if (!p.upper_atom(o)) return false;
+           if (o != "MIN" && o != "MAX" && o != "ALL" && o != "COUNT" && o != "SAVE")
+             return p.fail("Unknown SEARCH return option");
+           c.search_return.push_back(std::move(o));
+           return true;
+         }) && p.sp();
+}
+
 bool search_cmd(Parser& p, Command& c) {
-  if (!p.sp()) return false;
-  if (p.keyword("RETURN")) {
-    c.esearch = true;
-    if (!p.sp() || !paren_list(p, true, [&] {
-          std::string o;
-          if (!p.upper_atom(o)) return false;
-          if (o != "MIN" && o != "MAX" && o != "ALL" && o != "COUNT" && o != "SAVE")
-            return p.fail("Unknown SEARCH return option");
-          c.search_return.push_back(std::move(o));
-          return true;
-        }) || !p.sp())
-      return false;
-  }
+  if (!p.sp() || !search_return(p, c)) return false;
   if (p.keyword("CHARSET")) {
     if (!p.sp() || !p.astring(c.charset) || !p.sp()) return false;
     for (char& ch : c.charset) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
@@ -152,6 +154,7 @@ bool search_cmd(Parser& p, Command& c) {
 bool sort_thread_cmd(Parser& p, Command& c) {
   if (!p.sp()) return false;
   if (c.name == Name::Sort) {
+    if (!search_return(p, c)) return false;
     bool reverse_pending = false;
     if (!paren_list(p, false, [&] {
           std::string k;

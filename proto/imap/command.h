@@ -174,6 +174,7 @@ struct Command {
   // SEARCH/SORT/THREAD: the criteria (an AND node), CHARSET (upper-cased),
   // ESEARCH RETURN options (esearch true when RETURN was given), SORT keys
   // ("REVERSE" precedes the key it reverses), THREAD algorithm in mechanism.
+  // SORT RETURN (...) (ESORT, RFC 5267) uses esearch/search_return too.
   SearchKey criteria;
   std::string charset;
   bool esearch = false;

@@ -204,6 +204,9 @@ TEST(ImapParser, Search) {
 TEST(ImapParser, SortThreadIdCompressQuota) {
   EXPECT_EQ(P("a UID SORT (REVERSE DATE SUBJECT) UTF-8 ALL"),
             R"("a" UID SORT charset="UTF-8" sort=("REVERSE" "DATE" "SUBJECT") criteria=(AND (ALL)))");
+  EXPECT_EQ(P("a SORT RETURN (MIN COUNT) (SIZE) UTF-8 UNSEEN"),
+            R"("a" SORT charset="UTF-8" esearch search_return=("MIN" "COUNT") sort=("SIZE") criteria=(AND (UNSEEN)))");
+  EXPECT_EQ(P("a SORT RETURN (FOO) (SIZE) UTF-8 ALL"), R"(BAD tag="a" Unknown SEARCH return option)");
   EXPECT_EQ(P("a SORT (REVERSE) UTF-8 ALL"), R"(BAD tag="a" REVERSE without a sort key)");
   EXPECT_EQ(P("a THREAD REFERENCES US-ASCII SINCE 1-Jan-2020"),
             R"("a" THREAD mech="REFERENCES" charset="US-ASCII" criteria=(AND (SINCE 2020-1-1)))");
