@@ -40,6 +40,9 @@ namespace ringmta::imap {
 struct WriteOptions {
   bool utf8 = false;  // UTF-8 allowed in quoted strings (IMAP4rev2, or UTF8=ACCEPT enabled)
   bool rev2 = false;  // IMAP4rev2 grammar: message/global is written like message/rfc822
+  // charset "us-ascii" for every text/* part without a charset (what Dovecot
+  // does, RFC 2046 §4.1.2's default), not only where the type was defaulted.
+  bool charset_all_text = false;
 };
 
 // Longest value written as a quoted string; longer ones are literals (they read

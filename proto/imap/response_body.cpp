@@ -87,7 +87,8 @@ void append_fields(std::string& out, const MimePart& p, const WriteOptions& o) {
   out += ' ';
   append_string(out, p.subtype, o);
   out += ' ';
-  bool add_charset = (p.flags & mail::kDefaultType) && p.type == "text" && !has_charset(p);
+  bool add_charset = ((p.flags & mail::kDefaultType) || o.charset_all_text) && p.type == "text" &&
+                     !has_charset(p);
   append_params(out, p.params, add_charset, o);
   out += ' ';
   append_nil_or_string(out, p.id, o);

@@ -109,6 +109,14 @@ TEST(ImapBody, SinglePartText) {
   EXPECT_EQ(bodystructure("\r\nx"), "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 1 1 NIL NIL NIL NIL)");
   EXPECT_EQ(bodystructure("Content-Type: text/plain\r\n\r\nx", false),
             "(\"text\" \"plain\" NIL NIL NIL \"7bit\" 1 1)");
+  // Unless asked to, as Dovecot does; a written charset is never doubled.
+  std::string out;
+  WriteOptions all{.charset_all_text = true};
+  append_body_structure(out, mail::parse_mime("Content-Type: text/html\r\n\r\nx"), false, 0, all);
+  EXPECT_EQ(out, "(\"text\" \"html\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 1 1)");
+  out.clear();
+  append_body_structure(out, mail::parse_mime("Content-Type: text/html; charset=x\r\n\r\nx"), false, 0, all);
+  EXPECT_EQ(out, "(\"text\" \"html\" (\"charset\" \"x\") NIL NIL \"7bit\" 1 1)");
 }
 
 TEST(ImapBody, BasicWithExtensions) {
