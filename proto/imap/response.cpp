@@ -3,6 +3,7 @@
 #include "proto/imap/response.h"
 
 #include "base/text.h"
+#include "proto/imap/mutf7.h"
 
 namespace ringmta::imap {
 namespace {
@@ -132,6 +133,18 @@ void append_astring(std::string& out, std::string_view s, const WriteOptions& o)
   for (char c : s)
     if (c != ']' && !atom_char(static_cast<unsigned char>(c))) atom = false;
   if (atom) out += s; else append_string(out, s, o);
+}
+
+bool append_mailbox(std::string& out, std::string_view utf8_name, const WriteOptions& o) {
+  if (o.utf8) {
+    if (!valid_utf8_mailbox_name(utf8_name)) return false;
+    append_astring(out, utf8_name, o);
+    return true;
+  }
+  auto wire = mutf7_encode(utf8_name);
+  if (!wire) return false;
+  append_astring(out, *wire, o);
+  return true;
 }
 
 void append_flag_list(std::string& out, std::span<const std::string_view> flags) {

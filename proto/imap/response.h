@@ -57,6 +57,12 @@ void append_nstring(std::string& out, const std::optional<std::string>& s,
 // `s` as an astring: an atom when it is one (and not NIL), else a string.
 void append_astring(std::string& out, std::string_view s, const WriteOptions& o = {});
 
+// A mailbox name (UTF-8, as the store keeps it) as the astring LIST, LSUB,
+// STATUS and the like send: modified UTF-7 (mutf7.h), or the UTF-8 itself
+// when `o.utf8` (UTF8=ACCEPT enabled, IMAP4rev2). False, and nothing written,
+// when the name is not a valid mailbox name (valid_utf8_mailbox_name).
+bool append_mailbox(std::string& out, std::string_view utf8_name, const WriteOptions& o = {});
+
 // Whether `s` is an atom (1*ATOM-CHAR).
 bool is_atom(std::string_view s);
 // Whether `s` is a flag as RFC 3501 writes it: "\" atom (system flag or

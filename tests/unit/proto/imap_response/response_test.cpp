@@ -67,6 +67,22 @@ TEST(ImapString, QuotedLiteralAtom) {
   EXPECT_EQ(n, "NIL\"x\"");
 }
 
+TEST(ImapString, MailboxNames) {
+  auto mbox = [](std::string_view name, bool utf8) {
+    std::string out;
+    if (!append_mailbox(out, name, WriteOptions{.utf8 = utf8})) return std::string("<invalid>");
+    return out;
+  };
+  EXPECT_EQ(mbox("INBOX", false), "INBOX");
+  EXPECT_EQ(mbox("Sent Items", false), "\"Sent Items\"");
+  EXPECT_EQ(mbox("Entw\xc3\xbcrfe", false), "Entw&APw-rfe");
+  EXPECT_EQ(mbox("Entw\xc3\xbcrfe", true), "\"Entw\xc3\xbcrfe\"");
+  EXPECT_EQ(mbox("A&B", false), "A&-B");
+  EXPECT_EQ(mbox("A&B", true), "A&B");
+  EXPECT_EQ(mbox("a\r\nb", false), "<invalid>");
+  EXPECT_EQ(mbox("a\xff", true), "<invalid>");
+}
+
 TEST(ImapString, Flags) {
   EXPECT_TRUE(is_flag("\\Seen"));
   EXPECT_TRUE(is_flag("$Forwarded"));
