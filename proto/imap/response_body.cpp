@@ -146,15 +146,15 @@ bool append_body_structure(std::string& out, const mail::MimeStructure& s, bool 
     }
     written[t.index] = true;
     std::vector<uint32_t> kids;
-    for (uint32_t c : p.children)
-      if (usable_child(t.index, c)) kids.push_back(c);
+    for (uint32_t c : p.children) {
+      if (!usable_child(t.index, c)) continue;
+      written[c] = true;  // claimed now: no other parent (or repeat) lists it again
+      kids.push_back(c);
+    }
     if (p.type == "multipart" && !kids.empty()) {
       out += '(';
       stack.push_back({Pending::Kind::MultipartTail, t.index});
-      for (size_t k = kids.size(); k-- > 0;) {
-        written[kids[k]] = true;  // claimed now so no other parent lists it again
-        stack.push_back({Pending::Kind::Part, kids[k]});
-      }
+      for (size_t k = kids.size(); k-- > 0;) stack.push_back({Pending::Kind::Part, kids[k]});
       continue;
     }
     bool message = p.type == "message" &&
@@ -170,7 +170,6 @@ bool append_body_structure(std::string& out, const mail::MimeStructure& s, bool 
         append_envelope(out, mail::Envelope{}, o);
       }
       out += ' ';
-      written[kids[0]] = true;
       stack.push_back({Pending::Kind::MessageTail, t.index});
       stack.push_back({Pending::Kind::Part, kids[0]});
       continue;

@@ -197,6 +197,21 @@ TEST(ImapBody, PartIndexAndDeepNesting) {
   EXPECT_NE(b.find("\"mixed\" (\"boundary\" \"b0\") NIL NIL NIL)"), std::string::npos);
 }
 
+TEST(ImapBody, MalformedTreeWritesEachPartOnce) {
+  // Trees come from decode_structure(), which checks them; the writer still
+  // never follows a child backwards or writes one twice.
+  mail::MimeStructure s = mail::parse_mime(
+      "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n");
+  ASSERT_EQ(s.parts.size(), 2u);
+  s.parts[0].children = {1, 1, 0, 7};
+  s.parts[1].type = "multipart";
+  s.parts[1].children = {0, 1};
+  std::string out;
+  ASSERT_TRUE(append_body_structure(out, s, false));
+  EXPECT_EQ(out, "((\"multipart\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 1) \"mixed\")");
+  EXPECT_EQ(test::check_imap_data(out), "");
+}
+
 TEST(ImapBody, HostileValuesStayWellFormed) {
   const char* msg =
       "From: \"a)(\\\"b\" <x\"y@z>\r\nSubject: {5}\r\n\r\n"
