@@ -5,7 +5,7 @@
 # literals (tests/unit/proto/imap_response/syntax_check.h) — and the same after
 # the structure's encode/decode round trip.
 ringmta_fuzz_target(imap_bodystructure
-  SOURCES tests/fuzz/imap_bodystructure_fuzz.cpp proto/imap/response.cpp proto/imap/response_body.cpp
+  SOURCES tests/fuzz/imap_bodystructure_fuzz.cpp proto/imap/response.cpp proto/imap/response_body.cpp proto/imap/mutf7.cpp
           mail/mime_parse.cpp mail/mime_fields.cpp mail/mime_address.cpp mail/mime_codec.cpp
           mail/mime_dump.cpp mail/mime_section.cpp mail/headers.cpp mail/address.cpp base/text.cpp
   CORPUS tests/fuzz/corpus/imap_bodystructure)

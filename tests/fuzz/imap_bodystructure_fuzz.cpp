@@ -54,7 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& limits : {mail::MimeLimits{}, tiny}) {
     mail::MimeStructure s = mail::parse_mime(in, limits);
     for (bool rev2 : {false, true}) {
-      imap::WriteOptions o{.utf8 = rev2, .rev2 = rev2};
+      imap::WriteOptions o{.utf8 = rev2, .rev2 = rev2, .charset_all_text = rev2};
       std::string a = render(s, o);
       auto d = mail::decode_structure(mail::encode_structure(s));
       CHECK(d);
