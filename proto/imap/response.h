@@ -17,7 +17,8 @@
 //
 // RFC 3501 §7.4.2 defaults applied here: an empty or absent Sender or
 // Reply-To is the From list; a text/* part whose type was defaulted by the
-// parser (kDefaultType) and lacks charset gets charset "us-ascii".
+// parser (kDefaultType) and lacks charset gets charset "us-ascii" (every
+// text/* part without one, with WriteOptions::charset_all_text).
 // message/rfc822 (and, with `rev2`, message/global, RFC 9051) parts carry the
 // envelope, body structure and line count of the encapsulated message; text/*
 // parts carry their line count; BODYSTRUCTURE adds the extension data (md5,

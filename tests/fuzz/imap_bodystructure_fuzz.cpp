@@ -1,4 +1,5 @@
-// tests/fuzz/imap_bodystructure_fuzz.cpp — see imap_bodystructure.cmake.
+// tests/fuzz/imap_bodystructure_fuzz.cpp — see imap_bodystructure.cmake. The
+// input is also written directly as a string, astring and mailbox name.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -50,6 +51,17 @@ std::string render(const mail::MimeStructure& s, const imap::WriteOptions& o) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
+  // The input itself as a string, an astring and a mailbox name.
+  for (bool utf8 : {false, true}) {
+    imap::WriteOptions o{.utf8 = utf8};
+    std::string item;
+    imap::append_string(item, in, o);
+    item += ' ';
+    imap::append_astring(item, in, o);
+    item += ' ';
+    if (!imap::append_mailbox(item, in, o)) item.pop_back();  // not a valid name: nothing written
+    CHECK(imap::test::check_imap_data(item, utf8).empty());
+  }
   mail::MimeLimits tiny{.max_depth = 4, .max_parts = 12};
   for (const auto& limits : {mail::MimeLimits{}, tiny}) {
     mail::MimeStructure s = mail::parse_mime(in, limits);
