@@ -233,4 +233,6 @@ TEST(SyntaxCheck, CatchesBrokenData) {
   EXPECT_NE(test::check_imap_data("{1}\nabc"), "");
   EXPECT_NE(test::check_imap_data("\"x\"\"y\""), "");
   EXPECT_EQ(test::check_imap_data("((a)(b) \"c\" {2}\r\n)( \\Seen)"), "");
+  EXPECT_EQ(test::check_imap_data("(a]b NIL)"), "");  // ASTRING-CHAR includes ']'
+  EXPECT_NE(test::check_imap_data("(a[b*)"), "");
 }

@@ -101,7 +101,8 @@ inline std::string check_imap_data(std::string_view s, bool utf8 = false) {
     size_t k = i;
     if (c == '\\') ++k;  // a flag
     size_t start = k;
-    while (k < s.size() && atom_char(static_cast<unsigned char>(s[k]))) ++k;
+    // ASTRING-CHAR: an astring may also hold ']' (resp-specials).
+    while (k < s.size() && (atom_char(static_cast<unsigned char>(s[k])) || s[k] == ']')) ++k;
     if (k == start) return fail(i, "unexpected byte");
     i = k;
     prev = 'x';
