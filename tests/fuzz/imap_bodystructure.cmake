@@ -2,7 +2,7 @@
 # writer (proto/imap/response.h): parse_mime() on any bytes, then ENVELOPE,
 # BODY and BODYSTRUCTURE of every part (rev1 and rev2/UTF-8 options) must be
 # well-formed IMAP data — balanced parentheses, valid quoted strings and
-# literals (tests/unit/proto/imap_response/syntax_check.h) — and the same after
+# literals (tests/unit/proto/imap/syntax_check.h) — and the same after
 # the structure's encode/decode round trip.
 ringmta_fuzz_target(imap_bodystructure
   SOURCES tests/fuzz/imap_bodystructure_fuzz.cpp proto/imap/response.cpp proto/imap/response_body.cpp proto/imap/mutf7.cpp

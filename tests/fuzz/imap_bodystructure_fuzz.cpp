@@ -8,7 +8,7 @@
 
 #include "mail/mime.h"
 #include "proto/imap/response.h"
-#include "tests/unit/proto/imap_response/syntax_check.h"
+#include "tests/unit/proto/imap/syntax_check.h"
 
 using namespace ringmta;
 

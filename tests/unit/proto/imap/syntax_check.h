@@ -1,4 +1,4 @@
-// tests/unit/proto/imap_response/syntax_check.h — a small independent reader of
+// tests/unit/proto/imap/syntax_check.h — a small independent reader of
 // IMAP response data (RFC 3501 §4, §9) used by the unit tests and the fuzz
 // target to check what proto/imap/response.h writes: parentheses balanced,
 // items separated by exactly one SP (none after "(" or before ")"), quoted

@@ -1,4 +1,4 @@
-// tests/unit/proto/imap_response/mutf7_test.cpp — modified UTF-7 mailbox names
+// tests/unit/proto/imap/mutf7_test.cpp — modified UTF-7 mailbox names
 // (RFC 3501 §5.1.3) and the UTF8=ACCEPT name check (RFC 6855 §3): the RFC's
 // example, round trips, and every class of invalid form the decoder rejects.
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// tests/unit/proto/imap_response/golden_test.cpp — for every
+// tests/unit/proto/imap/response_golden_test.cpp — for every
 // tests/golden/mime/NAME.eml, the ENVELOPE, BODY and BODYSTRUCTURE written
 // from parse_mime()'s tree are compared with tests/golden/imap_response/NAME.ref
 // (reviewed by hand against RFC 3501 §7.4.2 and its examples). Each output
@@ -20,7 +20,7 @@
 
 #include "mail/mime.h"
 #include "proto/imap/response.h"
-#include "tests/unit/proto/imap_response/syntax_check.h"
+#include "tests/unit/proto/imap/syntax_check.h"
 
 using namespace ringmta;
 namespace fs = std::filesystem;

@@ -1,4 +1,4 @@
-// tests/unit/proto/imap_response/response_test.cpp — the IMAP string writer
+// tests/unit/proto/imap/response_test.cpp — the IMAP string writer
 // (atom / quoted / literal / NIL), flag lists, ENVELOPE defaults and the
 // BODY/BODYSTRUCTURE forms of RFC 3501 §7.4.2 on small hand-made messages.
 #include <gtest/gtest.h>
@@ -8,7 +8,7 @@
 
 #include "mail/mime.h"
 #include "proto/imap/response.h"
-#include "tests/unit/proto/imap_response/syntax_check.h"
+#include "tests/unit/proto/imap/syntax_check.h"
 
 using namespace ringmta;
 using namespace ringmta::imap;
