@@ -211,7 +211,7 @@ Status UserState::store(queue::Batch& b, std::string_view mailbox, std::span<con
     uint8_t flags;
     std::vector<std::string> keywords;
   };
-  std::vector<Change> todo;
+  std::vector<Change> planned;
   for (uint32_t uid : std::set<uint32_t>(uids.begin(), uids.end())) {
     Message* m = find_in(*mb, uid);
     if (!m) continue;
@@ -234,16 +234,16 @@ Status UserState::store(queue::Batch& b, std::string_view mailbox, std::span<con
     }
     if (c.flags == m->flags && c.keywords == m->keywords) continue;
     if (c.keywords.size() > codec::kMaxKeywords) return invalid("too many keywords");
-    todo.push_back(std::move(c));
+    planned.push_back(std::move(c));
   }
-  for (Change& c : todo) {
+  for (Change& c : planned) {
     c.m->flags = c.flags;
     c.m->keywords = std::move(c.keywords);
     c.m->modseq = ++mb->highest_modseq;
     put_message(b, *mb, *c.m);
     if (changed) changed->push_back(c.m->uid);
   }
-  const bool any = !todo.empty();
+  const bool any = !planned.empty();
   if (any) put_mailbox(b, *mb);
   return Status::Ok();
 }
