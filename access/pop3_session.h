@@ -26,6 +26,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "access/account.h"
 #include "config/config.h"
 #include "engine/reactor.h"
 #include "limits/conn_limits.h"
@@ -74,11 +75,6 @@ struct Pop3Shard {
 // The state machine's settings from the configuration.
 std::shared_ptr<const pop3::ServerConfig> make_pop3_config(const config::Config& config);
 
-// The maildrop (mail store user) a login name belongs to: a NAME without a
-// domain is NAME@ the first relay.local_domains entry; all lower case, the
-// key local delivery files mail under (mail::canonical_user). "" when the domain is not local
-// (or there are no local domains): such a login has no mailbox.
-std::string maildrop_owner(std::string_view login, const std::vector<std::string>& local_domains);
 
 class Pop3Session final : public engine::ConnectionHandler {
  public:

@@ -148,10 +148,6 @@ void read_listeners(Validator& v, const toml::node& node, std::vector<ListenerCo
         v.error(Validator::line_of(*kind), prefix + ".kind",
                 "unknown listener kind " + describe(*kind) + " (expected one of " + kind_list() + ")");
         ok = false;
-      } else if (it->second == ListenerKind::Imap || it->second == ListenerKind::Imaps) {
-        v.error(Validator::line_of(*kind), prefix + ".kind",
-                "listener kind '" + *text + "' is not available in this version of ringmta");
-        ok = false;
       } else {
         listener.kind = it->second;
       }
@@ -399,13 +395,15 @@ ConfigResult parse_config(std::string_view toml_text, std::string_view source_na
     if (const auto* m = root.get("mailbox"))
       v.error(Validator::line_of(*m), "mailbox.enabled", "local delivery needs auth.users_file (the users with mailboxes)");
   if (const auto* t = v.table(root, "pop3")) read_pop3(v, *t, config.pop3);
-  // POP3 serves the mail store: without [mailbox] enabled there is none.
+  if (const auto* t = v.table(root, "imap")) read_imap(v, *t, config.imap);
+  // POP3 and IMAP serve the mail store: without [mailbox] enabled there is none.
   if (!config.mailbox.enabled)
     if (const auto* arr = root.get("listener"); arr && arr->is_array())
       for (size_t i = 0; i < config.listeners.size() && i < arr->as_array()->size(); ++i)
-        if (config.listeners[i].kind == ListenerKind::Pop3 || config.listeners[i].kind == ListenerKind::Pop3s)
+        if (config.listeners[i].kind == ListenerKind::Pop3 || config.listeners[i].kind == ListenerKind::Pop3s ||
+            config.listeners[i].kind == ListenerKind::Imap || config.listeners[i].kind == ListenerKind::Imaps)
           v.error(Validator::line_of(*arr->as_array()->get(i)), "listener.kind",
-                  "a pop3/pop3s listener needs [mailbox] enabled = true (the users' mailboxes)");
+                  "a pop3/pop3s/imap/imaps listener needs [mailbox] enabled = true (the users' mailboxes)");
 
   if (!v.ok()) return base::Error(v.report());
   return config;

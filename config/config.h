@@ -208,6 +208,21 @@ struct Config {
     unsigned max_errors = 10;                    // bad commands, then -ERR and close
   } pop3;
 
+  // IMAP (access/imap_session.h): listener kinds "imap" (STARTTLS; LOGIN
+  // and AUTHENTICATE are refused before it, LOGINDISABLED) and "imaps"
+  // (implicit TLS). Same users, login throttling and limits as POP3/SMTP.
+  struct Imap {
+    // LOGIN/AUTHENTICATE before TLS (also per listener:
+    // listener.allow_plaintext_auth). Loopback development only.
+    bool allow_plaintext_auth = false;
+    // RFC 9051 section 5.4: an idle session is closed after this; at least 30 minutes.
+    std::chrono::seconds autologout{1800};
+    unsigned max_bad_commands = 10;              // BAD replies, then BYE and close
+    // APPENDLIMIT (RFC 7889) and the largest literal a client may send; 0 =
+    // limits.max_message_size.
+    uint64_t append_limit = 0;
+  } imap;
+
   // The admin API ringmtactl talks to (admin/admin_server.h).
   struct Admin {
     std::string listen;                          // "" = admin.sock in data_dir; "/path"; "ip:port" (loopback); "off"

@@ -115,6 +115,7 @@ void read_auth(Validator& v, const toml::table& t, Config::Auth& out);
 // --- [pop3] (config_pop3.cpp) -----------------------------------------------
 
 void read_pop3(Validator& v, const toml::table& t, Config::Pop3& out);
+void read_imap(Validator& v, const toml::table& t, Config::Imap& out);
 
 // --- [admin] (config_admin.cpp) ---------------------------------------------
 

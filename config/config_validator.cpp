@@ -45,6 +45,7 @@ const std::vector<TableSchema>& schema() {
       {"metrics", {"listen", "top_destinations"}},
       {"admin", {"listen", "token"}},
       {"pop3", {"allow_plaintext_auth", "autologout", "max_errors"}},
+      {"imap", {"allow_plaintext_auth", "autologout", "max_bad_commands", "append_limit"}},
   };
   return tables;
 }

@@ -151,7 +151,13 @@ void Service::finish(const Ticket& ticket, bool committed) {
   }
   // Not from inside the caller's stack: the next change may finish at once.
   const std::string user = ticket.user;
-  reactors_[owner_of(user)]->post([this, user] { run_next(user); });
+  reactors_[owner_of(user)]->post([this, user, notify = committed && slot.state && listener_] {
+    if (notify) {
+      auto u = shards_[owner_of(user)].users.find(user);
+      if (u != shards_[owner_of(user)].users.end() && u->second.state) listener_(user, *u->second.state);
+    }
+    run_next(user);
+  });
 }
 
 void Service::commit(const Ticket& ticket, queue::Batch batch, std::function<void(queue::Status)> done) {

@@ -105,6 +105,14 @@ class Service {
   bool lock(const std::string& user, uint64_t holder);
   void unlock(const std::string& user, uint64_t holder);
 
+  // Called on the user's owner shard after every change that finished
+  // committed (also read-only ones: the listener compares what it cares
+  // about), with the state as it now stands. IMAP uses it to tell idling
+  // sessions about new mail, whoever made the change (local delivery, POP3,
+  // another IMAP session, the admin API). Set before the shards run.
+  using Listener = std::function<void(const std::string& user, const UserState& state)>;
+  void set_listener(Listener listener) { listener_ = std::move(listener); }
+
  private:
   struct Job {
     std::function<void()> run;
@@ -127,6 +135,7 @@ class Service {
   Families families_;
   std::vector<engine::Reactor*> reactors_;
   ServiceOptions options_;
+  Listener listener_;
   std::vector<Shard> shards_;  // by shard id; each touched only by its own thread
 
   mutable std::mutex board_mu_;

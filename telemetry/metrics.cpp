@@ -112,6 +112,13 @@ void ShardMetrics::merge(const ShardMetrics& other) {
   tls_refused_client += other.tls_refused_client;
   pop3_sessions += other.pop3_sessions;
   for (size_t i = 0; i < pop3_logins.size(); ++i) pop3_logins[i] += other.pop3_logins[i];
+  imap_sessions += other.imap_sessions;
+  for (size_t i = 0; i < imap_logins.size(); ++i) imap_logins[i] += other.imap_logins[i];
+  for (size_t i = 0; i < imap_commands.size(); ++i) imap_commands[i] += other.imap_commands[i];
+  imap_bad_commands += other.imap_bad_commands;
+  imap_bytes_sent += other.imap_bytes_sent;
+  imap_fetched += other.imap_fetched;
+  imap_idling += other.imap_idling;
   pop3_bytes_sent += other.pop3_bytes_sent;
   pop3_retrieved += other.pop3_retrieved;
   pop3_deleted += other.pop3_deleted;

@@ -91,6 +91,18 @@ struct ShardMetrics {
   uint64_t pop3_bytes_sent = 0;      // RETR message octets sent (before dot-stuffing)
   uint64_t pop3_retrieved = 0;       // RETR commands answered with the whole message
   uint64_t pop3_deleted = 0;         // messages removed by QUIT
+  // IMAP (access/imap_*.cpp). Logins by result: ok, invalid, throttled,
+  // failed; commands by imap::Name (proto/imap/command.h) as index.
+  uint64_t imap_sessions = 0;
+  std::array<uint64_t, 4> imap_logins{};
+  std::array<uint64_t, 40> imap_commands{};
+  uint64_t imap_bad_commands = 0;
+  uint64_t imap_bytes_sent = 0;      // everything sent (before TLS and COMPRESS)
+  uint64_t imap_fetched = 0;         // messages answered in FETCH responses
+  int64_t imap_idling = 0;           // sessions in IDLE now (a gauge)
+  void imap_command(size_t index) {
+    if (index < imap_commands.size()) ++imap_commands[index];
+  }
 
   void connection_opened(int listener);
   void connection_closed(int listener);
