@@ -1,0 +1,209 @@
+// proto/imap/search_eval.cpp — see search_eval.h. The decoded, folded texts
+// a message's string keys search (its header fields, its body) are built at
+// most once per search_matches() call, whatever the number of keys.
+#include "proto/imap/search_eval.h"
+
+#include <algorithm>
+#include <optional>
+#include <string>
+
+#include "base/text.h"
+#include "mail/headers.h"
+
+namespace ringmta::imap {
+namespace {
+
+constexpr int kMaxEvalDepth = kMaxSearchDepth + 2;
+
+bool is_string_header_key(std::string_view k) {
+  return k == "FROM" || k == "TO" || k == "CC" || k == "BCC" || k == "SUBJECT";
+}
+bool is_sent_key(std::string_view k) { return k == "SENTBEFORE" || k == "SENTON" || k == "SENTSINCE"; }
+
+// The message as the string keys see it, built on first use.
+class MessageText {
+ public:
+  explicit MessageText(const MessageData& m) : m_(m) {}
+
+  const mail::MimeStructure* structure() {
+    if (m_.structure != nullptr) return m_.structure;
+    if (!m_.has_body) return nullptr;
+    if (!own_) own_ = mail::parse_mime(m_.body);
+    return &*own_;
+  }
+
+  // Folded text of the decoded body (text parts + encapsulated headers).
+  const std::string& body() {
+    if (body_) return *body_;
+    body_.emplace();
+    const mail::MimeStructure* s = structure();
+    if (s == nullptr || !m_.has_body) return *body_;
+    std::string text;
+    for (size_t i = 0; i < s->parts.size(); ++i) {
+      const mail::MimePart& p = s->parts[i];
+      if (i != 0 && p.envelope) {
+        append_fields(text, slice(p.header));
+      }
+      if (!p.children.empty() || p.type != "text") continue;
+      std::string_view charset;
+      for (const mail::MimeParam& prm : p.params)
+        if (prm.name == "charset") charset = prm.value;
+      text += charset_to_utf8(decode_transfer_encoding(slice(p.body), p.encoding), charset);
+      text.push_back('\n');
+    }
+    *body_ = fold_case(text);
+    return *body_;
+  }
+
+  // Folded text of the message's own header fields ("Name: value" lines).
+  const std::string& header() {
+    if (header_) return *header_;
+    std::string text;
+    append_fields(text, message_header_block(m_));
+    header_ = fold_case(text);
+    return *header_;
+  }
+
+ private:
+  std::string_view slice(const mail::Span& sp) const {
+    if (sp.offset > m_.body.size()) return {};
+    return m_.body.substr(sp.offset, std::min<uint64_t>(sp.length, m_.body.size() - sp.offset));
+  }
+  static void append_fields(std::string& out, std::string_view block) {
+    for (const mail::HeaderField& f : mail::header_fields(block)) {
+      out.append(f.name);
+      out += ": ";
+      out += decode_header_text(base::trim(f.raw_value, " \t\r\n"));
+      out.push_back('\n');
+    }
+  }
+
+  const MessageData& m_;
+  std::optional<mail::MimeStructure> own_;
+  std::optional<std::string> body_, header_;
+};
+
+bool has_keyword(const MessageData& m, std::string_view kw) {
+  if (m.keywords == nullptr) return false;
+  return std::any_of(m.keywords->begin(), m.keywords->end(),
+                     [&](const std::string& k) { return base::iequals(k, kw); });
+}
+
+bool saved_contains(const SearchContext& ctx, uint32_t uid) {
+  return ctx.saved_uids != nullptr &&
+         std::find(ctx.saved_uids->begin(), ctx.saved_uids->end(), uid) != ctx.saved_uids->end();
+}
+
+// -1, 0, 1: the message's day against the key's date.
+int compare_day(int64_t day, const Date& d) {
+  if (d.month < 1 || d.month > 12) return 0;
+  const int64_t key = days_from_civil(d.year, static_cast<unsigned>(d.month), static_cast<unsigned>(d.day));
+  return day < key ? -1 : day > key ? 1 : 0;
+}
+
+int64_t sent_day(const MessageData& m) {
+  if (std::optional<std::string> v = message_header(m, "date"))
+    if (std::optional<SentDate> d = parse_sent_date(*v))
+      return days_from_civil(d->year, static_cast<unsigned>(d->month), static_cast<unsigned>(d->day));
+  return day_of_ms(m.internal_date_ms);
+}
+
+bool header_matches(const MessageData& m, std::string_view name, std::string_view needle) {
+  const std::string n = fold_case(needle);
+  for (const mail::HeaderField& f : mail::header_fields(message_header_block(m))) {
+    if (!base::iequals(f.name, name)) continue;
+    if (n.empty()) return true;
+    if (fold_case(decode_header_text(base::trim(f.raw_value, " \t\r\n"))).find(n) != std::string::npos)
+      return true;
+  }
+  return false;
+}
+
+bool eval(const SearchKey& k, const MessageData& m, const SearchContext& ctx, MessageText& text, int depth) {
+  if (depth > kMaxEvalDepth) return false;
+  const std::string& key = k.key;
+  if (key == "AND") {
+    for (const SearchKey& c : k.children)
+      if (!eval(c, m, ctx, text, depth + 1)) return false;
+    return true;
+  }
+  if (key == "OR") {
+    for (const SearchKey& c : k.children)
+      if (eval(c, m, ctx, text, depth + 1)) return true;
+    return false;
+  }
+  if (key == "NOT") return k.children.size() == 1 && !eval(k.children[0], m, ctx, text, depth + 1);
+  if (key == "SEQ") return k.set.saved ? saved_contains(ctx, m.uid) : k.set.contains(m.seq, ctx.max_seq);
+  if (key == "UID") return k.set.saved ? saved_contains(ctx, m.uid) : k.set.contains(m.uid, ctx.max_uid);
+  if (key == "ALL") return true;
+  if (key == "ANSWERED") return (m.flags & kFlagAnswered) != 0;
+  if (key == "DELETED") return (m.flags & kFlagDeleted) != 0;
+  if (key == "DRAFT") return (m.flags & kFlagDraft) != 0;
+  if (key == "FLAGGED") return (m.flags & kFlagFlagged) != 0;
+  if (key == "SEEN") return (m.flags & kFlagSeen) != 0;
+  if (key == "UNANSWERED") return (m.flags & kFlagAnswered) == 0;
+  if (key == "UNDELETED") return (m.flags & kFlagDeleted) == 0;
+  if (key == "UNDRAFT") return (m.flags & kFlagDraft) == 0;
+  if (key == "UNFLAGGED") return (m.flags & kFlagFlagged) == 0;
+  if (key == "UNSEEN") return (m.flags & kFlagSeen) == 0;
+  if (key == "RECENT") return m.recent;
+  if (key == "OLD") return !m.recent;
+  if (key == "NEW") return m.recent && (m.flags & kFlagSeen) == 0;
+  if (key == "KEYWORD") return !k.args.empty() && has_keyword(m, k.args[0]);
+  if (key == "UNKEYWORD") return k.args.empty() || !has_keyword(m, k.args[0]);
+  if (key == "LARGER") return m.size > k.number;
+  if (key == "SMALLER") return m.size < k.number;
+  if (key == "MODSEQ") return m.modseq >= k.number;
+  if (key == "OLDER" || key == "YOUNGER") {
+    // Saturating: a huge interval must not overflow.
+    const int64_t secs = static_cast<int64_t>(std::min<uint64_t>(k.number, uint64_t{1} << 40));
+    const bool older = m.internal_date_ms <= ctx.now_ms - secs * 1000;
+    return key == "OLDER" ? older : !older;
+  }
+  if (key == "BEFORE" || key == "SAVEDBEFORE") return compare_day(day_of_ms(m.internal_date_ms), k.date) < 0;
+  if (key == "ON" || key == "SAVEDON") return compare_day(day_of_ms(m.internal_date_ms), k.date) == 0;
+  if (key == "SINCE" || key == "SAVEDSINCE") return compare_day(day_of_ms(m.internal_date_ms), k.date) >= 0;
+  if (key == "SENTBEFORE") return compare_day(sent_day(m), k.date) < 0;
+  if (key == "SENTON") return compare_day(sent_day(m), k.date) == 0;
+  if (key == "SENTSINCE") return compare_day(sent_day(m), k.date) >= 0;
+  if (is_string_header_key(key)) {
+    if (k.args.empty()) return false;
+    std::optional<std::string> v = message_header(m, key);
+    if (!v) return false;
+    return fold_case(decode_header_text(*v)).find(fold_case(k.args[0])) != std::string::npos;
+  }
+  if (key == "HEADER") return k.args.size() == 2 && header_matches(m, k.args[0], k.args[1]);
+  if (key == "BODY" || key == "TEXT") {
+    if (k.args.empty()) return false;
+    const std::string n = fold_case(k.args[0]);
+    if (key == "TEXT" && text.header().find(n) != std::string::npos) return true;
+    return text.body().find(n) != std::string::npos;
+  }
+  return false;  // unknown key: the parser does not produce one
+}
+
+unsigned needs(const SearchKey& k, int depth) {
+  if (depth > kMaxEvalDepth) return kNeedNothing;
+  unsigned n = kNeedNothing;
+  const std::string& key = k.key;
+  if (is_string_header_key(key) || is_sent_key(key)) n |= kNeedStructure;
+  if (key == "HEADER") n |= kNeedBody;
+  if (key == "BODY" || key == "TEXT") n |= kNeedBody | kNeedStructure;
+  for (const SearchKey& c : k.children) n |= needs(c, depth + 1);
+  return n;
+}
+
+}  // namespace
+
+unsigned search_needs(const SearchKey& key) { return needs(key, 0); }
+
+bool search_matches(const SearchKey& key, const MessageData& m, const SearchContext& ctx) {
+  MessageText text(m);
+  return eval(key, m, ctx, text, 0);
+}
+
+bool charset_supported(std::string_view charset) {
+  return charset.empty() || base::iequals(charset, "UTF-8") || base::iequals(charset, "US-ASCII");
+}
+
+}  // namespace ringmta::imap
