@@ -23,11 +23,12 @@
 
 #include "mail/mime.h"
 #include "proto/imap/message_data.h"
+#include "proto/imap/needs.h"
 
 namespace ringmta::imap {
 
-// What the host must load per message (search_needs, sort_needs, thread_needs).
-enum Need : unsigned { kNeedNothing = 0, kNeedStructure = 1, kNeedBody = 2 };
+// What the host must load per message (search_needs, sort_needs,
+// thread_needs): the Need bits of needs.h.
 
 // An unstructured header value (raw or unfolded) as UTF-8: line folds and
 // tabs become spaces, RFC 2047 encoded words (B and Q, any charset that
