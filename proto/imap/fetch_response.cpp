@@ -121,9 +121,13 @@ std::string section_name(const FetchAtt& a) {
 bool append_section(std::string& out, const MessageData& m, const FetchAtt& a) {
   Located l = locate(m, a);
   const bool binary = a.item == FetchItem::Binary || a.item == FetchItem::BinarySize;
-  if (l.found != Found::Ok) {
+  if (l.found == Found::NoPart) {  // no such part: empty (what Dovecot answers too)
+    out += a.item == FetchItem::BinarySize ? "0" : "\"\"";
+    return true;
+  }
+  if (l.found != Found::Ok) {  // data the host did not supply
     out += a.item == FetchItem::BinarySize ? "0" : "NIL";
-    return l.found == Found::NoPart;
+    return false;
   }
   if (binary) {
     std::string decoded;
