@@ -96,12 +96,18 @@ bool DeflateStream::inflate(std::string_view in, std::string& out) {
 }
 
 bool DeflateStream::deflate(std::string_view in, std::string& out) {
-  if (!error_.empty()) return false;
+  // Independent of inflate's state: after a corrupt client stream the server
+  // still sends its BYE compressed.
+  if (deflate_failed_) return false;
+  auto failed = [&](const char* why) {
+    deflate_failed_ = true;
+    return fail(why);
+  };
   Zlib& z = *z_;
   if (!z.out_init) {
     if (deflateInit2(&z.out, options_.level, Z_DEFLATED, -options_.window_bits, options_.mem_level,
                      Z_DEFAULT_STRATEGY) != Z_OK)
-      return fail("deflateInit2 failed");
+      return failed("deflateInit2 failed");
     z.out_init = true;
   }
   din_total_ += in.size();
@@ -125,7 +131,7 @@ bool DeflateStream::deflate(std::string_view in, std::string& out) {
       const size_t produced = chunk - z.out.avail_out;
       out.resize(old + produced);
       dout_total_ += produced;
-      if (rc == Z_STREAM_ERROR) return fail("deflate failed");
+      if (rc == Z_STREAM_ERROR) return failed("deflate failed");
       if (rc == Z_BUF_ERROR) break;  // no progress possible: all done
     } while (z.out.avail_out == 0);
   } while (pos < in.size());

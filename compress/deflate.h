@@ -59,7 +59,8 @@ class DeflateStream {
   // error (error() says what); `out` may then hold what came before it.
   bool inflate(std::string_view in, std::string& out);
   // Input that inflate() has not consumed yet (waiting on the output bound):
-  // call inflate({}, out) again to continue.
+  // call inflate({}, out) again to continue. The host stops reading from the
+  // socket meanwhile (that input would wait here too).
   bool pending() const { return pending_pos_ < pending_.size(); }
 
   // Compresses `in`, appends it to `out` and flushes (Z_SYNC_FLUSH). Every
@@ -67,6 +68,8 @@ class DeflateStream {
   // zlib fails (out of memory).
   bool deflate(std::string_view in, std::string& out);
 
+  // What failed first (inflate or deflate). A failed inflate() keeps failing;
+  // deflate() still works after it (to send BYE), and vice versa.
   const std::string& error() const { return error_; }
   // Totals, for metrics and the ratio check.
   uint64_t inflated_in() const { return in_total_; }
@@ -83,6 +86,7 @@ class DeflateStream {
   size_t pending_pos_ = 0;
   std::string error_;
   bool ended_ = false;       // the client's deflate stream ended (Z_STREAM_END)
+  bool deflate_failed_ = false;
   uint64_t in_total_ = 0, out_total_ = 0, din_total_ = 0, dout_total_ = 0;
   bool fail(std::string why);
 };

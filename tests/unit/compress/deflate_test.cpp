@@ -211,8 +211,12 @@ TEST(Deflate, CompressionBombIsAnError) {
   EXPECT_FALSE(ok);
   EXPECT_NE(client.error().find("compression bomb"), std::string::npos) << client.error();
   EXPECT_LT(client.inflated_out(), 8u << 20);  // stopped soon after the grace
-  // Failed streams stay failed.
+  // Failed streams stay failed; the other direction still works (for BYE).
   EXPECT_FALSE(client.inflate("x", out));
+  std::string bye;
+  ASSERT_TRUE(client.deflate("* BYE compression bomb\r\n", bye));
+  RawInflater independent;
+  EXPECT_EQ(independent.feed(bye), "* BYE compression bomb\r\n");
 }
 
 TEST(Deflate, CorruptStreamAndTrailingData) {
