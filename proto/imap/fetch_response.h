@@ -94,8 +94,9 @@ void append_flags(std::string& out, uint8_t flags, bool recent,
                   const std::vector<std::string>* keywords);
 
 // The section text as the response names it: "1.2.HEADER.FIELDS (FROM TO)"
-// (without the brackets).
-void append_section_spec(std::string& out, const FetchAtt& a);
+// (without the brackets); header names as astrings (8-bit ones quoted only
+// when `o.utf8`, else literals).
+void append_section_spec(std::string& out, const FetchAtt& a, const WriteOptions& o = {});
 
 // The selected header fields of `header` (a header block, with or without its
 // final empty line) for HEADER.FIELDS (`not_ == false`) or HEADER.FIELDS.NOT,

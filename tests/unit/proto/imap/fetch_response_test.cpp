@@ -220,6 +220,11 @@ TEST(ImapFetch, HeaderFieldsKeepFolding) {
   // A field name that is not an atom is written as a quoted string.
   f = fetch(fx.data(), "(BODY[HEADER.FIELDS (\"a b\")])");
   EXPECT_EQ(value(f, "BODY[HEADER.FIELDS (\"A B\")]"), "\r\n");
+  // 8-bit: a literal in rev1, a quoted string where UTF-8 is allowed.
+  f = fetch(fx.data(), "(BODY[HEADER.FIELDS (\"\xc3\xa9\")])");
+  EXPECT_EQ(value(f, "BODY[HEADER.FIELDS ({2}\r\n\xc3\xa9)]"), "\r\n");
+  f = fetch(fx.data(), "(BODY[HEADER.FIELDS (\"\xc3\xa9\")])", {.write = {.utf8 = true}});
+  EXPECT_EQ(value(f, "BODY[HEADER.FIELDS (\"\xc3\xa9\")]"), "\r\n");
 }
 
 TEST(ImapFetch, NestedMessages) {
