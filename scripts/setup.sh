@@ -12,7 +12,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   liburing-dev libssl-dev libc-ares-dev librocksdb-dev prometheus-cpp-dev
   libbenchmark-dev libgtest-dev libgmock-dev libtomlplusplus-dev libcli11-dev
-  libfmt-dev libspdlog-dev libcrypt-dev
+  libfmt-dev libspdlog-dev libcrypt-dev zlib1g-dev
   clang libclang-rt-14-dev
   swaks libnet-ssleay-perl openssl dnsmasq-base python3 python3-pytest python3-aiosmtpd python3-dnslib
   curl prometheus python3-yaml

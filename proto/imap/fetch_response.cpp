@@ -97,7 +97,7 @@ std::string_view apply_partial(std::string_view data, const FetchAtt& a) {
 }
 
 // The response name of a section item: "BODY[1.MIME]<0>", "BINARY[2]".
-std::string section_name(const FetchAtt& a) {
+std::string section_name(const FetchAtt& a, const WriteOptions& o) {
   std::string name;
   switch (a.item) {
     case FetchItem::Rfc822: return "RFC822";
@@ -107,7 +107,7 @@ std::string section_name(const FetchAtt& a) {
     case FetchItem::BinarySize: name = "BINARY.SIZE["; break;
     default: name = "BODY["; break;
   }
-  append_section_spec(name, a);
+  append_section_spec(name, a, o);
   name += ']';
   if (a.partial && a.item != FetchItem::BinarySize) {
     name += '<';
@@ -121,9 +121,13 @@ std::string section_name(const FetchAtt& a) {
 bool append_section(std::string& out, const MessageData& m, const FetchAtt& a) {
   Located l = locate(m, a);
   const bool binary = a.item == FetchItem::Binary || a.item == FetchItem::BinarySize;
-  if (l.found != Found::Ok) {
+  if (l.found == Found::NoPart) {  // no such part: empty (what Dovecot answers too)
+    out += a.item == FetchItem::BinarySize ? "0" : "\"\"";
+    return true;
+  }
+  if (l.found != Found::Ok) {  // data the host did not supply
     out += a.item == FetchItem::BinarySize ? "0" : "NIL";
-    return l.found == Found::NoPart;
+    return false;
   }
   if (binary) {
     std::string decoded;
@@ -263,7 +267,7 @@ bool append_fetch(std::string& out, const MessageData& m, std::span<const FetchA
     switch (a.item) {
       case FetchItem::Rfc822: case FetchItem::Rfc822Header: case FetchItem::Rfc822Text:
       case FetchItem::BodySection: case FetchItem::Binary: case FetchItem::BinarySize: {
-        std::string name = section_name(a);
+        std::string name = section_name(a, w);
         if (!sections.insert(name).second) break;
         item(name);
         if (!append_section(out, m, a)) complete = false;

@@ -16,15 +16,16 @@
 //    fetch names only the origin ("BODY[]<0>", RFC 3501 §7.4.2). An origin
 //    beyond the end gives "" (RFC 3501 §6.4.5).
 //  - A section part that does not exist, or HEADER/TEXT of a part that is not
-//    message/rfc822|global, gives NIL: the response grammar's nstring
-//    (RFC 9051 §9 msg-att-static) allows it, it tells "no such part" from an
-//    empty part, and Dovecot and Cyrus answer so. BINARY.SIZE of one gives 0
-//    (the grammar wants a number).
+//    message/rfc822|global, gives the empty string "" (BINARY.SIZE 0). RFC
+//    3501 and RFC 9051 do not say; the response grammar (msg-att-static:
+//    nstring) would allow NIL, but "" is what RFC 3501 §6.4.5 gives for an
+//    origin beyond the end, what Dovecot 2.3 answers (checked, see the
+//    README), and every client reads a string where it expects body data.
 //  - HEADER.FIELDS / HEADER.FIELDS.NOT: the matching fields of the header
 //    block (names compared ASCII case-insensitively, "Name :" allowed),
 //    folded lines kept as they are, then the empty line that ends a header
 //    ("\r\n") always. Lines that are not fields (no colon) are in neither.
-//  - Body data is always a literal. NUL may not appear in one (CHAR8), so NUL
+//  - Body data is always a literal (an absent part aside). NUL may not appear in one (CHAR8), so NUL
 //    bytes of BODY/RFC822 data are sent as 0x80 (as Dovecot does; the size and
 //    offsets stay those of the stored message). BINARY data holding NUL is a
 //    literal8 "~{n}" (RFC 3516 §4.3).
@@ -32,10 +33,12 @@
 //    (base64 leniently: other bytes skipped, as RFC 2045 §6.8 asks; quoted-
 //    printable with soft line breaks and transport padding removed); 7bit,
 //    8bit and binary as they are; BINARY[] is the whole message. A partial
-//    BINARY names its origin like BODY (RFC 3516 §4.2 text).
+//    BINARY names its origin like BODY (RFC 3516 §4.2 text; RFC 9051's ABNF
+//    leaves it out, erratum 7246 is only "reported").
 //  - A needed structure or body the host did not supply, or spans outside
-//    the body, write NIL (BINARY.SIZE 0) and make append_fetch return false,
-//    so the host can log it; nothing crashes or reads outside the data.
+//    the body, write NIL (BINARY.SIZE 0) — unlike "" above, a sign of a
+//    fault — and make append_fetch return false, so the host can log it;
+//    nothing crashes or reads outside the data.
 #pragma once
 
 #include <cstdint>
@@ -91,8 +94,9 @@ void append_flags(std::string& out, uint8_t flags, bool recent,
                   const std::vector<std::string>* keywords);
 
 // The section text as the response names it: "1.2.HEADER.FIELDS (FROM TO)"
-// (without the brackets).
-void append_section_spec(std::string& out, const FetchAtt& a);
+// (without the brackets); header names as astrings (8-bit ones quoted only
+// when `o.utf8`, else literals).
+void append_section_spec(std::string& out, const FetchAtt& a, const WriteOptions& o = {});
 
 // The selected header fields of `header` (a header block, with or without its
 // final empty line) for HEADER.FIELDS (`not_ == false`) or HEADER.FIELDS.NOT,

@@ -125,7 +125,7 @@ void append_flags(std::string& out, uint8_t flags, bool recent,
   append_flag_list(out, list);
 }
 
-void append_section_spec(std::string& out, const FetchAtt& a) {
+void append_section_spec(std::string& out, const FetchAtt& a, const WriteOptions& o) {
   for (size_t i = 0; i < a.part.size(); ++i) {
     if (i) out += '.';
     out += std::to_string(a.part[i]);
@@ -137,7 +137,7 @@ void append_section_spec(std::string& out, const FetchAtt& a) {
     out += " (";
     for (size_t i = 0; i < a.fields.size(); ++i) {
       if (i) out += ' ';
-      append_astring(out, a.fields[i]);
+      append_astring(out, a.fields[i], o);
     }
     out += ')';
   }

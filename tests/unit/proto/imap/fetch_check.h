@@ -3,7 +3,7 @@
 // the unit tests and the fuzz target: "* n FETCH (" name SP value *(SP name SP
 // value) ")\r\n" and nothing after. Names are atoms with an optional
 // "[section]" (which may hold a quoted/atom header list) and "<origin>";
-// values are numbers, NIL, quoted strings, literals "{n}\r\n" + n bytes
+// (names may be literals too); values are numbers, NIL, quoted strings, literals "{n}\r\n" + n bytes
 // (no NUL), literal8 "~{n}\r\n" (only for BINARY[...]) or parenthesised lists
 // checked by syntax_check.h. Header-only, standard library only.
 #pragma once
@@ -71,13 +71,21 @@ inline ParsedFetch parse_fetch_response(std::string_view s, bool utf8 = false) {
           for (++close; close < s.size() && s[close] != '"'; ++close)
             if (s[close] == '\\') ++close;
         }
+        if (c == '{') {  // a header name written as a literal (8-bit, CR/LF)
+          size_t save = i;
+          i = close + 1;
+          if (!digits(n) || s.substr(i, 3) != "}\r\n" || n > s.size() - i - 3) return fail("bad literal in section");
+          close = i + 2 + n;
+          i = save;
+          continue;
+        }
         if (c == ']' && depth == 0) break;
-        if (c == '\r' || c == '\n' || c == '{') return fail("bad section");
+        if (c == '\r' || c == '\n') return fail("bad section");
       }
       if (close >= s.size() || depth != 0) return fail("unclosed section");
       std::string list = std::string(s.substr(i + 1, close - i - 1));
       size_t paren = list.find('(');
-      if (paren != std::string::npos && !check_imap_data(list.substr(paren)).empty())
+      if (paren != std::string::npos && !check_imap_data(list.substr(paren), utf8).empty())
         return fail("bad header list");
       i = close + 1;
       if (i < s.size() && s[i] == '<') {

@@ -181,9 +181,9 @@ TEST(ImapFetch, WholeMessageHeaderText) {
   f = fetch(fx.data(), "(BODY[1] BODY[2] BODY[1.1] BODY[1.HEADER] BODY[1.MIME])");
   EXPECT_TRUE(f.complete);
   EXPECT_EQ(value(f, "BODY[1]"), kSimple.substr(split));
-  EXPECT_EQ(value(f, "BODY[2]"), "NIL");
-  EXPECT_EQ(value(f, "BODY[1.1]"), "NIL");
-  EXPECT_EQ(value(f, "BODY[1.HEADER]"), "NIL");
+  EXPECT_EQ(value(f, "BODY[2]"), "\"\"");
+  EXPECT_EQ(value(f, "BODY[1.1]"), "\"\"");
+  EXPECT_EQ(value(f, "BODY[1.HEADER]"), "\"\"");
   EXPECT_EQ(value(f, "BODY[1.MIME]"), kSimple.substr(0, split));
 }
 
@@ -220,6 +220,11 @@ TEST(ImapFetch, HeaderFieldsKeepFolding) {
   // A field name that is not an atom is written as a quoted string.
   f = fetch(fx.data(), "(BODY[HEADER.FIELDS (\"a b\")])");
   EXPECT_EQ(value(f, "BODY[HEADER.FIELDS (\"A B\")]"), "\r\n");
+  // 8-bit: a literal in rev1, a quoted string where UTF-8 is allowed.
+  f = fetch(fx.data(), "(BODY[HEADER.FIELDS (\"\xc3\xa9\")])");
+  EXPECT_EQ(value(f, "BODY[HEADER.FIELDS ({2}\r\n\xc3\xa9)]"), "\r\n");
+  f = fetch(fx.data(), "(BODY[HEADER.FIELDS (\"\xc3\xa9\")])", {.write = {.utf8 = true}});
+  EXPECT_EQ(value(f, "BODY[HEADER.FIELDS (\"\xc3\xa9\")]"), "\r\n");
 }
 
 TEST(ImapFetch, NestedMessages) {
@@ -237,8 +242,8 @@ TEST(ImapFetch, NestedMessages) {
   EXPECT_EQ(value(f, "BODY[2.2.1]"), "inner text");  // the inner message is single-part
   EXPECT_EQ(value(f, "BODY[2.2.HEADER.FIELDS (X-DEEP)]"), "X-Deep: yes\r\n\r\n");
   EXPECT_EQ(value(f, "BODY[2.2.MIME]"), "Content-Type: message/rfc822\r\n\r\n");
-  EXPECT_EQ(value(f, "BODY[2.1.HEADER]"), "NIL");  // 2.1 is text/plain
-  EXPECT_EQ(value(f, "BODY[3]"), "NIL");
+  EXPECT_EQ(value(f, "BODY[2.1.HEADER]"), "\"\"");  // 2.1 is text/plain
+  EXPECT_EQ(value(f, "BODY[3]"), "\"\"");
 }
 
 TEST(ImapFetch, BinaryDecoding) {
@@ -259,7 +264,7 @@ TEST(ImapFetch, BinaryDecoding) {
   EXPECT_EQ(b2->value, "Caf\xe9 softbreak, pad\r\n==zz");
   EXPECT_EQ(value(f, "BINARY.SIZE[2]"), std::to_string(b2->value.size()));
   EXPECT_EQ(value(f, "BINARY[1]<1>"), std::string("\1\2", 2));
-  EXPECT_EQ(value(f, "BINARY[9]"), "NIL");
+  EXPECT_EQ(value(f, "BINARY[9]"), "\"\"");
   EXPECT_EQ(value(f, "BINARY.SIZE[9]"), "0");
   // BINARY[] is the message as stored.
   f = fetch(m, "(BINARY[])");
