@@ -182,6 +182,18 @@ bool eval(const SearchKey& k, const MessageData& m, const SearchContext& ctx, Me
   return false;  // unknown key: the parser does not produce one
 }
 
+// Whether no node lies deeper than kMaxEvalDepth; iterative, so any tree is safe.
+bool depth_ok(const SearchKey& root) {
+  std::vector<std::pair<const SearchKey*, int>> stack{{&root, 0}};
+  while (!stack.empty()) {
+    auto [k, d] = stack.back();
+    stack.pop_back();
+    if (d > kMaxEvalDepth) return false;
+    for (const SearchKey& c : k->children) stack.emplace_back(&c, d + 1);
+  }
+  return true;
+}
+
 unsigned needs(const SearchKey& k, int depth) {
   if (depth > kMaxEvalDepth) return kNeedNothing;
   unsigned n = kNeedNothing;
@@ -195,9 +207,10 @@ unsigned needs(const SearchKey& k, int depth) {
 
 }  // namespace
 
-unsigned search_needs(const SearchKey& key) { return needs(key, 0); }
+unsigned search_needs(const SearchKey& key) { return depth_ok(key) ? needs(key, 0) : kNeedNothing; }
 
 bool search_matches(const SearchKey& key, const MessageData& m, const SearchContext& ctx) {
+  if (!depth_ok(key)) return false;
   MessageText text(m);
   return eval(key, m, ctx, text, 0);
 }

@@ -28,8 +28,10 @@
 //    BODY matches the decoded text (transfer encoding undone, charset to
 //    UTF-8) of every text/* part, plus the decoded header text of
 //    encapsulated messages; TEXT is the message's header or BODY.
-//  - The tree's depth is bounded: a node deeper than kMaxSearchDepth + 2
-//    (the parser's limit plus the top-level AND and a NOT/OR) does not match.
+//  - The tree's depth is bounded: a tree with a node deeper than
+//    kMaxSearchDepth + 2 (the parser's limit plus the top-level AND and a
+//    NOT/OR) matches no message and needs nothing (checked without
+//    recursion before evaluating).
 #pragma once
 
 #include <cstdint>
