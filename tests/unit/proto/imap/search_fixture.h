@@ -32,10 +32,10 @@ struct StoredMessage {
 
 class Mailbox {
  public:
-  // Adds a message (LF line ends); seq and uid follow the order of adding
-  // (uid = 10 * seq so tests can tell them apart).
-  MessageData& add(std::string_view lf_text, int64_t internal_date_ms = 0) {
-    store_.push_back(StoredMessage{crlf(lf_text), {}, {}});
+  // Adds a message (LF line ends, made CRLF unless `as_is`); seq and uid
+  // follow the order of adding (uid = 10 * seq so tests can tell them apart).
+  MessageData& add(std::string_view lf_text, int64_t internal_date_ms = 0, bool as_is = false) {
+    store_.push_back(StoredMessage{as_is ? std::string(lf_text) : crlf(lf_text), {}, {}});
     StoredMessage& s = store_.back();
     s.structure = mail::parse_mime(s.raw);
     MessageData d;
