@@ -91,7 +91,7 @@ bool has_keyword(const MessageData& m, std::string_view kw) {
 
 bool saved_contains(const SearchContext& ctx, uint32_t uid) {
   return ctx.saved_uids != nullptr &&
-         std::find(ctx.saved_uids->begin(), ctx.saved_uids->end(), uid) != ctx.saved_uids->end();
+         std::binary_search(ctx.saved_uids->begin(), ctx.saved_uids->end(), uid);
 }
 
 // -1, 0, 1: the message's day against the key's date.
@@ -113,8 +113,7 @@ bool header_matches(const MessageData& m, std::string_view name, std::string_vie
   for (const mail::HeaderField& f : mail::header_fields(message_header_block(m))) {
     if (!base::iequals(f.name, name)) continue;
     if (n.empty()) return true;
-    if (fold_case(decode_header_text(base::trim(f.raw_value, " \t\r\n"))).find(n) != std::string::npos)
-      return true;
+    if (contains_bytes(fold_case(decode_header_text(base::trim(f.raw_value, " \t\r\n"))), n)) return true;
   }
   return false;
 }
@@ -170,14 +169,14 @@ bool eval(const SearchKey& k, const MessageData& m, const SearchContext& ctx, Me
     if (k.args.empty()) return false;
     std::optional<std::string> v = message_header(m, key);
     if (!v) return false;
-    return fold_case(decode_header_text(*v)).find(fold_case(k.args[0])) != std::string::npos;
+    return contains_bytes(fold_case(decode_header_text(*v)), fold_case(k.args[0]));
   }
   if (key == "HEADER") return k.args.size() == 2 && header_matches(m, k.args[0], k.args[1]);
   if (key == "BODY" || key == "TEXT") {
     if (k.args.empty()) return false;
     const std::string n = fold_case(k.args[0]);
-    if (key == "TEXT" && text.header().find(n) != std::string::npos) return true;
-    return text.body().find(n) != std::string::npos;
+    if (key == "TEXT" && contains_bytes(text.header(), n)) return true;
+    return contains_bytes(text.body(), n);
   }
   return false;  // unknown key: the parser does not produce one
 }

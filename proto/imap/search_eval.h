@@ -47,7 +47,8 @@ namespace ringmta::imap {
 struct SearchContext {
   uint32_t max_seq = 0;  // '*' in a sequence set
   uint32_t max_uid = 0;  // '*' in a UID set
-  const std::vector<uint32_t>* saved_uids = nullptr;  // SEARCHRES "$"; may be null
+  // SEARCHRES "$": the saved UIDs, sorted ascending (binary search); may be null.
+  const std::vector<uint32_t>* saved_uids = nullptr;
   int64_t now_ms = 0;    // OLDER/YOUNGER
 };
 

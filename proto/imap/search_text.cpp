@@ -2,6 +2,7 @@
 #include "proto/imap/search_text.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "base/text.h"
 #include "mail/headers.h"
@@ -124,11 +125,16 @@ bool is_wsp(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 // One encoded word "=?cs?X?text?=" at s[i]: its end and decoded UTF-8, or
 // false when s[i] does not start one (or its charset is unknown).
-bool encoded_word(std::string_view s, size_t i, size_t& end, std::string& out) {
-  if (s.compare(i, 2, "=?") != 0) return false;
-  const size_t q1 = s.find('?', i + 2);
+bool encoded_word(std::string_view whole, size_t start, size_t& end, std::string& out) {
+  // A word is at most 75 bytes (RFC 2047 §2); longer ones exist in the wild,
+  // so allow kMaxEncodedWord, which also bounds the scan for the closing "?=":
+  // a header full of "=?" costs O(n * kMaxEncodedWord), not O(n^2).
+  constexpr size_t kMaxEncodedWord = 1024;
+  const std::string_view s = whole.substr(start, kMaxEncodedWord);
+  if (s.substr(0, 2) != "=?") return false;
+  const size_t q1 = s.find('?', 2);
   if (q1 == std::string_view::npos || q1 + 3 >= s.size() || s[q1 + 2] != '?') return false;
-  std::string_view cs = s.substr(i + 2, q1 - i - 2);
+  std::string_view cs = s.substr(2, q1 - 2);
   if (cs.empty() || cs.size() > 64) return false;
   for (char c : cs)
     if (is_wsp(c)) return false;
@@ -149,7 +155,7 @@ bool encoded_word(std::string_view s, size_t i, size_t& end, std::string& out) {
     return false;
   }
   out = charset_to_utf8(raw, cs);
-  end = close + 2;
+  end = start + close + 2;
   return true;
 }
 
@@ -218,6 +224,12 @@ std::string fold_case(std::string_view s) {
     i += n;
   }
   return out;
+}
+
+bool contains_bytes(std::string_view hay, std::string_view needle) {
+  if (needle.size() <= 32) return hay.find(needle) != std::string_view::npos;  // short: naive is cheap
+  if (needle.size() > hay.size()) return false;
+  return std::search(hay.begin(), hay.end(), std::boyer_moore_searcher(needle.begin(), needle.end())) != hay.end();
 }
 
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {

@@ -102,7 +102,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     imap::SearchKey negated{"NOT", {}, 0, {}, {}, {}};
     negated.children.push_back(key);
     const unsigned needs = imap::search_needs(key);
-    std::vector<uint32_t> saved = {2, 5, 7};
+    std::vector<uint32_t> saved = {2, 5, 7};  // sorted, as SearchContext asks
     imap::SearchContext ctx{static_cast<uint32_t>(msgs.size()), 3 * static_cast<uint32_t>(msgs.size()) - 1, &saved,
                             1'800'000'000'000LL};
     for (const imap::MessageData& m : msgs) {

@@ -133,7 +133,7 @@ TEST_F(SearchEval, SizesModseqAndSets) {
   EXPECT_EQ(S("UID 25"), "");
   EXPECT_EQ(S("UID *:15"), "2 3");  // *:15 is 15:30
   EXPECT_EQ(S("$"), "");  // no saved result
-  std::vector<uint32_t> saved = {30, 10};
+  std::vector<uint32_t> saved = {10, 30};
   ctx.saved_uids = &saved;
   EXPECT_EQ(S("$"), "1 3");
   EXPECT_EQ(S("UID $"), "1 3");

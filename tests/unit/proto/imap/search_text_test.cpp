@@ -33,6 +33,19 @@ TEST(SearchText, TransferEncodings) {
   EXPECT_EQ(charset_to_utf8("\xe9t\xe9", "x-unknown"), "\xe9t\xe9");
 }
 
+TEST(SearchText, ContainsBytes) {
+  const std::string hay = std::string(100000, 'a') + "b" + std::string(50, 'a');
+  EXPECT_TRUE(contains_bytes(hay, std::string(40, 'a') + "b"));    // long needle
+  EXPECT_FALSE(contains_bytes(hay, std::string(40, 'a') + "c"));
+  EXPECT_TRUE(contains_bytes(hay, "ab"));
+  EXPECT_TRUE(contains_bytes(hay, ""));
+  EXPECT_FALSE(contains_bytes("short", std::string(40, 's')));
+  // Pathological headers decode in linear time and come back unchanged.
+  std::string opens;
+  for (int i = 0; i < 100000; ++i) opens += "=?";
+  EXPECT_EQ(decode_header_text(opens), opens);
+}
+
 TEST(SearchText, Folding) {
   EXPECT_EQ(fold_case("HeLLo ÀÉÎÕÜ ÆØ Ÿ ĀĞŁŽ ΑΣΩ ДЖЯ ЁЂ ×ß"), "hello àéîõü æø ÿ āğłž ασω джя ёђ ×ß");
   EXPECT_EQ(fold_case(std::string("bad\xff\xc3utf8")), std::string("bad\xff\xc3utf8"));

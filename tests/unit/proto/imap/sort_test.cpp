@@ -43,6 +43,10 @@ TEST(BaseSubject, Rfc5256Steps) {
   EXPECT_EQ(B("", false), "");
   EXPECT_EQ(B("Re:", true), "");
   EXPECT_EQ(B("[unclosed Re: x", false), "[unclosed Re: x");
+  std::string blobs;  // 100000 blobs and no "Re:": removed one by one, without rescanning
+  for (int i = 0; i < 100000; ++i) blobs += "[a]";
+  EXPECT_EQ(B(blobs, false), "[a]");
+  EXPECT_EQ(B(blobs + " Re: x", true), "x");
 }
 
 class Sort : public ::testing::Test {
