@@ -241,10 +241,15 @@ int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
-int64_t day_of_ms(int64_t ms) {
-  constexpr int64_t kDay = 86400000;
-  return ms >= 0 ? ms / kDay : -((-ms + kDay - 1) / kDay);
+namespace {
+int64_t floor_div(int64_t a, int64_t b) {  // b > 0; no overflow for any a
+  int64_t q = a / b;
+  if (a % b < 0) --q;
+  return q;
 }
+}  // namespace
+
+int64_t day_of_ms(int64_t ms) { return floor_div(ms, 86400000); }
 
 std::string_view message_header_block(const MessageData& m) {
   if (!m.has_body) return {};
@@ -298,8 +303,7 @@ std::vector<mail::EnvelopeAddress> message_addresses(const MessageData& m, std::
 int64_t sent_seconds(const MessageData& m) {
   if (std::optional<std::string> d = message_header(m, "date"))
     if (std::optional<SentDate> s = parse_sent_date(*d)) return s->utc_seconds;
-  return day_of_ms(m.internal_date_ms) * 86400 +
-         (m.internal_date_ms - day_of_ms(m.internal_date_ms) * 86400000) / 1000;
+  return floor_div(m.internal_date_ms, 1000);
 }
 
 std::vector<std::string> parse_msg_ids(std::string_view v, size_t max) {

@@ -3,6 +3,8 @@
 // charsets, case folding, RFC 5322 dates and message-id lists.
 #include <gtest/gtest.h>
 
+#include <cstdint>
+
 #include "proto/imap/search_text.h"
 
 namespace ringmta::imap {
@@ -77,6 +79,7 @@ TEST(SearchText, Dates) {
   EXPECT_EQ(days_from_civil(2000, 3, 1), 11017);
   EXPECT_EQ(day_of_ms(-1), -1);
   EXPECT_EQ(day_of_ms(86400000), 1);
+  EXPECT_EQ(day_of_ms(INT64_MIN), -106751991168);  // floor, without overflow
 }
 
 TEST(SearchText, MessageIds) {
