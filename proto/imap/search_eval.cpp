@@ -55,11 +55,15 @@ class MessageText {
     return *body_;
   }
 
-  // Folded text of the message's own header fields ("Name: value" lines).
+  // Folded text of the header fields ("Name: value" lines) of the message
+  // and of its MIME parts (TEXT covers "the header (including MIME header
+  // fields)", RFC 9051 §6.4.4).
   const std::string& header() {
     if (header_) return *header_;
     std::string text;
     append_fields(text, message_header_block(m_));
+    if (const mail::MimeStructure* s = structure(); s != nullptr && m_.has_body)
+      for (size_t i = 1; i < s->parts.size(); ++i) append_fields(text, slice(s->parts[i].header));
     header_ = fold_case(text);
     return *header_;
   }

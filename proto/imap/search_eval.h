@@ -27,7 +27,8 @@
 //    of that name, and an empty string matches any message having the field.
 //    BODY matches the decoded text (transfer encoding undone, charset to
 //    UTF-8) of every text/* part, plus the decoded header text of
-//    encapsulated messages; TEXT is the message's header or BODY.
+//    encapsulated messages; TEXT is the header fields of the message and
+//    of its MIME parts, or BODY.
 //  - The tree's depth is bounded: a tree with a node deeper than
 //    kMaxSearchDepth + 2 (the parser's limit plus the top-level AND and a
 //    NOT/OR) matches no message and needs nothing (checked without

@@ -207,6 +207,8 @@ TEST_F(SearchEval, BodyAndTextDecodeTransferEncodingsAndCharsets) {
   EXPECT_EQ(S("TEXT \"subject: re: [list]\""), "2");
   EXPECT_EQ(S("TEXT SHORT"), "3");
   EXPECT_EQ(S("TEXT nothing-like-this"), "");
+  EXPECT_EQ(S("TEXT application/octet-stream"), "2");  // a MIME part's header
+  EXPECT_EQ(S("BODY application/octet-stream"), "");
 }
 
 TEST_F(SearchEval, NestedOrNot) {
