@@ -36,6 +36,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string_view>
 #include <vector>
 
@@ -61,7 +62,26 @@ struct SearchContext {
 // nothing.
 unsigned search_needs(const SearchKey& key);
 
-// Whether the message matches `key` (usually Command::criteria, an AND).
+// A search program prepared once for a whole mailbox: sequence and UID sets
+// sorted and merged (a set of thousands of ranges costs a binary search per
+// message, not a scan), search strings case-folded, the depth checked.
+// `key` must outlive the program.
+struct SearchCompiled;
+class SearchProgram {
+ public:
+  explicit SearchProgram(const SearchKey& key);
+  ~SearchProgram();
+  SearchProgram(SearchProgram&&) noexcept;
+  SearchProgram& operator=(SearchProgram&&) noexcept;
+  unsigned needs() const;  // as search_needs(key)
+  // Whether the message matches the program.
+  bool matches(const MessageData& m, const SearchContext& ctx) const;
+
+ private:
+  std::unique_ptr<SearchCompiled> c_;
+};
+
+// One-off form of SearchProgram(key).matches(m, ctx) (tests, single messages).
 bool search_matches(const SearchKey& key, const MessageData& m, const SearchContext& ctx);
 
 // SEARCH CHARSET values this server accepts (RFC 9051 §6.4.4: US-ASCII and

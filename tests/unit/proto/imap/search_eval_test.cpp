@@ -234,6 +234,56 @@ TEST_F(SearchEval, WithoutStructureTheBodyIsParsedHere) {
   EXPECT_TRUE(search_matches(testing::criteria("NOT BODY secret-word ANSWERED"), m, ctx));
 }
 
+// SearchProgram's prepared sets (sorted, merged, '*' folded) answer exactly
+// as SequenceSet::contains, for numbers inside and outside the mailbox.
+TEST(SearchProgram, PreparedSetsAgreeWithSequenceSet) {
+  uint32_t rnd = 12345;
+  auto next = [&](uint32_t mod) {
+    rnd = rnd * 1103515245u + 12345u;
+    return (rnd >> 8) % mod;
+  };
+  for (int round = 0; round < 500; ++round) {
+    std::string set;
+    const uint32_t n = 1 + next(6);
+    for (uint32_t i = 0; i < n; ++i) {
+      auto num = [&] { return next(5) == 0 ? std::string("*") : std::to_string(1 + next(30)); };
+      set += (i ? "," : "") + num();
+      if (next(2)) set += ":" + num();
+    }
+    for (const char* form : {"", "UID "}) {
+      const SearchKey key = testing::criteria(std::string(form) + set);
+      ASSERT_EQ(key.children.size(), 1u) << set;
+      const SearchProgram program(key);
+      const uint32_t star = next(25);
+      for (uint32_t x = 1; x <= 35; ++x) {
+        MessageData m;
+        m.seq = m.uid = x;
+        SearchContext ctx{star, star, nullptr, 0};
+        EXPECT_EQ(program.matches(m, ctx), key.children[0].set.contains(x, star)) << form << set << " x=" << x
+                                                                                  << " *=" << star;
+      }
+    }
+  }
+}
+
+TEST(SearchProgram, ManyRangesOverManyMessages) {
+  std::string set;
+  for (uint32_t i = 0; i < 5000; ++i) set += (i ? "," : "") + std::to_string(4 * i + 1) + ":" + std::to_string(4 * i + 2);
+  const SearchKey key = testing::criteria("UID " + set);
+  const SearchProgram program(key);
+  EXPECT_EQ(program.needs(), kNeedNothing);
+  size_t hits = 0;
+  MessageData m;
+  const SearchContext ctx{40000, 40000, nullptr, 0};
+  for (uint32_t uid = 1; uid <= 40000; ++uid) {
+    m.uid = uid;
+    const bool hit = program.matches(m, ctx);
+    EXPECT_EQ(hit, uid <= 20000 && (uid % 4 == 1 || uid % 4 == 2)) << uid;
+    hits += hit;
+  }
+  EXPECT_EQ(hits, 10000u);
+}
+
 TEST(SearchNeeds, PerKey) {
   using testing::criteria;
   EXPECT_EQ(search_needs(criteria("SEEN 1:3 UID 4 LARGER 3 ON 1-Jan-2020 OLDER 5 MODSEQ 4")), kNeedNothing);
