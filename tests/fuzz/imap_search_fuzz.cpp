@@ -105,8 +105,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::vector<uint32_t> saved = {2, 5, 7};  // sorted, as SearchContext asks
     imap::SearchContext ctx{static_cast<uint32_t>(msgs.size()), 3 * static_cast<uint32_t>(msgs.size()) - 1, &saved,
                             1'800'000'000'000LL};
+    const imap::SearchProgram program(key);  // as the host runs it: prepared once
+    CHECK(program.needs() == needs);
     for (const imap::MessageData& m : msgs) {
-      const bool full = imap::search_matches(key, m, ctx);
+      const bool full = program.matches(m, ctx);
       imap::MessageData partial = m;  // only what search_needs asked for
       if (!(needs & imap::kNeedStructure)) partial.structure = nullptr;
       if (!(needs & imap::kNeedBody)) {
