@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "base/text.h"
 #include "mail/headers.h"
@@ -55,11 +56,15 @@ class MessageText {
     return *body_;
   }
 
-  // Folded text of the message's own header fields ("Name: value" lines).
+  // Folded text of the header fields ("Name: value" lines) of the message
+  // and of its MIME parts (TEXT covers "the header (including MIME header
+  // fields)", RFC 9051 §6.4.4).
   const std::string& header() {
     if (header_) return *header_;
     std::string text;
     append_fields(text, message_header_block(m_));
+    if (const mail::MimeStructure* s = structure(); s != nullptr && m_.has_body)
+      for (size_t i = 1; i < s->parts.size(); ++i) append_fields(text, slice(s->parts[i].header));
     header_ = fold_case(text);
     return *header_;
   }
@@ -91,8 +96,53 @@ bool has_keyword(const MessageData& m, std::string_view kw) {
 
 bool saved_contains(const SearchContext& ctx, uint32_t uid) {
   return ctx.saved_uids != nullptr &&
-         std::find(ctx.saved_uids->begin(), ctx.saved_uids->end(), uid) != ctx.saved_uids->end();
+         std::binary_search(ctx.saved_uids->begin(), ctx.saved_uids->end(), uid);
 }
+
+// A sequence set ready for many lookups. For a number x <= '*' (every
+// message's seq <= max_seq, uid <= max_uid), a range "n:*" holds x exactly
+// when x >= n or x == '*' (n > '*' leaves only '*'), so the '*' ranges fold
+// into one minimum; the other ranges are sorted and merged.
+struct FastSet {
+  const SequenceSet* orig = nullptr;
+  std::vector<std::pair<uint32_t, uint32_t>> fixed;
+  bool has_star = false;
+  uint32_t star_min = UINT32_MAX;  // smallest n of an "n:*" range
+
+  explicit FastSet(const SequenceSet& s) : orig(&s) {
+    for (const SeqRange& r : s.ranges) {
+      if (r.lo == 0 || r.hi == 0) {
+        has_star = true;
+        const uint32_t n = r.lo == 0 ? r.hi : r.lo;
+        if (n != 0) star_min = std::min(star_min, n);
+        continue;
+      }
+      fixed.emplace_back(std::min(r.lo, r.hi), std::max(r.lo, r.hi));
+    }
+    std::sort(fixed.begin(), fixed.end());
+    std::vector<std::pair<uint32_t, uint32_t>> merged;
+    for (const auto& r : fixed) {
+      if (!merged.empty() && r.first <= merged.back().second) {
+        merged.back().second = std::max(merged.back().second, r.second);
+      } else {
+        merged.push_back(r);
+      }
+    }
+    fixed = std::move(merged);
+  }
+  bool contains(uint32_t x, uint32_t star) const {
+    if (x > star) return orig->contains(x, star);  // outside the mailbox: the plain rule
+    if (has_star && (x == star || x >= star_min)) return true;
+    auto it = std::upper_bound(fixed.begin(), fixed.end(), std::make_pair(x, UINT32_MAX));
+    return it != fixed.begin() && std::prev(it)->second >= x;
+  }
+};
+
+// Per key node: its prepared set or folded string.
+struct Prepared {
+  std::optional<FastSet> set;
+  std::string needle;  // folded search string (FROM..TEXT, HEADER's value)
+};
 
 // -1, 0, 1: the message's day against the key's date.
 int compare_day(int64_t day, const Date& d) {
@@ -108,33 +158,40 @@ int64_t sent_day(const MessageData& m) {
   return day_of_ms(m.internal_date_ms);
 }
 
-bool header_matches(const MessageData& m, std::string_view name, std::string_view needle) {
-  const std::string n = fold_case(needle);
+bool header_matches(const MessageData& m, std::string_view name, const std::string& n) {
   for (const mail::HeaderField& f : mail::header_fields(message_header_block(m))) {
     if (!base::iequals(f.name, name)) continue;
     if (n.empty()) return true;
-    if (fold_case(decode_header_text(base::trim(f.raw_value, " \t\r\n"))).find(n) != std::string::npos)
-      return true;
+    if (contains_bytes(fold_case(decode_header_text(base::trim(f.raw_value, " \t\r\n"))), n)) return true;
   }
   return false;
 }
 
-bool eval(const SearchKey& k, const MessageData& m, const SearchContext& ctx, MessageText& text, int depth) {
+using PrepMap = std::unordered_map<const SearchKey*, Prepared>;
+
+bool eval(const SearchKey& k, const MessageData& m, const SearchContext& ctx, MessageText& text, const PrepMap& prep,
+          int depth) {
   if (depth > kMaxEvalDepth) return false;
   const std::string& key = k.key;
+  const auto p = prep.find(&k);
+  const Prepared* pr = p == prep.end() ? nullptr : &p->second;
   if (key == "AND") {
     for (const SearchKey& c : k.children)
-      if (!eval(c, m, ctx, text, depth + 1)) return false;
+      if (!eval(c, m, ctx, text, prep, depth + 1)) return false;
     return true;
   }
   if (key == "OR") {
     for (const SearchKey& c : k.children)
-      if (eval(c, m, ctx, text, depth + 1)) return true;
+      if (eval(c, m, ctx, text, prep, depth + 1)) return true;
     return false;
   }
-  if (key == "NOT") return k.children.size() == 1 && !eval(k.children[0], m, ctx, text, depth + 1);
-  if (key == "SEQ") return k.set.saved ? saved_contains(ctx, m.uid) : k.set.contains(m.seq, ctx.max_seq);
-  if (key == "UID") return k.set.saved ? saved_contains(ctx, m.uid) : k.set.contains(m.uid, ctx.max_uid);
+  if (key == "NOT") return k.children.size() == 1 && !eval(k.children[0], m, ctx, text, prep, depth + 1);
+  if (key == "SEQ" || key == "UID") {
+    if (k.set.saved) return saved_contains(ctx, m.uid);
+    const bool uid = key == "UID";
+    const uint32_t x = uid ? m.uid : m.seq, star = uid ? ctx.max_uid : ctx.max_seq;
+    return pr != nullptr && pr->set ? pr->set->contains(x, star) : k.set.contains(x, star);
+  }
   if (key == "ALL") return true;
   if (key == "ANSWERED") return (m.flags & kFlagAnswered) != 0;
   if (key == "DELETED") return (m.flags & kFlagDeleted) != 0;
@@ -170,36 +227,86 @@ bool eval(const SearchKey& k, const MessageData& m, const SearchContext& ctx, Me
     if (k.args.empty()) return false;
     std::optional<std::string> v = message_header(m, key);
     if (!v) return false;
-    return fold_case(decode_header_text(*v)).find(fold_case(k.args[0])) != std::string::npos;
+    return contains_bytes(fold_case(decode_header_text(*v)), pr != nullptr ? pr->needle : fold_case(k.args[0]));
   }
-  if (key == "HEADER") return k.args.size() == 2 && header_matches(m, k.args[0], k.args[1]);
+  if (key == "HEADER")
+    return k.args.size() == 2 && header_matches(m, k.args[0], pr != nullptr ? pr->needle : fold_case(k.args[1]));
   if (key == "BODY" || key == "TEXT") {
     if (k.args.empty()) return false;
-    const std::string n = fold_case(k.args[0]);
-    if (key == "TEXT" && text.header().find(n) != std::string::npos) return true;
-    return text.body().find(n) != std::string::npos;
+    const std::string n = pr != nullptr ? pr->needle : fold_case(k.args[0]);
+    if (key == "TEXT" && contains_bytes(text.header(), n)) return true;
+    return contains_bytes(text.body(), n);
   }
   return false;  // unknown key: the parser does not produce one
 }
 
-unsigned needs(const SearchKey& k, int depth) {
+// Whether no node lies deeper than kMaxEvalDepth; iterative, so any tree is safe.
+bool depth_ok(const SearchKey& root) {
+  std::vector<std::pair<const SearchKey*, int>> stack{{&root, 0}};
+  while (!stack.empty()) {
+    auto [k, d] = stack.back();
+    stack.pop_back();
+    if (d > kMaxEvalDepth) return false;
+    for (const SearchKey& c : k->children) stack.emplace_back(&c, d + 1);
+  }
+  return true;
+}
+
+unsigned key_needs(const SearchKey& k, int depth) {
   if (depth > kMaxEvalDepth) return kNeedNothing;
   unsigned n = kNeedNothing;
   const std::string& key = k.key;
   if (is_string_header_key(key) || is_sent_key(key)) n |= kNeedStructure;
   if (key == "HEADER") n |= kNeedBody;
   if (key == "BODY" || key == "TEXT") n |= kNeedBody | kNeedStructure;
-  for (const SearchKey& c : k.children) n |= needs(c, depth + 1);
+  for (const SearchKey& c : k.children) n |= key_needs(c, depth + 1);
   return n;
 }
 
 }  // namespace
 
-unsigned search_needs(const SearchKey& key) { return needs(key, 0); }
+struct SearchCompiled {
+  const SearchKey* key = nullptr;
+  bool ok = false;
+  unsigned needs = kNeedNothing;
+  PrepMap prep;
+};
+
+SearchProgram::SearchProgram(const SearchKey& key) : c_(std::make_unique<SearchCompiled>()) {
+  c_->key = &key;
+  c_->ok = depth_ok(key);
+  if (!c_->ok) return;
+  c_->needs = key_needs(key, 0);
+  std::vector<const SearchKey*> stack{&key};
+  while (!stack.empty()) {  // bounded: depth_ok walked the same tree
+    const SearchKey* k = stack.back();
+    stack.pop_back();
+    if ((k->key == "SEQ" || k->key == "UID") && !k->set.saved) {
+      c_->prep[k].set.emplace(k->set);
+    } else if (k->key == "HEADER" && k->args.size() == 2) {
+      c_->prep[k].needle = fold_case(k->args[1]);
+    } else if (!k->args.empty() && (is_string_header_key(k->key) || k->key == "BODY" || k->key == "TEXT")) {
+      c_->prep[k].needle = fold_case(k->args[0]);
+    }
+    for (const SearchKey& c : k->children) stack.push_back(&c);
+  }
+}
+SearchProgram::~SearchProgram() = default;
+SearchProgram::SearchProgram(SearchProgram&&) noexcept = default;
+SearchProgram& SearchProgram::operator=(SearchProgram&&) noexcept = default;
+
+unsigned SearchProgram::needs() const { return c_->needs; }
+
+bool SearchProgram::matches(const MessageData& m, const SearchContext& ctx) const {
+  if (!c_->ok) return false;
+  MessageText text(m);
+  return eval(*c_->key, m, ctx, text, c_->prep, 0);
+}
+
+unsigned search_needs(const SearchKey& key) { return depth_ok(key) ? key_needs(key, 0) : kNeedNothing; }
 
 bool search_matches(const SearchKey& key, const MessageData& m, const SearchContext& ctx) {
-  MessageText text(m);
-  return eval(key, m, ctx, text, 0);
+  return SearchProgram(key).matches(m, ctx);
 }
 
 bool charset_supported(std::string_view charset) {

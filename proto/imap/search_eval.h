@@ -27,12 +27,16 @@
 //    of that name, and an empty string matches any message having the field.
 //    BODY matches the decoded text (transfer encoding undone, charset to
 //    UTF-8) of every text/* part, plus the decoded header text of
-//    encapsulated messages; TEXT is the message's header or BODY.
-//  - The tree's depth is bounded: a node deeper than kMaxSearchDepth + 2
-//    (the parser's limit plus the top-level AND and a NOT/OR) does not match.
+//    encapsulated messages; TEXT is the header fields of the message and
+//    of its MIME parts, or BODY.
+//  - The tree's depth is bounded: a tree with a node deeper than
+//    kMaxSearchDepth + 2 (the parser's limit plus the top-level AND and a
+//    NOT/OR) matches no message and needs nothing (checked without
+//    recursion before evaluating).
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string_view>
 #include <vector>
 
@@ -45,7 +49,8 @@ namespace ringmta::imap {
 struct SearchContext {
   uint32_t max_seq = 0;  // '*' in a sequence set
   uint32_t max_uid = 0;  // '*' in a UID set
-  const std::vector<uint32_t>* saved_uids = nullptr;  // SEARCHRES "$"; may be null
+  // SEARCHRES "$": the saved UIDs, sorted ascending (binary search); may be null.
+  const std::vector<uint32_t>* saved_uids = nullptr;
   int64_t now_ms = 0;    // OLDER/YOUNGER
 };
 
@@ -57,7 +62,26 @@ struct SearchContext {
 // nothing.
 unsigned search_needs(const SearchKey& key);
 
-// Whether the message matches `key` (usually Command::criteria, an AND).
+// A search program prepared once for a whole mailbox: sequence and UID sets
+// sorted and merged (a set of thousands of ranges costs a binary search per
+// message, not a scan), search strings case-folded, the depth checked.
+// `key` must outlive the program.
+struct SearchCompiled;
+class SearchProgram {
+ public:
+  explicit SearchProgram(const SearchKey& key);
+  ~SearchProgram();
+  SearchProgram(SearchProgram&&) noexcept;
+  SearchProgram& operator=(SearchProgram&&) noexcept;
+  unsigned needs() const;  // as search_needs(key)
+  // Whether the message matches the program.
+  bool matches(const MessageData& m, const SearchContext& ctx) const;
+
+ private:
+  std::unique_ptr<SearchCompiled> c_;
+};
+
+// One-off form of SearchProgram(key).matches(m, ctx) (tests, single messages).
 bool search_matches(const SearchKey& key, const MessageData& m, const SearchContext& ctx);
 
 // SEARCH CHARSET values this server accepts (RFC 9051 §6.4.4: US-ASCII and

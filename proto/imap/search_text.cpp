@@ -2,6 +2,7 @@
 #include "proto/imap/search_text.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "base/text.h"
 #include "mail/headers.h"
@@ -124,11 +125,16 @@ bool is_wsp(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 // One encoded word "=?cs?X?text?=" at s[i]: its end and decoded UTF-8, or
 // false when s[i] does not start one (or its charset is unknown).
-bool encoded_word(std::string_view s, size_t i, size_t& end, std::string& out) {
-  if (s.compare(i, 2, "=?") != 0) return false;
-  const size_t q1 = s.find('?', i + 2);
+bool encoded_word(std::string_view whole, size_t start, size_t& end, std::string& out) {
+  // A word is at most 75 bytes (RFC 2047 §2); longer ones exist in the wild,
+  // so allow kMaxEncodedWord, which also bounds the scan for the closing "?=":
+  // a header full of "=?" costs O(n * kMaxEncodedWord), not O(n^2).
+  constexpr size_t kMaxEncodedWord = 1024;
+  const std::string_view s = whole.substr(start, kMaxEncodedWord);
+  if (s.substr(0, 2) != "=?") return false;
+  const size_t q1 = s.find('?', 2);
   if (q1 == std::string_view::npos || q1 + 3 >= s.size() || s[q1 + 2] != '?') return false;
-  std::string_view cs = s.substr(i + 2, q1 - i - 2);
+  std::string_view cs = s.substr(2, q1 - 2);
   if (cs.empty() || cs.size() > 64) return false;
   for (char c : cs)
     if (is_wsp(c)) return false;
@@ -149,7 +155,7 @@ bool encoded_word(std::string_view s, size_t i, size_t& end, std::string& out) {
     return false;
   }
   out = charset_to_utf8(raw, cs);
-  end = close + 2;
+  end = start + close + 2;
   return true;
 }
 
@@ -220,6 +226,12 @@ std::string fold_case(std::string_view s) {
   return out;
 }
 
+bool contains_bytes(std::string_view hay, std::string_view needle) {
+  if (needle.size() <= 32) return hay.find(needle) != std::string_view::npos;  // short: naive is cheap
+  if (needle.size() > hay.size()) return false;
+  return std::search(hay.begin(), hay.end(), std::boyer_moore_searcher(needle.begin(), needle.end())) != hay.end();
+}
+
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
   y -= m <= 2;
   const int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -229,10 +241,15 @@ int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
-int64_t day_of_ms(int64_t ms) {
-  constexpr int64_t kDay = 86400000;
-  return ms >= 0 ? ms / kDay : -((-ms + kDay - 1) / kDay);
+namespace {
+int64_t floor_div(int64_t a, int64_t b) {  // b > 0; no overflow for any a
+  int64_t q = a / b;
+  if (a % b < 0) --q;
+  return q;
 }
+}  // namespace
+
+int64_t day_of_ms(int64_t ms) { return floor_div(ms, 86400000); }
 
 std::string_view message_header_block(const MessageData& m) {
   if (!m.has_body) return {};
@@ -286,8 +303,7 @@ std::vector<mail::EnvelopeAddress> message_addresses(const MessageData& m, std::
 int64_t sent_seconds(const MessageData& m) {
   if (std::optional<std::string> d = message_header(m, "date"))
     if (std::optional<SentDate> s = parse_sent_date(*d)) return s->utc_seconds;
-  return day_of_ms(m.internal_date_ms) * 86400 +
-         (m.internal_date_ms - day_of_ms(m.internal_date_ms) * 86400000) / 1000;
+  return floor_div(m.internal_date_ms, 1000);
 }
 
 std::vector<std::string> parse_msg_ids(std::string_view v, size_t max) {

@@ -47,6 +47,10 @@ std::string decode_transfer_encoding(std::string_view body, std::string_view enc
 // Case folding (see above): fold both sides, then substring-search.
 std::string fold_case(std::string_view utf8);
 
+// Whether `needle` occurs in `haystack` (bytes). Linear time whatever the
+// needle: a client's search string may be a long literal.
+bool contains_bytes(std::string_view haystack, std::string_view needle);
+
 // An RFC 5322 date-time (obsolete forms too: 2-digit years, named zones,
 // missing seconds or day of week; comments skipped). The date is as written
 // (SENTON ignores time and zone); utc_seconds applies time and zone (SORT

@@ -40,15 +40,23 @@ size_t refwd_end(std::string_view s, size_t i) {
   return std::string_view::npos;
 }
 
-// subj-leader = (*subj-blob subj-refwd) / WSP at the start; its length, or 0.
-// `refwd` says a "Re:"/"Fwd:" was removed.
-size_t leader_len(std::string_view s, bool& refwd) {
-  if (s.empty()) return 0;
-  if (is_wsp(s[0])) return 1;
+// subj-leader = (*subj-blob subj-refwd) / WSP at the start of `v`, a suffix
+// of the subject `s`; its length, or 0. `refwd` says a "Re:"/"Fwd:" was
+// removed. A run of blobs not followed by subj-refwd is remembered
+// (`fail_end`, an offset in s): step (4) then removes those blobs one at a
+// time, and rescanning the run each time would be quadratic.
+size_t leader_len(std::string_view s, std::string_view v, bool& refwd, size_t& fail_end) {
+  if (v.empty()) return 0;
+  if (is_wsp(v[0])) return 1;
+  const auto at = static_cast<size_t>(v.data() - s.data());
+  if (fail_end != std::string_view::npos && at < fail_end) return 0;
   size_t j = 0;
-  for (size_t b = blob_end(s, j); b != std::string_view::npos; b = blob_end(s, j)) j = b;
-  const size_t r = refwd_end(s, j);
-  if (r == std::string_view::npos) return 0;
+  for (size_t b = blob_end(v, j); b != std::string_view::npos; b = blob_end(v, j)) j = b;
+  const size_t r = refwd_end(v, j);
+  if (r == std::string_view::npos) {
+    if (j > 0) fail_end = at + j;
+    return 0;
+  }
   refwd = true;
   return r;
 }
@@ -71,6 +79,7 @@ std::string base_subject(std::string_view raw, bool* is_reply_or_fwd) {
   }
   bool reply = false;
   std::string_view v = s;
+  size_t fail_end = std::string_view::npos;  // see leader_len
   // Every pass of each loop shortens v, so all loops end within v.size() passes.
   for (;;) {
     // (2) Trailing "(fwd)" and white space.
@@ -87,7 +96,7 @@ std::string base_subject(std::string_view raw, bool* is_reply_or_fwd) {
     // (3)-(5) Leaders, and a leading blob when something remains after it.
     for (bool changed = true; changed;) {
       changed = false;
-      for (size_t n = leader_len(v, reply); n > 0; n = leader_len(v, reply)) {
+      for (size_t n = leader_len(s, v, reply, fail_end); n > 0; n = leader_len(s, v, reply, fail_end)) {
         v.remove_prefix(n);
         changed = true;
       }
@@ -101,6 +110,7 @@ std::string base_subject(std::string_view raw, bool* is_reply_or_fwd) {
     if (v.size() >= 6 && base::istarts_with(v, "[fwd:") && v.back() == ']') {
       v = v.substr(5, v.size() - 6);
       reply = true;
+      fail_end = std::string_view::npos;  // the run may have ended in the ']' just removed
       continue;
     }
     break;
