@@ -9,7 +9,10 @@
 // the user starts only after the callback (Service::commit).
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "access/imap_session.h"
+#include "proto/imap/mutf7.h"
 #include "telemetry/metrics.h"
 
 namespace ringmta::access {

@@ -202,12 +202,16 @@ void ImapSession::on_proxy_bytes(std::string_view bytes) {
 // Plaintext from the client (after TLS): inflate under COMPRESS, then commands.
 void ImapSession::input(std::string_view plaintext) {
   if (deflate_) {
-    std::string inflated;
-    if (!deflate_->inflate(plaintext, inflated)) {
-      spdlog::info("imap session {} [{}]: bad compressed input: {}", number_, client_.ip(), deflate_->error());
-      return close_connection();
+    // Inflated in bounded steps (a compression bomb stops with an error).
+    for (int step = 0; step < 4096; ++step) {
+      std::string inflated;
+      if (!deflate_->inflate(step == 0 ? plaintext : std::string_view(), inflated)) {
+        spdlog::info("imap session {} [{}]: bad compressed input: {}", number_, client_.ip(), deflate_->error());
+        return close_connection();
+      }
+      assembler_.feed(inflated);
+      if (!deflate_->pending()) break;
     }
-    assembler_.feed(inflated);
   } else {
     assembler_.feed(plaintext);
   }

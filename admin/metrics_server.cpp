@@ -3,6 +3,7 @@
 #include "admin/metrics_server.h"
 
 #include "limits/inflight_budget.h"
+#include "proto/imap/command.h"
 
 #include <prometheus/collectable.h>
 #include <prometheus/exposer.h>
@@ -210,6 +211,31 @@ class Collector final : public prometheus::Collectable {
             static_cast<double>(s.m.pop3_retrieved));
     counter("ringmta_pop3_messages_deleted_total", "Messages removed from maildrops by POP3 QUIT.",
             static_cast<double>(s.m.pop3_deleted));
+    counter("ringmta_imap_sessions_total", "IMAP connections that reached the greeting.",
+            static_cast<double>(s.m.imap_sessions));
+    MetricFamily imap_logins = family("ringmta_imap_logins_total",
+                                      "IMAP logins by result: ok, invalid (bad credentials), throttled "
+                                      "(auth.max_failures), failed (store, users file or mailbox unavailable).",
+                                      MetricType::Counter);
+    const char* imap_results[] = {"ok", "invalid", "throttled", "failed"};
+    for (size_t i = 0; i < s.m.imap_logins.size(); ++i)
+      add_value(imap_logins, static_cast<double>(s.m.imap_logins[i]), {{"result", imap_results[i]}});
+    out.push_back(std::move(imap_logins));
+    MetricFamily imap_commands = family("ringmta_imap_commands_total",
+                                        "IMAP commands parsed, by command name (UID variants count as the command).",
+                                        MetricType::Counter);
+    for (size_t i = 0; i <= static_cast<size_t>(imap::Name::GetQuotaRoot) && i < s.m.imap_commands.size(); ++i)
+      add_value(imap_commands, static_cast<double>(s.m.imap_commands[i]),
+                {{"command", std::string(imap::name_text(static_cast<imap::Name>(i)))}});
+    out.push_back(std::move(imap_commands));
+    counter("ringmta_imap_bad_commands_total", "IMAP commands answered BAD.",
+            static_cast<double>(s.m.imap_bad_commands));
+    counter("ringmta_imap_bytes_sent_total", "IMAP bytes sent (before COMPRESS and TLS).",
+            static_cast<double>(s.m.imap_bytes_sent));
+    counter("ringmta_imap_messages_fetched_total", "Messages answered in IMAP FETCH responses.",
+            static_cast<double>(s.m.imap_fetched));
+    out.push_back(scalar("ringmta_imap_idle_sessions", "IMAP sessions in IDLE now.", MetricType::Gauge,
+                         static_cast<double>(s.m.imap_idling)));
     MetricFamily paused = family("ringmta_smtp_reads_paused_total",
                                  "Times an inbound session stopped reading its client: reason=output (the client "
                                  "does not read our replies), reason=inflight (limits.inflight_memory reached).",

@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "access/imap_session.h"
 #include "access/pop3_session.h"
 #include "admin/admin_server.h"
 #include "admin/metrics_server.h"
@@ -77,6 +78,7 @@ class Daemon {
   void make_shards();            // shard threads (not running), their contexts, the loader
   bool start_mail_store();       // [mailbox] enabled: users and aliases, the store's run time
   void make_pop3_shards();       // POP3 listeners' per-shard state (access/pop3_session.h)
+  void make_imap_shards();       // IMAP listeners' per-shard state (access/imap_session.h)
   bool start_metrics();          // /metrics bound before the listeners
   bool start_admin();            // admin API bound before the listeners
   bool start_shards();           // each shard: delivery, then its listeners; loops run
@@ -90,7 +92,7 @@ class Daemon {
   void stop_accepting();          // listeners closed, sessions asked to finish
   void wait_for_sessions();       // up to server.shutdown_timeout, then abort the rest
   void stop_delivery();           // schedulers and agents destroyed on their shards
-  void stop_access();             // POP3 sessions still open leave the mail store alone
+  void stop_access();             // POP3/IMAP sessions still open leave the mail store alone
   void join_shards();             // shard loops end, threads joined
   void stop_mail_store();         // the store's readers joined (they read the queue)
   void stop_auth_workers();       // password workers joined
@@ -129,6 +131,8 @@ class Daemon {
   std::unique_ptr<mailbox::Service> mailboxes_;
   std::vector<engine::Reactor*> reactors_;  // every shard's, by id (the Service and POP3 post to them)
   std::vector<std::unique_ptr<access::Pop3Shard>> pop3_shards_;  // by shard id; empty without POP3 listeners
+  std::vector<std::unique_ptr<access::ImapShard>> imap_shards_;  // by shard id; empty without IMAP listeners
+  std::vector<access::ImapShard*> imap_peers_;                   // the same, as the sessions index them
   std::unique_ptr<admin::MetricsServer> metrics_server_;
   std::unique_ptr<admin::AdminServer> admin_;
   std::atomic<bool> listen_failed_{false};
@@ -319,6 +323,39 @@ void Daemon::make_pop3_shards() {
   }
 }
 
+// IMAP listeners (config: they need [mailbox] enabled): per-shard state, and
+// the mail store's listener that wakes idling sessions on any change.
+void Daemon::make_imap_shards() {
+  const bool any = std::any_of(config_->listeners.begin(), config_->listeners.end(), [](const auto& l) {
+    return l.kind == config::ListenerKind::Imap || l.kind == config::ListenerKind::Imaps;
+  });
+  if (!any) return;
+  relay::LocalDirectory* directory = directory_.get();
+  for (unsigned i = 0; i < shards_->size(); ++i) {
+    auto& p = imap_shards_.emplace_back(std::make_unique<access::ImapShard>());
+    imap_peers_.push_back(p.get());
+    p->reactor = reactors_[i];
+    p->config = config_;
+    p->mailbox = mailboxes_.get();
+    p->reactors = &reactors_;
+    p->peers = &imap_peers_;
+    p->auth = auth_.get();
+    p->limiter = &*limiter_;
+    p->handshakes = &*handshakes_;
+    p->tls = tls_context_;
+    // APPEND's body ids: a queue-ID shard number no queue shard has.
+    p->body_ids = std::make_unique<queue::QueueIdGenerator>(4094 - i, id_floor_ms_);
+    p->quota_of = [directory](const std::string& user) -> uint64_t {
+      if (!directory) return 0;
+      auto snapshot = directory->current();
+      return snapshot ? directory->quota_of(*snapshot, user) : 0;
+    };
+  }
+  mailboxes_->set_listener([this](const std::string& user, const mailbox::UserState& state) {
+    imap_peers_[mailboxes_->owner_of(user)]->changed(user, state);
+  });
+}
+
 // A taken port stops the start; scrapes before the shards run just wait for
 // them. Stopped first at exit.
 bool Daemon::start_metrics() {
@@ -370,6 +407,10 @@ int Daemon::start_shard(engine::Reactor& reactor) {
       // POP3 output is mostly message text: the kernel's autotuning.
       spec.send_buffer = 0;
       spec.factory = access::pop3_factory(*pop3_shards_[reactor.shard_id()]);
+    }
+    if (l.kind == config::ListenerKind::Imap || l.kind == config::ListenerKind::Imaps) {
+      spec.send_buffer = 0;
+      spec.factory = access::imap_factory(*imap_shards_[reactor.shard_id()]);
     }
     if (int err = reactor.add_listener(spec); err != 0) {
       if (!listen_failed_.exchange(true)) {
@@ -456,6 +497,10 @@ void Daemon::stop_accepting() {
       pop3_shards_[ctx.reactor.shard_id()]->shutting_down = true;
       pop3_shards_[ctx.reactor.shard_id()]->shutdown(false);
     }
+    if (!imap_shards_.empty()) {
+      imap_shards_[ctx.reactor.shard_id()]->shutting_down = true;
+      imap_shards_[ctx.reactor.shard_id()]->shutdown(false);
+    }
     if (ctx.scheduler) ctx.scheduler->shutdown();
     if (ctx.agent) ctx.agent->shutdown();
   });
@@ -473,6 +518,7 @@ void Daemon::wait_for_sessions() {
     on_every_shard(peers_, [this](ShardContext& ctx) {
       shut_sessions(ctx, true);
       if (!pop3_shards_.empty()) pop3_shards_[ctx.reactor.shard_id()]->shutdown(true);
+      if (!imap_shards_.empty()) imap_shards_[ctx.reactor.shard_id()]->shutdown(true);
     });
   }
 }
@@ -490,8 +536,10 @@ void Daemon::stop_delivery() {
 // The mail store is destroyed before the reactors: a POP3 session still open
 // (destroyed with its reactor) must not call it any more.
 void Daemon::stop_access() {
-  if (pop3_shards_.empty()) return;
-  on_every_shard(peers_, [this](ShardContext& ctx) { pop3_shards_[ctx.reactor.shard_id()]->mailbox = nullptr; });
+  on_every_shard(peers_, [this](ShardContext& ctx) {
+    if (!pop3_shards_.empty()) pop3_shards_[ctx.reactor.shard_id()]->mailbox = nullptr;
+    if (!imap_shards_.empty()) imap_shards_[ctx.reactor.shard_id()]->mailbox = nullptr;
+  });
 }
 
 void Daemon::join_shards() { shards_->stop_and_join(); }
@@ -546,6 +594,7 @@ int run_daemon(std::shared_ptr<const config::Config> config) {
   d.make_shards();
   if (!d.start_mail_store()) return 1;
   d.make_pop3_shards();
+  d.make_imap_shards();
   if (!d.start_metrics() || !d.start_admin() || !d.start_shards()) return 1;
   d.start_loader();
   d.announce_ready();

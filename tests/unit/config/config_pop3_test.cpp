@@ -54,7 +54,7 @@ TEST(ConfigPop3, ListenersNeedMailboxes) {
 address = "127.0.0.1:1110"
 kind = "pop3"
 )");
-  EXPECT_NE(error.find("listener.kind: a pop3/pop3s listener needs [mailbox] enabled = true"), std::string::npos)
+  EXPECT_NE(error.find("listener.kind: a pop3/pop3s/imap/imaps listener needs [mailbox] enabled = true"), std::string::npos)
       << error;
 }
 

@@ -170,6 +170,7 @@ TEST(Config, ReferenceConfigurationDocumentsEveryKey) {
       {"\n[metrics]\n", {"listen = ", "top_destinations = "}},
       {"\n[admin]\n", {"listen = ", "token = "}},
       {"\n[pop3]\n", {"allow_plaintext_auth = ", "autologout = ", "max_errors = "}},
+      {"\n[imap]\n", {"allow_plaintext_auth = ", "autologout = ", "max_bad_commands = ", "append_limit = "}},
   };
   for (const auto& [header, keys] : sections) {
     size_t begin = text.find(header);
@@ -206,7 +207,7 @@ TEST(Config, ReferenceDefaultLinesMatchWrittenValues) {
   }
   // Every key except those commented out (hostname, relayhost, tls files,
   // tls_ca_file) and the listener's.
-  EXPECT_EQ(checked, 60);
+  EXPECT_EQ(checked, 64);
 }
 
 TEST(Config, EveryKeySet) {
