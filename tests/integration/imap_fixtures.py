@@ -8,16 +8,24 @@ The fixture `imap_server` is the server named by $RINGMTA_IMAP_TEST_SERVER:
           example.test as the local domain; delivery is SMTP to that domain.
   dovecot (validation of the tests themselves against an established server):
           Debian's dovecot-imapd in a private loopback instance (own base_dir
-          and config in a temp dir, Maildir, passwd-file passdb, mail as
-          nobody), disable_plaintext_auth = yes; delivery is dovecot-lda.
+          and config in a temp dir, Maildir, passwd-file passdb, mail under a uid of
+          its own), disable_plaintext_auth = yes; delivery is dovecot-lda.
 Both present the same certificate (a throwaway CA signs one for
 localhost/127.0.0.1), so clients verify TLS with `ca_file` and the host name.
 Every process started here is ended by its PID in teardown.
+
+Run (from tests/integration, with Debian's /usr/bin/python3):
+  against Dovecot (as root: its master switches to other uids):
+    RINGMTA_IMAP_TEST_SERVER=dovecot /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+        test_imap.py test_imap_sessions.py test_imap_clients.py
+  against ringmta (the binaries from $RINGMTA_BUILD_DIR, default <repo>/build):
+    /usr/bin/python3 -m pytest -q -p no:cacheprovider test_imap.py test_imap_sessions.py test_imap_clients.py
+  or, once enabled in tests/integration/CMakeLists.txt:
+    ctest --test-dir build -R 'integration\.test_imap' --output-on-failure
 """
 
 import imaplib
 import os
-import pwd
 import re
 import shutil
 import signal
@@ -133,9 +141,14 @@ class RingmtaImap(ImapServer):
     def __init__(self, daemon_factory, tmp_path):
         self.ca_file, cert, key = make_certs(tmp_path)
         users = make_users_file(tmp_path / "users", USERS)
+        # [imap]: the defaults spelled out, except a smaller bad-command limit
+        # (test_imap.py sends that many bad commands).
+        self.max_bad_commands = 5
         d = daemon_factory({"auth": {"users_file": str(users), "failure_delay": "0"},
                             "relay": {"local_domains": ["example.test"]},
                             "mailbox": {"enabled": True},
+                            "imap": {"allow_plaintext_auth": False, "autologout": "30m",
+                                     "max_bad_commands": self.max_bad_commands},
                             "tls": {"certificate": str(cert), "private_key": str(key)}}, start=False)
         self.port, self.imaps_port = free_port(), free_port()
         self.pop3s_port = free_port()
@@ -147,7 +160,6 @@ class RingmtaImap(ImapServer):
         for port in (self.port, self.imaps_port, self.pop3s_port):
             wait_port(port, "ringmta", d.proc, d.log_path)
         self.daemon = d
-        self.max_bad_commands = 10  # [imap] max_bad_commands default
 
     def _deliver(self, user, message):
         with smtplib.SMTP(HOST, self.daemon.port, timeout=30) as s:
@@ -168,23 +180,29 @@ class DovecotImap(ImapServer):
     kind = "dovecot"
 
     def __init__(self):
+        if os.geteuid() != 0:
+            pytest.skip("the private Dovecot needs root (its master switches to other uids)")
         for binary in ("/usr/sbin/dovecot", "/usr/lib/dovecot/imap", "/usr/lib/dovecot/dovecot-lda"):
             if not os.path.exists(binary):
                 pytest.skip(f"{binary} missing (apt-get install dovecot-imapd)")
         # Not under pytest's tmp_path (mode 0700): Dovecot's mail processes run
-        # as nobody and its login processes as dovenull.
+        # under their own uid (below) and its login processes as dovenull.
         self.work = Path(tempfile.mkdtemp(prefix="ringmta-imap-dovecot-"))
         os.chmod(self.work, 0o755)
         w = self.work
         self.ca_file, cert, key = make_certs(w)
         self.mail = w / "mail"
         self.mail.mkdir()
-        nobody = pwd.getpwnam("nobody")
+        # The mail processes run as a uid of their own (no account needed), not
+        # as nobody: inotify instances are limited per uid (128 by default), and
+        # another Dovecot on the machine running thousands of IDLE sessions as
+        # nobody would use them all up, leaving this one's IDLE to 30 s polling.
+        uid = 3_000_000 + os.getpid() % 1_000_000
         (w / "passwd").write_text("".join(
-            f"{u}:{{PLAIN}}{p}:{nobody.pw_uid}:{nobody.pw_gid}::{self.mail}/{u}::\n" for u, p in USERS.items()))
+            f"{u}:{{PLAIN}}{p}:{uid}:{uid}::{self.mail}/{u}::\n" for u, p in USERS.items()))
         for sub in ("run", "state"):
             (w / sub).mkdir()
-        subprocess.run(["chown", "-R", "nobody:nogroup", str(self.mail)], check=True)
+        subprocess.run(["chown", "-R", f"{uid}:{uid}", str(self.mail)], check=True)
         self.port, self.imaps_port = free_port(), free_port()
         self.log = w / "dovecot.log"
         boxes = "".join(f"  mailbox {name} {{\n    special_use = {use}\n    auto = subscribe\n  }}\n"

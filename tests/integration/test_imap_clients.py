@@ -275,8 +275,9 @@ def test_imapflow_idle_sees_delivery(imap_server):
         if p.poll() is None:
             p.kill()
             p.wait(timeout=10)
-    assert p.returncode == 0, err.decode(errors="replace")
-    assert json.loads(out.decode().splitlines()[0]) == {"event": "exists", "count": 2, "prevCount": 1}
+    assert p.returncode == 0, (out, err.decode(errors="replace"))
+    assert json.loads(out.decode().splitlines()[0]) == {"event": "exists", "count": 2, "prevCount": 1,
+                                                         "idling": True}
 
 
 def test_imapflow_condstore_and_qresync(imap_server):

@@ -1,8 +1,8 @@
 // tests/integration/node/imapflow_check.mjs — imapflow (a real Node IMAP
 // client) driven by tests/integration/test_imap_clients.py. One mode per run,
 // one JSON object per line on stdout; the Python test decides pass/fail.
-//   idle                       open INBOX, print {"event":"ready"}, wait (imapflow
-//                              IDLEs by itself) for the first 'exists' event, print it.
+//   idle                       open INBOX, start IDLE, print {"event":"ready"}, wait
+//                              for the first 'exists' event (seen while idling), print it.
 //   state                      print INBOX's uidValidity, highestModseq and UIDs.
 //   changed UIDVALIDITY MODSEQ reconnect with QRESYNC (SELECT ... (QRESYNC (v m))):
 //                              print the VANISHED UIDs and flag changes the SELECT
@@ -25,7 +25,10 @@ const client = new ImapFlow({
     auth: { user: process.env.IMAP_USER, pass: process.env.IMAP_PASS },
     tls: { ca: [fs.readFileSync(process.env.IMAP_CA)] },
     qresync: mode === 'changed',
-    logger: false
+    disableCompression: !!process.env.IMAP_NOCOMPRESS,  // imapflow asks for COMPRESS=DEFLATE by itself
+    // IMAP_DEBUG=1: imapflow's log (the IMAP dialogue) on stderr.
+    logger: process.env.IMAP_DEBUG ? Object.fromEntries(['debug', 'info', 'warn', 'error'].map(
+        level => [level, o => console.error(JSON.stringify(o))])) : false
 });
 
 const vanished = [];
@@ -37,9 +40,17 @@ await client.connect();
 if (mode === 'idle') {
     const box = await client.mailboxOpen('INBOX');
     const seen = new Promise(resolve => client.on('exists', resolve));
+    // IDLE now rather than after imapflow's own 15 s auto-IDLE delay; idle()
+    // resolves only when IDLE ends, so wait for its flag (bounded by the timer).
+    const idleDone = client.idle();
+    while (!client.idling) await new Promise(r => setTimeout(r, 10));
     out({ event: 'ready', exists: box.exists });
     const e = await seen;
-    out({ event: 'exists', count: e.count, prevCount: e.prevCount });
+    out({ event: 'exists', count: e.count, prevCount: e.prevCount, idling: client.idling });
+    await client.logout();  // ends the IDLE (DONE) and the session
+    await idleDone;
+    clearTimeout(timer);
+    process.exit(0);
 } else if (mode === 'state') {
     const box = await client.mailboxOpen('INBOX');
     const uids = [];
