@@ -311,8 +311,8 @@ def test_compress_deflate(imap_server):
         assert lines[0].startswith(b"* BYE") and lines[-1].startswith(tag + b" OK"), lines
 
 
+@ringmta_only("Dovecot has no bad-command limit ([imap] max_bad_commands)")
 def test_bad_commands_answered_bad_then_connection_closed(imap_server):
-    ringmta_only(imap_server, "Dovecot has no bad-command limit ([imap] max_bad_commands)")
     limit = imap_server.max_bad_commands
     with RawImap(imap_server) as r:
         tag, lines = r.cmd("NOOP")

@@ -165,8 +165,8 @@ def test_idle_sees_delivery(imap_server):
         assert lines[-1].startswith(tag + b" OK"), lines
 
 
+@ringmta_only("POP3 UIDL '<uidvalidity>.<uid>' is ringmta's shared store")
 def test_pop3_and_imap_see_the_same_messages(imap_server):
-    ringmta_only(imap_server, "POP3 UIDL '<uidvalidity>.<uid>' is ringmta's shared store")
     for i in range(3):
         imap_server.deliver(imap_server.user, message(i))
     c = connect(imap_server)
