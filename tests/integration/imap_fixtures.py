@@ -350,11 +350,6 @@ def message(n, subject=None, sender="alice@client.test", body=None, date="Mon, 0
             f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n{body}").encode()
 
 
-def untagged(c, name):
-    """imaplib's collected untagged responses of `name` (and clears them)."""
-    return c._untagged_response("OK", [None], name)[1]
-
-
 class RawImap:
     """A byte-level IMAP client for what imaplib cannot do (IDLE, LITERAL+,
     COMPRESS, counting BAD replies): sends lines as given, reads responses

@@ -74,6 +74,17 @@ def test_imaps_capabilities_after_login(imap_server):
     c.logout()
 
 
+def test_users_see_only_their_own_mail(imap_server):
+    imap_server.deliver(imap_server.user2, message(1, subject="for the second user"))
+    imap_server.deliver(imap_server.user, message(2))
+    for user, subject in ((imap_server.user, b"message 2"), (imap_server.user2, b"for the second user")):
+        c = connect(imap_server, user)
+        assert ok(c.select("INBOX")) == [b"1"], user
+        assert ok(c.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])"))[0][1].strip() == b"Subject: " + subject
+        assert "Archive" in b" ".join(ok(c.list('""', '"*"'))).decode()
+        c.logout()
+
+
 def test_select_and_fetch_byte_exact(imap_server):
     imap_server.deliver(imap_server.user, MULTIPART)
     c = connect(imap_server)
