@@ -18,7 +18,15 @@ packages=(
   curl prometheus python3-yaml
   postfix
   fetchmail mpop dovecot-pop3d dovecot-lmtpd
+  # IMAP (issue 17): real clients for tests/integration/test_imap_clients.py;
+  # dovecot-imapd only for validating those tests and the IMAP benchmark.
+  isync offlineimap3 neomutt dovecot-imapd nodejs
 )
+# npm: Debian's nodejs leaves it to the npm package, NodeSource's nodejs
+# ships it (and conflicts with Debian's npm), so ask for it only if missing.
+if ! command -v npm >/dev/null; then
+  packages+=(npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -61,6 +69,15 @@ if ((${#missing[@]})); then
   fi
 else
   echo "setup: all ${#packages[@]} packages present"
+fi
+
+# imapflow for the IMAP client tests, exactly as locked in package-lock.json
+# (node_modules is not committed). Only when it is missing.
+if [[ ! -d tests/integration/node/node_modules/imapflow ]]; then
+  echo "setup: npm ci in tests/integration/node"
+  (cd tests/integration/node && { npm ci --offline --no-audit --no-fund 2>/dev/null || npm ci --no-audit --no-fund; })
+else
+  echo "setup: tests/integration/node/node_modules present"
 fi
 
 if [[ ! -f build/CMakeCache.txt ]]; then
