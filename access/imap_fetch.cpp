@@ -259,7 +259,7 @@ void ImapSession::cmd_search(imap::Command& cmd) {
   if (!imap::charset_supported(cmd.charset)) return reply(cmd.tag, "NO [BADCHARSET (US-ASCII UTF-8)] Unsupported charset");
   if (cmd.name == imap::Name::Sort)
     for (const std::string& k : cmd.sort_keys)
-      if (!imap::sort_key_supported(k)) return bad(cmd.tag, "Unsupported sort key " + k);
+      if (k != "REVERSE" && !imap::sort_key_supported(k)) return bad(cmd.tag, "Unsupported sort key " + k);
   if (cmd.name == imap::Name::Thread && !imap::thread_algorithm_supported(cmd.mechanism))
     return bad(cmd.tag, "Unsupported thread algorithm");
   unsigned needs = imap::search_needs(cmd.criteria);
