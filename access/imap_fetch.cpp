@@ -307,9 +307,10 @@ void ImapSession::cmd_search(imap::Command& cmd) {
               const bool keep = c->name != imap::Name::Search;
               std::vector<Loaded> kept_loaded;
               std::vector<const Record*> kept;
+              const imap::SearchProgram program(c->criteria);  // sets and strings prepared once
               for (const Record& r : *records) {
                 Loaded l = load(*q, f, r, needs);
-                if (!imap::search_matches(c->criteria, data_of(r, l), *ctx)) continue;
+                if (!program.matches(data_of(r, l), *ctx)) continue;
                 res->seqs.push_back(r.seq);
                 res->uids.push_back(r.uid);
                 res->max_modseq = std::max(res->max_modseq, r.modseq);
