@@ -23,6 +23,11 @@
 //   static / opportunistic: the configured level ("may" counts as
 //            opportunistic, any other as static).
 //
+// Decided when a slot opens its first connection (after the MX lookup); a
+// connection kept open for more messages keeps the decision it was made
+// under (bounded by delivery.connection_idle_timeout and
+// max_messages_per_connection), as with the MX answer itself.
+//
 // Known limit: the MX RRset itself is looked up without DNSSEC, so DANE here
 // protects against a forged or stripped TLS session, not against a forged
 // MX answer (RFC 7672 §2.2.1 wants a validated MX too).

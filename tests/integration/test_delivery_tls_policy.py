@@ -95,15 +95,22 @@ def policy_dns(tmp_path):
     server.child.stop()
 
 
+class CountingHandler(SimpleHTTPRequestHandler):
+    def do_GET(self):
+        self.server.requests.append(self.path)
+        super().do_GET()
+
+
 class PolicyServer:
-    """HTTPS on 127.0.0.1:port serving ROOT/.well-known/mta-sts.txt."""
+    """HTTPS on 127.0.0.1:port serving ROOT/.well-known/mta-sts.txt; `requests` lists the paths asked for."""
 
     def __init__(self, root, cert):
         self.root = root
         (root / ".well-known").mkdir(parents=True, exist_ok=True)
         self.port = free_port()
-        handler = partial(SimpleHTTPRequestHandler, directory=str(root))
+        handler = partial(CountingHandler, directory=str(root))
         self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
+        self.httpd.requests = []
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(cert[0], cert[1])
         self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
@@ -112,6 +119,10 @@ class PolicyServer:
 
     def policy(self, text):
         (self.root / ".well-known" / "mta-sts.txt").write_text(text)
+
+    @property
+    def requests(self):
+        return list(self.httpd.requests)
 
     def stop(self):
         self.httpd.shutdown()
@@ -225,6 +236,35 @@ def test_mta_sts_testing_logs_and_delivers(relay, remote, policy_dns, https, cer
     assert len(mx.messages()) == 1
     d.wait_log("mta-sts: sts.test: testing policy: MX host mx.sts.test is not in the policy; delivering anyway")
     d.wait_log("mta-sts: sts.test: testing policy: TLS to mx.sts.test is not verified")
+
+
+def test_mta_sts_policy_cached_until_the_id_changes_and_across_restarts(relay, remote, policy_dns, https, certs):
+    policy_dns.set(sts_zone("1"))
+    https.policy(policy_text("enforce", "mx.sts.test"))
+    mx = remote("127.0.0.2", tls=certs["mx_sts"])
+    # The policy is applied when a connection opens: one message per
+    # connection here, so each message shows the policy of its own moment.
+    d = relay(policy_dns.server(), {**sts_settings(certs, https), "max_messages_per_connection": 1})
+    q1 = send(d, SENDER, ["j@sts.test"], message_with("sts cache 1"))
+    one_line(d, q1, "j@sts.test", "sent")
+    assert https.requests == ["/.well-known/mta-sts.txt"]
+    # Same id: the cached policy holds, the server is not asked again.
+    https.policy(policy_text("enforce", "other.sts.test"))
+    q2 = send(d, SENDER, ["k@sts.test"], message_with("sts cache 2"))
+    assert field(one_line(d, q2, "k@sts.test", "sent"), "tls_policy") == "mta-sts"
+    assert len(https.requests) == 1
+    # After a restart the policy comes from DATA_DIR/mta-sts, not the server.
+    d.restart()
+    q3 = send(d, SENDER, ["l@sts.test"], message_with("sts cache 3"))
+    one_line(d, q3, "l@sts.test", "sent")
+    assert len(https.requests) == 1
+    # A new id: fetched again, and the new policy rules the MX host out.
+    policy_dns.set(sts_zone("2"))
+    q4 = send(d, SENDER, ["m@sts.test"], message_with("sts cache 4"))
+    line = one_line(d, q4, "m@sts.test", "deferred")
+    assert line["dsn"] == "4.7.5", line["line"]
+    assert len(https.requests) == 2
+    assert sorted(r for m in mx.messages() for r in m["rcpt_tos"]) == ["j@sts.test", "k@sts.test", "l@sts.test"]
 
 
 def test_mta_sts_without_txt_record_is_opportunistic(relay, remote, policy_dns, https, certs):
