@@ -8,6 +8,7 @@ the world): a list of records
   {"name": "dane.test", "type": "MX", "value": [10, "mx.dane.test"]}
   {"name": "mx.dane.test", "type": "A", "value": "127.0.0.3"}
   {"name": "_mta-sts.sts.test", "type": "TXT", "value": "v=STSv1; id=1"}
+  {"name": "_25._tcp.mx.dane.test", "rcode": "SERVFAIL"}   (every type of that name)
 Answers: the records of the asked name and type (AD set when every one of
 them says "ad": true, as a validating resolver would for signed data);
 NODATA when the name has other types; NXDOMAIN otherwise. It is not a
@@ -37,6 +38,10 @@ def answer(request, zonefile):
         reply.header.rcode = RCODE.SERVFAIL
         return reply
     records = [r for r in zone if r["name"].lower() == name]
+    failing = [r for r in records if "rcode" in r]
+    if failing:
+        reply.header.rcode = getattr(RCODE, failing[0]["rcode"])
+        return reply
     matching = [r for r in records if r["type"] == qtype]
     for r in matching:
         v = r["value"]

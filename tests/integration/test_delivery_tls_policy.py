@@ -22,8 +22,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from conftest import free_port
-from delivery_checks import SENDER, delivery_lines, message_with, send, wait_lines
+from delivery_checks import SENDER, delivery_lines, message_with, send, wait_for, wait_lines
 from delivery_fixtures import PYTHON, HERE, Child, mx_port, remote  # noqa: F401 - fixtures by name
+from metrics_checks import parse, scrape, value
 
 DELIVERY_TIMEOUT = 20.0
 OPENSSL = "/usr/bin/openssl"
@@ -305,6 +306,33 @@ def test_dane_ee_matching_delivers(relay, remote, policy_dns, certs):
     [msg] = mx.messages()
     assert msg["tls"] != ""
     d.wait_log("certificate /CN=mx.dane.test trusted")
+    wait_for(lambda: value(parse(scrape(d)), "ringmta_delivery_tls_policy_total", policy="dane", result="ok") == 1,
+             DELIVERY_TIMEOUT, "ringmta_delivery_tls_policy_total{policy=dane,result=ok} == 1", d)
+
+
+def test_dane_trusts_the_dns_servers_without_a_dnssec_resolver(relay, remote, policy_dns, certs):
+    # delivery.dane without dnssec_resolver: the [dns] servers' AD bit counts.
+    policy_dns.set(dane_zone([3, 1, 1, "11" * 32]))
+    mx = remote("127.0.0.3", tls=certs["mx_dane"])
+    d = relay(policy_dns.server(), {"dane": True})
+    qid = send(d, SENDER, ["n@dane.test"], message_with("dane dns servers"))
+    line = one_line(d, qid, "n@dane.test", "deferred")
+    assert field(line, "tls_policy") == "dane" and line["dsn"] == "4.7.5", line["line"]
+    assert mx.messages() == []
+
+
+def test_dane_tlsa_lookup_failure_defers(relay, remote, policy_dns, certs):
+    # SERVFAIL from a validating resolver may mean bogus data: never plaintext.
+    policy_dns.set(dane_zone([3, 1, 1, "00" * 32]) + [{"name": "_25._tcp.mx.dane.test", "rcode": "SERVFAIL"}])
+    mx = remote("127.0.0.3", tls=certs["mx_dane"])
+    d = relay(policy_dns.server(), dane_settings(policy_dns))
+    qid = send(d, SENDER, ["o@dane.test"], message_with("dane servfail"))
+    line = one_line(d, qid, "o@dane.test", "deferred")
+    assert line["dsn"] == "4.7.5", line["line"]
+    assert line["reply"].startswith("TLSA lookup for _25._tcp.mx.dane.test failed"), line["line"]
+    assert mx.connections() == 0 and mx.messages() == []
+    wait_for(lambda: value(parse(scrape(d)), "ringmta_delivery_tls_policy_total", policy="dane",
+                           result="refused") >= 1, DELIVERY_TIMEOUT, "a refused dane connection counted", d)
 
 
 def test_dane_mismatching_tlsa_defers(relay, remote, policy_dns, certs):
