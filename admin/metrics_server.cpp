@@ -345,6 +345,13 @@ class Collector final : public prometheus::Collectable {
       add_value(tls, static_cast<double>(n),
                 {{"direction", std::get<0>(key)}, {"version", std::get<1>(key)}, {"result", std::get<2>(key)}});
     out.push_back(std::move(tls));
+    MetricFamily tls_policy = family("ringmta_delivery_tls_policy_total",
+                                     "Outbound connections by the TLS policy that decided (dane, mta-sts, static, "
+                                     "opportunistic) and result (ok, tls_failed, refused).",
+                                     MetricType::Counter);
+    for (const auto& [key, n] : s.m.delivery_tls_policies)
+      add_value(tls_policy, static_cast<double>(n), {{"policy", key.first}, {"result", key.second}});
+    out.push_back(std::move(tls_policy));
     MetricFamily resumed = family("ringmta_tls_resumed_total",
                                   "Successful TLS handshakes that resumed a session (no full handshake), by "
                                   "direction (inbound: tls.resumption; outbound: delivery.tls_resumption).",

@@ -167,6 +167,12 @@ struct Config {
     OutboundTls tls = OutboundTls::May;          // default level
     std::map<std::string, OutboundTls> tls_policy;  // lower-case recipient domain -> level
     std::string tls_ca_file;                     // CAs trusted besides the system store ("verify")
+    // MTA-STS (RFC 8461) and DANE (RFC 7672) beside the static levels
+    // above (config_tls_policy.cpp, relay/tls_policy.h).
+    bool mta_sts = false;                        // look up and apply the recipient domain's MTA-STS policy
+    uint16_t mta_sts_port = 443;                 // HTTPS port policies are fetched from (RFC 8461: 443)
+    bool dane = false;                           // TLSA records for MX hosts when DNSSEC-validated
+    std::string dnssec_resolver;                 // "ip:port" validating resolver for TLSA; "" = [dns] servers
   } delivery;
 
   // Inbound TLS: STARTTLS on smtp/submission listeners, implicit TLS on

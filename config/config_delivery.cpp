@@ -249,6 +249,7 @@ void read_delivery(Validator& v, const toml::table& t, Config::Delivery& out) {
   if (const auto* n = t.get("tls"))
     if (auto level = read_tls_level(v, *n, "delivery.tls")) out.tls = *level;
   if (const auto* n = t.get("tls_policy")) read_tls_policy(v, *n, out.tls_policy);
+  read_delivery_tls_policy(v, t, out);
   if (const auto* n = t.get("tls_ca_file")) {
     // The file itself is read when the daemon starts (an unreadable one stops it).
     if (auto s = v.string(*n, "delivery.tls_ca_file")) {

@@ -104,6 +104,8 @@ class Validator {
 void read_queue(Validator& v, const toml::table& t, Config::Queue& out);
 void read_dns(Validator& v, const toml::table& t, Config::Dns& out);
 void read_delivery(Validator& v, const toml::table& t, Config::Delivery& out);
+// delivery.mta_sts, mta_sts_port, dane, dnssec_resolver (config_tls_policy.cpp).
+void read_delivery_tls_policy(Validator& v, const toml::table& t, Config::Delivery& out);
 // After the listeners and [delivery] are read: a relayhost or route that is
 // one of our own listeners is an error (a mail loop).
 void check_self_targets(Validator& v, const toml::table& delivery, const Config& config);

@@ -202,7 +202,7 @@ bool Daemon::load_tls_certificates() {
 // An unreadable delivery.tls_ca_file stops the start like a bad certificate.
 bool Daemon::make_outbound_tls() {
   std::string error;
-  outbound_tls_ = relay::OutboundTlsContexts::create(config_->delivery, &error);
+  outbound_tls_ = relay::OutboundTlsContexts::create(config_->delivery, &error, config_->server.data_dir);
   if (!outbound_tls_) {
     spdlog::critical("cannot set up outbound TLS: {}", error);
     return false;

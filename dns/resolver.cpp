@@ -96,6 +96,7 @@ Impl::~Impl() {
   }
   pending.clear();  // drops the internal waiters (and the MX jobs they hold)
   requests.clear();
+  queries.clear();
   ready.clear();
   // Calls every outstanding query back with ARES_EDESTRUCTION (contexts freed,
   // nothing else touched) and closes the sockets through on_sock_state().
@@ -367,7 +368,10 @@ const std::string& Resolver::init_error() const { return impl_->init_error; }
 const ResolverStats& Resolver::stats() const { return impl_->stats; }
 size_t Resolver::cache_size() const { return impl_->cache.size(); }
 void Resolver::clear_cache() { impl_->cache.clear(); }
-void Resolver::cancel(RequestId id) { impl_->requests.erase(id); }
+void Resolver::cancel(RequestId id) {
+  impl_->requests.erase(id);
+  impl_->queries.erase(id);
+}
 
 Resolver::RequestId Resolver::resolve_host(std::string_view name, Callback cb) {
   auto& d = *impl_;

@@ -183,6 +183,19 @@ class Resolver {
   // An IP literal ("192.0.2.1", "::1", "[192.0.2.1]") is answered without DNS.
   // A name without A/AAAA gives kNoAddress. Same callback rules as resolve_mx.
   RequestId resolve_host(std::string_view name, Callback cb);
+  // One question answered raw (TLSA and TXT for DANE and MTA-STS; read with
+  // dns/tlsa.h). `dnssec`: the query carries the AD bit and EDNS DO
+  // (RFC 6840 §5.7) so a validating resolver says in the answer's AD bit
+  // whether it validated the data. Not cached, not joined. `message` holds
+  // the whole response (any rcode); empty with `error` for timeouts,
+  // network errors and SERVFAIL/REFUSED from every server. Same callback
+  // rules as resolve_mx (dns/resolver_query.cpp).
+  struct QueryResult {
+    std::vector<uint8_t> message;
+    std::string error;
+  };
+  using QueryCallback = std::function<void(const QueryResult&)>;
+  RequestId query(std::string_view name, uint16_t qtype, bool dnssec, QueryCallback cb);
   // The callback of `id` will not be called. The DNS work goes on (it fills
   // the cache and may be shared with other callers). Unknown ids are ignored.
   void cancel(RequestId id);

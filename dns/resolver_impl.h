@@ -112,6 +112,7 @@ struct Impl {
   std::unordered_map<std::string, std::shared_ptr<Fetch>> pending;
 
   std::unordered_map<Resolver::RequestId, Resolver::Callback> requests;
+  std::unordered_map<Resolver::RequestId, Resolver::QueryCallback> queries;  // query() (resolver_query.cpp)
   std::vector<std::pair<Resolver::RequestId, Result>> ready;
   engine::TimerId flush_timer = 0;
   Resolver::RequestId next_request = 1;

@@ -52,7 +52,7 @@ Core::Core(engine::Reactor& r, std::shared_ptr<const config::Config> c, unsigned
   client.offer_starttls = false;  // per connection (Outbound::TlsSetup)
   client.use_chunking = config->delivery.chunking;
   if (!tls) {
-    tls = OutboundTlsContexts::create(config->delivery, &tls_error);
+    tls = OutboundTlsContexts::create(config->delivery, &tls_error, config->server.data_dir);
     if (!tls) spdlog::error("delivery: TLS unavailable: {}", tls_error);
   }
   timeouts.connect = config->delivery.connect_timeout;
@@ -63,6 +63,7 @@ Core::Core(engine::Reactor& r, std::shared_ptr<const config::Config> c, unsigned
   opts.timeout = config->dns.timeout;
   resolver = std::make_unique<dns::Resolver>(reactor, std::move(opts));
   if (!resolver->ok()) spdlog::warn("delivery: resolver not available: {}", resolver->init_error());
+  tls_policy = std::make_unique<TlsPolicy>(reactor, *config, resolver.get(), tls ? tls->mta_sts : nullptr);
 }
 
 Core::~Core() {

@@ -107,6 +107,26 @@ void Core::resolved(Slot* s, const dns::Result& r, uint16_t port) {
     remove_slot(s);
     return settle(d);
   }
+  // MX delivery: DANE and MTA-STS may decide per host (relayhost and routes
+  // keep their configured level: the operator chose that path).
+  if (!d->route && tls_policy && tls_policy->active()) {
+    std::vector<std::string> hosts;
+    for (const auto& t : s->targets)
+      if (hosts.empty() || hosts.back() != t.host) hosts.push_back(t.host);
+    s->policy_request = tls_policy->decide(d->domain, d->tls, std::move(hosts), [this, s](auto policies) {
+      s->policy_request = 0;
+      policies_decided(s, std::move(policies));
+    });
+    return;
+  }
+  for (auto& t : s->targets)
+    t.policy.kind = d->tls == config::OutboundTls::May ? PolicyKind::Opportunistic : PolicyKind::Static;
+  connect_next(s);
+}
+
+void Core::policies_decided(Slot* s, std::map<std::string, HostPolicy> policies) {
+  for (auto& t : s->targets)
+    if (auto it = policies.find(t.host); it != policies.end()) t.policy = it->second;
   connect_next(s);
 }
 
@@ -115,6 +135,7 @@ void Core::connect_next(Slot* s) {
   Destination* d = s->dest;
   if (shutting_down || s->next_target >= s->targets.size()) {
     RecipientResult res = shutting_down || !s->last_error ? shutdown_result() : *s->last_error;
+    if (s->tls_policy) s->job->agg->result.tls_policy = s->tls_policy;
     fail(*s->job, res, s->last_host, s->last_addr);
     s->job.reset();
     // The destination looks down: later jobs would only repeat every
@@ -130,13 +151,33 @@ void Core::connect_next(Slot* s) {
     return settle(d);
   }
   const Target& t = s->targets[s->next_target++];
-  open(s, t, d->tls);
+  s->tls_policy = to_string(t.policy.kind);
+  if (!t.policy.refuse.empty()) {
+    // DANE or MTA-STS enforce rules this host out: never plaintext, never
+    // an unchecked certificate; the next host may do (RFC 8461 §5, RFC 7672 §2.2).
+    spdlog::warn("delivery: {}: {} ({})", d->key, t.policy.refuse, s->tls_policy);
+    telemetry::local().delivery_tls_policy(s->tls_policy, "refused");
+    s->last_error = local_result(Outcome::TempFail, 451, "4.7.5", t.policy.refuse);
+    s->last_host = t.host;
+    s->last_addr.clear();  // not the destination being down: no mark_down()
+    return connect_next(s);
+  }
+  // The stricter of the static level and the policy's.
+  config::OutboundTls level = d->tls;
+  if (t.policy.level && static_cast<int>(*t.policy.level) > static_cast<int>(level)) level = *t.policy.level;
+  open(s, t, level);
 }
 
 void Core::open(Slot* s, const Target& t, config::OutboundTls level) {
   Outbound::TlsSetup setup;
   setup.level = level;
   if (level != config::OutboundTls::None && tls) setup.context = level == config::OutboundTls::Verify ? tls->verified : tls->unverified;
+  const bool dane = t.policy.kind == PolicyKind::Dane && !t.policy.tlsa.empty() && level != config::OutboundTls::None;
+  if (dane) {
+    // DANE: OpenSSL checks the chain against the TLSA records (tls.h new_dane_session).
+    setup.context = tls ? tls->dane : nullptr;
+    setup.dane = t.policy.tlsa;
+  }
   if (!setup.context) {
     if (tls_required(level)) {
       // No TLS at all (bad CA file): every host would fail the same way.
@@ -147,7 +188,7 @@ void Core::open(Slot* s, const Target& t, config::OutboundTls level) {
     setup.level = config::OutboundTls::None;
   }
   s->tls_key.clear();
-  if (setup.context && config->delivery.tls_resumption) {
+  if (setup.context && config->delivery.tls_resumption && !dane) {
     s->tls_key = std::to_string(static_cast<int>(setup.level)) + " " + t.host + " " + t.address.to_string();
     if (auto it = tickets.find(s->tls_key); it != tickets.end()) setup.resume = it->second;
   }
@@ -177,6 +218,13 @@ void Core::on_ready(Slot* s) {
       tickets[s->tls_key] = std::move(ticket);
     }
     s->tls_key.clear();
+  }
+  if (s->job && !s->in_txn && s->next_target > 0) {
+    const HostPolicy& hp = s->targets[s->next_target - 1].policy;
+    if (hp.testing && !s->ob->tls_verified())
+      spdlog::warn("mta-sts: {}: testing policy: TLS to {} is not verified ({}); delivering anyway", d->domain,
+                   s->ob->host(), s->ob->tls_description().empty() ? "no TLS" : "certificate not trusted");
+    telemetry::local().delivery_tls_policy(s->tls_policy ? s->tls_policy : "opportunistic", "ok");
   }
   if (s->job && !s->in_txn) {  // the connection opened for this job
     start_transaction(s);
@@ -215,6 +263,7 @@ void Core::on_result(Slot* s, smtp::TransactionResult tr) {
   Pending p = std::move(*s->job);
   s->job.reset();
   ++s->messages;
+  if (s->tls_policy) p.agg->result.tls_policy = s->tls_policy;
   if (!shutting_down && s->messages > 1 && !p.retried && s->ob->closed() && died_before_start(tr)) {
     spdlog::debug("delivery: reused connection to {} was dead; retrying {}", s->ob->address_text(), p.job.id);
     p.retried = true;
@@ -234,6 +283,8 @@ void Core::on_closed(Slot* s) {
   // the next one starts afresh.
   if (!ob->established() && !s->tls_key.empty()) tickets.erase(s->tls_key);
   if (s->job && !ob->established()) {  // connection-level failure: next target
+    if (s->tls_policy && ob->failure().enhanced == "4.7.5")
+      telemetry::local().delivery_tls_policy(s->tls_policy, "tls_failed");
     s->last_error = ob->failure();
     s->last_host = ob->host();
     s->last_addr = ob->address_text();
@@ -263,6 +314,7 @@ Slot::~Slot() {
   if (ob) ob->detach();
   if (idle_timer) impl->reactor.cancel_timer(idle_timer);
   if (resolving && impl->resolver) impl->resolver->cancel(dns_request);
+  if (policy_request && impl->tls_policy) impl->tls_policy->cancel(policy_request);
 }
 void Slot::outbound_ready(Outbound&) { impl->on_ready(this); }
 void Slot::outbound_result(Outbound&, smtp::TransactionResult tr) { impl->on_result(this, std::move(tr)); }

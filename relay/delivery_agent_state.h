@@ -27,6 +27,7 @@
 #include "relay/delivery_agent.h"
 #include "relay/down_destinations.h"
 #include "relay/outbound.h"
+#include "relay/tls_policy.h"
 #include "config/self_addresses.h"
 
 namespace ringmta::relay::delivery_detail {
@@ -53,6 +54,7 @@ struct Pending {
 struct Target {
   std::string host;
   engine::SocketAddress address;
+  HostPolicy policy;  // DANE / MTA-STS / static (tls_policy.h); set before the first connection
 };
 
 using smtp::Outcome;
@@ -81,6 +83,8 @@ struct Slot final : Outbound::Owner {
   bool quitting = false;
   bool resolving = false;
   dns::Resolver::RequestId dns_request = 0;
+  TlsPolicy::Id policy_request = 0;  // a TlsPolicy::decide() in flight
+  const char* tls_policy = nullptr;  // of the current connection: the delivery log's tls_policy=
   std::vector<Target> targets;
   size_t next_target = 0;
   std::optional<smtp::RecipientResult> last_error;  // of the last failed target
@@ -123,6 +127,7 @@ struct Core {
   Outbound::Timeouts timeouts;
   config::SelfAddresses self;  // our own listeners: never a delivery target (self_addresses.h)
   std::unique_ptr<dns::Resolver> resolver;  // declared before dests: slots cancel their lookups
+  std::unique_ptr<TlsPolicy> tls_policy;    // DANE / MTA-STS per MX host; uses resolver
   std::unordered_map<std::string, std::unique_ptr<Destination>> dests;
   DownDestinations down;  // by destination key (dest_key)
   bool shutting_down = false;
@@ -166,6 +171,7 @@ struct Core {
   // ---- delivery_agent_connect.cpp: targets, connection events ----
   void resolve(Slot* s);
   void resolved(Slot* s, const dns::Result& r, uint16_t port);
+  void policies_decided(Slot* s, std::map<std::string, HostPolicy> policies);
   void connect_next(Slot* s);
   void open(Slot* s, const Target& t, config::OutboundTls level);
   void on_ready(Slot* s);

@@ -37,6 +37,7 @@ struct JobResult {
   std::string remote_addr;    // "ip:port" of that attempt ("" = none)
   bool remote_dsn = false;    // the remote offered DSN (parameters were passed on)
   std::string tls;            // "TLSv1.3 TLS_AES_256_GCM_SHA384" when that attempt used TLS, else ""
+  std::string tls_policy;     // which policy decided its TLS (relay/tls_policy.h), "" when no host was tried
   bool local = false;         // local delivery into mailboxes (relay=local), not the delivery agent
 
   // Where each result was decided. The agent may send one job as several

@@ -96,7 +96,9 @@ void Outbound::on_data(std::string_view bytes) {
 // ---- TLS ----
 
 void Outbound::start_tls() {
-  if (tls_setup_.context) tls_ = tls_setup_.context->new_session(host_, {}, tls_setup_.resume);
+  if (tls_setup_.context)
+    tls_ = tls_setup_.dane.empty() ? tls_setup_.context->new_session(host_, {}, tls_setup_.resume)
+                                   : tls_setup_.context->new_dane_session(host_, tls_setup_.dane);
   if (!tls_) return tls_failed("cannot start TLS with " + peer_name() + ": no TLS session available");
   if (tls_->has_output()) conn_->send(tls_->take_output());  // the ClientHello
 }

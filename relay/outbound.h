@@ -31,6 +31,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/reactor.h"
 #include "proto/smtp/client_session.h"
@@ -44,6 +45,7 @@ struct OutboundTlsSetup {
   config::OutboundTls level = config::OutboundTls::None;
   std::shared_ptr<tls::ClientContext> context;  // for the level; null with None
   tls::TicketPtr resume;  // a session from an earlier connection to the same host, or null
+  std::vector<tls::DaneTlsa> dane;  // not empty: a DANE session (context from delivery.dane) checks these
 };
 
 class Outbound : public std::enable_shared_from_this<Outbound> {
@@ -105,6 +107,8 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
   // "may" only: the TLS handshake failed (or the connection died during it);
   // the agent may retry this address in plaintext.
   bool tls_fallback() const { return tls_fallback_; }
+  // TLS is up and the certificate check (chain + name, or DANE) passed.
+  bool tls_verified() const { return tls_ && tls_->handshake_done() && tls_->peer_verified(); }
  private:
   class Handler;
   friend class Handler;

@@ -4,7 +4,8 @@
 namespace ringmta::relay {
 
 std::shared_ptr<const OutboundTlsContexts> OutboundTlsContexts::create(const config::Config::Delivery& delivery,
-                                                                       std::string* error) {
+                                                                       std::string* error,
+                                                                       const std::string& data_dir) {
   auto out = std::make_shared<OutboundTlsContexts>();
   tls::ClientOptions o;
   o.ca_file = delivery.tls_ca_file;
@@ -20,9 +21,21 @@ std::shared_ptr<const OutboundTlsContexts> OutboundTlsContexts::create(const con
     o.verify = tls::Verify::Chain;
     out->verified = tls::ClientContext::create(o, &why);
   }
+  if (out->verified && delivery.dane) {
+    o.dane = true;  // verification is OpenSSL's DANE code, per session
+    out->dane = tls::ClientContext::create(o, &why);
+    if (!out->dane) out->verified.reset();
+  }
   if (!out->unverified || !out->verified) {
     if (error) *error = (delivery.tls_ca_file.empty() ? std::string("outbound TLS: ") : "delivery.tls_ca_file: ") + why;
     return nullptr;
+  }
+  if (delivery.mta_sts) {
+    MtaStsFetcher::Options fo;
+    fo.cache_dir = data_dir.empty() ? "" : data_dir + "/mta-sts";
+    fo.ca_file = delivery.tls_ca_file;
+    fo.port = delivery.mta_sts_port;
+    out->mta_sts = std::make_shared<MtaStsFetcher>(fo);
   }
   return out;
 }

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "config/config.h"
+#include "relay/mta_sts_fetcher.h"
 #include "tls/tls.h"
 
 namespace ringmta::relay {
@@ -23,10 +24,16 @@ struct OutboundTlsContexts {
   // "verify": the chain must verify against the system store (plus
   // delivery.tls_ca_file) and the certificate must name the host.
   std::shared_ptr<tls::ClientContext> verified;
+  // delivery.dane: the DANE-enabled context (tls_policy.h), else null.
+  std::shared_ptr<tls::ClientContext> dane;
+  // delivery.mta_sts: the policy fetcher shared by every shard, else null.
+  // Its cache lives in DATA_DIR/mta-sts ("" data_dir: memory only).
+  std::shared_ptr<MtaStsFetcher> mta_sts;
 
-  // Both contexts, or null with `error` ("delivery.tls_ca_file: cannot load
+  // The contexts, or null with `error` ("delivery.tls_ca_file: cannot load
   // trusted CAs from ...").
-  static std::shared_ptr<const OutboundTlsContexts> create(const config::Config::Delivery& delivery, std::string* error);
+  static std::shared_ptr<const OutboundTlsContexts> create(const config::Config::Delivery& delivery, std::string* error,
+                                                           const std::string& data_dir = {});
 };
 
 // The level for mail to `domain` (lower case): its [delivery.tls_policy]

@@ -65,9 +65,11 @@ const char* status_word(queue::RecipientState s) {
 // "ID: to=<rcpt>, relay=..., delay=..., dsn=4.4.1, status=deferred (reply)".
 std::string attempt_line(const queue::Envelope& env, const queue::Recipient& r, const std::string& relay,
                          const std::string& tls, int64_t now_ms, const std::string& enhanced,
-                         queue::RecipientState state, const std::string& text) {
-  return fmt::format("{}: to=<{}>, relay={}{}, delay={:.2f}, dsn={}, status={} ({})", env.id, r.address, relay,
-                     tls.empty() ? "" : ", tls=" + tls, static_cast<double>(now_ms - env.arrival_ms) / 1000.0,
+                         queue::RecipientState state, const std::string& text, const std::string& tls_policy = {}) {
+  // tls_policy=: which outbound TLS policy decided (relay/tls_policy.h).
+  return fmt::format("{}: to=<{}>, relay={}{}{}, delay={:.2f}, dsn={}, status={} ({})", env.id, r.address, relay,
+                     tls.empty() ? "" : ", tls=" + tls, tls_policy.empty() ? "" : ", tls_policy=" + tls_policy,
+                     static_cast<double>(now_ms - env.arrival_ms) / 1000.0,
                      enhanced, status_word(state), text);
 }
 
@@ -107,7 +109,7 @@ void Scheduler::complete(Active& a) {
         case queue::RecipientState::Failed: ++shard_.counters.recipients_bounced; break;
         default: ++shard_.counters.recipients_deferred; break;
       }
-      spdlog::info("{}", attempt_line(a.env, r, relay, via.tls, now, rr.enhanced, d.state, text));
+      spdlog::info("{}", attempt_line(a.env, r, relay, via.tls, now, rr.enhanced, d.state, text, jr.tls_policy));
       if (d.notice == Notice::None) continue;
       NoticeEntry e;
       e.index = idx;

@@ -10,7 +10,7 @@ echo "setup: repository $(pwd)"
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  liburing-dev libssl-dev libc-ares-dev librocksdb-dev prometheus-cpp-dev
+  liburing-dev libssl-dev libc-ares-dev libcurl4-openssl-dev librocksdb-dev prometheus-cpp-dev
   libbenchmark-dev libgtest-dev libgmock-dev libtomlplusplus-dev libcli11-dev
   libfmt-dev libspdlog-dev libcrypt-dev zlib1g-dev
   clang libclang-rt-14-dev

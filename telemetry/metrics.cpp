@@ -103,6 +103,7 @@ void ShardMetrics::merge(const ShardMetrics& other) {
   for (size_t i = 0; i < kDnsOutcomes; ++i) dns_results[i] += other.dns_results[i];
   for (const auto& [key, n] : other.tls_handshakes) tls_handshakes[key] += n;
   for (const auto& [key, n] : other.tls_resumed) tls_resumed[key] += n;
+  for (const auto& [key, n] : other.delivery_tls_policies) delivery_tls_policies[key] += n;
   auth_failures += other.auth_failures;
   bounces_generated += other.bounces_generated;
   proxy_refused += other.proxy_refused;

@@ -73,6 +73,11 @@ struct ShardMetrics {
   // (direction, version, result) -> handshakes.
   std::map<std::tuple<std::string, std::string, std::string>, uint64_t> tls_handshakes;
   std::map<std::string, uint64_t> tls_resumed;  // direction -> successful abbreviated handshakes
+  // (policy, result) -> outbound connections (relay/tls_policy.h): policy
+  // dane/mta-sts/static/opportunistic; result ok (ready for mail),
+  // tls_failed (handshake or certificate/TLSA check failed), refused (the
+  // policy ruled the MX host out).
+  std::map<std::pair<std::string, std::string>, uint64_t> delivery_tls_policies;
   uint64_t auth_failures = 0;
   uint64_t bounces_generated = 0;   // non-delivery notices (DSNs) queued
   uint64_t proxy_refused = 0;       // connections without a valid PROXY header
@@ -110,6 +115,9 @@ struct ShardMetrics {
   // resumed: a session was resumed (counted in tls_resumed too).
   void tls_handshake(std::string_view direction, std::string_view version, bool ok, bool resumed = false);
   void dns_lookup_done(dns::ResultKind kind, std::chrono::steady_clock::time_point started);
+  void delivery_tls_policy(std::string_view policy, std::string_view result) {
+    ++delivery_tls_policies[{std::string(policy), std::string(result)}];
+  }
   void merge(const ShardMetrics& other);
 };
 

@@ -24,6 +24,7 @@ bool is_ip_literal(const std::string& s) {
 struct ClientContext::Impl {
   SSL_CTX* ctx = nullptr;
   Verify verify = Verify::None;
+  bool dane = false;
   ~Impl() { SSL_CTX_free(ctx); }
 };
 
@@ -49,6 +50,11 @@ std::shared_ptr<ClientContext> ClientContext::create(const ClientOptions& option
     if (error) *error = "cannot load trusted CAs from " + options.ca_file + ": " + detail::openssl_errors();
     return nullptr;
   }
+  if (options.dane && SSL_CTX_dane_enable(ctx) <= 0) {
+    if (error) *error = "cannot enable DANE: " + detail::openssl_errors();
+    return nullptr;
+  }
+  c->impl_->dane = options.dane;
   SSL_CTX_set_verify(ctx, options.verify == Verify::Chain ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
   // Resumption is driven by the caller (Session::ticket() -> new_session()).
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
@@ -80,6 +86,33 @@ std::unique_ptr<Session> ClientContext::new_session(std::string_view server_name
   }
   if (resume) SSL_set_session(ssl, resume->session);
   // The SSL holds its own reference to the SSL_CTX: no owner needed.
+  return detail::make_session(ssl, false, nullptr);
+}
+
+std::unique_ptr<Session> ClientContext::new_dane_session(std::string_view host, const std::vector<DaneTlsa>& records) {
+  if (!impl_->dane || host.empty()) return nullptr;
+  ERR_clear_error();
+  SSL* ssl = SSL_new(impl_->ctx);
+  if (!ssl) {
+    ERR_clear_error();
+    return nullptr;
+  }
+  const std::string name(host);
+  bool ok = SSL_set_tlsext_host_name(ssl, name.c_str()) == 1 && SSL_dane_enable(ssl, name.c_str()) > 0;
+  int usable = 0;
+  for (const auto& r : records) {
+    if (!ok) break;
+    // > 0 usable, 0 unusable (ignored, RFC 7672 §3.1.3), < 0 an error.
+    const int rc = SSL_dane_tlsa_add(ssl, r.usage, r.selector, r.mtype, r.data.data(), r.data.size());
+    if (rc > 0) ++usable;
+  }
+  if (!ok || usable == 0) {
+    SSL_free(ssl);
+    ERR_clear_error();
+    return nullptr;
+  }
+  SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
+  SSL_set_verify(ssl, SSL_VERIFY_PEER, nullptr);
   return detail::make_session(ssl, false, nullptr);
 }
 

@@ -104,6 +104,17 @@ struct ClientOptions {
   // (e.g. "DEFAULT") so that old receivers still get encryption rather than
   // plaintext; the default is the same modern list the server uses.
   std::string ciphers{kModernCiphers};
+  // Enable DANE (SSL_CTX_dane_enable) so new_dane_session() works. The
+  // delivery agent keeps one such context for MX hosts with TLSA records.
+  bool dane = false;
+};
+
+// One usable TLSA record for new_dane_session() (dns/tlsa.h parses them).
+struct DaneTlsa {
+  uint8_t usage = 0;
+  uint8_t selector = 0;
+  uint8_t mtype = 0;
+  std::vector<uint8_t> data;
 };
 
 class ClientContext {
@@ -118,6 +129,14 @@ class ClientContext {
   // Verify::Chain fails the handshake on a mismatch. Thread-safe.
   std::unique_ptr<Session> new_session(std::string_view server_name, std::string_view verify_name = {},
                                        TicketPtr resume = nullptr);
+  // A client session verified by DANE (RFC 7672 §3) with OpenSSL's own
+  // SSL_dane_* code: the handshake fails unless the server's chain matches
+  // one of `records`. DANE-EE(3) records skip the name check (§3.1.1);
+  // DANE-TA(2) ones check `host` (the MX name, also the SNI). Null if the
+  // context was made without ClientOptions::dane, or if none of the records
+  // is usable by OpenSSL. No resumption: a resumed session was not checked
+  // against today's records. Thread-safe.
+  std::unique_ptr<Session> new_dane_session(std::string_view host, const std::vector<DaneTlsa>& records);
 
   struct Impl;
  private:
