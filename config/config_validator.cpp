@@ -45,6 +45,7 @@ const std::vector<TableSchema>& schema() {
       {"metrics", {"listen", "top_destinations"}},
       {"admin", {"listen", "token"}},
       {"pop3", {"allow_plaintext_auth", "autologout", "max_errors"}},
+      {"dkim", {"domain", "selector", "key_file", "algorithm", "headers", "canonicalization", "over_sign"}},
   };
   return tables;
 }
@@ -103,6 +104,8 @@ constexpr std::pair<std::string_view, std::string_view> kAliases[] = {
     {"smtpd_tls_cert_file", "tls.certificate"},
     {"smtpd_tls_chain_files", "tls.certificate"},
     {"smtpd_tls_key_file", "tls.private_key"},
+    {"domainkeys", "[[dkim]]"},
+    {"opendkim", "[[dkim]]"},
 };
 
 // Optimal-string-alignment distance (Levenshtein plus adjacent transposition).
