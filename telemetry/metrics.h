@@ -91,6 +91,10 @@ struct ShardMetrics {
   uint64_t pop3_bytes_sent = 0;      // RETR message octets sent (before dot-stuffing)
   uint64_t pop3_retrieved = 0;       // RETR commands answered with the whole message
   uint64_t pop3_deleted = 0;         // messages removed by QUIT
+  // DKIM (relay/inbound_dkim.cpp): messages signed by (domain, algorithm),
+  // and signing failures (those went on unsigned).
+  std::map<std::pair<std::string, std::string>, uint64_t> dkim_signed;
+  uint64_t dkim_sign_failures = 0;
 
   void connection_opened(int listener);
   void connection_closed(int listener);
