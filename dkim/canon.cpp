@@ -99,7 +99,20 @@ void BodyCanon::end_line(std::string& out) {
 }
 
 void BodyCanon::feed(std::string_view chunk, std::string& out) {
-  for (char c : chunk) {
+  const bool relaxed = canon_ == Canon::Relaxed;
+  for (size_t i = 0; i < chunk.size();) {
+    // Fast path, most of a body: inside a line with nothing held back, a run
+    // of bytes that are neither CR nor (relaxed) WSP is copied as it is.
+    if (has_content_ && !cr_ && !wsp_) {
+      size_t j = i;
+      while (j < chunk.size() && chunk[j] != '\r' && !(relaxed && wsp(chunk[j]))) ++j;
+      if (j > i) {
+        out.append(chunk.data() + i, j - i);
+        i = j;
+        continue;
+      }
+    }
+    const char c = chunk[i++];
     if (cr_) {
       cr_ = false;
       if (c == '\n') {

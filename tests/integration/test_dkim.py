@@ -247,7 +247,8 @@ def check_signed(msg, domain, selector, algorithm, records, tmp_path):
         rc, out = opendkim_verify(msg, records, tmp_path)
         assert rc == 0, f"opendkim-testmsg: rc={rc}\n{out}"
         rc, out = opendkim_verify(msg.replace(b"8-bit body", b"8-bit bodY"), records, tmp_path)
-        assert rc != 0, "opendkim-testmsg verified a changed body"
+        # Refused for the signature, not for want of the key.
+        assert rc != 0 and "Key retrieval failed" not in out, f"opendkim-testmsg on a changed body: rc={rc} {out}"
     return why
 
 
