@@ -88,8 +88,11 @@ rate_of() { $PY -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["m
 accepted_of() { $PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["messages_accepted"])' "$1"; }
 check_signed() {  # DIR MODE: the first queued message starts with DKIM-Signature iff signing
   local id first
-  id=$("$build/ringmtactl" --data-dir "$1/data" queue list | head -1 | cut -d' ' -f1)
-  first=$("$build/ringmtactl" --data-dir "$1/data" queue cat "$id" | head -c 16)
+  # Whole outputs to files: `| head` would end the writer with SIGPIPE (pipefail).
+  "$build/ringmtactl" --data-dir "$1/data" queue list >"$work/list.txt"
+  id=$(awk 'NR == 1 { print $1 }' "$work/list.txt")
+  "$build/ringmtactl" --data-dir "$1/data" queue cat "$id" >"$work/first.eml"
+  first=$(head -c 16 "$work/first.eml")
   if [[ "$2" == off ]]; then [[ "$first" != "DKIM-Signature: " ]] || { echo "off run signed a message" >&2; exit 1; }
   else [[ "$first" == "DKIM-Signature: " ]] || { echo "$2 run queued an unsigned message: $first" >&2; exit 1; }; fi
 }
