@@ -1,6 +1,8 @@
 // dkim/pool.cpp — see pool.h.
 #include "dkim/pool.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 
 namespace ringmta::dkim {
@@ -30,6 +32,7 @@ bool SigningPool::submit(std::function<void()> task) {
 }
 
 void SigningPool::worker() {
+  pthread_setname_np(pthread_self(), "ringmta-dkim");  // for top -H and the like
   for (;;) {
     std::function<void()> task;
     {

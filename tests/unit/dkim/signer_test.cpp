@@ -9,11 +9,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <thread>
 #include <cstdlib>
 #include <fstream>
 
 #include "base/base64.h"
+#include "dkim/pool.h"
 #include "dkim/signature.h"
 #include "dkim/signer.h"
 #include "dkim/tags.h"
@@ -224,6 +228,24 @@ TEST(DkimSigner, RsaSignatureVerifies) {
             1);
   EVP_MD_CTX_free(ctx);
   EVP_PKEY_free(pub);
+}
+
+// Every task submitted runs, on a worker thread, before the pool is destroyed.
+TEST(DkimSigner, PoolRunsTasksOffThread) {
+  std::atomic<int> ran{0};
+  std::atomic<bool> on_caller{false};
+  const auto caller = std::this_thread::get_id();
+  {
+    SigningPool pool(2);
+    for (int i = 0; i < 100; ++i)
+      ASSERT_TRUE(pool.submit([&] {
+        if (std::this_thread::get_id() == caller) on_caller = true;
+        ++ran;
+      }));
+    for (int i = 0; i < 1000 && ran < 100; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(ran, 100);
+  EXPECT_FALSE(on_caller);
 }
 
 }  // namespace
