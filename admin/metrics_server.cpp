@@ -236,6 +236,14 @@ class Collector final : public prometheus::Collectable {
             static_cast<double>(s.m.imap_fetched));
     out.push_back(scalar("ringmta_imap_idle_sessions", "IMAP sessions in IDLE now.", MetricType::Gauge,
                          static_cast<double>(s.m.imap_idling)));
+    MetricFamily dkim_signed = family("ringmta_dkim_signed_total",
+                                      "Messages DKIM-signed before their queue write, by signing domain and algorithm.",
+                                      MetricType::Counter);
+    for (const auto& [key, n] : s.m.dkim_signed)
+      add_value(dkim_signed, static_cast<double>(n), {{"domain", key.first}, {"algorithm", key.second}});
+    out.push_back(std::move(dkim_signed));
+    counter("ringmta_dkim_sign_failures_total", "DKIM signing failures (those messages were queued unsigned).",
+            static_cast<double>(s.m.dkim_sign_failures));
     MetricFamily paused = family("ringmta_smtp_reads_paused_total",
                                  "Times an inbound session stopped reading its client: reason=output (the client "
                                  "does not read our replies), reason=inflight (limits.inflight_memory reached).",

@@ -396,6 +396,7 @@ ConfigResult parse_config(std::string_view toml_text, std::string_view source_na
       v.error(Validator::line_of(*m), "mailbox.enabled", "local delivery needs auth.users_file (the users with mailboxes)");
   if (const auto* t = v.table(root, "pop3")) read_pop3(v, *t, config.pop3);
   if (const auto* t = v.table(root, "imap")) read_imap(v, *t, config.imap);
+  if (const auto* n = root.get("dkim")) read_dkim(v, *n, config.dkim);
   // POP3 and IMAP serve the mail store: without [mailbox] enabled there is none.
   if (!config.mailbox.enabled)
     if (const auto* arr = root.get("listener"); arr && arr->is_array())

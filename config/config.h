@@ -228,6 +228,27 @@ struct Config {
     // limits.max_message_size.
     uint64_t append_limit = 0;
   } imap;
+  // [[dkim]]: DKIM signing (dkim/signer.h) of mail from authenticated users
+  // and relay.trusted_networks whose From: domain is one of these domains
+  // (exactly). Only the shape is checked here; the daemon loads the keys at
+  // start-up (a missing or unsafe file, or a key of the wrong type, stops it).
+  struct Dkim {
+    std::string domain;                          // lower case; at most one entry per domain
+    std::string selector;
+    std::string key_file;                        // PEM private key
+    std::string algorithm = "rsa-sha256";        // or "ed25519-sha256"
+    std::string header_canon = "relaxed";        // canonicalization = "HEADER/BODY"
+    std::string body_canon = "relaxed";
+    // Signed when present (lower case): RFC 6376 §5.4.1's list, as OpenDKIM
+    // signs by default, plus message-id, sender and the MIME fields.
+    std::vector<std::string> headers{
+        "from", "reply-to", "subject", "date", "to", "cc", "resent-date", "resent-from", "resent-to",
+        "resent-cc", "in-reply-to", "references", "list-id", "list-help", "list-unsubscribe",
+        "list-subscribe", "list-post", "list-owner", "list-archive", "message-id", "sender",
+        "mime-version", "content-type", "content-transfer-encoding"};
+    std::vector<std::string> over_sign{"from", "to", "subject", "date"};
+  };
+  std::vector<Dkim> dkim;
 
   // The admin API ringmtactl talks to (admin/admin_server.h).
   struct Admin {

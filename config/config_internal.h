@@ -119,6 +119,10 @@ void read_auth(Validator& v, const toml::table& t, Config::Auth& out);
 void read_pop3(Validator& v, const toml::table& t, Config::Pop3& out);
 void read_imap(Validator& v, const toml::table& t, Config::Imap& out);
 
+// --- [[dkim]] (config_dkim.cpp) ----------------------------------------------
+
+void read_dkim(Validator& v, const toml::node& node, std::vector<Config::Dkim>& out);
+
 // --- [admin] (config_admin.cpp) ---------------------------------------------
 
 void read_admin(Validator& v, const toml::table& t, Config::Admin& out);

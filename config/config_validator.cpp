@@ -47,6 +47,7 @@ const std::vector<TableSchema>& schema() {
       {"admin", {"listen", "token"}},
       {"pop3", {"allow_plaintext_auth", "autologout", "max_errors"}},
       {"imap", {"allow_plaintext_auth", "autologout", "max_bad_commands", "append_limit"}},
+      {"dkim", {"domain", "selector", "key_file", "algorithm", "headers", "canonicalization", "over_sign"}},
   };
   return tables;
 }
@@ -106,6 +107,8 @@ constexpr std::pair<std::string_view, std::string_view> kAliases[] = {
     {"smtpd_tls_cert_file", "tls.certificate"},
     {"smtpd_tls_chain_files", "tls.certificate"},
     {"smtpd_tls_key_file", "tls.private_key"},
+    {"domainkeys", "[[dkim]]"},
+    {"opendkim", "[[dkim]]"},
 };
 
 // Optimal-string-alignment distance (Levenshtein plus adjacent transposition).

@@ -33,6 +33,8 @@
 #include "admin/metrics_server.h"
 #include "auth/auth.h"
 #include "config/self_addresses.h"
+#include "dkim/pool.h"
+#include "dkim/signer.h"
 #include "daemon/daemon_parts.h"
 #include "daemon/sd_notify.h"
 #include "engine/shard_group.h"
@@ -74,6 +76,7 @@ class Daemon {
   bool load_tls_certificates();  // inbound certificates, before any listener opens
   bool make_outbound_tls();      // delivery TLS contexts (CA files read here)
   bool load_users_file();        // auth.users_file must be readable at start
+  bool load_dkim_keys();         // [[dkim]] keys read and checked; the signing workers
   void make_shared_limits();     // connection, in-flight memory and handshake limits
   void make_shards();            // shard threads (not running), their contexts, the loader
   bool start_mail_store();       // [mailbox] enabled: users and aliases, the store's run time
@@ -96,6 +99,7 @@ class Daemon {
   void join_shards();             // shard loops end, threads joined
   void stop_mail_store();         // the store's readers joined (they read the queue)
   void stop_auth_workers();       // password workers joined
+  void stop_dkim_workers();       // signing workers joined
   void flush_queue();             // last sync, then the queue closes
   void release_shards();          // totals collected, shard state freed
   int log_totals();               // the "stopped:" line; exit code (1 if the sync failed)
@@ -118,6 +122,8 @@ class Daemon {
   std::shared_ptr<tls::ServerContext> tls_context_;
   std::shared_ptr<const relay::OutboundTlsContexts> outbound_tls_;
   std::unique_ptr<auth::AuthService> auth_;
+  std::shared_ptr<const dkim::Signer> dkim_signer_;  // null without [[dkim]]
+  std::unique_ptr<dkim::SigningPool> dkim_pool_;
   // Outlive the shards: sessions release their slot when they are destroyed.
   std::optional<limits::ConnectionLimiter> limiter_;
   std::optional<limits::InflightBudget> inflight_;
@@ -232,6 +238,37 @@ bool Daemon::load_users_file() {
   return true;
 }
 
+// Keys are read here, on the main thread, once: a missing or unsafe key file,
+// or a key of the wrong type, stops the start with the file and the reason.
+bool Daemon::load_dkim_keys() {
+  if (config_->dkim.empty()) return true;
+  std::vector<dkim::DomainSettings> settings;
+  for (const auto& d : config_->dkim) {
+    dkim::DomainSettings s;
+    s.domain = d.domain;
+    s.selector = d.selector;
+    s.key_file = d.key_file;
+    s.algorithm = dkim::parse_algorithm(d.algorithm).value_or(dkim::Algorithm::RsaSha256);
+    s.header_canon = d.header_canon == "simple" ? dkim::Canon::Simple : dkim::Canon::Relaxed;
+    s.body_canon = d.body_canon == "simple" ? dkim::Canon::Simple : dkim::Canon::Relaxed;
+    s.headers = d.headers;
+    s.over_sign = d.over_sign;
+    settings.push_back(std::move(s));
+  }
+  std::vector<std::string> warnings;
+  auto signer = dkim::Signer::load(std::move(settings), &warnings);
+  for (const auto& w : warnings) spdlog::warn("{}", w);
+  if (!signer) {
+    spdlog::critical("cannot load a DKIM key: {}", signer.error());
+    return false;
+  }
+  dkim_signer_ = std::move(signer).value();
+  for (const auto& d : config_->dkim)
+    spdlog::info("dkim: signing for {} with selector {} ({})", d.domain, d.selector, d.algorithm);
+  dkim_pool_ = std::make_unique<dkim::SigningPool>(std::max(1u, std::thread::hardware_concurrency()));
+  return true;
+}
+
 void Daemon::make_shared_limits() {
   // This host's addresses, for the delivery agents' loop check
   // (self_addresses.h): read once here, so no shard thread asks the kernel.
@@ -269,6 +306,8 @@ void Daemon::make_shards() {
     ctx->peers = &peers_;
     ctx->loader = loader_.get();
     ctx->auth = auth_.get();
+    ctx->dkim_signer = dkim_signer_;
+    ctx->dkim_pool = dkim_pool_.get();
     ctx->limiter = &*limiter_;
     ctx->inflight = &*inflight_;
     ctx->handshakes = &*handshakes_;
@@ -549,6 +588,10 @@ void Daemon::stop_mail_store() { mailboxes_.reset(); }
 // Verdicts the workers still post land in the stopped reactors' mailboxes.
 void Daemon::stop_auth_workers() { auth_.reset(); }
 
+// Like the password workers: a signature finished now posts into a stopped
+// reactor's mailbox, which lives until release_shards().
+void Daemon::stop_dkim_workers() { dkim_pool_.reset(); }
+
 // Completions still in flight post into the stopped reactors' mailboxes,
 // which live until release_shards() — after the queue is closed.
 void Daemon::flush_queue() {
@@ -589,7 +632,9 @@ int run_daemon(std::shared_ptr<const config::Config> config) {
   if (!d.make_data_dir() || !d.open_queue()) return 1;
   d.start_disk_guard();
   d.raise_open_file_limit();
-  if (!d.load_tls_certificates() || !d.make_outbound_tls() || !d.load_users_file()) return 1;
+  if (!d.load_tls_certificates() || !d.make_outbound_tls() || !d.load_users_file() ||
+      !d.load_dkim_keys())
+    return 1;
   d.make_shared_limits();
   d.make_shards();
   if (!d.start_mail_store()) return 1;
@@ -611,6 +656,7 @@ int run_daemon(std::shared_ptr<const config::Config> config) {
   d.join_shards();
   d.stop_mail_store();
   d.stop_auth_workers();
+  d.stop_dkim_workers();
   d.flush_queue();
   d.release_shards();
   return d.log_totals();

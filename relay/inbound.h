@@ -13,6 +13,7 @@
 #include "engine/reactor.h"
 #include "proto/smtp/server_session.h"
 #include "auth/auth.h"
+#include "dkim/signer.h"
 #include "limits/conn_limits.h"
 #include "relay/shard.h"
 
@@ -56,6 +57,11 @@ class InboundSession final : public engine::ConnectionHandler {
   // replies is cut off after kCloseGrace instead of holding the socket.
   void close_connection();
   void start_commit();
+  // [[dkim]] (inbound_dkim.cpp): sign the message on the signing workers
+  // when it qualifies (true: the commit continues in signing_finished), else false.
+  bool start_signing();
+  void signing_finished(std::string message, const dkim::Signer::Domain& domain, std::string error);
+  void write_to_queue();  // the queue batch of the (possibly signed) message
   void commit_finished(const queue::Status& status, std::chrono::milliseconds waited);
   void arm_timer();
   void on_timer();
@@ -107,6 +113,7 @@ class InboundSession final : public engine::ConnectionHandler {
   engine::TimerId close_timer_ = 0;
   engine::TimerId timer_ = 0;
   uint64_t committing_size_ = 0;  // stored size of the message being committed
+  std::string dkim_signed_by_;    // "DOMAIN/SELECTOR" of the message being committed, for its log line
   engine::Clock::time_point last_activity_;
   engine::Clock::time_point partial_since_{};  // first byte of an unfinished command line
   engine::TimerId auth_timer_ = 0;              // throttling delay before a 535

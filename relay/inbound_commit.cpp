@@ -1,7 +1,8 @@
 // relay/inbound_commit.cpp — Action::Commit of an inbound session: the
 // message goes to the queue as one batch, the commit thread's completion is
 // posted back to this shard, and only then does the client get its 250 (or a
-// 451/452 — never a 250 for data not on disk).
+// 451/452 — never a 250 for data not on disk). A message to be DKIM-signed
+// makes a detour through the signing workers first (inbound_dkim.cpp).
 //
 // Its own file because it is the durability hand-off: the only part of the
 // inbound glue that crosses threads, builds the queue envelope and feeds the
@@ -32,6 +33,14 @@ std::string commit_error_reply(const queue::Status& status) {
 }  // namespace
 
 void InboundSession::start_commit() {
+  committing_size_ = session_->transaction().message.size();
+  dkim_signed_by_.clear();
+  // What is stored is what is sent: a DKIM signature is added before the write.
+  if (start_signing()) return;
+  write_to_queue();
+}
+
+void InboundSession::write_to_queue() {
   smtp::Transaction& txn = session_->transaction();
   const int64_t now_ms = base::unix_ms();
   queue::Batch batch;
@@ -96,9 +105,10 @@ void InboundSession::commit_finished(const queue::Status& status, std::chrono::m
       rcpts += r.address;
       rcpts += '>';
     }
-    spdlog::info("{}: accepted client=[{}]:{}, from=<{}>, size={}, nrcpt={}, to={}, commit={}ms", txn.queue_id,
+    spdlog::info("{}: accepted client=[{}]:{}, from=<{}>, size={}, nrcpt={}, to={}, commit={}ms{}{}", txn.queue_id,
                  client_.ip(), client_.port(), txn.sender, committing_size_,
-                 txn.recipients.size(), rcpts, waited.count());
+                 txn.recipients.size(), rcpts, waited.count(), dkim_signed_by_.empty() ? "" : ", dkim=",
+                 dkim_signed_by_);
   } else {
     ++shard_.counters.commit_failures;
     spdlog::error("{}: queue write failed for client [{}]: {}", txn.queue_id, client_.ip(), status.message);

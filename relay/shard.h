@@ -31,6 +31,10 @@ class DiskGuard;
 namespace ringmta::mailbox {
 class Service;
 }
+namespace ringmta::dkim {
+class Signer;
+class SigningPool;
+}  // namespace ringmta::dkim
 
 namespace ringmta::relay {
 
@@ -81,6 +85,10 @@ struct ShardContext {
   Loader* loader = nullptr;  // thread-safe release(); may be null in tests
   // Shared by all shards (thread-safe); null when AUTH / limits are not in use.
   auth::AuthService* auth = nullptr;
+  // [[dkim]] signing (relay/inbound_dkim.cpp): the keys and the workers that
+  // sign, shared by all shards; both null without [[dkim]].
+  std::shared_ptr<const dkim::Signer> dkim_signer;
+  dkim::SigningPool* dkim_pool = nullptr;
   limits::ConnectionLimiter* limiter = nullptr;
   limits::InflightBudget* inflight = nullptr;  // limits.inflight_memory
   limits::HandshakeBudget* handshakes = nullptr;  // limits.tls_handshake_rate(_per_ip)

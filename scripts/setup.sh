@@ -16,6 +16,7 @@ packages=(
   clang libclang-rt-14-dev
   swaks libnet-ssleay-perl openssl dnsmasq-base python3 python3-pytest python3-aiosmtpd python3-dnslib
   curl prometheus python3-yaml
+  python3-dkim opendkim-tools
   postfix
   fetchmail mpop dovecot-pop3d dovecot-lmtpd
   # IMAP (issue 17): real clients for tests/integration/test_imap_clients.py;

@@ -123,6 +123,8 @@ void ShardMetrics::merge(const ShardMetrics& other) {
   pop3_bytes_sent += other.pop3_bytes_sent;
   pop3_retrieved += other.pop3_retrieved;
   pop3_deleted += other.pop3_deleted;
+  for (const auto& [key, n] : other.dkim_signed) dkim_signed[key] += n;
+  dkim_sign_failures += other.dkim_sign_failures;
 }
 
 ShardMetrics& local() {

@@ -108,6 +108,10 @@ struct ShardMetrics {
   void imap_command(size_t index) {
     if (index < imap_commands.size()) ++imap_commands[index];
   }
+  // DKIM (relay/inbound_dkim.cpp): messages signed by (domain, algorithm),
+  // and signing failures (those went on unsigned).
+  std::map<std::pair<std::string, std::string>, uint64_t> dkim_signed;
+  uint64_t dkim_sign_failures = 0;
 
   void connection_opened(int listener);
   void connection_closed(int listener);

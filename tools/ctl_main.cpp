@@ -31,6 +31,7 @@
 #include "config/config.h"
 #include "tools/ctl_mailbox.h"
 #include "tools/ctl_queue.h"
+#include "tools/ctl_dkim.h"
 #include "tools/ctl_user.h"
 
 namespace {
@@ -149,6 +150,16 @@ int main(int argc, char** argv) {
     sub->add_option("name", user_name, "User name")->required();
     user_subs.push_back({sub, action});
   }
+  auto* dkim_cmd = app.add_subcommand("dkim", "DKIM signing keys ([[dkim]])");
+  dkim_cmd->require_subcommand(1);
+  ringmta::tools::DkimKeygen keygen;
+  auto* keygen_cmd =
+      dkim_cmd->add_subcommand("keygen", "Write a new private key (mode 0600) and print the DNS TXT record to publish");
+  keygen_cmd->add_option("domain", keygen.domain, "The signing domain (d=)")->required();
+  keygen_cmd->add_option("selector", keygen.selector, "The selector (s=)")->required();
+  keygen_cmd->add_option("--algorithm", keygen.algorithm, "rsa-sha256 (default) or ed25519-sha256");
+  keygen_cmd->add_option("--bits", keygen.bits, "RSA key size (default 2048)");
+  keygen_cmd->add_option("--out", keygen.out, "The key file (default SELECTOR.DOMAIN.key); never overwritten");
   auto* mailbox_cmd =
       app.add_subcommand("mailbox", "The mail store of local users (list, show, purge, import, export)");
   mailbox_cmd->require_subcommand(1);
@@ -186,6 +197,9 @@ int main(int argc, char** argv) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
+
+  // Needs no configuration (the key file goes where --out says).
+  if (keygen_cmd->parsed()) return ringmta::tools::run_dkim_keygen(keygen);
 
   // The daemon's configuration: the file given, else the embedded default.
   auto result = config_path.empty() ? ringmta::config::default_config() : ringmta::config::load_config_file(config_path);
