@@ -208,7 +208,7 @@ TEST(Config, ReferenceDefaultLinesMatchWrittenValues) {
   }
   // Every key except those commented out (hostname, relayhost, tls files,
   // tls_ca_file) and the listener's.
-  EXPECT_EQ(checked, 64);
+  EXPECT_EQ(checked, 68);
 }
 
 TEST(Config, EveryKeySet) {
