@@ -167,6 +167,20 @@ struct Config {
     OutboundTls tls = OutboundTls::May;          // default level
     std::map<std::string, OutboundTls> tls_policy;  // lower-case recipient domain -> level
     std::string tls_ca_file;                     // CAs trusted besides the system store ("verify")
+    // Issue 18 (config_outbound.cpp): upstream AUTH, source addresses, rates.
+    std::string credentials_file;                // relay/credentials.h format; "" = never AUTH
+    struct Source {
+      std::optional<engine::SocketAddress> v4, v6;  // port 0; bound before connect
+    };
+    Source source_address;                       // delivery.source_address
+    std::map<std::string, Source> source_addresses;  // lower-case recipient domain -> source
+    struct Rate {
+      std::string pattern;                       // lower case: "gmail.com" or "*.google.com"
+      unsigned messages_per_minute = 0;          // 0 = no limit
+      unsigned messages_per_hour = 0;
+      unsigned connections_per_minute = 0;
+    };
+    std::vector<Rate> rates;                     // [delivery.rate."pattern"], file order
   } delivery;
 
   // Inbound TLS: STARTTLS on smtp/submission listeners, implicit TLS on

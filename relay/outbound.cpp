@@ -59,6 +59,10 @@ Outbound::Outbound(engine::Reactor& reactor, Owner* owner, smtp::ClientConfig co
 // reactor may already be tearing down when the engine drops the handler).
 Outbound::~Outbound() = default;
 
+void Outbound::set_login(std::string user, std::string password) {
+  auth_ = std::make_unique<ClientAuth>(std::move(user), std::move(password));
+}
+
 void Outbound::start() {
   auto self = shared_from_this();
   reactor_.connect(
@@ -69,7 +73,8 @@ void Outbound::start() {
       },
       [self](int error) {
         if (!self->gone_) self->on_connect_error(error);
-      });
+      },
+      source_ ? &*source_ : nullptr);
 }
 
 std::string Outbound::peer_name() const {
@@ -116,6 +121,7 @@ void Outbound::on_tls_data(std::string_view bytes) {
   if (tls_->has_output()) conn_->send(tls_->take_output());
   if (!was_open && tls_->handshake_done()) tls_established();
   if (gone_ || closing_) return;
+  if (auth_active_) return on_auth_data(plain);  // only the AUTH exchange talks now
   if (!plain.empty()) apply(session_.feed(plain));
   // The server's close_notify: nothing more will come on this connection.
   if (state == tls::Session::State::Closed && !gone_ && !closing_) apply(session_.on_disconnect());
@@ -153,13 +159,17 @@ void Outbound::refuse_plaintext() {
                     (refusal.empty() ? " did not offer STARTTLS" : " refused STARTTLS: " + refusal);
   tls_failure_ = tls_result(454, "4.7.4", why);  // RFC 3207 §4 / RFC 3463 X.7.4: security feature not supported
   spdlog::debug("delivery: {}", why);
+  if (auth_) {
+    telemetry::local().delivery_auth[2]++;  // no_tls: the credentials were not sent
+    spdlog::warn("delivery: not logging in to {} as {}: {} (mail deferred)", peer_name(), auth_->user(), why);
+  }
   action_ready_ = false;
   apply(session_.quit());
 }
 
 void Outbound::on_drained() {
   writing_ = false;
-  if (gone_ || closing_) return;
+  if (gone_ || closing_ || auth_active_) return;
   session_.output_written();
   smtp::Stage st = session_.stage();
   // RFC 5321 §4.5.3.2: the data block timeout runs per write, so each
@@ -171,6 +181,8 @@ void Outbound::on_drained() {
 void Outbound::on_timer() {
   timer_ = 0;
   if (gone_ || closing_) return;
+  if (auth_active_)
+    return auth_failed(421, "4.4.2", "timeout waiting for the AUTH reply from " + peer_name(), "failed", false);
   spdlog::debug("delivery: {} timed out in stage {}", peer_name(), smtp::to_string(session_.stage()));
   apply(session_.on_timeout());
 }
@@ -214,8 +226,8 @@ void Outbound::on_closed(int error) {
 // The connection never got ready: keep the session's reason (a remote reply
 // as the remote wrote it; a local one with the peer named).
 void Outbound::note_failure() {
-  if (tls_failure_) {
-    failure_ = *tls_failure_;
+  if (tls_failure_ || auth_failure_) {
+    failure_ = tls_failure_ ? *tls_failure_ : *auth_failure_;
     return;
   }
   failure_ = smtp::RecipientResult{};
@@ -275,6 +287,7 @@ void Outbound::apply(smtp::ClientAction action) {
   }
   if (action == smtp::ClientAction::Ready && !session_.tls_active() && tls_required(tls_setup_.level))
     return refuse_plaintext();
+  if (action == smtp::ClientAction::Ready && auth_ && !auth_done_) return start_auth();
   action_ready_ = action == smtp::ClientAction::Ready;
   step();
 }
@@ -371,6 +384,102 @@ void Outbound::arm_timer(bool force) {
 void Outbound::cancel_timer() {
   if (timer_ != 0) reactor_.cancel_timer(timer_);
   timer_ = 0;
+}
+
+}  // namespace ringmta::relay
+
+// ---- AUTH (outbound_auth.h) ----
+namespace ringmta::relay {
+
+// The session is idle after the EHLO that followed STARTTLS: log in before
+// the connection counts as ready. The session itself stays idle meanwhile
+// (nothing of its own to say), so the exchange runs beside it on the TLS
+// layer with its own reply parser and the command timer.
+void Outbound::start_auth() {
+  action_ready_ = false;
+  if (!session_.tls_active() || !tls_ || !tls_->handshake_done()) {
+    // Unreachable with the agent's TLS level; the password is never sent in clear.
+    return auth_failed(454, "4.7.0", "credentials for " + peer_name() + " but no TLS on the connection; not sent",
+                       "no_tls", true);
+  }
+  if (!auth_->choose(session_.capabilities().auth)) {
+    std::string offered;
+    for (const auto& m : session_.capabilities().auth) offered += (offered.empty() ? "" : " ") + m;
+    return auth_failed(454, "4.7.0",
+                       peer_name() + " offers no AUTH mechanism I can use (PLAIN, LOGIN)" +
+                           (offered.empty() ? std::string(" and no AUTH at all") : "; offered: " + offered),
+                       "no_mechanism", true);
+  }
+  auth_active_ = true;
+  auth_parser_.reset();
+  cancel_timer();
+  std::weak_ptr<Outbound> weak = weak_from_this();
+  timer_ = reactor_.add_timer(timeouts_.command, [weak] {
+    if (auto self = weak.lock()) self->on_timer();
+  });
+  tls_->write(auth_->start());
+  if (tls_->has_output()) conn_->send(tls_->take_output());
+}
+
+void Outbound::on_auth_data(std::string_view plain) {
+  while (auth_active_ && !gone_ && !closing_ && !plain.empty()) {
+    const smtp::ReplyParser::Status st = auth_parser_.feed(plain);
+    if (st == smtp::ReplyParser::Status::NeedMore) return;
+    if (st == smtp::ReplyParser::Status::Error)
+      return auth_failed(421, "4.5.0", "bad reply to AUTH from " + peer_name() + ": " + auth_parser_.error(), "failed",
+                         false);
+    const smtp::Reply reply = auth_parser_.take();
+    std::string next;
+    switch (auth_->on_reply(reply, next)) {
+      case ClientAuth::Step::Continue:
+        tls_->write(next);
+        if (tls_->has_output()) conn_->send(tls_->take_output());
+        break;
+      case ClientAuth::Step::Done: {
+        auth_active_ = false;
+        auth_done_ = true;
+        cancel_timer();
+        telemetry::local().delivery_auth[0]++;
+        spdlog::info("delivery: authenticated to {} as {} (AUTH {})", peer_name(), auth_->user(), auth_->mechanism());
+        action_ready_ = true;
+        if (!plain.empty()) return auth_failed(421, "4.5.0", "unexpected bytes after AUTH success", "failed", false);
+        return step();
+      }
+      case ClientAuth::Step::Failed: {
+        // Any refusal — 535 bad credentials, 454 temporary, 534 mechanism
+        // too weak — defers: a provider's login outage must not bounce mail.
+        std::string enhanced = reply.enhanced_or_default();
+        enhanced[0] = '4';
+        return auth_failed(reply.code >= 400 ? 454 : 421, enhanced,
+                           "AUTH " + auth_->mechanism() + " as " + auth_->user() + " refused by " + peer_name() +
+                               ": " + reply.str(),
+                           "failed", reply.code != 334);
+      }
+    }
+  }
+}
+
+// The login did not happen: the connection ends (QUIT when the server is in
+// a known state) and the agent moves on like after a TLS failure; the
+// recipients get a temporary result with `why`.
+void Outbound::auth_failed(int code, std::string enhanced, std::string why, const char* metric, bool quit) {
+  auth_active_ = false;
+  cancel_timer();
+  auth_failure_ = tls_result(code, std::move(enhanced), why);
+  auth_failure_->stage = smtp::Stage::Ehlo;
+  telemetry::local().delivery_auth[std::string_view(metric) == "failed" ? 1 : std::string_view(metric) == "no_tls" ? 2 : 3]++;
+  spdlog::warn("delivery: {} (mail deferred)", why);
+  if (quit && !session_.closed()) {
+    action_ready_ = false;
+    return apply(session_.quit());
+  }
+  if (!conn_ || closing_) return;
+  closing_ = true;
+  if (tls_ && tls_->state() == tls::Session::State::Open) {
+    tls_->close();
+    if (tls_->has_output()) conn_->send(tls_->take_output());
+  }
+  conn_->close();
 }
 
 }  // namespace ringmta::relay

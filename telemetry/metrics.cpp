@@ -115,6 +115,8 @@ void ShardMetrics::merge(const ShardMetrics& other) {
   pop3_bytes_sent += other.pop3_bytes_sent;
   pop3_retrieved += other.pop3_retrieved;
   pop3_deleted += other.pop3_deleted;
+  for (size_t i = 0; i < delivery_auth.size(); ++i) delivery_auth[i] += other.delivery_auth[i];
+  delivery_rate_limited += other.delivery_rate_limited;
 }
 
 ShardMetrics& local() {

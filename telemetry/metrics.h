@@ -91,6 +91,10 @@ struct ShardMetrics {
   uint64_t pop3_bytes_sent = 0;      // RETR message octets sent (before dot-stuffing)
   uint64_t pop3_retrieved = 0;       // RETR commands answered with the whole message
   uint64_t pop3_deleted = 0;         // messages removed by QUIT
+  // Upstream AUTH (relay/outbound.cpp) by result: ok, failed (refused or no
+  // answer), no_tls (credentials not sent: no TLS), no_mechanism.
+  std::array<uint64_t, 4> delivery_auth{};
+  uint64_t delivery_rate_limited = 0;  // jobs held back by [delivery.rate] (relay/destination_rate.h)
 
   void connection_opened(int listener);
   void connection_closed(int listener);
