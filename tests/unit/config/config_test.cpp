@@ -163,7 +163,8 @@ TEST(Config, ReferenceConfigurationDocumentsEveryKey) {
                            "max_messages_per_connection = ", "max_recipients_per_transaction = ",
                            "connection_idle_timeout = ", "connect_timeout = ", "command_timeout = ",
                            "data_timeout = ", "chunking = ", "no_chunking_hosts = ",
-                           "destination_down_time = ", "tls = ", "#tls_ca_file = ", "tls_resumption = "}},
+                           "destination_down_time = ", "tls = ", "#tls_ca_file = ", "tls_resumption = ",
+                           "credentials_file = ", "source_address = "}},
       {"\n[delivery.routes]\n", {}},
       {"\n[delivery.tls_policy]\n", {}},
       {"\n[log]\n", {"level = ", "format = ", "buffered = "}},
@@ -206,7 +207,7 @@ TEST(Config, ReferenceDefaultLinesMatchWrittenValues) {
   }
   // Every key except those commented out (hostname, relayhost, tls files,
   // tls_ca_file) and the listener's.
-  EXPECT_EQ(checked, 60);
+  EXPECT_EQ(checked, 62);
 }
 
 TEST(Config, EveryKeySet) {
