@@ -242,3 +242,26 @@ def test_rate_limit_keeps_mail_queued(relay, remote, mx_port):
     assert value(samples, "ringmta_delivery_rate_limited_total") >= 3
     # The held mail goes later, one per token (every 30 s at 2/min).
     wait_for(lambda: len(rec.messages()) >= 3, 75, "a third message after the rate wait", d)
+
+
+def test_source_address_by_family(daemon_factory, tmp_path):
+    """An IPv6 peer gets the IPv6 source, never the IPv4 one (a second ringmta
+    on [::1] is the peer; its connect line names the client address)."""
+    peer = daemon_factory({"server": {"hostname": "v6peer.test"},
+                           "relay": {"trusted_networks": ["::1/128", "127.0.0.1/32"]}},
+                          start=False, name="v6peer")
+    v6_port = free_port()
+    peer.settings["listener"].append({"address": f"[::1]:{v6_port}", "kind": "smtp"})
+    peer.config_path.write_text(render_toml(peer.settings))
+    peer.start()
+    client = daemon_factory({"delivery": {"relayhost": f"[::1]:{v6_port}",
+                                          "source_address": ["127.0.0.2", "::1"],
+                                          "connect_timeout": "2s"}}, name="v6client")
+    qid = send(client, SENDER, ["friend@elsewhere.example"], message_with("v6 source"))
+    [line] = wait_lines(client, 1, timeout=TIMEOUT, qid=qid, status="sent")
+    assert "source=::1" in line["line"], line
+    # (Loopback has one IPv6 address, so this shows the family choice — an
+    # IPv4 source on the IPv6 socket would fail the bind — not a different
+    # address than the kernel's.)
+    peer.wait_log("connect client=[::1]:")
+    wait_for(lambda: peer.queue_list_json(), TIMEOUT, "the message at the IPv6 peer", peer)
