@@ -237,7 +237,7 @@ def test_rate_limit_keeps_mail_queued(relay, remote, mx_port):
         assert "rate limit for dest.test" in r["last_reply"], r
     assert delivery_lines(d, status="bounced") == []
     out = d.ctl("destination", "list").stdout.decode()
-    assert "rate dest.test: 2/min" in out and "2 sent, 3 held back" in out, out
+    assert "rate dest.test: 2/min" in out and "2 messages and 0 connections let through, 3 held back" in out, out
     samples = parse(scrape(d))
     assert value(samples, "ringmta_delivery_rate_limited_total") >= 3
     # The held mail goes later, one per token (every 30 s at 2/min).
@@ -265,3 +265,26 @@ def test_source_address_by_family(daemon_factory, tmp_path):
     # address than the kernel's.)
     peer.wait_log("connect client=[::1]:")
     wait_for(lambda: peer.queue_list_json(), TIMEOUT, "the message at the IPv6 peer", peer)
+
+
+def test_connection_rate_holds_jobs(relay, remote, mx_port):
+    """connections_per_minute = 1 with one message per connection: the first
+    message goes at once, the others wait for a connection (in the queue,
+    not bounced, not deferred)."""
+    rec = remote("127.0.0.2")  # mx.dest.test
+    d = relay({"max_messages_per_connection": 1}, start=False)
+    d.config_path.write_text(d.config_path.read_text() +
+                             '\n[delivery.rate."dest.test"]\nconnections_per_minute = 1\n')
+    d.start()
+    qids = [send(d, SENDER, [f"c{i}@dest.test"], message_with(f"conn {i}", n=i)) for i in range(3)]
+    wait_lines(d, 1, timeout=TIMEOUT, status="sent")
+    wait_for(lambda: "held back" in d.ctl("destination", "list").stdout.decode() and
+             " 0 held back" not in d.ctl("destination", "list").stdout.decode(),
+             TIMEOUT, "a connection held back", d)
+    # Right after: one connection, one message; the other two still queued.
+    assert rec.connections() == 1
+    assert len(rec.messages()) == 1
+    assert len(d.queue_list_json()) == 2 and set(d.queue_ids()) <= set(qids)
+    assert delivery_lines(d, status="bounced") == [] and delivery_lines(d, status="deferred") == []
+    out = d.ctl("destination", "list").stdout.decode()
+    assert "rate dest.test: 0/min, 0/h, 1 conn/min; 3 messages and 1 connections let through" in out, out
