@@ -138,7 +138,8 @@ void Core::submit(DeliveryJob job, Done done) {
   if (!rates.empty()) {
     d->rate_rule = rate_rule_for(d, domain);
     // The relayhost is served by every shard: each takes its share of the limit.
-    if (const int64_t wait = rates.take_message(d->rate_rule, now_ms(), key == "relayhost" ? shard_count : 1)) {
+    const unsigned share = route_of(key) == "relayhost" ? shard_count : 1;
+    if (const int64_t wait = rates.take_message(d->rate_rule, now_ms(), share)) {
       rate_limited(parts, d, wait);
       return settle(d);  // drops d again if it holds nothing
     }
@@ -240,19 +241,18 @@ void Core::settle(Destination* d) {
     // [delivery.rate] connections_per_minute: the jobs wait here until a
     // connection may open (a timer settles again then).
     if (d->rate_rule >= 0 && rates.rule(d->rate_rule).connections_per_minute) {
-      const int64_t wait = rates.take_connection(d->rate_rule, now_ms(), d->key == "relayhost" ? shard_count : 1);
-      if (wait > 0) {
-        if (!d->rate_timer) {
-          d->rate_timer = true;
-          ++telemetry::local().delivery_rate_limited;
-          reactor.add_timer(std::chrono::milliseconds(wait), [this, weak = std::weak_ptr<int>(alive), key = d->key] {
-            if (!weak.lock()) return;
-            auto it = dests.find(key);
-            if (it == dests.end()) return;
-            it->second->rate_timer = false;
-            settle(it->second.get());
-          });
-        }
+      if (d->rate_timer) break;  // already waiting for the next connection token
+      const unsigned share = route_of(d->key) == "relayhost" ? shard_count : 1;
+      if (const int64_t wait = rates.take_connection(d->rate_rule, now_ms(), share); wait > 0) {
+        d->rate_timer = true;
+        ++telemetry::local().delivery_rate_limited;
+        reactor.add_timer(std::chrono::milliseconds(wait), [this, weak = std::weak_ptr<int>(alive), key = d->key] {
+          if (!weak.lock()) return;
+          auto it = dests.find(key);
+          if (it == dests.end()) return;
+          it->second->rate_timer = false;
+          settle(it->second.get());
+        });
         break;
       }
     }
