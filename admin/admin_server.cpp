@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <map>
 
 #include "admin/admin_client.h"
 #include "base/clock.h"
@@ -379,6 +380,43 @@ void AdminServer::add_destination_state(base::json::Value& v) {
   }
   v.set("suspended", std::move(list));
   v.set("down", down_destinations());
+  // [delivery.rate] (relay/destination_rate.h): each rule summed over the
+  // shards (each counts the destinations it owns).
+  std::map<std::string, relay::DestinationRates::Live> rates;
+  std::vector<std::string> order;
+  if (hooks_.peers) {
+    for (auto& answer : relay::ask_shards(*hooks_.peers, [](ShardContext& ctx) {
+           return ctx.agent ? ctx.agent->rate_list() : std::vector<relay::DestinationRates::Live>{};
+         })) {
+      if (!answer) continue;
+      for (const auto& l : *answer) {
+        auto [it, fresh] = rates.emplace(l.pattern, l);
+        if (fresh) {
+          order.push_back(l.pattern);
+          continue;
+        }
+        it->second.messages += l.messages;
+        it->second.connections += l.connections;
+        it->second.limited += l.limited;
+        it->second.wait_ms = std::max(it->second.wait_ms, l.wait_ms);
+      }
+    }
+  }
+  base::json::Value rate_list = base::json::Value::array();
+  for (const auto& pattern : order) {
+    const auto& l = rates[pattern];
+    base::json::Value o = base::json::Value::object();
+    o.set("pattern", l.pattern);
+    o.set("messages_per_minute", static_cast<int64_t>(l.messages_per_minute));
+    o.set("messages_per_hour", static_cast<int64_t>(l.messages_per_hour));
+    o.set("connections_per_minute", static_cast<int64_t>(l.connections_per_minute));
+    o.set("messages", static_cast<int64_t>(l.messages));
+    o.set("connections", static_cast<int64_t>(l.connections));
+    o.set("limited", static_cast<int64_t>(l.limited));
+    o.set("seconds_to_next", (l.wait_ms + 999) / 1000);
+    rate_list.push(std::move(o));
+  }
+  v.set("rates", std::move(rate_list));
 }
 
 base::json::Value AdminServer::down_destinations() {

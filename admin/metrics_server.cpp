@@ -244,6 +244,18 @@ class Collector final : public prometheus::Collectable {
     out.push_back(std::move(dkim_signed));
     counter("ringmta_dkim_sign_failures_total", "DKIM signing failures (those messages were queued unsigned).",
             static_cast<double>(s.m.dkim_sign_failures));
+    MetricFamily delivery_auth = family("ringmta_delivery_auth_total",
+                                        "Upstream SMTP AUTH (delivery.credentials_file) by result: ok, failed "
+                                        "(refused or unanswered; mail deferred), no_tls (not sent: no TLS), "
+                                        "no_mechanism (neither PLAIN nor LOGIN offered).",
+                                        MetricType::Counter);
+    const char* auth_results[] = {"ok", "failed", "no_tls", "no_mechanism"};
+    for (size_t i = 0; i < s.m.delivery_auth.size(); ++i)
+      add_value(delivery_auth, static_cast<double>(s.m.delivery_auth[i]), {{"result", auth_results[i]}});
+    out.push_back(std::move(delivery_auth));
+    counter("ringmta_delivery_rate_limited_total",
+            "Delivery jobs held back by a [delivery.rate] limit (the mail waits in the queue).",
+            static_cast<double>(s.m.delivery_rate_limited));
     MetricFamily paused = family("ringmta_smtp_reads_paused_total",
                                  "Times an inbound session stopped reading its client: reason=output (the client "
                                  "does not read our replies), reason=inflight (limits.inflight_memory reached).",

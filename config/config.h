@@ -173,6 +173,20 @@ struct Config {
     uint16_t mta_sts_port = 443;                 // HTTPS port policies are fetched from (RFC 8461: 443)
     bool dane = false;                           // TLSA records for MX hosts when DNSSEC-validated
     std::string dnssec_resolver;                 // "ip:port" validating resolver for TLSA; "" = [dns] servers
+    // Issue 18 (config_outbound.cpp): upstream AUTH, source addresses, rates.
+    std::string credentials_file;                // relay/credentials.h format; "" = never AUTH
+    struct Source {
+      std::optional<engine::SocketAddress> v4, v6;  // port 0; bound before connect
+    };
+    Source source_address;                       // delivery.source_address
+    std::map<std::string, Source> source_addresses;  // lower-case recipient domain -> source
+    struct Rate {
+      std::string pattern;                       // lower case: "gmail.com" or "*.google.com"
+      unsigned messages_per_minute = 0;          // 0 = no limit
+      unsigned messages_per_hour = 0;
+      unsigned connections_per_minute = 0;
+    };
+    std::vector<Rate> rates;                     // [delivery.rate."pattern"], file order
   } delivery;
 
   // Inbound TLS: STARTTLS on smtp/submission listeners, implicit TLS on

@@ -261,6 +261,7 @@ void read_delivery(Validator& v, const toml::table& t, Config::Delivery& out) {
         out.tls_ca_file = *s;
     }
   }
+  read_outbound(v, t, out);
 }
 
 // A relayhost or route given as an IP literal that is one of our own mail

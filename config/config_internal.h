@@ -110,6 +110,10 @@ void read_delivery_tls_policy(Validator& v, const toml::table& t, Config::Delive
 // one of our own listeners is an error (a mail loop).
 void check_self_targets(Validator& v, const toml::table& delivery, const Config& config);
 
+// delivery.credentials_file, source_address, [delivery.source_addresses],
+// [delivery.rate] (config_outbound.cpp); called by read_delivery.
+void read_outbound(Validator& v, const toml::table& t, Config::Delivery& out);
+
 // --- [auth] (config_auth.cpp) ------------------------------------------------
 
 void read_auth(Validator& v, const toml::table& t, Config::Auth& out);

@@ -51,6 +51,7 @@
 #include "relay/local_directory.h"
 #include "relay/loader.h"
 #include "relay/outbound_tls.h"
+#include "relay/credential_store.h"
 #include "relay/scheduler.h"
 #include "relay/shard.h"
 #include "telemetry/metrics.h"
@@ -121,6 +122,7 @@ class Daemon {
   std::optional<limits::DiskGuard> disk_guard_;
   std::shared_ptr<tls::ServerContext> tls_context_;
   std::shared_ptr<const relay::OutboundTlsContexts> outbound_tls_;
+  std::shared_ptr<relay::CredentialStore> credentials_;  // delivery.credentials_file (watched)
   std::unique_ptr<auth::AuthService> auth_;
   std::shared_ptr<const dkim::Signer> dkim_signer_;  // null without [[dkim]]
   std::unique_ptr<dkim::SigningPool> dkim_pool_;
@@ -212,6 +214,15 @@ bool Daemon::make_outbound_tls() {
   if (!outbound_tls_) {
     spdlog::critical("cannot set up outbound TLS: {}", error);
     return false;
+  }
+  // Upstream logins: an unreadable or group/world-readable file stops the start.
+  if (!config_->delivery.credentials_file.empty()) {
+    credentials_ = std::make_shared<relay::CredentialStore>(config_->delivery.credentials_file);
+    if (std::string e = credentials_->load(); !e.empty()) {
+      spdlog::critical("delivery.credentials_file: {}", e);
+      return false;
+    }
+    credentials_->start();
   }
   return true;
 }
@@ -430,7 +441,7 @@ bool Daemon::start_shards() {
 int Daemon::start_shard(engine::Reactor& reactor) {
   auto& ctx = contexts_[reactor.shard_id()];
   // Delivery first: an accepted message is handed to the scheduler at once.
-  ctx->agent = std::make_unique<relay::DeliveryAgent>(reactor, config_, shards_->size(), outbound_tls_);
+  ctx->agent = std::make_unique<relay::DeliveryAgent>(reactor, config_, shards_->size(), outbound_tls_, credentials_);
   ctx->scheduler = std::make_unique<relay::Scheduler>(*ctx);
   for (size_t i = 0; i < config_->listeners.size(); ++i) {
     const auto& l = config_->listeners[i];

@@ -120,8 +120,10 @@ class Reactor {
   // on failure `on_error(errno)` is called instead (ECONNREFUSED, ETIMEDOUT...,
   // ECANCELED if the reactor is destroyed first), never from inside connect().
   // A zero timeout means none. listener_tag() is -1 for outbound connections.
+  // `from` (optional, port 0): the local address to bind first
+  // (delivery.source_address); a bind failure is reported like a connect failure.
   void connect(const SocketAddress& to, Clock::duration timeout, HandlerFactory factory,
-               std::function<void(int error)> on_error);
+               std::function<void(int error)> on_error, const SocketAddress* from = nullptr);
 
   // Watch an fd that is not a Connection (c-ares sockets). `events` is POLLIN /
   // POLLOUT; the callback gets the poll revents and fires until cancel_poll().

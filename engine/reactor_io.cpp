@@ -176,7 +176,7 @@ void Reactor::stop_accepting() {
 }
 
 void Reactor::connect(const SocketAddress& to, Clock::duration timeout, HandlerFactory factory,
-                      std::function<void(int error)> on_error) {
+                      std::function<void(int error)> on_error, const SocketAddress* from) {
   auto& r = *impl_;
   int err = r.tearing_down ? ECANCELED : r.ensure_ring();
   int fd = -1;
@@ -185,6 +185,20 @@ void Reactor::connect(const SocketAddress& to, Clock::duration timeout, HandlerF
     // and an O_NONBLOCK socket may surface EINPROGRESS as the completion instead.
     fd = ::socket(to.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) err = errno;
+  }
+  if (err == 0 && from) {
+    // The port is chosen at connect time (IP_BIND_ADDRESS_NO_PORT), so many
+    // connections from one source address to different peers do not each
+    // hold an ephemeral port of their own.
+#ifdef IP_BIND_ADDRESS_NO_PORT
+    int one = 1;
+    (void)::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+#endif
+    if (::bind(fd, from->data(), from->size()) != 0) {
+      err = errno;
+      ::close(fd);
+      fd = -1;
+    }
   }
   if (err != 0) {
     // Never call back from inside connect(): the caller may not expect re-entry.

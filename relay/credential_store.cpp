@@ -7,10 +7,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 
 namespace ringmta::relay {
+
+namespace {
+constexpr size_t kMaxFile = size_t{16} * 1024 * 1024;
+}
 
 CredentialStore::CredentialStore(std::string path)
     : path_(std::move(path)), table_(std::make_shared<CredentialTable>()) {}
@@ -43,22 +48,26 @@ std::string CredentialStore::read_checked(const std::string& path, std::string& 
   } else if (st.st_mode & 077) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    why = path + ": mode " + mode + " lets group or others at the passwords; chmod 600 it (refused)";
-  } else if (st.st_size > 16 * 1024 * 1024) {
+    why = path + ": mode " + mode + " lets group or others at the passwords; refused (chmod 600 it)";
+  } else if (static_cast<size_t>(st.st_size) > kMaxFile) {
     why = path + ": larger than 16 MiB; refused";
   }
   if (why.empty()) {
     text.clear();
     char buf[8192];
-    for (;;) {  // bounded by the file size checked above (and EOF)
+    for (;;) {  // bounded: stops at EOF or past kMaxFile
       const ssize_t n = ::read(fd, buf, sizeof buf);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) {
         why = path + ": " + std::strerror(errno);
         break;
       }
-      if (n == 0 || text.size() > size_t{16} * 1024 * 1024) break;
+      if (n == 0) break;
       text.append(buf, static_cast<size_t>(n));
+      if (text.size() > kMaxFile) {
+        why = path + ": larger than 16 MiB; refused";
+        break;
+      }
     }
   }
   ::close(fd);

@@ -35,17 +35,36 @@
 #include "relay/down_destinations.h"
 #include "relay/outbound.h"
 #include "relay/routing.h"
+#include "telemetry/metrics.h"
 
 namespace ringmta::relay {
 namespace delivery_detail {
 
+namespace {
+
+std::vector<RateRule> rate_rules(const config::Config::Delivery& d) {
+  std::vector<RateRule> out;
+  for (const auto& r : d.rates)
+    out.push_back(RateRule{r.pattern, r.messages_per_minute, r.messages_per_hour, r.connections_per_minute});
+  return out;
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
 Core::Core(engine::Reactor& r, std::shared_ptr<const config::Config> c, unsigned shards,
-           std::shared_ptr<const OutboundTlsContexts> contexts)
+           std::shared_ptr<const OutboundTlsContexts> contexts, std::shared_ptr<const CredentialStore> logins)
     : reactor(r),
       config(std::move(c)),
       shard_count(std::max(1u, shards)),
       down(config->delivery.destination_down_time),
-      tls(std::move(contexts)) {
+      tls(std::move(contexts)),
+      credentials(std::move(logins)),
+      rates(rate_rules(config->delivery)) {
   client.hostname = config->server.hostname.empty() ? "localhost" : config->server.hostname;
   client.own_hostname = config->server.hostname;  // a server greeting with it is us: a loop
   self = config::SelfAddresses::of(*config);  // host_addresses() was read at start, off this thread
@@ -107,7 +126,7 @@ void Core::submit(DeliveryJob job, Done done) {
   const std::string& domain = parts.front().job.domain;
   const std::string route = route_key(config->delivery, domain);
   const config::OutboundTls level = tls_level(config->delivery, domain);
-  const std::string key = dest_key(route, level);
+  const std::string key = dest_key(route, level, domain);
   bool expired = false;
   if (const DownDestinations::Entry* e = down.find(key, std::chrono::steady_clock::now(), &expired)) {
     // Down: no connection attempt; fail() posts, so not inside submit().
@@ -117,19 +136,62 @@ void Core::submit(DeliveryJob job, Done done) {
   }
   Destination* d = destination(key, route, domain, level);
   if (expired) d->probing = true;
+  if (!rates.empty()) {
+    d->rate_rule = rate_rule_for(d, domain);
+    // The relayhost is served by every shard: each takes its share of the limit.
+    const unsigned share = route_of(key) == "relayhost" ? shard_count : 1;
+    if (const int64_t wait = rates.take_message(d->rate_rule, now_ms(), share)) {
+      rate_limited(parts, d, wait);
+      return settle(d);  // drops d again if it holds nothing
+    }
+  }
   for (auto& p : parts) d->waiting.push_back(std::move(p));
   settle(d);
+}
+
+int Core::rate_rule_for(const Destination* d, const std::string& domain) const {
+  std::vector<std::string_view> names{domain};
+  if (d->route) names.push_back(d->route->host);
+  int rule = rates.rule_for(names);
+  if (rule < 0 && !d->route)
+    if (auto it = mx_rules.find(domain); it != mx_rules.end()) rule = it->second;
+  return rule;
+}
+
+// Over the rate: the job goes back to its owner as deferred for `wait_ms`
+// (rounded up to a second, so the queue's schedule has something to wait
+// for); the scheduler keeps it queued without counting an attempt.
+void Core::rate_limited(std::vector<Pending>& parts, const Destination* d, int64_t wait_ms) {
+  const RateRule& rule = rates.rule(d->rate_rule);
+  const int64_t seconds = (wait_ms + 999) / 1000;
+  std::string limits;
+  if (rule.messages_per_minute) limits += std::to_string(rule.messages_per_minute) + " messages per minute";
+  if (rule.messages_per_hour)
+    limits += (limits.empty() ? "" : ", ") + std::to_string(rule.messages_per_hour) + " messages per hour";
+  const RecipientResult r = local_result(Outcome::TempFail, 451, "4.4.5",
+                                         "rate limit for " + rule.pattern + " (" + limits + ") reached; waiting " +
+                                             std::to_string(seconds) + "s in the queue");
+  ++telemetry::local().delivery_rate_limited;
+  spdlog::debug("delivery: {}: {}", d->key, r.text);
+  for (auto& p : parts) {
+    p.agg->result.rate_limited_ms = seconds * 1000;
+    p.agg->result.rate_rule = rule.pattern;
+    fail(p, r);
+  }
 }
 
 // A TLS level other than delivery.tls (a [delivery.tls_policy] domain on a
 // shared route or the relayhost) gets a destination of its own, so one
 // connection never mixes levels.
-std::string Core::dest_key(const std::string& route, config::OutboundTls level) const {
-  return level == config->delivery.tls ? route : route + "|tls=" + std::string(to_string(level));
+std::string Core::dest_key(const std::string& route, config::OutboundTls level, const std::string& domain) const {
+  std::string key = level == config->delivery.tls ? route : route + "|tls=" + std::string(to_string(level));
+  // A domain with its own source address never shares a connection with others.
+  if (!domain.empty() && config->delivery.source_addresses.count(domain)) key += "|src=" + domain;
+  return key;
 }
 
 // The route key a destination key was made from (dest_key's inverse).
-std::string_view Core::route_of(std::string_view key) { return key.substr(0, key.find("|tls=")); }
+std::string_view Core::route_of(std::string_view key) { return key.substr(0, key.find('|')); }
 
 // `map_key` is dest_key(key, level); `key` the route key.
 Destination* Core::destination(const std::string& map_key, const std::string& key, const std::string& domain,
@@ -141,6 +203,8 @@ Destination* Core::destination(const std::string& map_key, const std::string& ke
   d->key = map_key;
   d->tls = level;
   const config::Config::Delivery& del = config->delivery;
+  auto src = del.source_addresses.find(domain);
+  d->source = src != del.source_addresses.end() ? &src->second : &del.source_address;
   unsigned cap = std::max(1u, del.max_connections_per_domain);
   if (key == "relayhost" && del.relayhost) {
     d->route = del.relayhost;
@@ -175,6 +239,24 @@ void Core::settle(Destination* d) {
       continue;
     }
     if (d->slots.size() >= d->cap) break;
+    // [delivery.rate] connections_per_minute: the jobs wait here until a
+    // connection may open (a timer settles again then).
+    if (d->rate_rule >= 0 && rates.rule(d->rate_rule).connections_per_minute) {
+      if (d->rate_timer) break;  // already waiting for the next connection token
+      const unsigned share = route_of(d->key) == "relayhost" ? shard_count : 1;
+      if (const int64_t wait = rates.take_connection(d->rate_rule, now_ms(), share); wait > 0) {
+        d->rate_timer = true;
+        ++telemetry::local().delivery_rate_limited;
+        reactor.add_timer(std::chrono::milliseconds(wait), [this, weak = std::weak_ptr<int>(alive), key = d->key] {
+          if (!weak.lock()) return;
+          auto it = dests.find(key);
+          if (it == dests.end()) return;
+          it->second->rate_timer = false;
+          settle(it->second.get());
+        });
+        break;
+      }
+    }
     // The probe after a down time connects alone: the other jobs wait for
     // its outcome instead of each trying a host that may still be dead.
     if (d->probing && !d->slots.empty()) break;
@@ -236,8 +318,9 @@ struct DeliveryAgent::Impl : delivery_detail::Core {
 };
 
 DeliveryAgent::DeliveryAgent(engine::Reactor& reactor, std::shared_ptr<const config::Config> config, unsigned shard_count,
-                             std::shared_ptr<const OutboundTlsContexts> tls)
-    : impl_(std::make_unique<Impl>(reactor, std::move(config), shard_count, std::move(tls))) {}
+                             std::shared_ptr<const OutboundTlsContexts> tls,
+                             std::shared_ptr<const CredentialStore> credentials)
+    : impl_(std::make_unique<Impl>(reactor, std::move(config), shard_count, std::move(tls), std::move(credentials))) {}
 DeliveryAgent::~DeliveryAgent() = default;
 
 void DeliveryAgent::submit(DeliveryJob job, Done done) { impl_->submit(std::move(job), std::move(done)); }
@@ -249,12 +332,16 @@ std::optional<DownDestinations::Entry> DeliveryAgent::down_for(std::string_view 
   if (impl_->down.size() == 0) return std::nullopt;  // the usual case
   const std::string domain = mail::recipient_domain(address);
   const config::Config::Delivery& delivery = impl_->config->delivery;
-  const std::string key = impl_->dest_key(route_key(delivery, domain), tls_level(delivery, domain));
+  const std::string key = impl_->dest_key(route_key(delivery, domain), tls_level(delivery, domain), domain);
   if (const DownDestinations::Entry* e = impl_->down.peek(key, std::chrono::steady_clock::now())) return *e;
   return std::nullopt;
 }
 std::vector<DownDestinations::Live> DeliveryAgent::down_list() const {
   return impl_->down.live(std::chrono::steady_clock::now());
+}
+
+std::vector<DestinationRates::Live> DeliveryAgent::rate_list() const {
+  return impl_->rates.live(delivery_detail::now_ms());
 }
 
 size_t DeliveryAgent::queued_jobs() const {

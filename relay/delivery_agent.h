@@ -35,6 +35,24 @@
 // reason, never plaintext); with "may" a failed handshake is retried once in
 // plaintext on a new connection to the same address (as Postfix does).
 //
+// Upstream AUTH (delivery.credentials_file, credentials.h): a connection to a
+// host with credentials logs in after STARTTLS (outbound.h); such a host's
+// TLS level is raised to at least "encrypt", so a peer without STARTTLS is a
+// TLS failure (next host, then deferral), never a plaintext login. A refused
+// login is a temporary connection-level failure like a TLS one (so it may
+// also mark the destination down for destination_down_time).
+//
+// Source address (delivery.source_address, [delivery.source_addresses]): the
+// socket is bound to the IPv4 or IPv6 source before connecting, by the
+// peer's family; a domain with its own source gets a destination of its own.
+//
+// Rates ([delivery.rate], destination_rate.h): a destination whose domain,
+// route host or MX host (once its MX answer was seen) matches a rule takes a
+// token per job; without one the job's recipients come back deferred with
+// JobResult::rate_limited_ms set (the scheduler keeps the mail queued for
+// that long, not counted as an attempt). connections_per_minute holds jobs
+// in the destination's FIFO until a connection may open.
+//
 // Everything runs on the shard thread; nothing blocks.
 #pragma once
 
@@ -49,6 +67,8 @@
 #include "relay/delivery_job.h"
 #include "relay/down_destinations.h"
 #include "relay/outbound_tls.h"
+#include "relay/credential_store.h"
+#include "relay/destination_rate.h"
 
 namespace ringmta::relay {
 
@@ -59,8 +79,11 @@ class DeliveryAgent {
   // On the shard thread (creates the shard's dns::Resolver from config.dns).
   // `tls`: the shared client contexts (OutboundTlsContexts::create, done by
   // the daemon off the shard threads); null = build them here (tests).
+  // `credentials`: delivery.credentials_file, loaded by the daemon (null = no
+  // upstream logins).
   DeliveryAgent(engine::Reactor& reactor, std::shared_ptr<const config::Config> config, unsigned shard_count,
-                std::shared_ptr<const OutboundTlsContexts> tls = nullptr);
+                std::shared_ptr<const OutboundTlsContexts> tls = nullptr,
+                std::shared_ptr<const CredentialStore> credentials = nullptr);
   ~DeliveryAgent();  // on the shard thread; pending `done`s are not called
   DeliveryAgent(const DeliveryAgent&) = delete;
   DeliveryAgent& operator=(const DeliveryAgent&) = delete;
@@ -90,6 +113,9 @@ class DeliveryAgent {
   std::optional<DownDestinations::Entry> down_for(std::string_view address) const;
   // The destinations down now, for `ringmtactl destination list` and /metrics.
   std::vector<DownDestinations::Live> down_list() const;
+
+  // [delivery.rate] rules and their state here, for `ringmtactl destination list`.
+  std::vector<DestinationRates::Live> rate_list() const;
 
   size_t queued_jobs() const;        // waiting for a connection
   size_t open_connections() const;   // outbound connections (connecting, busy or idle)

@@ -10,6 +10,7 @@
 // only meet it through settle(), fail() and mark_down().
 #include <spdlog/spdlog.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <chrono>
@@ -73,6 +74,17 @@ void Core::resolved(Slot* s, const dns::Result& r, uint16_t port) {
   Destination* d = s->dest;
   const std::string name = d->route ? d->route->host : d->domain;
   std::optional<RecipientResult> loop;
+  if (r.kind == dns::ResultKind::kOk && !d->route && !rates.empty() && d->rate_rule < 0) {
+    // [delivery.rate] MX host patterns ("*.google.com"): from now on this
+    // domain's jobs count against the rule its MX hosts match.
+    std::vector<std::string_view> names;
+    for (const auto& h : r.hosts) names.push_back(h.name);
+    if (const int rule = rates.rule_for(names); rule >= 0) {
+      if (mx_rules.size() >= 10000) mx_rules.clear();
+      mx_rules[d->domain] = rule;
+      d->rate_rule = rule;
+    }
+  }
   if (r.kind == dns::ResultKind::kOk) {
     for (const auto& h : r.hosts)
       for (const auto& a : h.addresses)
@@ -169,6 +181,15 @@ void Core::connect_next(Slot* s) {
 }
 
 void Core::open(Slot* s, const Target& t, config::OutboundTls level) {
+  // delivery.credentials_file: a host we log in to gets TLS at least
+  // "encrypt" — the password never goes out in clear (outbound.h).
+  std::optional<Credential> login;
+  if (credentials) {
+    const std::string& domain = s->job ? s->job->job.domain : s->dest->domain;
+    if (auto table = credentials->current())
+      if (const Credential* c = table->find(t.host, t.address.port(), domain)) login = *c;
+    if (login && !tls_required(level)) level = config::OutboundTls::Encrypt;
+  }
   Outbound::TlsSetup setup;
   setup.level = level;
   if (level != config::OutboundTls::None && tls) setup.context = level == config::OutboundTls::Verify ? tls->verified : tls->unverified;
@@ -204,6 +225,11 @@ void Core::open(Slot* s, const Target& t, config::OutboundTls level) {
     });
   }
   s->ob = std::make_shared<Outbound>(reactor, s, std::move(cc), timeouts, t.host, t.address, std::move(setup));
+  if (login) s->ob->set_login(std::move(login->user), std::move(login->password));
+  if (const auto* src = s->dest->source) {
+    const auto& from = t.address.family() == AF_INET6 ? src->v6 : src->v4;
+    if (from) s->ob->set_source(*from);
+  }
   s->ob->start();
 }
 

@@ -53,6 +53,8 @@ void Core::complete(Pending& p, const std::vector<RecipientResult>& results, con
     res.remote_addr = ob->address_text();
     res.remote_dsn = remote_dsn;
     res.tls = ob->tls_description();
+    res.auth = ob->auth_user();
+    res.source = ob->source_text();
   }
   if (p.agg->split) {
     // One of several transactions: this part's remote for its recipients

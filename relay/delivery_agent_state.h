@@ -28,6 +28,8 @@
 #include "relay/down_destinations.h"
 #include "relay/outbound.h"
 #include "relay/tls_policy.h"
+#include "relay/credential_store.h"
+#include "relay/destination_rate.h"
 #include "config/self_addresses.h"
 
 namespace ringmta::relay::delivery_detail {
@@ -109,6 +111,9 @@ struct Destination {
   config::OutboundTls tls = config::OutboundTls::May;  // delivery.tls / [delivery.tls_policy] of its domain(s)
   unsigned cap = 1;
   bool probing = false;              // first try after a down time: one connection until it works
+  int rate_rule = -1;                // [delivery.rate] rule (DestinationRates), -1 = none
+  bool rate_timer = false;           // a settle() is scheduled for when a connection may open
+  const config::Config::Delivery::Source* source = nullptr;  // delivery.source_address(es); never null once made
   std::deque<Pending> waiting;
   std::vector<std::unique_ptr<Slot>> slots;
 
@@ -141,9 +146,16 @@ struct Core {
   // where "verify" is required. Bounded: emptied when it reaches kMaxTickets.
   static constexpr size_t kMaxTickets = 10000;
   std::unordered_map<std::string, tls::TicketPtr> tickets;
+  // Issue 18: upstream logins (null: no delivery.credentials_file), the
+  // [delivery.rate] buckets of the destinations this shard owns, and which
+  // rule an MX-host pattern matched for a domain (learnt from its MX
+  // answer; bounded, emptied when full like `tickets`).
+  std::shared_ptr<const CredentialStore> credentials;
+  DestinationRates rates;
+  std::unordered_map<std::string, int> mx_rules;
 
   Core(engine::Reactor& r, std::shared_ptr<const config::Config> c, unsigned shards,
-       std::shared_ptr<const OutboundTlsContexts> contexts);
+       std::shared_ptr<const OutboundTlsContexts> contexts, std::shared_ptr<const CredentialStore> logins);
   ~Core();
 
   // ---- delivery_agent_results.cpp: results, down destinations ----
@@ -159,7 +171,12 @@ struct Core {
 
   // ---- delivery_agent.cpp: jobs, shutdown ----
   void submit(DeliveryJob job, Done done);
-  std::string dest_key(const std::string& route, config::OutboundTls level) const;
+  // `domain`: a [delivery.source_addresses] domain gets a destination of its own.
+  std::string dest_key(const std::string& route, config::OutboundTls level, const std::string& domain = {}) const;
+  // [delivery.rate]: the rule for d (carrying mail for `domain`), and whether a
+  // job of it must wait (then its recipients are deferred for that long).
+  int rate_rule_for(const Destination* d, const std::string& domain) const;
+  void rate_limited(std::vector<Pending>& parts, const Destination* d, int64_t wait_ms);
   static std::string_view route_of(std::string_view key);
   Destination* destination(const std::string& map_key, const std::string& key, const std::string& domain,
                            config::OutboundTls level);

@@ -39,6 +39,12 @@ struct JobResult {
   std::string tls;            // "TLSv1.3 TLS_AES_256_GCM_SHA384" when that attempt used TLS, else ""
   std::string tls_policy;     // which policy decided its TLS (relay/tls_policy.h), "" when no host was tried
   bool local = false;         // local delivery into mailboxes (relay=local), not the delivery agent
+  std::string auth;           // upstream login name of that attempt (delivery.credentials_file), else ""
+  std::string source;         // local address the connection was bound to (delivery.source_address), else ""
+  // [delivery.rate]: the job was not tried, its destination is over its rate;
+  // keep the recipients queued this long (not an attempt: no retry backoff).
+  int64_t rate_limited_ms = 0;
+  std::string rate_rule;      // the rule's pattern, for the log line
 
   // Where each result was decided. The agent may send one job as several
   // transactions (delivery.max_recipients_per_transaction), over different

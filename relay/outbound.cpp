@@ -69,7 +69,8 @@ void Outbound::start() {
       },
       [self](int error) {
         if (!self->gone_) self->on_connect_error(error);
-      });
+      },
+      source_ ? &*source_ : nullptr);
 }
 
 std::string Outbound::peer_name() const {
@@ -118,6 +119,7 @@ void Outbound::on_tls_data(std::string_view bytes) {
   if (tls_->has_output()) conn_->send(tls_->take_output());
   if (!was_open && tls_->handshake_done()) tls_established();
   if (gone_ || closing_) return;
+  if (auth_active_) return on_auth_data(plain);  // only the AUTH exchange talks now
   if (!plain.empty()) apply(session_.feed(plain));
   // The server's close_notify: nothing more will come on this connection.
   if (state == tls::Session::State::Closed && !gone_ && !closing_) apply(session_.on_disconnect());
@@ -155,13 +157,17 @@ void Outbound::refuse_plaintext() {
                     (refusal.empty() ? " did not offer STARTTLS" : " refused STARTTLS: " + refusal);
   tls_failure_ = tls_result(454, "4.7.4", why);  // RFC 3207 §4 / RFC 3463 X.7.4: security feature not supported
   spdlog::debug("delivery: {}", why);
+  if (auth_) {
+    telemetry::local().delivery_auth[2]++;  // result="no_tls": the credentials were not sent
+    spdlog::warn("delivery: not logging in to {} as {}: {} (mail deferred)", peer_name(), auth_->user(), why);
+  }
   action_ready_ = false;
   apply(session_.quit());
 }
 
 void Outbound::on_drained() {
   writing_ = false;
-  if (gone_ || closing_) return;
+  if (gone_ || closing_ || auth_active_) return;
   session_.output_written();
   smtp::Stage st = session_.stage();
   // RFC 5321 §4.5.3.2: the data block timeout runs per write, so each
@@ -173,6 +179,8 @@ void Outbound::on_drained() {
 void Outbound::on_timer() {
   timer_ = 0;
   if (gone_ || closing_) return;
+  if (auth_active_)
+    return auth_failed(421, "4.4.2", "timeout waiting for the AUTH reply from " + peer_name(), "failed", false);
   spdlog::debug("delivery: {} timed out in stage {}", peer_name(), smtp::to_string(session_.stage()));
   apply(session_.on_timeout());
 }
@@ -216,8 +224,8 @@ void Outbound::on_closed(int error) {
 // The connection never got ready: keep the session's reason (a remote reply
 // as the remote wrote it; a local one with the peer named).
 void Outbound::note_failure() {
-  if (tls_failure_) {
-    failure_ = *tls_failure_;
+  if (tls_failure_ || auth_failure_) {
+    failure_ = tls_failure_ ? *tls_failure_ : *auth_failure_;
     return;
   }
   failure_ = smtp::RecipientResult{};
@@ -277,6 +285,7 @@ void Outbound::apply(smtp::ClientAction action) {
   }
   if (action == smtp::ClientAction::Ready && !session_.tls_active() && tls_required(tls_setup_.level))
     return refuse_plaintext();
+  if (action == smtp::ClientAction::Ready && auth_ && !auth_done_) return start_auth();
   action_ready_ = action == smtp::ClientAction::Ready;
   step();
 }
@@ -376,3 +385,4 @@ void Outbound::cancel_timer() {
 }
 
 }  // namespace ringmta::relay
+

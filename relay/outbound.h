@@ -20,6 +20,19 @@
 // connection; a failed handshake ends it with tls_fallback() set, and the
 // agent reconnects without TLS.
 //
+// AUTH (delivery.credentials_file, outbound_auth.h): with set_login() the
+// Outbound logs in after the EHLO that follows a completed STARTTLS, before
+// the connection counts as ready. Never without TLS: a connection that is
+// not encrypted by then never sends AUTH (the agent also raises the TLS
+// level to at least "encrypt" for a host with credentials). A refused login
+// (535 or any other reply), a server offering neither PLAIN nor LOGIN, or no
+// TLS ends the connection before any mail moves; failure() is always
+// temporary then (4.7.x), so the mail is deferred, never bounced, and the
+// log line has the server's reply — never the password.
+//
+// Source address (delivery.source_address): set_source() before start()
+// binds the socket to it before connecting.
+//
 // The delivery agent owns the policy (which job, which target next, reuse,
 // idle timeout); this file only knows one socket. The engine owns the
 // handler, so the Outbound is shared between the handler and the agent and
@@ -37,6 +50,7 @@
 #include "proto/smtp/client_session.h"
 #include "config/config.h"
 #include "tls/tls.h"
+#include "relay/outbound_auth.h"
 
 namespace ringmta::relay {
 
@@ -79,6 +93,15 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
   ~Outbound();
   Outbound(const Outbound&) = delete;
   Outbound& operator=(const Outbound&) = delete;
+
+  // Before start(): log in with these after STARTTLS (see above).
+  void set_login(std::string user, std::string password);
+  // Before start(): the local address to bind (port 0), of the peer's family.
+  void set_source(engine::SocketAddress source) { source_ = source; }
+  // The login name used on this connection once authenticated, else "".
+  std::string auth_user() const { return auth_done_ ? auth_->user() : std::string(); }
+  // The bound source address ("" = the system's choice).
+  std::string source_text() const { return source_ ? source_->ip() : std::string(); }
 
   // Start connecting (must be owned by a shared_ptr).
   void start();
@@ -133,6 +156,9 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
   void tls_established();
   void tls_failed(std::string why);
   void refuse_plaintext();
+  void start_auth();
+  void on_auth_data(std::string_view plain);
+  void auth_failed(int code, std::string enhanced, std::string why, const char* metric, bool quit);
 
   engine::Reactor& reactor_;
   Owner* owner_;
@@ -159,6 +185,13 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
   std::string tls_text_;               // version and cipher once open
   std::optional<smtp::RecipientResult> tls_failure_;  // why TLS (required or tried) failed
   bool tls_fallback_ = false;
+
+  std::unique_ptr<ClientAuth> auth_;  // set_login(); null = no AUTH
+  smtp::ReplyParser auth_parser_;
+  bool auth_active_ = false;          // AUTH sent, waiting for its (last) reply
+  bool auth_done_ = false;            // 235 received
+  std::optional<smtp::RecipientResult> auth_failure_;
+  std::optional<engine::SocketAddress> source_;
 };
 
 }  // namespace ringmta::relay

@@ -159,6 +159,8 @@ class Scheduler {
   unsigned delivering_shard(const std::string& domain) const;
   void dispatch(DeliveryJob job);
   void complete(Active& a);
+  // A JobResult with rate_limited_ms: its recipients wait that long (scheduler_outcome.cpp).
+  void hold_rate_limited(Active& a, const JobResult& jr, int64_t now_ms);
   // One attempt's result applied to r (attempts, reply, state, next attempt
   // per retry.h); the decision says what else is due (a notice).
   Decision record_attempt(const queue::Envelope& env, queue::Recipient& r, const smtp::RecipientResult& rr,

@@ -88,6 +88,14 @@ void Scheduler::complete(Active& a) {
   a.updated = a.env;
   std::vector<NoticeEntry> failed, delayed, relayed, delivered;
   for (const JobResult& jr : a.results) {
+    if (jr.rate_limited_ms > 0) {
+      hold_rate_limited(a, jr, now);
+      continue;
+    }
+    // Log fields of issue 18: the upstream login and the bound source address.
+    std::string fields;
+    if (!jr.auth.empty()) fields += ", auth=" + jr.auth;
+    if (!jr.source.empty()) fields += ", source=" + jr.source;
     for (size_t k = 0; k < jr.indices.size() && k < jr.results.size(); ++k) {
       const JobResult::Via via = jr.via(k);
       std::string ip, port;
@@ -109,7 +117,7 @@ void Scheduler::complete(Active& a) {
         case queue::RecipientState::Failed: ++shard_.counters.recipients_bounced; break;
         default: ++shard_.counters.recipients_deferred; break;
       }
-      spdlog::info("{}", attempt_line(a.env, r, relay, via.tls, now, rr.enhanced, d.state, text, jr.tls_policy));
+      spdlog::info("{}", attempt_line(a.env, r, relay + fields, via.tls, now, rr.enhanced, d.state, text, jr.tls_policy));
       if (d.notice == Notice::None) continue;
       NoticeEntry e;
       e.index = idx;
@@ -137,6 +145,22 @@ void Scheduler::complete(Active& a) {
   add_notice(a, Notice::Delivered, delivered, now);
   a.committing = true;
   commit(a.env.id);
+}
+
+// [delivery.rate]: the destination is over its rate, nothing was tried. The
+// recipients stay pending until the next token (no attempt counted, so the
+// retry backoff and the attempts shown are untouched; never a bounce or a
+// delay notice from this).
+void Scheduler::hold_rate_limited(Active& a, const JobResult& jr, int64_t now_ms) {
+  for (size_t k = 0; k < jr.indices.size() && k < jr.results.size(); ++k) {
+    const uint32_t idx = jr.indices[k];
+    if (idx >= a.updated.recipients.size()) continue;
+    queue::Recipient& r = a.updated.recipients[idx];
+    r.next_attempt_ms = now_ms + jr.rate_limited_ms;
+    r.last_reply = jr.results[k].text;
+    spdlog::info("{}", attempt_line(a.env, r, "none, rate_limited=" + jr.rate_rule, "", now_ms, jr.results[k].enhanced,
+                                    queue::RecipientState::Pending, jr.results[k].text));
+  }
 }
 
 Decision Scheduler::record_attempt(const queue::Envelope& env, queue::Recipient& r, const smtp::RecipientResult& rr,

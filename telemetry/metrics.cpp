@@ -125,6 +125,8 @@ void ShardMetrics::merge(const ShardMetrics& other) {
   pop3_deleted += other.pop3_deleted;
   for (const auto& [key, n] : other.dkim_signed) dkim_signed[key] += n;
   dkim_sign_failures += other.dkim_sign_failures;
+  for (size_t i = 0; i < delivery_auth.size(); ++i) delivery_auth[i] += other.delivery_auth[i];
+  delivery_rate_limited += other.delivery_rate_limited;
 }
 
 ShardMetrics& local() {

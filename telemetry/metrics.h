@@ -112,6 +112,10 @@ struct ShardMetrics {
   // and signing failures (those went on unsigned).
   std::map<std::pair<std::string, std::string>, uint64_t> dkim_signed;
   uint64_t dkim_sign_failures = 0;
+  // Upstream AUTH (relay/outbound.cpp) by result: ok, failed (refused or no
+  // answer), no_tls (credentials not sent: no TLS), no_mechanism.
+  std::array<uint64_t, 4> delivery_auth{};
+  uint64_t delivery_rate_limited = 0;  // jobs held back by [delivery.rate] (relay/destination_rate.h)
 
   void connection_opened(int listener);
   void connection_closed(int listener);

@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
   suspend_cmd->add_option("domain", dest_domain, "Recipient domain")->required();
   auto* resume_cmd = dest_cmd->add_subcommand("resume", "Deliver to DOMAIN again (its messages are flushed)");
   resume_cmd->add_option("domain", dest_domain, "Recipient domain")->required();
-  auto* dest_list_cmd = dest_cmd->add_subcommand("list", "The suspended domains and the destinations down now");
+  auto* dest_list_cmd = dest_cmd->add_subcommand("list", "The suspended domains, the destinations down now and the [delivery.rate] rules");
   auto* reload_cmd = app.add_subcommand("reload", "Re-read the TLS certificates (what SIGHUP does)");
 
 

@@ -295,6 +295,16 @@ int run_ctl_request(const CtlTarget& target, const admin::Request& given, bool a
         for (const base::json::Value& d : items(*resp, "down"))
           out(str(d.get("destination")) + " down for " + std::to_string(num(d.get("seconds_left"))) + "s more: " +
               str(d.get("error")) + "\n");
+        // [delivery.rate]: "rate gmail.com: 2/min, 0/h, 0 conn/min; 2 messages and 1 connections
+        // let through, 3 held back, next in 25s" (summed over the shards).
+        for (const base::json::Value& r : items(*resp, "rates")) {
+          out("rate " + str(r.get("pattern")) + ": " + std::to_string(num(r.get("messages_per_minute"))) + "/min, " +
+              std::to_string(num(r.get("messages_per_hour"))) + "/h, " +
+              std::to_string(num(r.get("connections_per_minute"))) + " conn/min; " +
+              std::to_string(num(r.get("messages"))) + " messages and " + std::to_string(num(r.get("connections"))) +
+              " connections let through, " + std::to_string(num(r.get("limited"))) + " held back, next in " +
+              std::to_string(num(r.get("seconds_to_next"))) + "s\n");
+        }
       }
       break;
     case Command::Reload: out("reloaded\n"); break;

@@ -164,7 +164,8 @@ TEST(Config, ReferenceConfigurationDocumentsEveryKey) {
                            "connection_idle_timeout = ", "connect_timeout = ", "command_timeout = ",
                            "data_timeout = ", "chunking = ", "no_chunking_hosts = ",
                            "destination_down_time = ", "tls = ", "#tls_ca_file = ", "tls_resumption = ",
-                           "mta_sts = ", "mta_sts_port = ", "dane = ", "dnssec_resolver = "}},
+                           "mta_sts = ", "mta_sts_port = ", "dane = ", "dnssec_resolver = ",
+                           "credentials_file = ", "source_address = "}},
       {"\n[delivery.routes]\n", {}},
       {"\n[delivery.tls_policy]\n", {}},
       {"\n[log]\n", {"level = ", "format = ", "buffered = "}},
@@ -208,7 +209,7 @@ TEST(Config, ReferenceDefaultLinesMatchWrittenValues) {
   }
   // Every key except those commented out (hostname, relayhost, tls files,
   // tls_ca_file) and the listener's.
-  EXPECT_EQ(checked, 68);
+  EXPECT_EQ(checked, 70);
 }
 
 TEST(Config, EveryKeySet) {
