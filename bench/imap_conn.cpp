@@ -194,8 +194,12 @@ bool ImapConn::flush(std::string& error) {
 
 bool ImapConn::read_all(std::vector<ImapResponse>& out, std::string& error) {
   char buf[65536];
-  // Bounded by the data available: stops at EAGAIN / WANT_READ.
-  for (int rounds = 0; rounds < 1024; rounds++) {
+  // Bounded by the data available (stops at EAGAIN / WANT_READ) and by a
+  // round count, so one busy connection cannot starve the others; epoll is
+  // level-triggered and reports the rest. Bytes OpenSSL already decrypted are
+  // invisible to epoll, so they are always drained (at most one record).
+  for (int rounds = 0;; rounds++) {
+    if (rounds >= 1024 && !(ssl_ && SSL_pending(ssl_) > 0)) return true;
     ssize_t n;
     if (ssl_) {
       ERR_clear_error();
@@ -229,7 +233,6 @@ bool ImapConn::read_all(std::vector<ImapResponse>& out, std::string& error) {
       return false;
     }
   }
-  return true;  // more may be waiting: level-triggered epoll calls again
 }
 
 }  // namespace ringmta::bench

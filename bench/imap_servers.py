@@ -106,7 +106,7 @@ class Dovecot:
     name = "dovecot"
 
     def __init__(self, work, users, fetch_maildir, cert, hibernate=0):
-        self.work = work
+        self.work, self.log = work, work / "dovecot.log"
         self.port, self.tls_port, self.lmtp_port = free_port(), free_port(), free_port()
         mail = work / "mail"
         nobody = pwd.getpwnam("nobody")
@@ -175,7 +175,7 @@ service imap {{
   }}
 }}
 service imap-hibernate {{
-  client_limit = 25000
+  client_limit = 15000
   unix_listener imap-hibernate {{
     mode = 0666
   }}

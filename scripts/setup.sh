@@ -17,7 +17,7 @@ packages=(
   swaks libnet-ssleay-perl openssl dnsmasq-base python3 python3-pytest python3-aiosmtpd python3-dnslib
   curl prometheus python3-yaml
   postfix
-  fetchmail mpop dovecot-pop3d dovecot-lmtpd
+  fetchmail mpop dovecot-pop3d dovecot-lmtpd dovecot-imapd
 )
 
 missing=()
