@@ -27,6 +27,7 @@ import os
 import pwd
 import shutil
 import signal
+import socket
 import subprocess
 import time
 import warnings
@@ -259,10 +260,19 @@ level = "warn"
         self.proc = subprocess.Popen([str(self.build / "ringmta"), "--config", str(self.conf)],
                                      stdout=open(log, "ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:
+            deadline = time.monotonic() + 30
             for p in (self.port, self.tls_port, self.smtp_port):
-                if self.proc.poll() is not None:
-                    raise SystemExit("ringmta did not start:\n" + log.read_text()[-2000:])
-                wait_port(p, 30)
+                while True:  # bounded by the deadline; a refused config ends it at once
+                    if self.proc.poll() is not None:
+                        raise SystemExit(f"ringmta exited at start (code {self.proc.returncode}):\n" +
+                                         log.read_text()[-2000:])
+                    try:
+                        socket.create_connection(("127.0.0.1", p), timeout=1).close()
+                        break
+                    except OSError:
+                        if time.monotonic() > deadline:
+                            raise SystemExit(f"ringmta: port {p} never opened")
+                        time.sleep(0.05)
             users_with_mail = [u for u in users if u.startswith("fetch@")]
             for u in users_with_mail if fetch_maildir and fresh else []:
                 subprocess.run([str(self.build / "ringmtactl"), "--config", str(self.conf), "mailbox", "import", u,
