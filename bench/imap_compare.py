@@ -111,6 +111,11 @@ def idle_memory(b, srv, count, tls, beside, hibernate):
         login_cpu = cpu_seconds(srv.pid) - cpu0
         time.sleep(hibernate + 3 if hibernate else 2.0)  # Dovecot moves IDLE sessions to imap-hibernate after it
         rss1, pss1, procs = tree_memory(srv.pid)
+        if hibernate and procs > count // 2:
+            # Dovecot hibernates only sessions it can watch with inotify: one instance
+            # each, fs.inotify.max_user_instances per uid (128 by default).
+            print(f"  {srv.name}: {procs} server processes for {count} sessions: most did not hibernate "
+                  "(fs.inotify.max_user_instances too low?)", flush=True)
         side = None
         if beside:  # warmed up and best of --passes, like the fetch without the crowd
             b.fetch(srv)
@@ -252,6 +257,7 @@ def table(a, results):
             row(f"idle IDLE conn x{count} {kind}: KiB PSS/conn", lambda r, p=pick: p(r)["pss_kib_per_conn"])
             row(f"idle IDLE conn x{count} {kind}: KiB RSS/conn", lambda r, p=pick: p(r)["rss_kib_per_conn"])
             row(f"login+SELECT+IDLE x{count} {kind}: CPU ms/conn", lambda r, p=pick: p(r)["cpu_ms_per_login"])
+            row(f"  server processes with x{count} {kind}", lambda r, p=pick: p(r)["server_processes"])
     row("FETCH FLAGS ENVELOPE BODYSTRUCTURE: msgs/s", lambda r: r["fetch_meta"]["msgs_per_s"], "high")
     row("  server CPU us/msg", lambda r: r["fetch_meta"]["cpu_us_per_msg"])
     row("full-body UID FETCH: msgs/s", lambda r: r["fetch_body"]["msgs_per_s"], "high")
@@ -359,13 +365,13 @@ def main():
         for name in servers:
             print(f"{name}:", flush=True)
             results[name] = run_server(name, Bench(a), tmp, users, src, cert)
+            if a.json_out:  # after every server: a later failure keeps what was measured
+                a.json_out.write_text(json.dumps({"messages": a.messages, "size": a.size, "bytes": a.bytes,
+                                                  "results": results}, indent=1))
     finally:
         if not a.keep:
             shutil.rmtree(tmp, ignore_errors=True)
     table(a, results)
-    if a.json_out:
-        a.json_out.write_text(json.dumps({"messages": a.messages, "size": a.size, "bytes": a.bytes,
-                                          "results": results}, indent=1))
 
 
 if __name__ == "__main__":
