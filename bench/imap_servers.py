@@ -10,7 +10,8 @@ bench/imap_compare.py and the mailbox content they share.
   Dovecot(work, ...)          Debian's dovecot-imapd: own base_dir, imap (plain)
                               and imaps listeners plus an LMTP listener (IDLE
                               latency probes) on 127.0.0.1, Maildir under the
-                              work directory, passwd-file users, mail_fsync =
+                              work directory, passwd-file users (the same
+                              SHA-512 crypt hash as ringmta's), mail_fsync =
                               always. Login processes in high-performance mode
                               (service_count = 0): the lower-memory Dovecot
                               setup for many connections. hibernate=N turns on
@@ -41,6 +42,9 @@ from benchlib import free_port, wait_port
 
 PASSWORD = "bench-pw"
 DOMAIN = "local.test"
+# Both servers check the same SHA-512 crypt hash (5,000 rounds, the glibc
+# default): login CPU compares like with like.
+PASSWORD_HASH = crypt.crypt(PASSWORD, crypt.mksalt(crypt.METHOD_SHA512, rounds=5000))
 
 
 def _message(i, size):
@@ -122,7 +126,7 @@ class Dovecot:
         if fresh:
             subprocess.run(["chown", "-R", "nobody:nogroup", str(mail)], check=True, timeout=300)
         (work / "passwd").write_text("".join(
-            f"{u}:{{PLAIN}}{PASSWORD}:{nobody.pw_uid}:{nobody.pw_gid}::{mail}/{u}::\n" for u in users))
+            f"{u}:{{SHA512-CRYPT}}{PASSWORD_HASH}:{nobody.pw_uid}:{nobody.pw_gid}::{mail}/{u}::\n" for u in users))
         for d in ("run", "state"):
             (work / d).mkdir(exist_ok=True)
         hib = f"imap_hibernate_timeout = {hibernate}s\n" if hibernate else ""
@@ -221,8 +225,7 @@ class Ringmta:
         self.build, self.work = Path(build), work
         self.port, self.tls_port, self.smtp_port = free_port(), free_port(), free_port()
         fresh = not (work / "data").exists()  # restarts of one run keep the imported mail
-        hash_ = crypt.crypt(PASSWORD, crypt.mksalt(crypt.METHOD_SHA512, rounds=5000))
-        (work / "users").write_text("".join(f"{u}:{hash_}\n" for u in users))
+        (work / "users").write_text("".join(f"{u}:{PASSWORD_HASH}\n" for u in users))
         self.conf = work / "ringmta.toml"
         self.conf.write_text(f"""
 [server]
