@@ -199,6 +199,8 @@ int main(int argc, char** argv) {
     for (const std::string* s : {&ic.user, &ic.password, &ic.mailbox})
       if (s->find_first_of("\r\n") != std::string::npos) return usage("imap", "no CR or LF in --login / --mailbox");
     if (ic.sessions == 0 || ic.sessions > 200000) return usage("imap", "--sessions must be 1..200000");
+    if (ic.users > 1 && ic.user.find("%d") == std::string::npos)
+      return usage("imap", "--users N needs \"%d\" in the --login user");
     if (ic.users == 0 || ic.connect_concurrency == 0 || ic.batch == 0 || ic.batch > 100000)
       return usage("imap", "--users, --connect-concurrency and --batch (<= 100000) must be positive");
     if (ic.hold < 0 || ic.interval < 0 || ic.notify_timeout <= 0 || ic.time_limit <= 0 || ic.reply_timeout <= 0)
