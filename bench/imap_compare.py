@@ -67,7 +67,7 @@ def mem_available_kb():
 
 class Bench:
     def __init__(self, a):
-        self.a, self.bin = a, str(Path(a.build) / "ringmta-bench")
+        self.a, self.bin = a, str(a.bench or Path(a.build) / "ringmta-bench")
 
     def cmd(self, srv, mode, login, *extra, tls=False):
         port = srv.tls_port if tls else srv.port
@@ -310,6 +310,7 @@ def main():
     ap.add_argument("--probes", type=int, default=100, help="deliveries for the IDLE latency")
     ap.add_argument("--quick", action="store_true", help="tiny counts: a smoke run (ctest)")
     ap.add_argument("--build", default=str(Path(__file__).resolve().parent.parent / "build"))
+    ap.add_argument("--bench", type=Path, help="the ringmta-bench to use (default BUILD/ringmta-bench)")
     ap.add_argument("--ringmta-extra", type=Path, help="TOML appended to ringmta's generated config")
     ap.add_argument("--time-limit", type=int, default=3600, help="for the whole run")
     ap.add_argument("--step-limit", type=int, default=600, help="for each tool run")
@@ -335,8 +336,8 @@ def main():
     if os.geteuid() != 0:
         print("imap_compare: skipped: needs root (Dovecot's mail processes run as nobody)")
         sys.exit(77)
-    if not (Path(a.build) / "ringmta-bench").exists():
-        raise SystemExit(f"no {a.build}/ringmta-bench: build it first")
+    if not (a.bench or Path(a.build) / "ringmta-bench").exists():
+        raise SystemExit(f"no {a.bench or Path(a.build) / 'ringmta-bench'}: build it first")
     if "ringmta" in servers and not (Path(a.build) / "ringmtactl").exists():
         raise SystemExit(f"no {a.build}/ringmtactl: build ringmta and ringmtactl first")
     # 10,000 connections: descriptors for the client, Dovecot's login processes and ringmta (children inherit).
