@@ -252,6 +252,7 @@ enabled = true
 [imap]
 allow_plaintext_auth = true
 [limits]
+max_connections = 100000
 max_connections_per_ip = 100000
 [queue]
 durability = "fsync"
