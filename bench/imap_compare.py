@@ -46,6 +46,7 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from imap_servers import DOMAIN, PASSWORD, Dovecot, Ringmta, make_cert, make_maildir  # noqa: E402
 from benchlib import status_kb  # noqa: E402
