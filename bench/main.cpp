@@ -1,5 +1,5 @@
-// bench/main.cpp — the `ringmta-bench` command line: `send` (load generator)
-// and `sink` (counting SMTP sink). Options are checked here so that a bad
+// bench/main.cpp — the `ringmta-bench` command line: `send` (load generator),
+// `sink` (counting SMTP sink) and `imap` (IMAP load client, imap.h). Options are checked here so that a bad
 // value is a clear message and exit code 2, never a half-started run.
 //
 // Exit codes: 0 ok; 1 the run failed (connection failures beyond
@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "bench/imap.h"
 #include "bench/send.h"
 #include "bench/sink.h"
 
@@ -102,6 +103,36 @@ int main(int argc, char** argv) {
   sink->add_option("--hostname", kc.hostname, "Name in the greeting and EHLO reply");
   sink->add_flag("--json", kc.json, "Print the final report as one JSON object");
 
+  // ------------------------------------------------------------ imap
+  ringmta::bench::ImapConfig ic;
+  std::string imap_target, imap_mode = "idle", imap_login;
+  auto* imap = app.add_subcommand("imap", "IMAP load: idle connections, FETCH, APPEND, IDLE notification latency");
+  imap->add_option("--target", imap_target, "Server as IP:PORT (or localhost:PORT)")->required();
+  imap->add_option("--mode", imap_mode, "idle | fetch | append | idle-latency (default idle)");
+  imap->add_option("--login", imap_login, "USER:PASS; \"%d\" in USER is replaced by session % --users")->required();
+  imap->add_option("--users", ic.users, "Distinct users for \"%d\" (default 1)");
+  imap->add_option("--sessions", ic.sessions, "Concurrent sessions (default 1)");
+  imap->add_option("--mailbox", ic.mailbox, "Mailbox to select / append to (default INBOX)");
+  imap->add_flag("--tls", ic.tls, "Implicit TLS (imaps)");
+  imap->add_option("--tls-sni", ic.tls_server_name, "Server name to send as SNI");
+  imap->add_option("--connect-concurrency", ic.connect_concurrency, "Sessions logging in at once (default 200)");
+  imap->add_option("--hold", ic.hold, "idle: seconds in IDLE once every session is there (default 10; SIGTERM ends it)");
+  imap->add_option("--batch", ic.batch, "fetch: messages per BODY.PEEK[] command (default 100)");
+  imap->add_flag("--no-body", ic.no_body, "fetch: the metadata pass only, no BODY.PEEK[] pass");
+  imap->add_option("--messages", ic.messages, "append: total APPENDs; idle-latency: deliveries (default 100)");
+  imap->add_option("--size", ic.size, "append: message size in bytes (default 4096)");
+  imap->add_flag("--no-literal-plus", ic.no_literal_plus, "append: synchronising literals even if LITERAL+ is offered");
+  imap->add_option("--smtp", ic.smtp, "idle-latency: deliver by SMTP to IP:PORT");
+  imap->add_option("--lmtp", ic.lmtp, "idle-latency: deliver by LMTP to IP:PORT");
+  imap->add_option("--deliver-cmd", ic.deliver_cmd, "idle-latency: run this (sh -c; %u = recipient) with the message on stdin");
+  imap->add_option("--rcpt-domain", ic.rcpt_domain, "idle-latency: domain for users without '@'");
+  imap->add_option("--interval", ic.interval, "idle-latency: seconds between deliveries (default 0.05)");
+  imap->add_option("--notify-timeout", ic.notify_timeout, "idle-latency: seconds to wait for each EXISTS (default 5)");
+  imap->add_option("--max-failures", ic.max_failures, "Failed sessions tolerated (default 0)");
+  imap->add_option("--reply-timeout", ic.reply_timeout, "Seconds to wait for a reply (default 120)");
+  imap->add_option("--time-limit", ic.time_limit, "Hard limit for the run in seconds (default 300)");
+  imap->add_flag("--json", ic.json, "Print the report as one JSON object");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -148,6 +179,45 @@ int main(int argc, char** argv) {
       if (d.find_first_of("\r\n<> @") != std::string::npos) return usage("send", "--domains: bad domain '" + d + "'");
     sc.progress = !no_progress;
     return ringmta::bench::run_send(sc);
+  }
+
+  if (imap->parsed()) {
+    using ringmta::bench::ImapMode;
+    std::string host;
+    if (!parse_endpoint(imap_target, ic.target, host))
+      return usage("imap", "--target: expected IP:PORT, got '" + imap_target + "'");
+    ic.target_text = imap_target;
+    if (imap_mode == "idle") ic.mode = ImapMode::Idle;
+    else if (imap_mode == "fetch") ic.mode = ImapMode::Fetch;
+    else if (imap_mode == "append") ic.mode = ImapMode::Append;
+    else if (imap_mode == "idle-latency") ic.mode = ImapMode::IdleLatency;
+    else return usage("imap", "--mode must be idle, fetch, append or idle-latency");
+    const size_t colon = imap_login.find(':');
+    if (colon == std::string::npos || colon == 0) return usage("imap", "--login: expected USER:PASS");
+    ic.user = imap_login.substr(0, colon);
+    ic.password = imap_login.substr(colon + 1);
+    for (const std::string* s : {&ic.user, &ic.password, &ic.mailbox})
+      if (s->find_first_of("\r\n") != std::string::npos) return usage("imap", "no CR or LF in --login / --mailbox");
+    if (ic.sessions == 0 || ic.sessions > 200000) return usage("imap", "--sessions must be 1..200000");
+    if (ic.users > 1 && ic.user.find("%d") == std::string::npos)
+      return usage("imap", "--users N needs \"%d\" in the --login user");
+    if (ic.users == 0 || ic.connect_concurrency == 0 || ic.batch == 0 || ic.batch > 100000)
+      return usage("imap", "--users, --connect-concurrency and --batch (<= 100000) must be positive");
+    if (ic.hold < 0 || ic.interval < 0 || ic.notify_timeout <= 0 || ic.time_limit <= 0 || ic.reply_timeout <= 0)
+      return usage("imap", "negative or zero duration");
+    if (ic.size < 200 || ic.size > (256u << 20)) return usage("imap", "--size must be 200 .. 256 MiB");
+    if (ic.mode == ImapMode::Append && ic.messages == 0) return usage("imap", "--messages must be positive");
+    if (ic.mode == ImapMode::IdleLatency) {
+      const int ways = !ic.smtp.empty() + !ic.lmtp.empty() + !ic.deliver_cmd.empty();
+      if (ways != 1) return usage("imap", "idle-latency needs exactly one of --smtp, --lmtp, --deliver-cmd");
+      if (ic.messages == 0 || ic.messages > 1000000) return usage("imap", "--messages must be 1..1000000");
+      for (const std::string* s : {&ic.smtp, &ic.lmtp})
+        if (!s->empty() && !ringmta::engine::SocketAddress::parse(*s))
+          return usage("imap", "--smtp/--lmtp: expected IP:PORT, got '" + *s + "'");
+      if (ic.user.find_first_of("<> \"'$`\\;|&") != std::string::npos)
+        return usage("imap", "idle-latency: the user name must be a plain address (it goes into RCPT TO and a command)");
+    }
+    return ringmta::bench::run_imap(ic);
   }
 
   std::string host;

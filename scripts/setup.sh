@@ -68,6 +68,13 @@ if ((${#missing[@]})); then
       && [[ -d /run/systemd/system ]]; then
     "${sudo[@]}" systemctl disable --now postfix.service || true
   fi
+  # Dovecot likewise: its packages serve the comparisons and client tests in
+  # private instances; the system service they start would hold ports
+  # 110/143/993/995 on this machine for nothing.
+  if [[ " ${missing[*]} " == *" dovecot-"* ]] && command -v systemctl >/dev/null \
+      && [[ -d /run/systemd/system ]]; then
+    "${sudo[@]}" systemctl disable --now dovecot.service dovecot.socket 2>/dev/null || true
+  fi
 else
   echo "setup: all ${#packages[@]} packages present"
 fi
