@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 #include <optional>
 
 #include "access/imap_session.h"
@@ -34,7 +35,10 @@ namespace {
 
 constexpr size_t kOutputCap = 256 * 1024;
 constexpr size_t kChunkMessages = 256;        // per reader job
-constexpr uint64_t kChunkBodyBytes = 4 << 20;  // message bytes per reader job
+constexpr uint64_t kChunkBodyBytes = 1 << 20;  // message bytes per reader job
+// Reader jobs of one FETCH in flight at once: the next chunk is read and
+// written while the shard sends the last one (answers still go out in order).
+constexpr int kPipeline = 2;
 
 struct Record {
   uint32_t seq = 0, uid = 0;
@@ -75,7 +79,6 @@ Loaded load(queue::Queue& q, const mailbox::Families& f, const Record& r, unsign
     if (mailbox::read_structure(q, f, r.body_id, blob).ok()) l.structure = mail::decode_structure(blob);
   }
   if (needs & imap::kNeedBody) l.has_body = mailbox::read_body(q, f, r.body_id, l.body).ok();
-  if ((needs & imap::kNeedBody) && l.has_body && !l.structure) l.structure = mail::parse_mime(l.body);
   return l;
 }
 
@@ -99,8 +102,11 @@ imap::MessageData data_of(const Record& r, const Loaded& l) {
 
 struct ImapSession::Job {
   std::string tag;
-  std::vector<Record> records;
-  size_t next = 0;
+  std::vector<Record> records;  // read-only once the owner step is done (readers share it)
+  size_t next = 0;              // the first record no chunk has taken yet
+  uint64_t submitted = 0, sent = 0;  // chunks handed to readers / sent to the client
+  int in_flight = 0;
+  std::map<uint64_t, std::string> ready;  // chunks read ahead of their turn
   unsigned needs = 0;
   std::vector<imap::FetchAtt> atts;
   imap::FetchOptions options;
@@ -200,8 +206,6 @@ void ImapSession::cmd_fetch(imap::Command& cmd) {
 
 void ImapSession::run_job(std::shared_ptr<Job> job) {
   if (closing_) return;
-  ImapShard* home = &shard_;
-  const uint64_t number = number_;
   if (job->needs == imap::kNeedNothing) {
     // Records only: formatted here, a chunk at a time.
     std::string out;
@@ -210,36 +214,61 @@ void ImapSession::run_job(std::shared_ptr<Job> job) {
       imap::append_fetch(out, data_of(job->records[job->next], none), job->atts, job->options);
       ++job->next;
     }
-    return job_chunk(std::move(job), std::move(out), false);
+    const uint64_t chunk = job->submitted++;
+    ++job->in_flight;
+    return job_chunk(std::move(job), chunk, std::move(out));
   }
+  ImapShard* home = &shard_;
+  const uint64_t number = number_;
   mailbox::Service* svc = shard_.mailbox;
+  if (!svc) return close_connection();
   queue::Queue* q = &svc->queue();
   const mailbox::Families f = svc->families();
-  svc->read<std::string>(
-      *shard_.reactor,
-      [job, q, f]() {
-        std::string out;
-        uint64_t bytes = 0;
-        for (size_t n = 0; n < kChunkMessages && job->next < job->records.size() && bytes < kChunkBodyBytes; ++n) {
-          const Record& r = job->records[job->next++];
-          const Loaded l = load(*q, f, r, job->needs);
-          bytes += l.body.size();
-          if (!imap::append_fetch(out, data_of(r, l), job->atts, job->options))
-            spdlog::warn("imap fetch uid={} body={}: stored message or structure missing", r.uid, r.body_id);
-        }
-        return out;
-      },
-      [home, number, job](std::string out) {
-        auto it = home->sessions.find(number);
-        if (it != home->sessions.end()) it->second->job_chunk(job, std::move(out), false);
-      });
+  while (job->in_flight < kPipeline && job->next < job->records.size()) {
+    // A chunk: up to kChunkMessages records or kChunkBodyBytes of text.
+    const size_t begin = job->next;
+    size_t end = begin;
+    uint64_t bytes = 0;
+    while (end < job->records.size() && end - begin < kChunkMessages && bytes < kChunkBodyBytes) {
+      bytes += (job->needs & imap::kNeedBody) ? job->records[end].size : 2048;
+      ++end;
+    }
+    job->next = end;
+    const uint64_t chunk = job->submitted++;
+    ++job->in_flight;
+    svc->read<std::string>(
+        *shard_.reactor,
+        [job, q, f, begin, end]() {
+          std::string out;
+          for (size_t i = begin; i < end; ++i) {
+            const Record& r = job->records[i];
+            const Loaded l = load(*q, f, r, job->needs);
+            if (!imap::append_fetch(out, data_of(r, l), job->atts, job->options))
+              spdlog::warn("imap fetch uid={} body={}: stored message or structure missing", r.uid, r.body_id);
+          }
+          return out;
+        },
+        [home, number, job, chunk](std::string out) {
+          auto it = home->sessions.find(number);
+          if (it != home->sessions.end()) it->second->job_chunk(job, chunk, std::move(out));
+        });
+  }
 }
 
-void ImapSession::job_chunk(std::shared_ptr<Job> job, std::string text, bool) {
+// A chunk is ready: chunks go out in order; more are read while the client
+// keeps up (kOutputCap), and the tagged OK follows the last.
+void ImapSession::job_chunk(std::shared_ptr<Job> job, uint64_t chunk, std::string text) {
   if (closing_) return;
-  send(text);
+  --job->in_flight;
+  job->ready.emplace(chunk, std::move(text));
+  for (auto it = job->ready.find(job->sent); it != job->ready.end(); it = job->ready.find(job->sent)) {
+    send(it->second);
+    job->ready.erase(it);
+    ++job->sent;
+  }
   last_activity_ = engine::Clock::now();
-  if (job->next >= job->records.size()) {
+  if (job->next >= job->records.size() && job->in_flight == 0 && job->ready.empty()) {
+    if (drain_job_ == job) drain_job_.reset();
     fetched_ += job->records.size();
     telemetry::local().imap_fetched += job->records.size();
     busy_ = false;

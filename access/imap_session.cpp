@@ -317,7 +317,7 @@ void ImapSession::on_drained(engine::Connection&) {
   if (drain_job_) {
     auto job = std::move(drain_job_);
     drain_job_.reset();
-    return run_job(std::move(job));
+    return run_job(std::move(job));  // in-flight chunks finish the job when they land
   }
   run();
 }

@@ -175,7 +175,7 @@ class ImapSession final : public engine::ConnectionHandler {
   // A FETCH/SEARCH job read and formatted on a reader thread, in chunks.
   struct Job;
   void run_job(std::shared_ptr<Job> job);
-  void job_chunk(std::shared_ptr<Job> job, std::string text, bool last);
+  void job_chunk(std::shared_ptr<Job> job, uint64_t chunk, std::string text);
 
   ImapShard& shard_;
   engine::Connection& conn_;
