@@ -2,6 +2,8 @@
 // (RFC 3501 §4, §7.4.2). See response.h for the choices made.
 #include "proto/imap/response.h"
 
+#include <algorithm>
+
 #include "base/text.h"
 #include "proto/imap/mutf7.h"
 
@@ -103,24 +105,38 @@ bool is_flag(std::string_view s) {
   return is_atom(s);
 }
 
-void append_string(std::string& out, std::string_view s, const WriteOptions& o) {
-  size_t nuls = 0;
-  for (char c : s) nuls += c == '\0';
-  if (quotable(s, o.utf8)) {
-    out += '"';
-    for (char c : s) {
-      if (c == '\0') continue;
-      if (c == '"' || c == '\\') out += '\\';
+// Appends `s` to `out` with NUL bytes dropped (they cannot be sent, see
+// response.h) and, when `quoted`, '"' and '\\' escaped. Runs of plain bytes
+// are appended whole: FETCH ENVELOPE writes many strings per message.
+static void append_clean(std::string& out, std::string_view s, bool quoted) {
+  const char* p = s.data();
+  const char* const e = p + s.size();
+  const char* run = p;
+  for (; p != e; ++p) {
+    const char c = *p;
+    if (c != '\0' && (!quoted || (c != '"' && c != '\\'))) continue;
+    out.append(run, static_cast<size_t>(p - run));
+    if (c != '\0') {
+      out += '\\';
       out += c;
     }
+    run = p + 1;
+  }
+  out.append(run, static_cast<size_t>(e - run));
+}
+
+void append_string(std::string& out, std::string_view s, const WriteOptions& o) {
+  if (quotable(s, o.utf8)) {
+    out += '"';
+    append_clean(out, s, true);
     out += '"';
     return;
   }
+  const size_t nuls = static_cast<size_t>(std::count(s.begin(), s.end(), '\0'));
   out += '{';
   out += std::to_string(s.size() - nuls);
   out += "}\r\n";
-  for (char c : s)
-    if (c != '\0') out += c;
+  append_clean(out, s, false);
 }
 
 void append_nstring(std::string& out, const std::optional<std::string>& s, const WriteOptions& o) {
