@@ -83,7 +83,10 @@ fi
 # (node_modules is not committed). Only when it is missing.
 if [[ ! -d tests/integration/node/node_modules/imapflow ]]; then
   echo "setup: npm ci in tests/integration/node"
-  (cd tests/integration/node && { npm ci --offline --no-audit --no-fund 2>/dev/null || npm ci --no-audit --no-fund; })
+  # Not fatal: without the npm registry only the two imapflow tests skip
+  # (saying why); everything else still builds and runs.
+  (cd tests/integration/node && { npm ci --offline --no-audit --no-fund 2>/dev/null || npm ci --no-audit --no-fund; }) \
+    || echo "setup: WARNING: npm ci failed; the imapflow tests will be skipped" >&2
 else
   echo "setup: tests/integration/node/node_modules present"
 fi
