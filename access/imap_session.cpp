@@ -85,21 +85,24 @@ ImapSession::~ImapSession() {
   if (!user_.empty()) {
     spdlog::info("imap logout user={} client=[{}] session={} commands={} fetched={} bytes={}", user_, client_.ip(),
                  number_, commands_, fetched_, bytes_out_);
-    // Stop being woken: the owner drops this watcher.
-    if (shard_.mailbox) {
-      const unsigned owner = shard_.mailbox->owner_of(user_);
-      ImapShard* o = (*shard_.peers)[owner];
-      (*shard_.reactors)[owner]->post([o, user = user_, shard = shard_.reactor->shard_id(), number = number_] {
-        auto it = o->owned.find(user);
-        if (it == o->owned.end()) return;
-        std::erase_if(it->second.watchers, [&](const imap_view::Watcher& w) { return w.shard == shard && w.session == number; });
-      });
-    }
+    unwatch();
   }
   if (idling_) --telemetry::local().imap_idling;
   shard_.sessions.erase(number_);
   if (counted_) shard_.limiter->release(client_.ip());
   telemetry::local().connection_closed(conn_.listener_tag());
+}
+
+// Stop being woken: the owner drops this session's watcher (logged_in() added it).
+void ImapSession::unwatch() {
+  if (!shard_.mailbox || user_.empty()) return;
+  const unsigned owner = shard_.mailbox->owner_of(user_);
+  ImapShard* o = (*shard_.peers)[owner];
+  (*shard_.reactors)[owner]->post([o, user = user_, shard = shard_.reactor->shard_id(), number = number_] {
+    auto it = o->owned.find(user);
+    if (it == o->owned.end()) return;
+    std::erase_if(it->second.watchers, [&](const imap_view::Watcher& w) { return w.shard == shard && w.session == number; });
+  });
 }
 
 void ImapSession::client_known() {

@@ -128,6 +128,7 @@ class ImapSession final : public engine::ConnectionHandler {
   void sasl_response(std::string_view line);
   void auth_finished(int outcome, std::chrono::milliseconds delay);
   void logged_in();
+  void unwatch();
 
   // ---- steps on the owner shard ----
   // Runs `step` on the user's owner shard inside a Service::change; `step`

@@ -193,7 +193,9 @@ void ImapSession::logged_in() {
   }, [this, tag](std::string text) {
     busy_ = false;
     if (!text.empty()) {
-      spdlog::error("imap login user={}: cannot create the default mailboxes: {}", user_, text.substr(1));
+      spdlog::error("imap login user={}: cannot open the mailboxes: {}", user_,
+                    text.starts_with("!") ? text.substr(1) : text);
+      unwatch();  // the owner may have registered it before the failure
       user_.clear();
       reply(tag, "NO [UNAVAILABLE] Cannot open the mailboxes, try again later");
       return run();
