@@ -26,16 +26,8 @@ bool Pop3Session::admit_handshake() {
   const bool trusted = any_contains(shard_.config->relay.trusted_networks, client_);
   const auto verdict = shard_.handshakes->admit(client_.ip(), trusted);
   if (verdict == limits::HandshakeBudget::Verdict::Ok) return true;
-  const bool client = verdict == limits::HandshakeBudget::Verdict::TooManyFromClient;
-  ++(client ? telemetry::local().tls_refused_client : telemetry::local().tls_refused_total);
-  static thread_local engine::Clock::time_point last_line{};  // one line a second per shard
-  const auto now = engine::Clock::now();
-  if (now - last_line >= std::chrono::seconds(1)) {
-    last_line = now;
-    spdlog::warn("TLS handshake refused for [{}] (pop3): {}", client_.ip(),
-                 client ? "too many from this client (limits.tls_handshake_rate_per_ip)"
-                        : "too many in total (limits.tls_handshake_rate)");
-  }
+  telemetry::tls_handshake_refused(client_.ip(), verdict == limits::HandshakeBudget::Verdict::TooManyFromClient,
+                                   "pop3");
   return false;
 }
 

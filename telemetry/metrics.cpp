@@ -1,6 +1,8 @@
 // telemetry/metrics.cpp — see metrics.h.
 #include "telemetry/metrics.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 
 #include "dns/resolver.h"
@@ -72,6 +74,19 @@ void ShardMetrics::tls_handshake(std::string_view direction, std::string_view ve
   ++tls_handshakes[{std::string(direction), std::string(version.empty() ? "unknown" : version),
                     ok ? "success" : "failure"}];
   if (ok && resumed) ++tls_resumed[std::string(direction)];
+}
+
+void tls_handshake_refused(std::string_view client_ip, bool per_client, std::string_view protocol) {
+  ShardMetrics& m = local();
+  ++(per_client ? m.tls_refused_client : m.tls_refused_total);
+  static thread_local std::chrono::steady_clock::time_point last_line{};
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_line < std::chrono::seconds(1)) return;
+  last_line = now;
+  spdlog::warn("TLS handshake refused for [{}]{}: {} (further refusals this second are only counted)", client_ip,
+               protocol.empty() ? std::string() : " (" + std::string(protocol) + ")",
+               per_client ? "too many from this client (limits.tls_handshake_rate_per_ip)"
+                          : "too many in total (limits.tls_handshake_rate)");
 }
 
 void ShardMetrics::dns_lookup_done(dns::ResultKind kind, std::chrono::steady_clock::time_point started) {

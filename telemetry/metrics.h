@@ -133,6 +133,13 @@ struct ShardMetrics {
 // (unit tests) get their own instance nobody reads.
 ShardMetrics& local();
 
+// A TLS handshake the limits.tls_handshake_rate budget refused (for one
+// client: `per_client`, else the total), for every server protocol: counted
+// in this thread's metrics and logged at most once a second per shard (a
+// flood would write a line per handshake; the metric counts them all).
+// `protocol` ("" for SMTP, "pop3", "imap") is named in the line.
+void tls_handshake_refused(std::string_view client_ip, bool per_client, std::string_view protocol);
+
 // Group-commit histograms, written by the queue's commit thread.
 class CommitMetrics {
  public:
