@@ -14,14 +14,11 @@
 #include "base/clock.h"
 #include "mail/mime.h"
 #include "mailbox/store.h"
-#include "proto/imap/mutf7.h"
 #include "telemetry/metrics.h"
 
 namespace ringmta::access {
 
 namespace iv = imap_view;
-
-bool parse_imap_flags(const std::vector<std::string>& names, uint8_t& bits, std::vector<std::string>& keywords);
 
 namespace {
 
@@ -65,14 +62,11 @@ std::optional<int64_t> parse_date_time(std::string_view s) {
 }  // namespace
 
 void ImapSession::cmd_append(imap::Command& cmd) {
-  std::optional<std::string> name;
-  if (cmd.mailbox == "INBOX") name = cmd.mailbox;
-  else if (shared_->modes.utf8 || shared_->modes.rev2) name = cmd.mailbox;
-  else name = imap::mutf7_decode(cmd.mailbox);
+  const std::optional<std::string> name = iv::client_name(cmd.mailbox, shared_->modes);
   if (!name) return reply(cmd.tag, "NO [TRYCREATE] No such mailbox");
   uint8_t bits = 0;
   std::vector<std::string> keywords;
-  if (!parse_imap_flags(cmd.flags, bits, keywords)) return bad(cmd.tag, "Unknown system flag");
+  if (!iv::parse_flags(cmd.flags, bits, keywords)) return bad(cmd.tag, "Unknown system flag");
   int64_t date = base::unix_ms();
   if (!cmd.date_time.empty()) {
     auto d = parse_date_time(cmd.date_time);

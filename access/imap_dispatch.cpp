@@ -52,15 +52,7 @@ void ImapSession::dispatch(imap::Command& cmd) {
       reply(tag, "OK Begin TLS negotiation now");
       // Bytes the client sent after STARTTLS in clear must not count as
       // commands under TLS (the STARTTLS command injection attack).
-      assembler_ = imap::CommandAssembler();
-      {
-        imap::AssemblerLimits limits;
-        limits.max_literal = shard_.config->imap.append_limit ? shard_.config->imap.append_limit
-                                                              : shard_.config->limits.max_message_size;
-        limits.max_command = limits.max_literal + 64 * 1024;
-        limits.literal_plus = true;
-        assembler_.set_limits(limits);
-      }
+      reset_assembler();
       start_tls_pending_ = true;
       if (!start_tls()) return close_connection();
       return;

@@ -17,18 +17,6 @@ namespace iv = imap_view;
 
 namespace {
 
-// A mailbox name from the client in UTF-8: modified UTF-7 unless UTF-8 was
-// enabled (UTF8=ACCEPT or IMAP4rev2). nullopt: not a valid name.
-std::optional<std::string> client_name(const std::string& raw, const iv::Modes& m) {
-  if (raw == "INBOX") return raw;
-  if (m.utf8 || m.rev2) {
-    if (!imap::valid_utf8_mailbox_name(raw) && !raw.empty()) return std::nullopt;
-    return raw;
-  }
-  if (raw.empty()) return raw;
-  return imap::mutf7_decode(raw);
-}
-
 imap::WriteOptions write_options(const iv::Modes& m) {
   imap::WriteOptions o;
   o.utf8 = m.utf8 || m.rev2;
@@ -86,7 +74,7 @@ void ImapSession::cmd_namespace(imap::Command& cmd) {
 }
 
 void ImapSession::cmd_select(imap::Command& cmd, bool read_only) {
-  auto name = client_name(cmd.mailbox, shared_->modes);
+  auto name = iv::client_name(cmd.mailbox, shared_->modes);
   if (!name) return reply(cmd.tag, "NO [CANNOT] Invalid mailbox name");
   if (cmd.qresync && !shared_->modes.qresync) return bad(cmd.tag, "QRESYNC is not enabled");
   if (cmd.condstore) shared_->modes.condstore = true;
@@ -111,7 +99,7 @@ void ImapSession::cmd_select(imap::Command& cmd, bool read_only) {
 }
 
 void ImapSession::cmd_create(imap::Command& cmd) {
-  auto name = client_name(cmd.mailbox, shared_->modes);
+  auto name = iv::client_name(cmd.mailbox, shared_->modes);
   if (name && !name->empty() && name->back() == iv::kDelimiter) name->pop_back();  // "foo/" creates foo
   if (!name || !iv::valid_new_name(*name)) return reply(cmd.tag, "NO [CANNOT] Invalid mailbox name");
   if (*name == "INBOX") return reply(cmd.tag, "NO [ALREADYEXISTS] INBOX exists");
@@ -148,7 +136,7 @@ void ImapSession::cmd_create(imap::Command& cmd) {
 }
 
 void ImapSession::cmd_delete(imap::Command& cmd) {
-  auto name = client_name(cmd.mailbox, shared_->modes);
+  auto name = iv::client_name(cmd.mailbox, shared_->modes);
   if (!name) return reply(cmd.tag, "NO [NONEXISTENT] No such mailbox");
   if (*name == "INBOX") return reply(cmd.tag, "NO [CANNOT] INBOX cannot be deleted");
   on_owner(cmd.tag, [tag = cmd.tag, name = *name](Owner& o, Finish finish) {
@@ -186,8 +174,8 @@ void ImapSession::cmd_delete(imap::Command& cmd) {
 }
 
 void ImapSession::cmd_rename(imap::Command& cmd) {
-  auto from = client_name(cmd.mailbox, shared_->modes);
-  auto to = client_name(cmd.new_mailbox, shared_->modes);
+  auto from = iv::client_name(cmd.mailbox, shared_->modes);
+  auto to = iv::client_name(cmd.new_mailbox, shared_->modes);
   if (!from) return reply(cmd.tag, "NO [NONEXISTENT] No such mailbox");
   if (!to || !iv::valid_new_name(*to) || *to == "INBOX") return reply(cmd.tag, "NO [CANNOT] Invalid new name");
   if (to->size() > from->size() && to->compare(0, from->size(), *from) == 0 && (*to)[from->size()] == iv::kDelimiter)
@@ -228,7 +216,7 @@ void ImapSession::cmd_rename(imap::Command& cmd) {
 }
 
 void ImapSession::cmd_subscribe(imap::Command& cmd, bool on) {
-  auto name = client_name(cmd.mailbox, shared_->modes);
+  auto name = iv::client_name(cmd.mailbox, shared_->modes);
   if (!name) return reply(cmd.tag, "NO [NONEXISTENT] No such mailbox");
   on_owner(cmd.tag, [tag = cmd.tag, name = *name, on](Owner& o, Finish finish) {
     const mailbox::Mailbox* mb = o.state.find(name);
@@ -254,10 +242,10 @@ void ImapSession::cmd_subscribe(imap::Command& cmd, bool on) {
 
 void ImapSession::cmd_list(imap::Command& cmd) {
   const bool lsub = cmd.name == imap::Name::Lsub;
-  auto reference = client_name(cmd.mailbox, shared_->modes);
+  auto reference = iv::client_name(cmd.mailbox, shared_->modes);
   std::vector<std::string> patterns;
   for (const std::string& p : cmd.patterns) {
-    auto d = client_name(p, shared_->modes);
+    auto d = iv::client_name(p, shared_->modes);
     if (d) patterns.push_back(*d);
   }
   if (!reference) reference = std::string();
@@ -281,8 +269,7 @@ void ImapSession::cmd_list(imap::Command& cmd) {
          has(cmd.return_opts, "SPECIAL-USE"),
          has(cmd.return_opts, "STATUS"),
          cmd.atoms};
-  const uint64_t limit = shard_.config->imap.append_limit ? shard_.config->imap.append_limit
-                                                          : shard_.config->limits.max_message_size;
+  const uint64_t limit = imap_append_limit(*shard_.config);
   on_owner(cmd.tag, [tag = cmd.tag, ref = *reference, patterns, opts, limit](Owner& o, Finish finish) {
     o.service.finish(o.ticket, true);  // reads only
     const imap::WriteOptions w = write_options(o.shared.modes);
@@ -333,10 +320,9 @@ void ImapSession::cmd_list(imap::Command& cmd) {
 }
 
 void ImapSession::cmd_status(imap::Command& cmd) {
-  auto name = client_name(cmd.mailbox, shared_->modes);
+  auto name = iv::client_name(cmd.mailbox, shared_->modes);
   if (!name) return reply(cmd.tag, "NO [NONEXISTENT] No such mailbox");
-  const uint64_t limit = shard_.config->imap.append_limit ? shard_.config->imap.append_limit
-                                                          : shard_.config->limits.max_message_size;
+  const uint64_t limit = imap_append_limit(*shard_.config);
   on_owner(cmd.tag, [tag = cmd.tag, name = *name, items = cmd.atoms, limit](Owner& o, Finish finish) {
     o.service.finish(o.ticket, true);
     const mailbox::Mailbox* mb = o.state.find(name);

@@ -12,7 +12,6 @@
 #include <algorithm>
 
 #include "access/imap_session.h"
-#include "proto/imap/mutf7.h"
 #include "telemetry/metrics.h"
 
 namespace ringmta::access {
@@ -21,37 +20,12 @@ namespace iv = imap_view;
 
 namespace {
 
-// STORE/APPEND flag names to bits and keywords. False: an unknown system flag.
-bool parse_flags(const std::vector<std::string>& names, uint8_t& bits, std::vector<std::string>& keywords) {
-  for (const std::string& f : names) {
-    if (f.empty()) continue;
-    if (f[0] != '\\') {
-      keywords.push_back(f);
-      continue;
-    }
-    std::string u = f;
-    for (char& c : u) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (u == "\\seen") bits |= mailbox::kSeen;
-    else if (u == "\\answered") bits |= mailbox::kAnswered;
-    else if (u == "\\flagged") bits |= mailbox::kFlagged;
-    else if (u == "\\deleted") bits |= mailbox::kDeleted;
-    else if (u == "\\draft") bits |= mailbox::kDraft;
-    else if (u == "\\recent") continue;  // not settable (RFC 3501 §2.3.2); ignored
-    else return false;
-  }
-  return true;
-}
-
 // The name of the selected mailbox (the store addresses mailboxes by name).
 const mailbox::Mailbox* selected_mailbox(const mailbox::UserState& state, const iv::View& v) {
   return v.selected ? iv::mailbox_by_id(state, v.mailbox_id) : nullptr;
 }
 
 }  // namespace
-
-bool parse_imap_flags(const std::vector<std::string>& names, uint8_t& bits, std::vector<std::string>& keywords) {
-  return parse_flags(names, bits, keywords);
-}
 
 void ImapSession::cmd_sync(imap::Command& cmd) {
   const std::string what = cmd.name == imap::Name::Check ? "CHECK" : "NOOP";
@@ -67,7 +41,7 @@ void ImapSession::cmd_store(imap::Command& cmd) {
   if (shared_->view.read_only) return reply(cmd.tag, "NO [READ-ONLY] Mailbox is read-only");
   uint8_t bits = 0;
   std::vector<std::string> keywords;
-  if (!parse_flags(cmd.flags, bits, keywords)) return bad(cmd.tag, "Unknown system flag");
+  if (!iv::parse_flags(cmd.flags, bits, keywords)) return bad(cmd.tag, "Unknown system flag");
   if (cmd.has_unchangedsince) shared_->modes.condstore = true;  // RFC 7162 §3.1: a CONDSTORE-enabling command
   auto c = std::make_shared<imap::Command>(std::move(cmd));
   on_owner(c->tag, [c, bits, keywords](Owner& o, Finish finish) {
@@ -145,10 +119,7 @@ void ImapSession::cmd_store(imap::Command& cmd) {
 
 void ImapSession::cmd_copy(imap::Command& cmd, bool move) {
   if (move && shared_->view.read_only) return reply(cmd.tag, "NO [READ-ONLY] Mailbox is read-only");
-  std::optional<std::string> target;
-  if (cmd.mailbox == "INBOX") target = cmd.mailbox;
-  else if (shared_->modes.utf8 || shared_->modes.rev2) target = cmd.mailbox;
-  else target = imap::mutf7_decode(cmd.mailbox);
+  const std::optional<std::string> target = iv::client_name(cmd.mailbox, shared_->modes);
   if (!target) return reply(cmd.tag, "NO [TRYCREATE] No such mailbox");
   auto c = std::make_shared<imap::Command>(std::move(cmd));
   on_owner(c->tag, [c, move, target = *target](Owner& o, Finish finish) {

@@ -29,11 +29,19 @@ const config::ListenerConfig* listener_of(ImapShard& shard, engine::Connection& 
   return tag >= 0 && static_cast<size_t>(tag) < l.size() ? &l[static_cast<size_t>(tag)] : nullptr;
 }
 
-uint64_t append_limit(const config::Config& c) {
+}  // namespace
+
+uint64_t imap_append_limit(const config::Config& c) {
   return c.imap.append_limit ? c.imap.append_limit : c.limits.max_message_size;
 }
 
-}  // namespace
+void ImapSession::reset_assembler() {
+  imap::AssemblerLimits limits;
+  limits.max_literal = imap_append_limit(*shard_.config);
+  limits.max_command = limits.max_literal + 64 * 1024;  // the literal plus its command line(s)
+  limits.literal_plus = true;
+  assembler_ = imap::CommandAssembler(limits);
+}
 
 void ImapShard::shutdown(bool hard) {
   std::vector<uint64_t> numbers;
@@ -69,11 +77,7 @@ ImapSession::ImapSession(ImapShard& shard, engine::Connection& conn)
   implicit_tls_ = l && l->kind == config::ListenerKind::Imaps;
   awaiting_proxy_ = l && l->proxy_protocol;
   shard_.sessions.emplace(number_, this);
-  imap::AssemblerLimits limits;
-  limits.max_literal = append_limit(*shard_.config);
-  limits.max_command = limits.max_literal + 64 * 1024;
-  limits.literal_plus = true;
-  assembler_.set_limits(limits);
+  reset_assembler();
   telemetry::local().connection_opened(conn.listener_tag());
   if (!awaiting_proxy_) client_known();
 }
@@ -166,7 +170,7 @@ std::string ImapSession::capabilities() const {
        " CONDSTORE QRESYNC ESEARCH SEARCHRES WITHIN UTF8=ACCEPT STATUS=SIZE QUOTA QUOTA=RES-STORAGE"
        " SORT THREAD=REFERENCES THREAD=ORDEREDSUBJECT";
   if (!deflate_) c += " COMPRESS=DEFLATE";
-  c += " APPENDLIMIT=" + std::to_string(append_limit(*shard_.config));
+  c += " APPENDLIMIT=" + std::to_string(imap_append_limit(*shard_.config));
   return c;
 }
 

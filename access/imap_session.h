@@ -103,6 +103,7 @@ class ImapSession final : public engine::ConnectionHandler {
   // ---- imap_session.cpp ----
   void begin();
   void client_known();
+  void reset_assembler();  // a new assembler with the configured limits (start, STARTTLS)
   bool refused_by_limit();
   void input(std::string_view plaintext);  // after TLS
   void run();                              // next command(s) from the assembler
@@ -227,5 +228,8 @@ class ImapSession final : public engine::ConnectionHandler {
 };
 
 engine::HandlerFactory imap_factory(ImapShard& shard);
+
+// APPENDLIMIT (RFC 7889): imap.append_limit, or limits.max_message_size when 0.
+uint64_t imap_append_limit(const config::Config& c);
 
 }  // namespace ringmta::access

@@ -281,6 +281,33 @@ void select(std::string& out, View& v, const mailbox::Mailbox& mb, UserImap& u, 
 
 // ---- names ----
 
+std::optional<std::string> client_name(const std::string& raw, const Modes& m) {
+  if (raw == "INBOX") return raw;
+  if (m.utf8 || m.rev2) {
+    if (!imap::valid_utf8_mailbox_name(raw) && !raw.empty()) return std::nullopt;
+    return raw;
+  }
+  if (raw.empty()) return raw;
+  return imap::mutf7_decode(raw);
+}
+
+bool parse_flags(const std::vector<std::string>& names, uint8_t& bits, std::vector<std::string>& keywords) {
+  for (const std::string& f : names) {
+    if (f.empty()) continue;
+    if (f[0] != '\\') {
+      keywords.push_back(f);
+      continue;
+    }
+    if (base::iequals(f, "\\Seen")) bits |= mailbox::kSeen;
+    else if (base::iequals(f, "\\Answered")) bits |= mailbox::kAnswered;
+    else if (base::iequals(f, "\\Flagged")) bits |= mailbox::kFlagged;
+    else if (base::iequals(f, "\\Deleted")) bits |= mailbox::kDeleted;
+    else if (base::iequals(f, "\\Draft")) bits |= mailbox::kDraft;
+    else if (!base::iequals(f, "\\Recent")) return false;  // \Recent: not settable (RFC 3501 §2.3.2), ignored
+  }
+  return true;
+}
+
 void append_name(std::string& out, const std::string& utf8, const imap::WriteOptions& o) {
   if (!imap::append_mailbox(out, utf8, o)) imap::append_string(out, utf8, o);
 }

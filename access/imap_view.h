@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -124,6 +125,14 @@ void select(std::string& out, View& v, const mailbox::Mailbox& mb, UserImap& u, 
             const imap::Command& cmd, bool read_only);
 
 // ---- names and the hierarchy ----
+
+// A mailbox name from the client in UTF-8: modified UTF-7 unless UTF-8 was
+// enabled (UTF8=ACCEPT or IMAP4rev2). nullopt: not a valid name.
+std::optional<std::string> client_name(const std::string& raw, const Modes& m);
+
+// STORE/APPEND flag names to system flag bits and keywords (\Recent is not
+// settable and is ignored). False: an unknown system flag.
+bool parse_flags(const std::vector<std::string>& names, uint8_t& bits, std::vector<std::string>& keywords);
 
 // A mailbox name (UTF-8) as LIST, STATUS and the like write it: modified
 // UTF-7 or UTF-8 (imap::append_mailbox), or a plain string if the stored
